@@ -1,0 +1,87 @@
+// The balancer's data: what `collect` measures (Snapshot), what `decide` is
+// told (BalancerConfig, History) and what it returns (Plan). decide() is pure
+// and the same function runs in the cron job, in `--dry-run` and in trace
+// replay (`hvmctl balance simulate`), so units are abstract:
+//   CPU: capacity and use in one unit per snapshot. On real hosts it is
+//        "percent of one core" (a 2-core host has capacity 200); in the
+//        simulator it is MIPS. Only ratios matter to the policy.
+//   Memory: MiB.
+//   Time: seconds since any fixed origin (the cron job uses the Unix clock,
+//        the simulator the start of the trace).
+
+export interface HostState {
+  readonly name: string;
+  /** False when the host could not be measured (down, SSH or libvirt failing). */
+  readonly reachable: boolean;
+  /** A drained host is emptied and receives nothing. */
+  readonly drained: boolean;
+  readonly cpuCapacity: number;
+  /** Measured CPU use of the whole host (VMs and everything else). */
+  readonly cpuUsed: number;
+  readonly memTotalMiB: number;
+  readonly memAvailableMiB: number;
+}
+
+export interface VmState {
+  readonly name: string;
+  /** Host the VM runs on now. */
+  readonly host: string;
+  /** Host it normally lives on, if it has one (from libvirt metadata / inventory). */
+  readonly home: string | undefined;
+  /** CPU use, same unit as the hosts'. */
+  readonly cpuUsed: number;
+  readonly memMiB: number;
+  readonly pinned: boolean;
+}
+
+export interface Snapshot {
+  readonly time: number;
+  readonly hosts: readonly HostState[];
+  readonly vms: readonly VmState[];
+}
+
+export interface History {
+  /** Per host, its recent CPU utilisation (0..1), oldest first, the current one not included. */
+  readonly hostUtilisation: ReadonlyMap<string, readonly number[]>;
+  /** Per VM, when it last moved (same clock as Snapshot.time). */
+  readonly lastMigration: ReadonlyMap<string, number>;
+}
+
+export type PolicyName = 'hvmctl' | 'thr-mmt';
+
+export interface BalancerConfig {
+  readonly policy: PolicyName;
+  /** Home hosts (whose overload is relieved); empty = every host is treated alike (simulator). */
+  readonly home: readonly string[];
+  /** Helper hosts in order of preference; empty = any host. */
+  readonly helpers: readonly string[];
+  /** Utilisation thresholds, 0..1 (the inventory's percentages / 100). */
+  readonly high: number;
+  readonly low: number;
+  readonly overloadWindow: number;
+  readonly calmWindow: number;
+  /** Seconds. */
+  readonly cooldown: number;
+  readonly maxMigrationsPerRun: number;
+  readonly pinned: readonly string[];
+  readonly drained: readonly string[];
+}
+
+export type MigrationKind = 'migrate' | 'remigrate' | 'drain' | 'consolidate';
+
+export interface Migration {
+  readonly vm: string;
+  readonly from: string;
+  readonly to: string;
+  readonly kind: MigrationKind;
+  /** Why, for a person: "kvmnode1 at 93 % for 2 runs > 80 %; server2 (41 %) brings it to 52 %". */
+  readonly reason: string;
+  /** Other acceptable destinations, best first, for the executor to try when `to` fails. */
+  readonly fallbacks: readonly string[];
+}
+
+export interface Plan {
+  readonly migrations: readonly Migration[];
+  /** Why nothing (more) was done, one line per host or rule, always at least one line. */
+  readonly reasons: readonly string[];
+}

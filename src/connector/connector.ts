@@ -1,0 +1,26 @@
+// A connector is the only code that touches a host. Everything else builds
+// plain commands (strings made with `sh`, see src/shell.ts) and hands them here.
+// Implementations: ssh.ts (ssh2, one connection per host, reused), local.ts
+// (child_process, for code that runs on the host itself, e.g. the balancer),
+// and test/support/fake-connector.ts (records commands, replays answers).
+
+export interface RunOptions {
+  /** Bytes written to the command's standard input, then closed. */
+  readonly input?: string | Buffer;
+  /** Kill the command and fail after this long. */
+  readonly timeoutMs?: number;
+}
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface Connector {
+  /** Inventory name of the host, used in messages. */
+  readonly host: string;
+  /** Runs one shell command (`sh -c`), never throws for a non-zero exit: look at `code`. */
+  run(command: string, options?: RunOptions): Promise<RunResult>;
+  close(): Promise<void>;
+}

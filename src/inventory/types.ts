@@ -1,0 +1,109 @@
+// The inventory after validation (src/inventory/load.ts). Inside hvmctl these
+// types are trusted: the loader has checked the schema and the cross-field
+// rules, filled defaults and expanded `~`. Names are the YAML's, camelCased.
+
+export type OsFamily = 'debian' | 'redhat';
+export type Role = 'storage' | 'hypervisor';
+
+export interface HostSpec {
+  /** Short name, e.g. `kvmnode1`. */
+  readonly name: string;
+  /** `name.domain`, e.g. `kvmnode1.localdomain`. */
+  readonly fqdn: string;
+  readonly role: Role;
+  readonly address: string;
+  readonly mac: string;
+  /** Physical interface enslaved to the bridge, e.g. `eth0`. */
+  readonly interface: string;
+  readonly osFamily: OsFamily;
+  /** Where apply connects to (defaults to `address`). */
+  readonly sshHost: string;
+  readonly sshPort: number;
+}
+
+export interface ClusterSpec {
+  readonly domain: string;
+  /** CIDR, e.g. `172.21.3.0/26`. */
+  readonly network: string;
+  readonly prefix: number;
+  readonly netmask: string;
+  readonly networkAddress: string;
+  readonly broadcast: string;
+  readonly gateway: string;
+  readonly bridge: string;
+}
+
+export interface SshSpec {
+  readonly user: string;
+  readonly port: number;
+  /** Absolute path of the operator's private key. */
+  readonly identity: string;
+  /** Absolute path of the operator's known_hosts (host keys pinned there). */
+  readonly knownHosts: string;
+  readonly clusterKeyType: 'ed25519' | 'rsa' | 'ecdsa';
+}
+
+export interface NfsSpec {
+  readonly server: 'kernel' | 'ganesha';
+  readonly client: 'kernel' | 'qemu';
+  readonly export: string;
+  readonly mount: string;
+}
+
+export interface PoolSpec {
+  readonly name: string;
+  readonly path: string;
+}
+
+export interface FirewallSpec {
+  readonly backend: 'auto' | 'firewalld' | 'nftables' | 'iptables';
+  /** Inclusive port range, e.g. [49152, 49215]. */
+  readonly migrationPorts: readonly [number, number];
+  readonly libvirtPorts: readonly number[];
+  readonly nfsPorts: readonly number[];
+}
+
+export interface BalancerSpec {
+  readonly home: readonly string[];
+  readonly helpers: readonly string[];
+  readonly high: number;
+  readonly overloadWindow: number;
+  readonly low: number;
+  readonly calmWindow: number;
+  /** Seconds. */
+  readonly cooldown: number;
+  readonly maxMigrationsPerRun: number;
+  /** Seconds. */
+  readonly migrationTimeout: number;
+  readonly sampleSeconds: number;
+  /** `procstat`, or `cgroup:/sys/fs/cgroup/cpuacct/...`. */
+  readonly cpuSource: string;
+  readonly schedule: string;
+  readonly pinned: readonly string[];
+  readonly drained: readonly string[];
+}
+
+export interface Inventory {
+  /** Absolute path of the file it was read from (for messages). */
+  readonly file: string;
+  readonly cluster: ClusterSpec;
+  readonly ssh: SshSpec;
+  /** Every host, storage first, then hypervisors, in file order. */
+  readonly hosts: readonly HostSpec[];
+  readonly nfs: NfsSpec;
+  readonly pool: PoolSpec;
+  readonly firewall: FirewallSpec;
+  readonly balancer: BalancerSpec;
+}
+
+export function storageHosts(inv: Inventory): HostSpec[] {
+  return inv.hosts.filter((h) => h.role === 'storage');
+}
+
+export function hypervisors(inv: Inventory): HostSpec[] {
+  return inv.hosts.filter((h) => h.role === 'hypervisor');
+}
+
+export function hostByName(inv: Inventory, name: string): HostSpec | undefined {
+  return inv.hosts.find((h) => h.name === name);
+}
