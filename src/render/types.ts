@@ -1,0 +1,24 @@
+// A file that apply manages on a host, rendered from the inventory alone
+// (no connection needed), so `hvmctl render` and apply share one list.
+import type { HandlerName } from '../../tasks/engine/types.ts';
+
+export interface ManagedFile {
+  /** Absolute path on the host. */
+  readonly path: string;
+  readonly content: string;
+  /** e.g. 0o644 */
+  readonly mode: number;
+  readonly owner: string;
+  readonly group: string;
+  /**
+   * Validation run on the temporary copy before it replaces the file, with
+   * `{}` standing for the temporary file's (quoted) path, e.g. `sshd -t -f {}`.
+   */
+  readonly validate?: string;
+  readonly notify: readonly HandlerName[];
+  readonly tags: readonly string[];
+  /** Secret content: never printed or diffed. */
+  readonly sensitive?: boolean;
+  /** Which template it came from, for messages, e.g. `templates/hosts.hbs`. */
+  readonly template: string;
+}
