@@ -1,0 +1,50 @@
+// The inventory as written in YAML (snake_case), after the schema check and
+// ajv's defaults: what cross-checks.ts and normalize.ts read. Only the loader
+// sees this shape; the rest of hvmctl uses types.ts.
+import type { OsFamily } from './types.ts';
+
+export interface RawHost {
+  address: string;
+  mac: string;
+  interface: string;
+  os_family?: OsFamily;
+  ssh_host?: string;
+  ssh_port?: number;
+}
+
+export interface RawInventory {
+  cluster: { domain: string; network: string; gateway: string; os_family: OsFamily; bridge: string };
+  ssh: {
+    user: string;
+    port: number;
+    identity: string;
+    known_hosts: string;
+    cluster_key_type: 'ed25519' | 'rsa' | 'ecdsa';
+  };
+  storage: { hosts: Record<string, RawHost> };
+  hypervisors: { hosts: Record<string, RawHost> };
+  nfs: { server: 'kernel' | 'ganesha'; client: 'kernel' | 'qemu'; export: string; mount: string };
+  pool: { name: string; path: string };
+  firewall: {
+    backend: 'auto' | 'firewalld' | 'nftables' | 'iptables';
+    migration_ports: string;
+    libvirt_ports: number[];
+    nfs_ports: number[];
+  };
+  balancer: {
+    home?: string[];
+    helpers?: string[];
+    high: number;
+    overload_window: number;
+    low: number;
+    calm_window: number;
+    cooldown: number;
+    max_migrations_per_run: number;
+    migration_timeout: number;
+    sample_seconds: number;
+    cpu_source: string;
+    schedule: string;
+    pinned: string[];
+    drained: string[];
+  };
+}
