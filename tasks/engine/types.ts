@@ -6,7 +6,7 @@
 //     for its changes, prints them, and (unless in check mode) executes them,
 //     then runs the handlers the changes notified, once per host, at the end.
 // Tasks never touch a host; check mode is "stop before execute".
-import type { RunResult } from '../../src/connector/connector.ts';
+import type { Connector, RunResult } from '../../src/connector/connector.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 
 export interface Fact<T> {
@@ -75,6 +75,13 @@ export interface TaskContext {
   readonly cluster: ClusterFacts;
   /** Check mode: nothing will be executed (tasks may say "would ..."). */
   readonly check: boolean;
+  /**
+   * The address this host sees the operator's connection come from (first
+   * field of `$SSH_CLIENT`, gathered once per host by the runner); undefined
+   * for local runs. Pass it to `managedFiles(inv, host, { operatorAddress })`
+   * so the firewall never locks the operator out.
+   */
+  readonly operatorAddress?: string;
 }
 
 export interface Task<F extends Record<string, unknown> = Record<string, unknown>> {
@@ -97,4 +104,23 @@ export interface Handler {
   readonly name: HandlerName;
   /** Commands to run on the host once, at the end, when a change notified it. */
   commands(ctx: TaskContext): readonly Command[];
+  /**
+   * Optional: a handler that needs more than commands (e.g. the network
+   * restart, which must reconnect from the operator side to confirm the host
+   * is still reachable). When present the runner calls it instead of running
+   * `commands`; in check mode it is never called.
+   */
+  execute?(ctx: HandlerContext): Promise<HandlerOutcome>;
+}
+
+export interface HandlerContext extends TaskContext {
+  /** The host's open connection. */
+  readonly connector: Connector;
+  /** Opens a NEW connection to the host and closes it; throws ConnectError when that fails. */
+  probe(): Promise<void>;
+}
+
+export interface HandlerOutcome {
+  readonly status: 'changed' | 'skipped' | 'failed';
+  readonly reason: string;
 }
