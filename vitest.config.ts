@@ -1,9 +1,25 @@
+import { BaseSequencer } from 'vitest/node';
+import type { TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+// The lab's end-to-end files share one lab and build on each other's state,
+// as an operator's day would: the lab itself, then apply (bootstrap, drift,
+// faults), then the balancer on the bootstrapped cluster.
+const labOrder = ['lab.test.ts', 'apply.test.ts', 'balancer.test.ts'];
+
+class LabSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = labOrder.findIndex((name) => f.moduleId.endsWith(`/test/lab/${name}`));
+      return i === -1 ? labOrder.length : i;
+    };
+    return [...files].sort((a, b) => rank(a) - rank(b) || a.moduleId.localeCompare(b.moduleId));
+  }
+}
 
 // Two projects: `unit` (pure, fast, runs anywhere) and `lab` (end-to-end on the
 // real local lab: root and /dev/kvm needed; the tests skip themselves, saying
-// why, where those are missing). The lab tests share one lab, so they run one
-// file at a time.
+// why, where those are missing).
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +35,7 @@ export default defineConfig({
           name: 'lab',
           include: ['test/lab/**/*.test.ts'],
           fileParallelism: false,
+          sequence: { sequencer: LabSequencer },
           testTimeout: 300_000,
           hookTimeout: 600_000,
           globalSetup: ['test/lab/global-setup.ts'],
