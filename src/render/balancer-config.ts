@@ -1,0 +1,36 @@
+// The balancer's configuration file (/etc/hvmctl/balancer.json), rendered from
+// the inventory: the balancer on the host reads this and never the inventory.
+import type { BalancerSpec, Inventory, Role } from '../inventory/types.ts';
+import { balancerPaths } from './balancer-paths.ts';
+
+export interface BalancerFileHost {
+  readonly name: string;
+  readonly address: string;
+  readonly fqdn: string;
+  readonly role: Role;
+}
+
+/** The JSON document in balancerPaths.config. */
+export interface BalancerFileConfig extends BalancerSpec {
+  /** Constant marker: the file is managed by hvmctl. */
+  readonly managedBy: string;
+  /** Every cluster member, storage first, then hypervisors in inventory order. */
+  readonly hosts: readonly BalancerFileHost[];
+  /** libvirt URI template of a hypervisor, `{fqdn}` replaced. */
+  readonly libvirtUri: string;
+  readonly log: string;
+  readonly state: string;
+  readonly lock: string;
+}
+
+export function balancerConfig(inv: Inventory): BalancerFileConfig {
+  return {
+    managedBy: 'hvmctl (src/render/balancer-config.ts): local changes are overwritten by `hvmctl apply`',
+    ...inv.balancer,
+    hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address, fqdn: h.fqdn, role: h.role })),
+    libvirtUri: 'qemu+ssh://{fqdn}/system',
+    log: balancerPaths.log,
+    state: balancerPaths.state,
+    lock: balancerPaths.lock,
+  };
+}

@@ -1,0 +1,185 @@
+// Every whole file apply manages on a host, rendered from the inventory alone:
+// `hvmctl render` writes them out, apply's file tasks compare and install them.
+// Pure (apart from reading the templates once): (inventory, host) -> files.
+import type { HostSpec, Inventory } from '../inventory/types.ts';
+import { hypervisors } from '../inventory/types.ts';
+import { balancerConfig } from './balancer-config.ts';
+import { balancerPaths } from './balancer-paths.ts';
+import type { FirewallExtra } from './firewall-rules.ts';
+import { wantedFirewallRules } from './firewall-rules.ts';
+import { renderTemplate } from './renderer.ts';
+import type { ManagedFile } from './types.ts';
+
+export { balancerPaths } from './balancer-paths.ts';
+export type { FirewallExtra } from './firewall-rules.ts';
+export { wantedFirewallRules } from './firewall-rules.ts';
+
+/** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
+export const nfsMountPort = 20048;
+
+type Spec = Omit<ManagedFile, 'content' | 'owner' | 'group' | 'template'> & {
+  readonly template: string;
+  readonly context: object;
+  readonly owner?: string;
+  readonly group?: string;
+};
+
+function file(spec: Spec): ManagedFile {
+  const { context, template, ...rest } = spec;
+  return {
+    owner: 'root',
+    group: 'root',
+    ...rest,
+    content: renderTemplate(template, context),
+    template: `templates/${template}`,
+  };
+}
+
+/** Path of the firewall rules file that the OS family's boot-time loader reads. */
+export function firewallRulesPath(host: HostSpec): string {
+  return host.osFamily === 'redhat' ? '/etc/sysconfig/iptables' : '/etc/iptables/rules.v4';
+}
+
+/** Path of the libvirt pool definition. */
+export function poolXmlPath(inv: Inventory): string {
+  return `/etc/libvirt/storage/${inv.pool.name}.xml`;
+}
+
+/** Whether `host` is a home hypervisor of the balancer (where it is installed). */
+export function isBalancerHome(inv: Inventory, host: HostSpec): boolean {
+  return host.role === 'hypervisor' && inv.balancer.home.includes(host.name);
+}
+
+/**
+ * The /etc/fstab line that mounts the export on a hypervisor (for
+ * `nfs.client: kernel`; fstab is not a whole managed file).
+ */
+export function fstabLine(inv: Inventory): string {
+  const server = inv.hosts.find((h) => h.role === 'storage');
+  if (!server) throw new RangeError('inventory has no storage host');
+  return `${server.fqdn}:${inv.nfs.export} ${inv.nfs.mount} nfs defaults,_netdev,hard,timeo=600 0 0`;
+}
+
+function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
+  const loopback =
+    host.osFamily === 'redhat'
+      ? ['127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4', '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6']
+      : ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  return file({
+    path: '/etc/hosts',
+    mode: 0o644,
+    notify: [],
+    tags: ['hosts'],
+    template: 'hosts.hbs',
+    context: { loopback, network: inv.cluster.network, hosts: inv.hosts },
+  });
+}
+
+function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
+  const c = inv.cluster;
+  const context = {
+    bridge: c.bridge,
+    interface: host.interface,
+    mac: host.mac,
+    address: host.address,
+    netmask: c.netmask,
+    broadcast: c.broadcast,
+    networkAddress: c.networkAddress,
+    gateway: c.gateway,
+    network: c.network,
+  };
+  const common = { mode: 0o644, notify: ['network-restart'] as const, tags: ['network'] };
+  if (host.osFamily === 'redhat') {
+    const dir = '/etc/sysconfig/network-scripts';
+    return [
+      file({ ...common, path: `${dir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context }),
+      file({ ...common, path: `${dir}/ifcfg-${c.bridge}`, template: 'ifcfg-bridge.hbs', context }),
+    ];
+  }
+  return [file({ ...common, path: `/etc/network/interfaces.d/hvmctl-${c.bridge}`, template: 'interfaces-bridge.hbs', context })];
+}
+
+function firewallFile(inv: Inventory, host: HostSpec, extra: FirewallExtra): ManagedFile {
+  return file({
+    path: firewallRulesPath(host),
+    mode: 0o600,
+    validate: 'iptables-restore --test {}',
+    notify: ['firewall-reload'],
+    tags: ['firewall'],
+    template: 'iptables.hbs',
+    context: { network: inv.cluster.network, bridge: inv.cluster.bridge, rules: wantedFirewallRules(inv, host, extra) },
+  });
+}
+
+function nfsServerFile(inv: Inventory, host: HostSpec): ManagedFile {
+  if (inv.nfs.server === 'ganesha') {
+    return file({
+      path: '/etc/ganesha/ganesha.conf',
+      mode: 0o644,
+      notify: ['ganesha-restart'],
+      tags: ['nfs'],
+      template: 'ganesha.conf.hbs',
+      context: { address: host.address, network: inv.cluster.network, export: inv.nfs.export, mountPort: nfsMountPort },
+    });
+  }
+  return file({
+    path: '/etc/exports',
+    mode: 0o644,
+    notify: ['exportfs'],
+    tags: ['nfs'],
+    template: 'exports.hbs',
+    context: { network: inv.cluster.network, export: inv.nfs.export },
+  });
+}
+
+function poolFile(inv: Inventory): ManagedFile {
+  return file({
+    path: poolXmlPath(inv),
+    mode: 0o600,
+    // Debian 12 ships virt-xml-validate in libvirt-clients (RHEL: libvirt-client).
+    validate: 'virt-xml-validate {} storagepool',
+    notify: ['pool-refresh'],
+    tags: ['pool'],
+    template: 'pool.xml.hbs',
+    context: { name: inv.pool.name, path: inv.pool.path },
+  });
+}
+
+function balancerFiles(inv: Inventory): ManagedFile[] {
+  return [
+    {
+      path: balancerPaths.config,
+      content: `${JSON.stringify(balancerConfig(inv), null, 2)}\n`,
+      mode: 0o644,
+      owner: 'root',
+      group: 'root',
+      notify: [],
+      tags: ['balancer'],
+      template: 'src/render/balancer-config.ts',
+    },
+    file({
+      path: balancerPaths.cron,
+      mode: 0o644,
+      notify: ['cron-reload'],
+      tags: ['balancer', 'cron'],
+      template: 'balancer-cron.hbs',
+      context: { schedule: inv.balancer.schedule, ...balancerPaths },
+    }),
+  ];
+}
+
+/** Every whole file apply manages on `host`, in apply order. */
+export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtra = {}): ManagedFile[] {
+  const files = [hostsFile(inv, host), ...networkFiles(inv, host), firewallFile(inv, host, extra)];
+  if (host.role === 'storage') files.push(nfsServerFile(inv, host));
+  if (host.role === 'hypervisor') {
+    files.push(poolFile(inv));
+    if (isBalancerHome(inv, host)) files.push(...balancerFiles(inv));
+  }
+  return files;
+}
+
+/** Hypervisors other than `host` (for templates and tasks that pair hosts). */
+export function peers(inv: Inventory, host: HostSpec): HostSpec[] {
+  return hypervisors(inv).filter((h) => h.name !== host.name);
+}

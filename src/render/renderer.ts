@@ -1,0 +1,50 @@
+// The only adapter for handlebars. Templates live in templates/*.hbs, are
+// compiled once, in strict mode (a missing value is an error, not an empty
+// string) and without HTML escaping (these are config files, not web pages).
+// Logic stays in TypeScript (managed-files.ts builds plain contexts); templates
+// only loop and fill in.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { HvmError } from '../errors.ts';
+
+export const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+const engine = Handlebars.create();
+const cache = new Map<string, Handlebars.TemplateDelegate>();
+
+/** A template that is missing or that asked for a value its context lacks: a bug in hvmctl, not in the inventory. */
+export class TemplateError extends HvmError {
+  constructor(template: string, message: string, cause?: unknown) {
+    super('E_TEMPLATE', `templates/${template}: ${message}`, {
+      hint: 'this is a bug in hvmctl (a template and its context disagree); please report it with the inventory used',
+      exitCode: 70,
+      cause,
+    });
+  }
+}
+
+function compiled(template: string): Handlebars.TemplateDelegate {
+  let fn = cache.get(template);
+  if (!fn) {
+    let source: string;
+    try {
+      source = readFileSync(`${templatesDir}${template}`, 'utf8');
+    } catch (error) {
+      throw new TemplateError(template, 'cannot read the template', error);
+    }
+    fn = engine.compile(source, { strict: true, noEscape: true });
+    cache.set(template, fn);
+  }
+  return fn;
+}
+
+/** Renders `templates/<template>` (e.g. `hosts.hbs`) with `context`. */
+export function renderTemplate(template: string, context: object): string {
+  try {
+    return compiled(template)(context);
+  } catch (error) {
+    if (error instanceof TemplateError) throw error;
+    throw new TemplateError(template, error instanceof Error ? error.message : String(error), error);
+  }
+}
