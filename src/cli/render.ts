@@ -1,0 +1,132 @@
+// `hvmctl render`: write every file apply would manage, for every host, under
+// DIR/<host>/<absolute path>, from the inventory alone (no connection).
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
+import { loadInventory } from '../inventory/load.ts';
+import type { HostSpec, Inventory } from '../inventory/types.ts';
+import { managedFiles } from '../render/managed-files.ts';
+import type { CliIo } from './io.ts';
+
+export const summary = 'write every managed file for every host into a directory';
+
+export const help = `usage: hvmctl render [-i FILE] -o DIR [--limit HOSTS] [--operator ADDR] [--json]
+
+Writes every file 'hvmctl apply' manages, for every host, under
+DIR/<host>/<absolute path>, without connecting anywhere.
+
+Options:
+  -i, --inventory FILE  the inventory (default: ./inventory.yaml)
+  -o, --output DIR      where to write (created if missing)
+  -l, --limit HOSTS     only these hosts: comma-separated names, or the groups
+                        'storage' and 'hypervisors'
+      --operator ADDR   the address apply connects from: SSH from it stays open
+                        in the firewall rules when it is outside the cluster
+      --json            print the list of files as JSON
+  -h, --help            this help`;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export interface RenderedFile {
+  readonly host: string;
+  readonly path: string;
+  /** Where it was written. */
+  readonly file: string;
+  readonly mode: string;
+  readonly owner: string;
+  readonly group: string;
+  readonly validate: string | null;
+  readonly notify: readonly string[];
+  readonly tags: readonly string[];
+  readonly template: string;
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** `--limit`: host names and group names, comma-separated; unknown names are a usage error. */
+export function selectHosts(inv: Inventory, limit: string | undefined): HostSpec[] {
+  if (limit === undefined) return [...inv.hosts];
+  const wanted = limit.split(',').map((s) => s.trim()).filter(Boolean);
+  if (wanted.length === 0) throw new UsageError('--limit is empty', 'name hosts or groups, e.g. --limit kvmnode1,storage');
+  const groups: Record<string, HostSpec['role']> = { storage: 'storage', hypervisors: 'hypervisor' };
+  for (const name of wanted) {
+    if (!(name in groups) && !inv.hosts.some((h) => h.name === name)) {
+      throw new UsageError(
+        `--limit: no host or group named '${name}'`,
+        `hosts: ${inv.hosts.map((h) => h.name).join(', ')}; groups: storage, hypervisors`,
+      );
+    }
+  }
+  return inv.hosts.filter((h) => wanted.includes(h.name) || wanted.some((w) => groups[w] === h.role));
+}
+
+function shown(cwd: string, target: string): string {
+  const relative = path.relative(cwd, target);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : target;
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        inventory: { type: 'string', short: 'i' },
+        output: { type: 'string', short: 'o' },
+        limit: { type: 'string', short: 'l' },
+        operator: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`render: ${error instanceof Error ? error.message : String(error)}`, 'run hvmctl render --help');
+  }
+  if (values.help) {
+    io.out(help);
+    return 0;
+  }
+  if (values.output === undefined) throw new UsageError('render: -o DIR is required', 'e.g. hvmctl render -o rendered/');
+  if (values.operator !== undefined && !IPV4.test(values.operator)) {
+    throw new UsageError(`render: --operator '${values.operator}' is not an IPv4 address`);
+  }
+  const inventoryFile = path.resolve(io.cwd, values.inventory ?? 'inventory.yaml');
+  const outDir = path.resolve(io.cwd, values.output);
+  const inv = await loadInventory(inventoryFile, { home: io.env.HOME });
+  const hosts = selectHosts(inv, values.limit);
+
+  const listing: RenderedFile[] = [];
+  for (const host of hosts) {
+    const files = managedFiles(inv, host, values.operator === undefined ? {} : { operatorAddress: values.operator });
+    for (const f of files) {
+      const target = path.join(outDir, host.name, f.path);
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, f.content, { mode: f.mode });
+      await chmod(target, f.mode);
+      listing.push({
+        host: host.name,
+        path: f.path,
+        file: target,
+        mode: `0${f.mode.toString(8)}`,
+        owner: f.owner,
+        group: f.group,
+        validate: f.validate ?? null,
+        notify: f.notify,
+        tags: f.tags,
+        template: f.template,
+        sha256: createHash('sha256').update(f.content).digest('hex'),
+        bytes: Buffer.byteLength(f.content),
+      });
+    }
+    if (!values.json) {
+      const paths = files.map((f) => f.path).join(', ');
+      io.out(`${host.name}: ${files.length} files -> ${shown(io.cwd, path.join(outDir, host.name))} (${paths})`);
+    }
+  }
+  if (values.json) io.out(JSON.stringify({ inventory: inv.file, output: outDir, files: listing }, null, 2));
+  return 0;
+}
