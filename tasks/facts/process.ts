@@ -1,0 +1,45 @@
+// Facts about what runs on a host: a process by exact name, and PID 1's name
+// (systemd or not decides how services are started).
+import type { RunResult } from '../../src/connector/connector.ts';
+import { ParseError } from '../../src/errors.ts';
+import { sh } from '../../src/shell.ts';
+import type { Fact } from '../engine/types.ts';
+import { unexpected } from './result.ts';
+
+/** PIDs of processes named exactly `name` (`pgrep -x`), empty when none runs. */
+export function processIds(name: string): Fact<readonly number[]> {
+  return {
+    key: `pgrep:${name}`,
+    command: sh`pgrep -x ${name}`,
+    parse: (result: RunResult) => parsePgrep(name, result),
+  };
+}
+
+export function parsePgrep(name: string, result: RunResult): number[] {
+  // pgrep: 0 = found, 1 = none matched, 2/3 = syntax or fatal error.
+  if (result.code === 1 && result.stdout.trim() === '') return [];
+  if (result.code !== 0) throw unexpected(`pgrep -x ${name}`, result, 'is procps (pgrep) installed?');
+  return result.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      if (!/^\d+$/.test(l.trim())) throw new ParseError(`pgrep -x ${name}`, `not a pid: ${JSON.stringify(l)}`);
+      return Number(l.trim());
+    });
+}
+
+export const initProcess: Fact<string> = {
+  key: 'init-process',
+  command: 'ps -p 1 -o comm=',
+  parse: parseInitProcess,
+};
+
+export function parseInitProcess(result: RunResult): string {
+  const name = result.stdout.trim();
+  if (result.code !== 0 || name === '' || name.includes('\n')) throw unexpected('ps -p 1 -o comm=', result);
+  return name;
+}
+
+export function isSystemd(init: string): boolean {
+  return init === 'systemd';
+}
