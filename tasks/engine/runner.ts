@@ -1,0 +1,309 @@
+// The runner: connect -> gather facts -> plan -> execute -> handlers -> recap.
+// Stages run in `stageOrder` (storage before hypervisors, the balancer last);
+// inside a stage hosts run in parallel, at most `forks` at a time, and each
+// host gathers ALL the facts its tasks of that stage need in ONE round trip.
+// A host that fails stops there; the others go on. Handlers notified by the
+// changes a host executed in a stage run once, at the end of that stage
+// (the storage node's re-export must happen before the hypervisors mount),
+// and also when a later task of that host failed, so a written file is never
+// left without its reload. After each stage the tasks' `publish` facts are
+// gathered and shared through ClusterFacts.
+import type { Connector } from '../../src/connector/connector.ts';
+import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
+import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { sh } from '../../src/shell.ts';
+import { gatherFacts } from './facts.ts';
+import { errorRecord, recapOf, type ErrorRecord, type RunReport, type TaskRecord } from './result.ts';
+import type { Change, ClusterFacts, Fact, Handler, HandlerName, Stage, Task, TaskContext } from './types.ts';
+import { stageOrder } from './types.ts';
+
+export interface RunEvents {
+  stage?(stage: Stage, hosts: readonly string[]): void;
+  result?(record: TaskRecord): void;
+  unreachable?(host: string, error: ErrorRecord): void;
+  /** A host finished its part of a stage. */
+  hostDone?(stage: Stage, host: string, done: number, total: number): void;
+}
+
+export interface RunnerOptions {
+  readonly inventory: Inventory;
+  /** Every task of the playbook; `tags` selects among them. */
+  readonly tasks: readonly Task[];
+  readonly handlers: readonly Handler[];
+  /** Hosts to work on (already filtered by --limit). */
+  readonly hosts: readonly HostSpec[];
+  /** Opens a connection; throws ConnectError for an unreachable host. Also used for the handlers' reconnect probe. */
+  connect(host: HostSpec): Promise<Connector>;
+  readonly check?: boolean;
+  readonly forks?: number;
+  /** Tasks to run (already filtered by --tags); default all. Publish facts come from every task. */
+  readonly selected?: ReadonlySet<Task>;
+  readonly signal?: AbortSignal;
+  readonly events?: RunEvents;
+  readonly now?: () => number;
+}
+
+interface HostState {
+  readonly spec: HostSpec;
+  connector?: Connector;
+  operatorAddress?: string;
+  /** Set when the host is unreachable or failed: nothing more runs on it. */
+  stop?: { unreachable: boolean; error: ErrorRecord };
+}
+
+class ClusterFactStore implements ClusterFacts {
+  private readonly byHost = new Map<string, Map<string, unknown>>();
+  get<T>(host: string, key: string): T | undefined {
+    return this.byHost.get(host)?.get(key) as T | undefined;
+  }
+  set(host: string, values: Map<string, unknown>): void {
+    const mine = this.byHost.get(host) ?? new Map<string, unknown>();
+    for (const [k, v] of values) mine.set(k, v);
+    this.byHost.set(host, mine);
+  }
+}
+
+export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
+  const now = opts.now ?? Date.now;
+  const started = now();
+  const check = opts.check ?? false;
+  const forks = Math.max(1, opts.forks ?? 10);
+  const cluster = new ClusterFactStore();
+  const results: TaskRecord[] = [];
+  const states = opts.hosts.map((spec): HostState => ({ spec }));
+  const aborted = (): boolean => opts.signal?.aborted ?? false;
+  const record = (r: TaskRecord): void => {
+    results.push(r);
+    opts.events?.result?.(r);
+  };
+  const isSelected = (t: Task): boolean => opts.selected?.has(t) ?? true;
+
+  const ctxOf = (s: HostState): TaskContext => ({
+    inventory: opts.inventory,
+    host: s.spec,
+    cluster,
+    check,
+    ...(s.operatorAddress ? { operatorAddress: s.operatorAddress } : {}),
+  });
+
+  // Connect every host (bounded) and learn the operator's address as it sees it.
+  await pool(states, forks, aborted, async (s) => {
+    try {
+      s.connector = await opts.connect(s.spec);
+      const r = await s.connector.run('printf "%s\\n" "${SSH_CLIENT:-}"');
+      const addr = r.stdout.trim().split(/\s+/)[0];
+      if (addr) s.operatorAddress = addr;
+    } catch (error) {
+      s.stop = { unreachable: true, error: errorRecord(error) };
+      opts.events?.unreachable?.(s.spec.name, s.stop.error);
+    }
+  });
+
+  for (const stage of stageOrder) {
+    if (aborted()) break;
+    const stageTasks = opts.tasks.filter((t) => t.stage === stage);
+    const runnable = stageTasks.filter(isSelected);
+    const live = (): HostState[] => states.filter((s) => !s.stop);
+    const workers = live().filter((s) => runnable.some((t) => t.applies(s.spec, opts.inventory)));
+    if (workers.length > 0) {
+      opts.events?.stage?.(stage, workers.map((s) => s.spec.name));
+      let done = 0;
+      await pool(workers, forks, aborted, async (s) => {
+        await runStageOnHost(s, stage, runnable);
+        done += 1;
+        opts.events?.hostDone?.(stage, s.spec.name, done, workers.length);
+      });
+    }
+    // Publish facts: from every task of the stage (tags do not matter: later
+    // stages may need them), on every host still going.
+    const publishers = stageTasks.filter((t) => t.publish);
+    if (publishers.length > 0 && !aborted()) {
+      await pool(live(), forks, aborted, async (s) => {
+        const base = { inventory: opts.inventory, host: s.spec, check, ...(s.operatorAddress ? { operatorAddress: s.operatorAddress } : {}) };
+        const facts = publishers.filter((t) => t.applies(s.spec, opts.inventory)).flatMap((t) => t.publish?.(base) ?? []);
+        if (facts.length === 0 || !s.connector) return;
+        try {
+          cluster.set(s.spec.name, await gatherFacts(s.connector, facts));
+        } catch (error) {
+          fail(s, stage, 'publish facts', error);
+        }
+      });
+    }
+  }
+
+  await Promise.all(states.map((s) => s.connector?.close().catch(() => undefined)));
+  const errors = new Map(states.flatMap((s) => (s.stop ? [[s.spec.name, s.stop] as const] : [])));
+  return {
+    check,
+    hosts: states.map((s) => s.spec.name),
+    results,
+    recap: recapOf(
+      states.map((s) => s.spec.name),
+      results,
+      errors,
+    ),
+    interrupted: aborted(),
+    elapsedMs: now() - started,
+  };
+
+  function fail(s: HostState, stage: Stage, task: string, error: unknown, extra: Partial<TaskRecord> = {}): void {
+    const e = errorRecord(error);
+    s.stop = { unreachable: error instanceof ConnectError, error: e };
+    record({ host: s.spec.name, stage, task, status: 'failed', reason: e.message, changes: [], error: e, ...extra });
+  }
+
+  async function runStageOnHost(s: HostState, stage: Stage, runnable: readonly Task[]): Promise<void> {
+    const conn = s.connector;
+    if (!conn) return;
+    const ctx = ctxOf(s);
+    const tasks = runnable.filter((t) => t.applies(s.spec, opts.inventory));
+    const notified = new Set<HandlerName>();
+
+    // 1. facts: one round trip for the whole stage
+    const wanted = new Map<Task, Record<string, Fact<unknown>>>();
+    let values: Map<string, unknown>;
+    try {
+      for (const t of tasks) wanted.set(t, t.facts(ctx) as Record<string, Fact<unknown>>);
+      values = await gatherFacts(conn, [...wanted.values()].flatMap((f) => Object.values(f)));
+    } catch (error) {
+      fail(s, stage, 'gather facts', error);
+      return;
+    }
+
+    // 2. plan, print, execute, task by task
+    for (const task of tasks) {
+      if (aborted()) break;
+      const facts = Object.fromEntries(Object.entries(wanted.get(task) ?? {}).map(([name, f]) => [name, values.get(f.key)]));
+      let planned;
+      try {
+        planned = task.plan(ctx, facts);
+      } catch (error) {
+        fail(s, stage, task.name, error);
+        break;
+      }
+      if (planned.changes.length === 0) {
+        const skipped = planned.reason.startsWith('skipped:');
+        record({
+          host: s.spec.name,
+          stage,
+          task: task.name,
+          status: skipped ? 'skipped' : 'ok',
+          reason: skipped ? planned.reason.slice('skipped:'.length).trim() : planned.reason,
+          changes: [],
+        });
+        continue;
+      }
+      const changes = planned.changes.map(changeRecord);
+      if (check) {
+        for (const c of planned.changes) for (const h of c.notify ?? []) notified.add(h);
+        record({ host: s.spec.name, stage, task: task.name, status: 'changed', reason: `would ${summaries(planned.changes)}`, changes });
+        continue;
+      }
+      const failure = await executeChanges(conn, planned.changes, notified);
+      if (failure) {
+        fail(s, stage, task.name, failure, { changes });
+        break;
+      }
+      record({ host: s.spec.name, stage, task: task.name, status: 'changed', reason: summaries(planned.changes), changes });
+    }
+
+    // 3. handlers notified in this stage, once each, even after a failure
+    if (notified.size > 0) await runHandlers(s, stage, ctx, conn, notified);
+  }
+
+  async function executeChanges(conn: Connector, changes: readonly Change[], notified: Set<HandlerName>): Promise<unknown> {
+    for (const change of changes) {
+      for (const command of change.commands) {
+        if (aborted()) return new HvmError('E_INTERRUPTED', 'interrupted before this change', { hint: 'run apply again to finish' });
+        try {
+          const r = await conn.run(command.script, command.input === undefined ? {} : { input: command.input });
+          if (r.code !== 0) return new CommandError(conn.host, command.script, r.code, r.stdout, r.stderr);
+        } catch (error) {
+          return error;
+        }
+      }
+      for (const h of change.notify ?? []) notified.add(h);
+    }
+    return undefined;
+  }
+
+  async function runHandlers(s: HostState, stage: Stage, ctx: TaskContext, conn: Connector, notified: Set<HandlerName>): Promise<void> {
+    const known = opts.handlers.filter((h) => notified.has(h.name));
+    for (const name of notified) {
+      if (!known.some((h) => h.name === name)) {
+        record({ host: s.spec.name, stage, task: `handler ${name}`, handler: true, status: 'failed', reason: `no handler named '${name}' in the playbook`, changes: [] });
+      }
+    }
+    for (const handler of known) {
+      const task = `handler ${handler.name}`;
+      if (check) {
+        record({ host: s.spec.name, stage, task, handler: true, status: 'changed', reason: 'would run', changes: [] });
+        continue;
+      }
+      if (aborted()) break;
+      try {
+        if (handler.execute) {
+          const outcome = await handler.execute({
+            ...ctx,
+            connector: conn,
+            probe: async () => {
+              const fresh = await opts.connect(s.spec);
+              try {
+                const r = await fresh.run(sh`true`, { timeoutMs: 5000 });
+                if (r.code !== 0) throw new ConnectError(s.spec.name, `probe command exited ${r.code}`);
+              } finally {
+                await fresh.close().catch(() => undefined);
+              }
+            },
+          });
+          if (outcome.status === 'failed') {
+            const e = new HvmError('E_HANDLER', `${s.spec.name}: ${handler.name}: ${outcome.reason}`);
+            s.stop ??= { unreachable: false, error: errorRecord(e) };
+          }
+          record({
+            host: s.spec.name,
+            stage,
+            task,
+            handler: true,
+            status: outcome.status,
+            reason: outcome.reason,
+            changes: [],
+            ...(outcome.status === 'failed' ? { error: { code: 'E_HANDLER', message: outcome.reason } } : {}),
+          });
+          continue;
+        }
+        for (const command of handler.commands(ctx)) {
+          const r = await conn.run(command.script, command.input === undefined ? {} : { input: command.input });
+          if (r.code !== 0) throw new CommandError(conn.host, command.script, r.code, r.stdout, r.stderr);
+        }
+        record({ host: s.spec.name, stage, task, handler: true, status: 'changed', reason: 'ran', changes: [] });
+      } catch (error) {
+        const e = errorRecord(error);
+        s.stop ??= { unreachable: false, error: e };
+        record({ host: s.spec.name, stage, task, handler: true, status: 'failed', reason: e.message, changes: [], error: e });
+      }
+    }
+  }
+}
+
+function changeRecord(change: Change): { summary: string; diff?: string } {
+  const sensitive = change.commands.some((c) => c.sensitive);
+  if (change.diff === undefined) return { summary: change.summary };
+  return { summary: change.summary, diff: sensitive ? '(sensitive content: diff hidden)\n' : change.diff };
+}
+
+function summaries(changes: readonly Change[]): string {
+  return changes.map((c) => c.summary).join('; ');
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; stops starting new ones once `stop()` says so. */
+export async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length && !stop()) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
