@@ -64,7 +64,9 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
   const syntax: InventoryIssue[] = doc.errors.map((error) => {
     const { line, col } = lines.linePos(error.pos[0]);
     const what =
-      error.code === 'DUPLICATE_KEY' ? 'duplicate key: this key is already set earlier in the same mapping' : error.message.split('\n')[0];
+      error.code === 'DUPLICATE_KEY'
+        ? `duplicate key${keyAt(text, error.pos[0])}: it is already set earlier in the same mapping`
+        : error.message.split('\n')[0];
     return { file: name, line, column: col, message: `YAML syntax: ${what}` };
   });
   if (syntax.length > 0) {
@@ -83,6 +85,12 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
   const cross = crossCheck(raw);
   if (cross.length > 0) throw new InventoryError(sortIssues(locateAll(cross)));
   return normalize(raw, file, opts.home ?? os.homedir());
+}
+
+/** ` "address"` for the `address: ...` key starting at `offset`, or '' when it cannot tell. */
+function keyAt(text: string, offset: number): string {
+  const key = /^\s*(?:-\s+)?["']?([^"':#\n]+?)["']?\s*:/.exec(text.slice(offset, text.indexOf('\n', offset) >>> 0))?.[1];
+  return key ? ` ${JSON.stringify(key)}` : '';
 }
 
 function sortIssues(issues: InventoryIssue[]): InventoryIssue[] {

@@ -2,6 +2,7 @@
 // YAML node it is about. Pure: (ajv errors, data) -> located messages.
 import type { ErrorObject } from 'ajv';
 import type { DataPath } from './yaml-position.ts';
+import schema from './schema.json' with { type: 'json' };
 import { dottedPath } from './yaml-position.ts';
 
 export interface SchemaProblem {
@@ -89,9 +90,16 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
+/** Pattern -> what it means, from the schema's shared definitions (ajv inlines them, so match by pattern). */
+const byPattern = new Map<string, string>(
+  Object.entries(schema.definitions as Record<string, { pattern?: string }>).flatMap(([name, def]) =>
+    def.pattern !== undefined && expected[name] !== undefined ? [[def.pattern, expected[name]] as [string, string]] : [],
+  ),
+);
+
 function patternExpectation(error: ErrorObject): string {
-  const def = /#\/definitions\/([A-Za-z]+)\/pattern$/.exec(error.schemaPath)?.[1];
-  if (def && expected[def]) return expected[def];
+  const known = byPattern.get(String(error.params.pattern));
+  if (known) return known;
   const description = (error.parentSchema as { description?: string } | undefined)?.description;
   return description ? `valid here: ${description}` : `a string matching ${String(error.params.pattern)}`;
 }

@@ -1,0 +1,281 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { HvmError } from '../../src/errors.ts';
+import { InventoryError, inventorySchema, loadInventory, parseInventory } from '../../src/inventory/load.ts';
+import { hypervisors, storageHosts } from '../../src/inventory/types.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const fixtures = path.join(root, 'test/fixtures/inventories');
+const fixture = (name: string) => path.join(fixtures, name);
+
+async function problems(file: string): Promise<InventoryError> {
+  try {
+    await loadInventory(fixture(file), { home: '/home/op' });
+  } catch (error) {
+    if (error instanceof InventoryError) return error;
+    throw error;
+  }
+  throw new Error(`${file} was accepted`);
+}
+
+describe('the default inventory', () => {
+  it('loads and is normalized', async () => {
+    const inv = await loadInventory(path.join(root, 'inventory.yaml'), { home: '/home/op' });
+    expect(inv.file).toBe(path.join(root, 'inventory.yaml'));
+    expect(inv.cluster).toEqual({
+      domain: 'localdomain',
+      network: '172.21.3.0/26',
+      prefix: 26,
+      netmask: '255.255.255.192',
+      networkAddress: '172.21.3.0',
+      broadcast: '172.21.3.63',
+      gateway: '172.21.3.1',
+      bridge: 'br0',
+    });
+    expect(inv.ssh.identity).toBe('/home/op/.ssh/id_ed25519');
+    expect(inv.ssh.knownHosts).toBe('/home/op/.ssh/known_hosts');
+    expect(inv.hosts.map((h) => `${h.role}:${h.name}`)).toEqual([
+      'storage:kvmstorage',
+      'hypervisor:kvmnode1',
+      'hypervisor:kvmnode2',
+      'hypervisor:kvmnode3',
+    ]);
+    expect(inv.hosts[1]).toEqual({
+      name: 'kvmnode1',
+      fqdn: 'kvmnode1.localdomain',
+      role: 'hypervisor',
+      address: '172.21.3.10',
+      mac: '52:54:00:15:03:0a',
+      interface: 'eth0',
+      osFamily: 'debian',
+      sshHost: '172.21.3.10',
+      sshPort: 22,
+    });
+    expect(inv.nfs).toEqual({ server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
+    expect(inv.firewall.migrationPorts).toEqual([49152, 49215]);
+    expect(inv.balancer).toMatchObject({ home: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2 });
+    expect(storageHosts(inv).map((h) => h.name)).toEqual(['kvmstorage']);
+    expect(hypervisors(inv)).toHaveLength(3);
+  });
+
+  it('the seed-redhat fixture loads with its overrides', async () => {
+    const inv = await loadInventory(fixture('seed-redhat.yaml'), { home: '/root' });
+    expect(inv.hosts.every((h) => h.osFamily === 'redhat')).toBe(true);
+    expect(inv.hosts[0]?.mac).toBe('00:1a:4b:15:03:0d'); // lower-cased
+    expect(inv.ssh).toMatchObject({ identity: '/root/.ssh/id_rsa', clusterKeyType: 'rsa' });
+    expect(inv.nfs).toMatchObject({ server: 'kernel', client: 'kernel' });
+  });
+});
+
+const minimal = `cluster:
+  domain: example.org
+  network: 10.1.0.0/24
+  gateway: 10.1.0.254
+storage:
+  hosts:
+    nas:
+      address: 10.1.0.5
+      mac: "AA:BB:CC:00:00:05"
+hypervisors:
+  hosts:
+    hv-b:
+      address: 10.1.0.12
+      mac: "aa:bb:cc:00:00:12"
+      os_family: redhat
+      ssh_host: hv-b.mgmt.example.org
+      ssh_port: 2222
+    hv-a:
+      address: 10.1.0.11
+      mac: "aa:bb:cc:00:00:11"
+      interface: enp1s0
+`;
+
+describe('defaults and normalization', () => {
+  const inv = parseInventory(minimal, 'mini.yaml', { home: '/home/me' });
+
+  it('fills every default', () => {
+    expect(inv.cluster.bridge).toBe('br0');
+    expect(inv.ssh).toEqual({
+      user: 'root',
+      port: 22,
+      identity: '/home/me/.ssh/id_ed25519',
+      knownHosts: '/home/me/.ssh/known_hosts',
+      clusterKeyType: 'ed25519',
+    });
+    expect(inv.nfs).toEqual({ server: 'kernel', client: 'kernel', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
+    expect(inv.pool).toEqual({ name: 'default', path: '/var/lib/libvirt/images/kvmshared' });
+    expect(inv.firewall).toEqual({ backend: 'auto', migrationPorts: [49152, 49215], libvirtPorts: [16509], nfsPorts: [111, 2049, 20048] });
+    expect(inv.balancer).toEqual({
+      home: ['hv-b'],
+      helpers: ['hv-a'],
+      high: 80,
+      overloadWindow: 2,
+      low: 50,
+      calmWindow: 3,
+      cooldown: 600,
+      maxMigrationsPerRun: 1,
+      migrationTimeout: 120,
+      sampleSeconds: 5,
+      cpuSource: 'procstat',
+      schedule: '* * * * *',
+      pinned: [],
+      drained: [],
+    });
+  });
+
+  it('keeps file order, computes the network and takes per-host overrides', () => {
+    expect(inv.hosts.map((h) => h.name)).toEqual(['nas', 'hv-b', 'hv-a']);
+    expect(inv.cluster).toMatchObject({ prefix: 24, netmask: '255.255.255.0', networkAddress: '10.1.0.0', broadcast: '10.1.0.255' });
+    const [nas, b, a] = inv.hosts;
+    expect(nas).toMatchObject({ fqdn: 'nas.example.org', mac: 'aa:bb:cc:00:00:05', osFamily: 'debian', interface: 'eth0', sshHost: '10.1.0.5', sshPort: 22 });
+    expect(b).toMatchObject({ osFamily: 'redhat', sshHost: 'hv-b.mgmt.example.org', sshPort: 2222 });
+    expect(a).toMatchObject({ interface: 'enp1s0', osFamily: 'debian' });
+  });
+
+  it('resolves the file path', () => {
+    expect(inv.file).toBe(path.resolve('mini.yaml'));
+  });
+});
+
+// [fixture, line, column, message fragment]
+const broken: [string, number, number, string][] = [
+  ['bad-address-outside.yaml', 17, 16, 'hypervisors.hosts.kvmnode2.address: "172.21.3.99" is not inside the cluster network 172.21.3.0/26'],
+  ['bad-broadcast-address.yaml', 17, 16, 'hypervisors.hosts.kvmnode2.address: "172.21.3.63" is the broadcast address of 172.21.3.0/26'],
+  ['bad-gateway-outside.yaml', 5, 12, 'cluster.gateway: "10.0.0.1" is not inside the cluster network 172.21.3.0/26'],
+  ['bad-network-host-bits.yaml', 4, 12, 'cluster.network: "172.21.3.5/26" has host bits set; write the network address, 172.21.3.0/26'],
+  ['bad-bad-cidr.yaml', 4, 12, 'cluster.network: "172.21.3.0" is not a network in CIDR notation like 172.21.3.0/26'],
+  ['bad-duplicate-address.yaml', 17, 16, 'hypervisors.hosts.kvmnode2.address: "172.21.3.10" is already the address of kvmnode1'],
+  ['bad-duplicate-mac.yaml', 18, 12, 'hypervisors.hosts.kvmnode2.mac: "52:54:00:15:03:0A" is already the MAC address of kvmnode1'],
+  ['bad-duplicate-hostname.yaml', 16, 5, 'hypervisors.hosts.kvmstorage: host name "kvmstorage" is already used in storage.hosts'],
+  ['bad-duplicate-key.yaml', 19, 7, 'YAML syntax: duplicate key "address"'],
+  ['bad-yaml-syntax.yaml', 21, 1, 'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  ['bad-missing-mac.yaml', 16, 5, 'hypervisors.hosts.kvmnode2: missing required property "mac"'],
+  ['bad-mac-format.yaml', 15, 12, 'hypervisors.hosts.kvmnode1.mac: "52-54-00-15-03-0a" is not a MAC address'],
+  ['bad-os-family-enum.yaml', 6, 14, 'cluster.os_family: "ubuntu" is not one of debian, redhat'],
+  ['bad-no-hypervisors.yaml', 12, 3, 'hypervisors.hosts: is empty; at least 1 host is required'],
+  ['bad-two-storage.yaml', 7, 3, 'storage.hosts: has 2 hosts; exactly 1 is supported'],
+  ['bad-balancer-home-storage.yaml', 20, 10, 'balancer.home[0]: "kvmstorage" is not a hypervisor (hypervisors: kvmnode1, kvmnode2)'],
+  ['bad-balancer-thresholds.yaml', 21, 8, 'balancer.low: 75 must be below balancer.high (70)'],
+  ['bad-balancer-overlap.yaml', 21, 23, 'balancer.helpers[1]: "kvmnode1" is also a home host'],
+  ['bad-pinned-name.yaml', 20, 21, 'balancer.pinned[1]: "server 2" is not a plain name'],
+  ['bad-pool-relative.yaml', 20, 9, 'pool.path: "images/kvmshared" is not an absolute path'],
+  ['bad-port-range.yaml', 20, 20, 'firewall.migration_ports: "49215-49152" must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535'],
+  ['bad-hostname.yaml', 16, 5, 'hypervisors.hosts.KVM_node2: "KVM_node2" is not a short host name'],
+  ['bad-wrong-type.yaml', 20, 9, 'ssh.port: expected a whole number, got "22"'],
+  ['bad-empty-address.yaml', 17, 7, 'hypervisors.hosts.kvmnode2.address: expected a string, got nothing (the value is empty)'],
+];
+
+describe('broken inventories', () => {
+  it.each(broken)('%s fails at %i:%i', async (file, line, column, fragment) => {
+    const error = await problems(file);
+    expect(error.issues).toHaveLength(1);
+    const [issue] = error.issues;
+    expect(issue?.message).toContain(fragment);
+    expect({ line: issue?.line, column: issue?.column }).toEqual({ line, column });
+    expect(issue?.file.endsWith(file)).toBe(true);
+    expect(error.message).toContain(`${file}:${line}:${column}: `);
+    expect(error.message).toContain(fragment);
+  });
+
+  it('misspelt property: the key is named, with a suggestion, and the missing one is reported too', async () => {
+    const error = await problems('bad-unknown-property.yaml');
+    expect(error.issues.map((i) => [i.line, i.column, i.message])).toEqual([
+      [13, 5, 'hypervisors.hosts.kvmnode1: missing required property "address"'],
+      [14, 7, 'hypervisors.hosts.kvmnode1.adress: unknown property "adress"; did you mean "address"?'],
+    ]);
+  });
+
+  it('reports several schema problems at once, in file order', async () => {
+    const error = await problems('bad-several.yaml');
+    expect(error.issues.map((i) => [i.line, i.column, i.message])).toEqual([
+      [6, 3, 'cluster.colour: unknown property "colour"; expected one of domain, network, gateway, os_family, bridge'],
+      [15, 16, 'hypervisors.hosts.kvmnode1.address: "172.21.3.300" is not an IPv4 address like 172.21.3.10'],
+      [17, 5, 'hypervisors.hosts.kvmnode2: missing required property "mac"'],
+      [20, 11, 'nfs.server: "nfsd" is not one of kernel, ganesha'],
+    ]);
+    expect(error.message.split('\n')[0]).toMatch(/^4 problems in .*bad-several\.yaml:$/);
+  });
+
+  it('reports several cross-field problems at once', async () => {
+    const error = await problems('bad-several-cross.yaml');
+    expect(error.issues.map((i) => `${i.line}:${i.column}`)).toEqual(['17:16', '20:10', '22:8']);
+    expect(error.issues.map((i) => i.message.split(':')[0])).toEqual([
+      'hypervisors.hosts.kvmnode2.address',
+      'balancer.home[0]',
+      'balancer.low',
+    ]);
+  });
+
+  it('is an HvmError with code E_INVENTORY, exit code 65 and a hint', async () => {
+    const error = await problems('bad-address-outside.yaml');
+    expect(error).toBeInstanceOf(HvmError);
+    expect(error.code).toBe('E_INVENTORY');
+    expect(error.exitCode).toBe(65);
+    expect(error.hint).toMatch(/nothing was changed on any host/);
+  });
+
+  it('covers at least fifteen broken fixtures', () => {
+    expect(broken.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('a missing file names the file and says how to point at one', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-inv-'));
+    const error = await loadInventory(path.join(dir, 'nope.yaml')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InventoryError);
+    expect((error as InventoryError).message).toContain('nope.yaml:1:1: cannot read the inventory (ENOENT)');
+    expect((error as InventoryError).hint).toContain('-i FILE');
+  });
+
+  it('an empty file says what is missing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-inv-'));
+    await writeFile(path.join(dir, 'empty.yaml'), '# nothing\n');
+    const error = (await loadInventory(path.join(dir, 'empty.yaml')).catch((e: unknown) => e)) as InventoryError;
+    expect(error.issues.map((i) => i.message)).toEqual([
+      '(top level): missing required property "cluster"',
+      '(top level): missing required property "storage"',
+      '(top level): missing required property "hypervisors"',
+    ]);
+  });
+
+  it('a pool outside the NFS mount is refused only for the kernel NFS client', () => {
+    const text = `${minimal}pool:\n  path: /var/lib/libvirt/images\n`;
+    expect(() => parseInventory(text, 'x.yaml')).toThrow(/x\.yaml:23:9: pool\.path: "\/var\/lib\/libvirt\/images" is not on the NFS mount/);
+    expect(parseInventory(`${text}nfs:\n  client: qemu\n`, 'x.yaml').pool.path).toBe('/var/lib/libvirt/images');
+  });
+
+  it('a bad cron schedule and an interface named like the bridge are refused', () => {
+    const text = minimal.replace('interface: enp1s0', 'interface: br0') + 'balancer:\n  schedule: "* * *"\n';
+    const error = (() => {
+      try {
+        parseInventory(text, 'x.yaml');
+      } catch (e) {
+        return e as InventoryError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
+      `21:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
+      '23:13 balancer.schedule: "* * *" has 3 fields; a cron schedule has 5, like "* * * * *"',
+    ]);
+  });
+});
+
+describe('the schema', () => {
+  it('forbids unknown properties in every object and describes every property', () => {
+    const missing: string[] = [];
+    const walk = (node: unknown, where: string) => {
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (o.properties !== undefined && o.additionalProperties !== false) missing.push(`${where}: additionalProperties`);
+      for (const [name, child] of Object.entries((o.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        if (typeof child.description !== 'string' || child.description.length < 10) missing.push(`${where}.${name}: description`);
+      }
+      for (const [k, v] of Object.entries(o)) walk(v, `${where}/${k}`);
+    };
+    walk(inventorySchema, '#');
+    expect(missing).toEqual([]);
+  });
+});
