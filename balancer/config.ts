@@ -1,0 +1,165 @@
+// The agent's configuration, /etc/hvmctl/balancer.json, rendered by apply from
+// the inventory: the hosts list and the inventory's balancer section.
+//   { "self": "kvmnode1",                          (optional: default home[0])
+//     "hosts": [{ "name": "kvmnode1", "address": "172.21.3.10",
+//                 "fqdn": "kvmnode1.localdomain", "role": "hypervisor" }, ...],
+//     "balancer": { "home": ["kvmnode1"], "helpers": [...], "high": 80, "low": 50,
+//                   "overload_window": 2, "calm_window": 3, "cooldown": 600,
+//                   "max_migrations_per_run": 1, "migration_timeout": 120,
+//                   "sample_seconds": 5, "cpu_source": "procstat",
+//                   "schedule": "* * * * *", "pinned": [], "drained": [] },
+//     "paths": { "state": ..., "log": ..., "jsonl": ..., "lock": ... } }   (optional)
+// Keys of the balancer section may be snake_case (as in inventory.yaml) or
+// camelCase (as in BalancerSpec). Validated once here; inside, trust the types.
+import { readFileSync } from 'node:fs';
+import { HvmError } from '../src/errors.ts';
+import type { BalancerSpec } from '../src/inventory/types.ts';
+
+export const DEFAULT_CONFIG_PATH = '/etc/hvmctl/balancer.json';
+
+export interface AgentHost {
+  readonly name: string;
+  readonly address: string;
+  readonly fqdn: string;
+  readonly role: 'hypervisor' | 'storage';
+}
+
+export interface AgentPaths {
+  readonly state: string;
+  readonly log: string;
+  readonly jsonl: string;
+  readonly lock: string;
+}
+
+export interface AgentConfig {
+  readonly file: string;
+  /** The host this agent runs on (its libvirt is qemu:///system, its /proc is local). */
+  readonly self: string;
+  readonly hosts: readonly AgentHost[];
+  readonly balancer: BalancerSpec;
+  readonly paths: AgentPaths;
+}
+
+export const DEFAULT_PATHS: AgentPaths = {
+  state: '/var/lib/hvmctl/state.json',
+  log: '/var/log/hvmctl/balancer.log',
+  jsonl: '/var/log/hvmctl/balancer.jsonl',
+  lock: '/run/hvmctl-balancer.lock',
+};
+
+export class BalancerConfigError extends HvmError {
+  constructor(file: string, message: string, hint?: string) {
+    super('E_BALANCER_CONFIG', `${file}: ${message}`, {
+      hint: hint ?? 'the file is rendered from the inventory\'s balancer section: fix inventory.yaml and run `hvmctl apply`',
+    });
+  }
+}
+
+export function readAgentConfig(file: string = DEFAULT_CONFIG_PATH): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new BalancerConfigError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? String(cause)})`,
+      'run `hvmctl apply` to install the balancer, or pass --config PATH');
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new BalancerConfigError(file, `not valid JSON: ${(cause as Error).message}`);
+  }
+  return parseAgentConfig(data, file);
+}
+
+export function parseAgentConfig(data: unknown, file: string): AgentConfig {
+  const fail = (msg: string): never => {
+    throw new BalancerConfigError(file, msg);
+  };
+  if (!isObject(data)) return fail('expected a JSON object');
+  const hostsRaw = data.hosts;
+  if (!Array.isArray(hostsRaw) || hostsRaw.length === 0) return fail('"hosts" must be a non-empty array');
+  const hosts = hostsRaw.map((h, i): AgentHost => {
+    if (!isObject(h)) return fail(`hosts[${i}] must be an object`);
+    const str = (k: string): string => (typeof h[k] === 'string' && h[k] !== '' ? (h[k] as string) : fail(`hosts[${i}].${k} must be a non-empty string`));
+    const role = str('role');
+    if (role !== 'hypervisor' && role !== 'storage') fail(`hosts[${i}].role is "${role}", expected "hypervisor" or "storage"`);
+    return { name: str('name'), address: str('address'), fqdn: str('fqdn'), role: role as AgentHost['role'] };
+  });
+  const names = new Set(hosts.map((h) => h.name));
+  if (names.size !== hosts.length) fail('"hosts" has a duplicate name');
+  const b = data.balancer;
+  if (!isObject(b)) return fail('"balancer" must be an object');
+  const pick = (snake: string, camel: string): unknown => (b[snake] !== undefined ? b[snake] : b[camel]);
+  const num = (snake: string, camel: string, min: number, max: number, dflt?: number): number => {
+    const v = pick(snake, camel) ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      return fail(`balancer.${snake} must be a number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+    }
+    return v;
+  };
+  const hypervisorNames = new Set(hosts.filter((h) => h.role === 'hypervisor').map((h) => h.name));
+  const hostList = (snake: string, camel: string, dflt: string[]): string[] => {
+    const v = pick(snake, camel) ?? dflt;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return fail(`balancer.${snake} must be a list of names`);
+    for (const n of v as string[]) if (!hypervisorNames.has(n)) fail(`balancer.${snake} names "${n}", which is not a hypervisor in "hosts"`);
+    return v as string[];
+  };
+  const strList = (snake: string, camel: string): string[] => {
+    const v = pick(snake, camel) ?? [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return fail(`balancer.${snake} must be a list of names`);
+    return v as string[];
+  };
+  const home = hostList('home', 'home', []);
+  if (home.length === 0) fail('balancer.home must name at least one hypervisor');
+  const high = num('high', 'high', 1, 100);
+  const low = num('low', 'low', 0, 100);
+  if (low >= high) fail(`balancer.low (${low}) must be below balancer.high (${high}), or VMs would bounce`);
+  const cpuSource = pick('cpu_source', 'cpuSource') ?? 'procstat';
+  if (typeof cpuSource !== 'string' || !(cpuSource === 'procstat' || /^cgroup:\/\S+$/.test(cpuSource))) {
+    fail(`balancer.cpu_source is ${JSON.stringify(cpuSource)}, expected "procstat" or "cgroup:/absolute/cpuacct/dir" ({host} is replaced by the host name)`);
+  }
+  const schedule = pick('schedule', 'schedule') ?? '* * * * *';
+  if (typeof schedule !== 'string') fail('balancer.schedule must be a string');
+  const balancer: BalancerSpec = {
+    home,
+    helpers: hostList('helpers', 'helpers', []),
+    high,
+    low,
+    overloadWindow: num('overload_window', 'overloadWindow', 1, 1000, 2),
+    calmWindow: num('calm_window', 'calmWindow', 1, 1000, 3),
+    cooldown: num('cooldown', 'cooldown', 0, 1e9, 600),
+    maxMigrationsPerRun: num('max_migrations_per_run', 'maxMigrationsPerRun', 0, 1000, 1),
+    migrationTimeout: num('migration_timeout', 'migrationTimeout', 1, 86400, 120),
+    sampleSeconds: num('sample_seconds', 'sampleSeconds', 0.1, 300, 5),
+    cpuSource: cpuSource as string,
+    schedule: schedule as string,
+    pinned: strList('pinned', 'pinned'),
+    drained: hostList('drained', 'drained', []),
+  };
+  const self = data.self ?? home[0];
+  if (typeof self !== 'string' || !hypervisorNames.has(self)) fail(`"self" (${JSON.stringify(self)}) must name a hypervisor in "hosts"`);
+  const pathsRaw = data.paths ?? {};
+  if (!isObject(pathsRaw)) return fail('"paths" must be an object');
+  const paths = { ...DEFAULT_PATHS };
+  for (const key of Object.keys(pathsRaw)) {
+    if (!(key in DEFAULT_PATHS)) fail(`paths.${key} is unknown (known: ${Object.keys(DEFAULT_PATHS).join(', ')})`);
+    const v = pathsRaw[key];
+    if (typeof v !== 'string' || !v.startsWith('/')) fail(`paths.${key} must be an absolute path`);
+    (paths as Record<string, string>)[key] = v as string;
+  }
+  return { file, self: self as string, hosts, balancer, paths };
+}
+
+export function hostNamed(config: AgentConfig, name: string): AgentHost | undefined {
+  return config.hosts.find((h) => h.name === name);
+}
+
+export function hypervisorNames(config: AgentConfig): string[] {
+  return config.hosts.filter((h) => h.role === 'hypervisor').map((h) => h.name);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Exec, ExecResult } from '../../balancer/exec.ts';
+import { createVirshLibvirt, LibvirtError } from '../../balancer/libvirt.ts';
+import { ConnectError } from '../../src/errors.ts';
+
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/captured-balancer/${name}`, import.meta.url), 'utf8');
+const hosts = [
+  { name: 'kvmnode1', fqdn: 'kvmnode1.localdomain' },
+  { name: 'kvmnode2', fqdn: 'kvmnode2.localdomain' },
+];
+
+function recorder(answer: (argv: readonly string[]) => Partial<ExecResult>): { exec: Exec; calls: { argv: readonly string[]; timeoutMs: number | undefined }[] } {
+  const calls: { argv: readonly string[]; timeoutMs: number | undefined }[] = [];
+  const exec: Exec = async (argv, options) => {
+    calls.push({ argv, timeoutMs: options?.timeoutMs });
+    return { code: 0, stdout: '', stderr: '', timedOut: false, ...answer(argv) };
+  };
+  return { exec, calls };
+}
+
+describe('virsh libvirt adapter', () => {
+  it('reads domstats locally through qemu:///system and remotely through qemu+ssh', async () => {
+    const { exec, calls } = recorder(() => ({ stdout: fixture('virsh-domstats-1.txt') }));
+    const lv = createVirshLibvirt({ self: 'kvmnode1', hosts, exec });
+    expect((await lv.domstats('kvmnode1')).map((d) => d.name)).toEqual(['capoff', 'capbusy', 'capidle']);
+    await lv.domstats('kvmnode2');
+    expect(calls.map((c) => c.argv)).toEqual([
+      ['virsh', '-c', 'qemu:///system', 'domstats', '--cpu-total', '--balloon', '--state'],
+      ['virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain/system', 'domstats', '--cpu-total', '--balloon', '--state'],
+    ]);
+  });
+
+  it('turns a connection failure into ConnectError and other failures into LibvirtError', async () => {
+    const down = createVirshLibvirt({
+      self: 'kvmnode1',
+      hosts,
+      exec: recorder(() => ({ code: 1, stderr: 'error: failed to connect to the hypervisor\nerror: Cannot recv data: Connection reset by peer' })).exec,
+    });
+    await expect(down.domstats('kvmnode2')).rejects.toBeInstanceOf(ConnectError);
+    const broken = createVirshLibvirt({ self: 'kvmnode1', hosts, exec: recorder(() => ({ code: 1, stderr: 'error: internal error: oops' })).exec });
+    await expect(broken.resume('kvmnode1', 'server1')).rejects.toBeInstanceOf(LibvirtError);
+    await expect(broken.domstats('nosuchhost')).rejects.toBeInstanceOf(ConnectError);
+  });
+
+  it('reads metadata, and a domain without it as undefined', async () => {
+    const lv = createVirshLibvirt({
+      self: 'kvmnode1',
+      hosts,
+      exec: recorder((argv) =>
+        argv.includes('capbusy') ? { stdout: fixture('virsh-metadata.txt') } : { code: 1, stderr: fixture('virsh-metadata-missing.txt').split('\n')[0]! },
+      ).exec,
+    });
+    expect(await lv.getMetadata('kvmnode1', 'capbusy')).toEqual({ home: 'kvmnode1', moved: 1700000000, reason: 'kvmnode1 at 93 %' });
+    expect(await lv.getMetadata('kvmnode1', 'capidle')).toBeUndefined();
+  });
+
+  it('writes metadata live and persistent', async () => {
+    const { exec, calls } = recorder(() => ({}));
+    await createVirshLibvirt({ self: 'kvmnode1', hosts, exec }).setMetadata('kvmnode2', 'server2', { home: 'kvmnode1', moved: 5, reason: 'r' });
+    expect(calls[0]!.argv).toEqual([
+      'virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain/system', 'metadata', 'server2', 'https://hvmctl.dev/xmlns/vm/1',
+      '--key', 'hvmctl', '--set', '<vm><home>kvmnode1</home><moved>5</moved><reason>r</reason></vm>', '--live', '--config',
+    ]);
+  });
+
+  it('migrates live, persistent, undefining the source, with the timeout on the process', async () => {
+    const { exec, calls } = recorder(() => ({}));
+    const lv = createVirshLibvirt({ self: 'kvmnode1', hosts, exec });
+    expect(await lv.migrate('server2', 'kvmnode1', 'kvmnode2', 120_000)).toEqual({ ok: true, timedOut: false, error: undefined });
+    await lv.migrate('server2', 'kvmnode2', 'kvmnode1', 60_000);
+    expect(calls).toEqual([
+      { argv: ['virsh', '-c', 'qemu:///system', 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'server2', 'qemu+ssh://root@kvmnode2.localdomain/system'], timeoutMs: 120_000 },
+      { argv: ['virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain/system', 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'server2', 'qemu:///system'], timeoutMs: 60_000 },
+    ]);
+  });
+
+  it('reports a timed-out migration', async () => {
+    const lv = createVirshLibvirt({ self: 'kvmnode1', hosts, exec: recorder(() => ({ code: 143, timedOut: true })).exec });
+    expect(await lv.migrate('server2', 'kvmnode1', 'kvmnode2', 2000)).toEqual({ ok: false, timedOut: true, error: 'timed out after 2 s' });
+  });
+});
