@@ -67,7 +67,8 @@ export function parseFileState(path: string, stdout: string, code = 0): FileStat
     owner: stat[2] ?? '',
     group: stat[3] ?? '',
     sha256: sum[1] ?? '',
-    ...(b64 !== undefined && lines.length > 2 ? { content: Buffer.from(b64.trim(), 'base64').toString('utf8') } : {}),
+    // "stat\nsum\n" without content (sensitive), "stat\nsum\nBASE64\n" with it
+    ...(b64 !== undefined && lines.length > 3 ? { content: Buffer.from(b64.trim(), 'base64').toString('utf8') } : {}),
   };
 }
 

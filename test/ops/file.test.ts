@@ -1,0 +1,201 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalConnector } from '../../src/connector/local.ts';
+import type { ManagedFile } from '../../src/render/types.ts';
+import { gatherFacts } from '../../tasks/engine/facts.ts';
+import { fileChange, fileFact, filesTask, parseFileState, sha256, writeScript } from '../../tasks/ops/file.ts';
+
+const local = new LocalConnector();
+const me = userInfo().username;
+const myGroup = (await local.run('id -gn')).stdout.trim();
+
+function managed(path: string, content: string, extra: Partial<ManagedFile> = {}): ManagedFile {
+  return { path, content, mode: 0o644, owner: me, group: myGroup, notify: [], tags: ['t'], template: 'templates/x.hbs', ...extra };
+}
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'hvmctl-file-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function stateOf(path: string, sensitive = false) {
+  const fact = fileFact(path, sensitive);
+  return (await gatherFacts(local, [fact])).get(fact.key) as ReturnType<typeof parseFileState>;
+}
+
+async function apply(file: ManagedFile) {
+  const change = fileChange(file, await stateOf(file.path, file.sensitive));
+  if (!change) return { change, results: [] };
+  const results = [];
+  for (const c of change.commands) results.push(await local.run(c.script, c.input === undefined ? {} : { input: c.input }));
+  return { change, results };
+}
+
+describe('file fact', () => {
+  it('parses real stat/sha256sum/base64 output for a present, an absent and a non-regular path', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'hosts');
+    writeFileSync(path, '127.0.0.1 localhost\n');
+    chmodSync(path, 0o640);
+    const st = await stateOf(path);
+    expect(st).toEqual({ exists: true, kind: 'file', mode: 0o640, owner: me, group: myGroup, sha256: sha256('127.0.0.1 localhost\n'), content: '127.0.0.1 localhost\n' });
+    expect(await stateOf(join(dir, 'nope'))).toEqual({ exists: false });
+    expect(await stateOf(dir)).toEqual({ exists: true, kind: 'other' });
+  });
+
+  it('does not read the content of a sensitive file', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'key');
+    writeFileSync(path, 'SECRET-KEY-MATERIAL\n');
+    chmodSync(path, 0o644);
+    const st = await stateOf(path, true);
+    expect(st).toEqual({ exists: true, kind: 'file', mode: 0o644, owner: me, group: myGroup, sha256: sha256('SECRET-KEY-MATERIAL\n') });
+    expect('content' in st).toBe(false);
+    expect(fileFact(path, true).command).not.toContain('base64');
+  });
+
+  it('rejects output it does not understand', () => {
+    expect(() => parseFileState('/x', 'stat: cannot stat\n', 1)).toThrow(/cannot parse state of \/x/);
+  });
+});
+
+describe('file change (pure)', () => {
+  const file = managed('/etc/hosts', 'new\n', { notify: ['network-restart'], validate: 'true {}' });
+  const state = { exists: true as const, kind: 'file' as const, mode: 0o644, owner: me, group: myGroup, sha256: sha256('new\n'), content: 'new\n' };
+
+  it('is a no-op when checksum, mode, owner and group match', () => {
+    expect(fileChange(file, state)).toBeUndefined();
+  });
+
+  it('only chmod/chown when the content matches but the mode does not', () => {
+    const c = fileChange(file, { ...state, mode: 0o600 });
+    expect(c?.commands).toEqual([{ script: `chown ${me}:${myGroup} -- /etc/hosts && chmod 0644 -- /etc/hosts` }]);
+    expect(c?.notify).toEqual(['network-restart']);
+  });
+
+  it('writes through a temp file next to the target, validates, backs up and renames', () => {
+    const c = fileChange(file, { ...state, sha256: sha256('old\n'), content: 'old\n' });
+    expect(c?.summary).toBe('update /etc/hosts');
+    expect(c?.diff).toContain('-old');
+    expect(c?.diff).toContain('+new');
+    expect(c?.commands).toHaveLength(1);
+    expect(c?.commands[0]?.input).toBe('new\n');
+    expect(c?.commands[0]?.script).toBe(
+      [
+        'set -e',
+        'mkdir -p -- /etc',
+        'rm -f -- /etc/.hosts.hvmctl-tmp.*',
+        't=$(mktemp -- /etc/.hosts.hvmctl-tmp.XXXXXX)',
+        `trap 'rm -f -- "$t"' EXIT`,
+        'cat > "$t"',
+        `chown ${me}:${myGroup} -- "$t"`,
+        'chmod 0644 -- "$t"',
+        'if ! { true "$t"',
+        '} 1>&2; then',
+        `  echo 'hvmctl: validation of the new /etc/hosts failed (true {}); target left unchanged' >&2`,
+        '  exit 65',
+        'fi',
+        'if [ -e /etc/hosts ]; then cp -pf -- /etc/hosts /etc/hosts.hvmctl-bak; fi',
+        'mv -f -- "$t" /etc/hosts',
+      ].join('\n'),
+    );
+  });
+
+  it('never puts sensitive content in the diff, summary or script', () => {
+    const secret = managed('/root/.ssh/id_ed25519', 'PRIVATE KEY BYTES\n', { sensitive: true, mode: 0o600 });
+    const c = fileChange(secret, { exists: false });
+    expect(c?.commands[0]?.sensitive).toBe(true);
+    expect(c?.diff).not.toContain('PRIVATE');
+    expect(c?.summary).not.toContain('PRIVATE');
+    expect(c?.commands[0]?.script).not.toContain('PRIVATE');
+  });
+
+  it('quotes paths with spaces and quotes', () => {
+    const script = writeScript(managed("/tmp/it's here/a file", 'x'));
+    expect(script).toContain(`mkdir -p -- '/tmp/it'\\''s here'`);
+    expect(script).toContain(`mv -f -- "$t" '/tmp/it'\\''s here/a file'`);
+  });
+
+  it('refuses to replace something that is not a regular file', () => {
+    expect(() => fileChange(file, { exists: true, kind: 'other' })).toThrow(/not a regular file/);
+  });
+});
+
+describe('file write on a real file system', () => {
+  it('creates, then is a no-op, then updates keeping one backup; no temp files left', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'sub', 'conf');
+    const first = await apply(managed(path, 'one\n', { mode: 0o600 }));
+    expect(first.results.map((r) => r.code)).toEqual([0]);
+    expect(readFileSync(path, 'utf8')).toBe('one\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect((await apply(managed(path, 'one\n', { mode: 0o600 }))).change).toBeUndefined();
+    await apply(managed(path, 'two\n', { mode: 0o600 }));
+    expect(readFileSync(path, 'utf8')).toBe('two\n');
+    expect(readFileSync(`${path}.hvmctl-bak`, 'utf8')).toBe('one\n');
+    await apply(managed(path, 'three\n', { mode: 0o600 }));
+    expect(readFileSync(`${path}.hvmctl-bak`, 'utf8')).toBe('two\n');
+    expect(readdirSync(join(dir, 'sub')).sort()).toEqual(['conf', 'conf.hvmctl-bak']);
+  });
+
+  it('a failing validation leaves the target untouched and removes the temp file', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'sshd_config');
+    writeFileSync(path, 'good\n');
+    const { results } = await apply(managed(path, 'bad\n', { validate: `grep -q good {}` }));
+    expect(results[0]?.code).toBe(65);
+    expect(results[0]?.stderr).toContain('validation of the new');
+    expect(readFileSync(path, 'utf8')).toBe('good\n');
+    expect(readdirSync(dir)).toEqual(['sshd_config']);
+  });
+
+  it('the validation sees the new content in the temp file', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'exports');
+    const { results } = await apply(managed(path, 'good\n', { validate: `grep -q good {}` }));
+    expect(results[0]?.code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe('good\n');
+  });
+
+  it('removes stale temp files a killed run left behind', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'hosts');
+    writeFileSync(join(dir, '.hosts.hvmctl-tmp.AbC123'), 'half a fi');
+    await apply(managed(path, 'whole\n'));
+    expect(readdirSync(dir)).toEqual(['hosts']);
+  });
+
+  it('a SIGKILL in the middle leaves the old file whole', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'hosts');
+    writeFileSync(path, 'old\n');
+    // kill the writer while it is still reading its input: the target must be untouched
+    const script = writeScript(managed(path, 'x'));
+    const r = await local.run(`(${script.replace('cat > "$t"', 'cat > "$t"; kill -9 $$')})`, { input: 'new content' });
+    expect(r.code).not.toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe('old\n');
+  });
+});
+
+describe('filesTask', () => {
+  it('asks one fact per file and reports each change, or one reason', () => {
+    const files = [managed('/a', 'a'), managed('/b', 'b')];
+    const task = filesTask({ name: 'two files', tags: ['t'], stage: 'base', files: () => files });
+    const ctx = {} as Parameters<typeof task.plan>[0];
+    expect(Object.keys(task.facts(ctx))).toEqual(['/a', '/b']);
+    const same = (f: ManagedFile) => ({ exists: true as const, kind: 'file' as const, mode: 0o644, owner: me, group: myGroup, sha256: sha256(f.content), content: f.content });
+    expect(task.plan(ctx, { '/a': same(files[0]!), '/b': same(files[1]!) })).toEqual({
+      changes: [],
+      reason: '2 files already up to date (/a, /b)',
+    });
+    const r = task.plan(ctx, { '/a': same(files[0]!), '/b': { exists: false } });
+    expect(r.changes.map((c) => c.summary)).toEqual(['create /b']);
+  });
+});
