@@ -1,0 +1,67 @@
+// The wanted rules must be exactly what iptables-save prints, or the firewall
+// task would see drift on every run. The fixtures were captured on Debian 12
+// (iptables v1.8.9, nf_tables) by loading the rendered rules file with
+// iptables-restore in a scratch network namespace and running iptables-save.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadInventory } from '../../src/inventory/load.ts';
+import { hostByName } from '../../src/inventory/types.ts';
+import type { HostSpec } from '../../src/inventory/types.ts';
+import { firewallPolicies, wantedFirewallRules } from '../../src/render/firewall-rules.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const inv = await loadInventory(path.join(root, 'inventory.yaml'), { home: '/root' });
+const host = (name: string): HostSpec => {
+  const h = hostByName(inv, name);
+  if (!h) throw new Error(name);
+  return h;
+};
+const captured = (name: string) => readFileSync(path.join(root, 'test/render/fixtures', name), 'utf8').split('\n');
+
+describe('wantedFirewallRules', () => {
+  it.each([
+    ['kvmnode1', 'iptables-save-kvmnode1.txt'],
+    ['kvmstorage', 'iptables-save-kvmstorage.txt'],
+  ])('%s: identical to what iptables-save printed after loading them', (name, fixture) => {
+    const lines = captured(fixture);
+    expect(wantedFirewallRules(inv, host(name), { operatorAddress: '10.0.0.5' })).toEqual(lines.filter((l) => l.startsWith('-A ')));
+    const policies = Object.entries(firewallPolicies).map(([chain, policy]) => `:${chain} ${policy} [0:0]`);
+    expect(lines.filter((l) => l.startsWith(':'))).toEqual(policies);
+  });
+
+  it('opens libvirt and migration ports to each other hypervisor only, one rule per peer', () => {
+    const rules = wantedFirewallRules(inv, host('kvmnode2'));
+    const sources = rules.filter((r) => /libvirt|migration/.test(r)).map((r) => /-s (\S+)/.exec(r)?.[1]);
+    expect(sources).toEqual(['172.21.3.10/32', '172.21.3.10/32', '172.21.3.12/32', '172.21.3.12/32']);
+    expect(rules.some((r) => r.includes('172.21.3.11/32'))).toBe(false);
+    expect(rules.some((r) => r.includes('nfs'))).toBe(false);
+  });
+
+  it('opens nothing but ssh, ping and nfs on the storage node, and only to the cluster', () => {
+    const rules = wantedFirewallRules(inv, host('kvmstorage'));
+    expect(rules.filter((r) => r.includes('--dport')).every((r) => r.startsWith('-A INPUT -s 172.21.3.0/26 '))).toBe(true);
+    expect(rules.some((r) => /16509|49152/.test(r))).toBe(false);
+  });
+
+  it('keeps the operator in when connecting from outside the cluster, and adds nothing from inside', () => {
+    const outside = wantedFirewallRules(inv, host('kvmnode3'), { operatorAddress: '192.168.7.20' });
+    expect(outside).toContain('-A INPUT -s 192.168.7.20/32 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
+    const inside = wantedFirewallRules(inv, host('kvmnode3'), { operatorAddress: '172.21.3.1' });
+    expect(inside).toEqual(wantedFirewallRules(inv, host('kvmnode3')));
+    expect(inside.some((r) => r.includes('operator'))).toBe(false);
+  });
+
+  it('refuses an operator address that is not an IPv4 address (it would land in a rule)', () => {
+    expect(() => wantedFirewallRules(inv, host('kvmnode1'), { operatorAddress: '1.2.3.4 -j DROP' })).toThrow(/not an IPv4 address/);
+  });
+
+  it('names every rule with an hvmctl comment', () => {
+    for (const h of inv.hosts) {
+      for (const r of wantedFirewallRules(inv, h, { operatorAddress: '10.9.9.9' })) {
+        expect(r).toMatch(/ -m comment --comment "hvmctl: [^"]+" -j ACCEPT$/);
+      }
+    }
+  });
+});

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadInventory, parseInventory } from '../../src/inventory/load.ts';
+import { hostByName } from '../../src/inventory/types.ts';
+import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { balancerPaths, fstabLine, managedFiles } from '../../src/render/managed-files.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const lab = await loadInventory(path.join(root, 'inventory.yaml'), { home: '/root' });
+const seed = await loadInventory(path.join(root, 'test/fixtures/inventories/seed-redhat.yaml'), { home: '/root' });
+const host = (inv: Inventory, name: string): HostSpec => {
+  const h = hostByName(inv, name);
+  if (!h) throw new Error(name);
+  return h;
+};
+const paths = (inv: Inventory, name: string) => managedFiles(inv, host(inv, name)).map((f) => f.path);
+
+describe('managedFiles', () => {
+  it('gives each role its files (debian, ganesha)', () => {
+    expect(paths(lab, 'kvmstorage')).toEqual(['/etc/hosts', '/etc/network/interfaces.d/hvmctl-br0', '/etc/iptables/rules.v4', '/etc/ganesha/ganesha.conf']);
+    expect(paths(lab, 'kvmnode1')).toEqual([
+      '/etc/hosts',
+      '/etc/network/interfaces.d/hvmctl-br0',
+      '/etc/iptables/rules.v4',
+      '/etc/libvirt/storage/default.xml',
+      balancerPaths.config,
+      balancerPaths.cron,
+    ]);
+    expect(paths(lab, 'kvmnode2')).not.toContain(balancerPaths.cron);
+  });
+
+  it('gives each role its files (redhat, kernel NFS)', () => {
+    expect(paths(seed, 'kvmstorage')).toEqual([
+      '/etc/hosts',
+      '/etc/sysconfig/network-scripts/ifcfg-eth0',
+      '/etc/sysconfig/network-scripts/ifcfg-br0',
+      '/etc/sysconfig/iptables',
+      '/etc/exports',
+    ]);
+  });
+
+  it('puts the address on the bridge, never on the enslaved interface', () => {
+    const [eth0, br0] = managedFiles(seed, host(seed, 'kvmnode2')).filter((f) => f.tags.includes('network'));
+    expect(eth0?.content).toMatch(/^BRIDGE=br0$/m);
+    expect(eth0?.content).not.toMatch(/IPADDR|NETMASK|GATEWAY/);
+    expect(br0?.content).toMatch(/^IPADDR=172\.21\.3\.11$/m);
+    expect(br0?.content).toMatch(/^TYPE=Bridge$/m);
+    const debian = managedFiles(lab, host(lab, 'kvmnode2')).find((f) => f.tags.includes('network'));
+    expect(debian?.content).toContain('iface br0 inet static\n    address 172.21.3.11\n');
+    expect(debian?.content).toContain('iface eth0 inet manual');
+  });
+
+  it('exports to the cluster network only', () => {
+    const exports = managedFiles(seed, host(seed, 'kvmstorage')).find((f) => f.path === '/etc/exports');
+    const lines = exports?.content.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(lines).toEqual(['/var/lib/libvirt/images/kvmshared 172.21.3.0/26(rw,sync,no_subtree_check,no_root_squash)']);
+    expect(exports?.notify).toEqual(['exportfs']);
+  });
+
+  it('starts every file with a stable "managed by hvmctl" line', () => {
+    for (const inv of [lab, seed]) {
+      for (const h of inv.hosts) {
+        for (const f of managedFiles(inv, h)) {
+          // JSON has no comments: the balancer config carries a managedBy field instead.
+          if (f.path.endsWith('.json')) expect(JSON.parse(f.content).managedBy).toMatch(/^hvmctl /);
+          else expect(f.content.split('\n')[0], `${h.name}:${f.path}`).toContain('Managed by hvmctl (templates/');
+          expect(f.content.endsWith('\n')).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('tells the firewall file about the operator', () => {
+    const file = managedFiles(lab, host(lab, 'kvmstorage'), { operatorAddress: '192.0.2.7' }).find((f) => f.tags.includes('firewall'));
+    expect(file?.content).toContain('-A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22');
+    expect(file?.validate).toBe('iptables-restore --test {}');
+  });
+
+  it('installs the balancer on every home host, with the inventory schedule', () => {
+    const text = `cluster: {domain: d, network: 10.0.0.0/24, gateway: 10.0.0.1}
+storage: {hosts: {s: {address: 10.0.0.2, mac: "02:00:00:00:00:02"}}}
+hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}, b: {address: 10.0.0.4, mac: "02:00:00:00:00:04"}, c: {address: 10.0.0.5, mac: "02:00:00:00:00:05"}}}
+balancer: {home: [a, b], helpers: [c], schedule: "*/2 * * * *"}
+`;
+    const inv = parseInventory(text, 'two-homes.yaml', { home: '/root' });
+    const cron = (name: string) => managedFiles(inv, host(inv, name)).find((f) => f.path === balancerPaths.cron);
+    expect(cron('a')?.content).toContain(
+      '*/2 * * * * root /usr/bin/env node /opt/hvmctl/balancer.mjs once --config /etc/hvmctl/balancer.json >> /var/log/hvmctl/cron.log 2>&1\n',
+    );
+    expect(cron('b')).toBeDefined();
+    expect(cron('c')).toBeUndefined();
+    const config = JSON.parse(managedFiles(inv, host(inv, 'a')).find((f) => f.path === balancerPaths.config)?.content ?? '{}');
+    expect(config.home).toEqual(['a', 'b']);
+    expect(config.hosts.map((h: { name: string; role: string }) => `${h.name}/${h.role}`)).toEqual(['s/storage', 'a/hypervisor', 'b/hypervisor', 'c/hypervisor']);
+  });
+});
+
+describe('fstabLine', () => {
+  it('mounts the storage node export on the pool path', () => {
+    expect(fstabLine(seed)).toBe(
+      'kvmstorage.localdomain:/var/lib/libvirt/images/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev,hard,timeo=600 0 0',
+    );
+    expect(fstabLine(lab).split(' ').slice(0, 3)).toEqual(['kvmstorage.localdomain:/srv/kvmshared', '/var/lib/libvirt/images/kvmshared', 'nfs']);
+  });
+});

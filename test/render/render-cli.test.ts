@@ -1,0 +1,77 @@
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/render.ts';
+import type { CliIo } from '../../src/cli/io.ts';
+import { UsageError } from '../../src/errors.ts';
+import { InventoryError } from '../../src/inventory/load.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function fakeIo(cwd = root): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { out: (t) => stdout.push(t), err: (t) => stderr.push(t), tty: false, env: { HOME: '/root' }, cwd, stdout, stderr };
+}
+
+describe('hvmctl render', () => {
+  it('writes every managed file of every host under DIR/<host>/<path>, same bytes as the golden files', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-'));
+    const io = fakeIo();
+    expect(await run(['-o', out], io)).toBe(0);
+    expect(io.stdout).toHaveLength(4);
+    expect(io.stdout[1]).toMatch(/^kvmnode1: 6 files -> .*kvmnode1 \(\/etc\/hosts, /);
+    for (const rel of ['kvmnode1/etc/cron.d/hvmctl-balancer', 'kvmstorage/etc/ganesha/ganesha.conf', 'kvmnode3/etc/iptables/rules.v4']) {
+      expect(await readFile(path.join(out, rel), 'utf8')).toBe(await readFile(path.join(root, 'test/golden/default', rel), 'utf8'));
+    }
+    expect((await stat(path.join(out, 'kvmnode3/etc/iptables/rules.v4'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(out, 'kvmnode3/etc/hosts'))).mode & 0o777).toBe(0o644);
+  });
+
+  it('-i is relative to the working directory; --limit takes names and groups; --json lists the files', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-'));
+    const io = fakeIo(path.join(root, 'test/fixtures'));
+    const code = await run(['-i', 'inventories/seed-redhat.yaml', '-o', out, '--limit', 'storage,kvmnode2', '--json'], io);
+    expect(code).toBe(0);
+    const listing = JSON.parse(io.stdout.join('\n')) as { files: { host: string; path: string; file: string; mode: string; sha256: string }[] };
+    expect([...new Set(listing.files.map((f) => f.host))]).toEqual(['kvmstorage', 'kvmnode2']);
+    const exportsEntry = listing.files.find((f) => f.path === '/etc/exports');
+    expect(exportsEntry).toMatchObject({ host: 'kvmstorage', file: path.join(out, 'kvmstorage/etc/exports'), mode: '0644' });
+    expect(exportsEntry?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(await readFile(path.join(out, 'kvmnode2/etc/sysconfig/network-scripts/ifcfg-br0'), 'utf8')).toContain('IPADDR=172.21.3.11\n');
+  });
+
+  it('--operator adds the operator ssh rule', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-'));
+    expect(await run(['-o', out, '-l', 'kvmnode2', '--operator', '198.51.100.4'], fakeIo())).toBe(0);
+    expect(await readFile(path.join(out, 'kvmnode2/etc/iptables/rules.v4'), 'utf8')).toContain('-s 198.51.100.4/32 -p tcp -m tcp --dport 22');
+  });
+
+  it('--help prints the usage', async () => {
+    const io = fakeIo();
+    expect(await run(['--help'], io)).toBe(0);
+    expect(io.stdout[0]).toMatch(/^usage: hvmctl render /);
+  });
+
+  it.each([
+    [[], /-o DIR is required/],
+    [['-o'], /argument missing|requires|expects/i],
+    [['-o', '/tmp/x', '--bogus'], /Unknown option '--bogus'/],
+    [['-o', '/tmp/x', 'extra'], /positional/i],
+    [['-o', '/tmp/x', '--limit', 'kvmnode9'], /no host or group named 'kvmnode9'/],
+    [['-o', '/tmp/x', '--operator', 'somewhere'], /not an IPv4 address/],
+  ])('%j is a usage error', async (argv, message) => {
+    const error = await run(argv as string[], fakeIo()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toMatch(message);
+  });
+
+  it('a bad inventory writes nothing', async () => {
+    const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-')), 'tree');
+    const error = await run(['-i', 'test/fixtures/inventories/bad-address-outside.yaml', '-o', out], fakeIo()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InventoryError);
+    await expect(stat(out)).rejects.toThrow(/ENOENT/);
+  });
+});
