@@ -1,0 +1,70 @@
+#!/bin/bash
+# Second stage of one lab host, PID 1 inside its chroot (see host-init.sh).
+# Makes the host look like a freshly installed server (only root SSH for the
+# operator's key; nothing of the machine's own cluster state), starts its
+# services, says it is ready, then reaps orphans for ever. `hvmctl lab down`
+# ends it with SIGKILL, which takes the whole PID namespace with it.
+# Inputs (environment): LAB_HOST, LAB_FQDN, LAB_ROLE (storage|hypervisor),
+# LAB_PUBKEY (the operator's public key), LAB_UUID (this host's libvirt UUID).
+set -euo pipefail
+: "${LAB_HOST:?}" "${LAB_FQDN:?}" "${LAB_ROLE:?}" "${LAB_PUBKEY:?}" "${LAB_UUID:?}"
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+log() { echo "$LAB_HOST: $*"; }
+
+# --- a fresh server: forget what the machine under the overlay has --------
+echo "$LAB_HOST" >/etc/hostname
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >/etc/hosts
+echo "$LAB_UUID" | tr -d - >/etc/machine-id
+rm -rf /etc/hvmctl /root/.ssh /etc/ganesha /etc/iptables /etc/cron.d/hvmctl* \
+  /var/spool/cron/crontabs /etc/libvirt/storage /etc/libvirt/qemu /var/lib/libvirt \
+  /etc/exports /etc/exports.d /var/lib/nfs/ganesha /srv
+mkdir -p /srv /etc/ganesha /var/spool/cron/crontabs /var/lib/libvirt/images /etc/libvirt
+chmod 1730 /var/spool/cron/crontabs
+chgrp crontab /var/spool/cron/crontabs 2>/dev/null || true
+install -d -m 0700 /root/.ssh
+printf '%s\n' "$LAB_PUBKEY" >/root/.ssh/authorized_keys
+chmod 0600 /root/.ssh/authorized_keys
+
+# --- sshd with host keys of its own ---------------------------------------
+rm -f /etc/ssh/ssh_host_*
+ssh-keygen -A >/dev/null
+mkdir -p /run/sshd
+/usr/sbin/sshd -o PidFile=/run/sshd.pid
+
+# --- cron -------------------------------------------------------------------
+cron
+
+# --- role services ----------------------------------------------------------
+if [[ $LAB_ROLE == hypervisor ]]; then
+  getent group kvm >/dev/null || groupadd -r kvm
+  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+  getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+  cat >/etc/libvirt/qemu.conf <<'CONF'
+# hvmctl lab: qemu runs as root in the lab host, no relabelling, no private
+# /dev or cgroups of its own (the lab host's cgroup accounts for its guests).
+user = "root"
+group = "root"
+dynamic_ownership = 0
+security_driver = "none"
+namespaces = [ ]
+cgroup_controllers = [ ]
+CONF
+  printf 'host_uuid = "%s"\n' "$LAB_UUID" >/etc/libvirt/libvirtd.conf
+  mkdir -p /var/log/libvirt /run/libvirt /var/lib/libvirt/qemu /var/cache/libvirt
+  virtlogd -d
+  libvirtd -d
+fi
+if [[ $LAB_ROLE == storage ]]; then
+  mkdir -p /run/rpcbind
+  rpcbind -w
+fi
+
+touch /run/hvmctl-lab.ready
+log "ready"
+
+# PID 1: reap orphans until killed.
+trap '' TERM INT HUP
+while :; do
+  sleep 3600 &
+  wait $! || true
+done

@@ -1,0 +1,168 @@
+// `hvmctl lab …`: the local four-host lab (see lab/ and ../shared/LAB-NOTES.md).
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { UsageError } from '../errors.ts';
+import { loadInventory } from '../inventory/load.ts';
+import type { Inventory } from '../inventory/types.ts';
+import type { CliIo } from './io.ts';
+import { labDown } from '../../lab/down.ts';
+import { execInHost } from '../../lab/enter.ts';
+import { notUp } from '../../lab/lab-error.ts';
+import { assertLabRoute } from '../../lab/route-guard.ts';
+import type { LabState } from '../../lab/state.ts';
+import { readLabState } from '../../lab/state.ts';
+import { formatStatus, labStatus } from '../../lab/status.ts';
+import { assertCanRunLab, labUp } from '../../lab/up.ts';
+import { notRoot } from '../../lab/lab-error.ts';
+
+export const summary = 'a local four-host cluster on this machine (up, down, status, exec, ssh, vms, load, demo)';
+
+export const help = `usage: hvmctl lab <command> [-i INVENTORY]
+
+  up                    build the inventory's hosts here (root, /dev/kvm)
+  down                  remove everything the lab made (idempotent)
+  status [--json]       hosts, addresses, pids, running services
+  exec HOST -- CMD...   run CMD inside HOST (exit code passed through)
+  ssh HOST [CMD...]     ssh to HOST as the operator (pinned host key)
+  vms                   define and start server1..3 on the first hypervisor
+  load VM PERCENT       set a guest's CPU load (0-100)
+  demo                  lab up, hvmctl apply, lab vms, then say where things run
+
+Options:
+  -i, --inventory FILE  the inventory (default ./inventory.yaml)
+  --json                machine-readable output (status)`;
+
+interface Parsed {
+  readonly inventory: string;
+  readonly json: boolean;
+  readonly rest: readonly string[];
+  /** Arguments after `--`, if any. */
+  readonly command: readonly string[] | undefined;
+}
+
+export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
+  let inventory = path.resolve(cwd, 'inventory.yaml');
+  let json = false;
+  const rest: string[] = [];
+  let command: string[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (rest[0] === 'ssh' && rest.length >= 2) {
+      // `lab ssh HOST CMD...`: everything after the host is the remote command.
+      rest.push(...argv.slice(a === '--' ? i + 1 : i));
+      break;
+    }
+    if (a === '--') {
+      command = argv.slice(i + 1);
+      break;
+    }
+    if (a === '-i' || a === '--inventory') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a file`);
+      inventory = path.resolve(cwd, v);
+    } else if (a.startsWith('--inventory=')) inventory = path.resolve(cwd, a.slice('--inventory='.length));
+    else if (a === '--json') json = true;
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+    else rest.push(a);
+  }
+  return { inventory, json, rest, command };
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
+    io.out(help);
+    return argv.length === 0 ? 64 : 0;
+  }
+  const args = parseLabArgs(argv, io.cwd);
+  const [sub, ...rest] = args.rest;
+  const progress = (line: string) => io.err(`lab: ${line}`);
+  switch (sub) {
+    case 'up': {
+      const inv = await loadInventory(args.inventory);
+      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), progress });
+      io.out(formatStatus(state, labStatus(state)));
+      return 0;
+    }
+    case 'down': {
+      if (process.getuid?.() !== 0) throw notRoot();
+      const extra: string[] = [];
+      if (io.env.HVMCTL_KNOWN_HOSTS) extra.push(io.env.HVMCTL_KNOWN_HOSTS);
+      const r = await labDown({ progress, knownHosts: extra });
+      io.out(`lab down: ${r.guests} guests, ${r.processes} processes, ${r.namespaces} namespaces, ${r.links} links, ${r.cgroups} cgroups, ${r.mounts} mounts removed; nothing left`);
+      return 0;
+    }
+    case 'status': {
+      const state = readLabState();
+      if (!state) {
+        if (args.json) io.out(JSON.stringify({ up: false, hosts: [] }));
+        else io.out('no lab is up');
+        return 3;
+      }
+      const hosts = labStatus(state);
+      if (args.json) io.out(JSON.stringify({ up: true, ...state, hosts: state.hosts.map((h, i) => ({ ...h, ...hosts[i] })) }, null, 2));
+      else io.out(formatStatus(state, hosts));
+      return hosts.every((h) => h.up) ? 0 : 1;
+    }
+    case 'exec': {
+      const [hostName] = rest;
+      if (!hostName || !args.command || args.command.length === 0) throw new UsageError('usage: hvmctl lab exec HOST -- CMD...');
+      const host = hostOf(requireLab(), hostName);
+      return execInHost(host, args.command, io.env);
+    }
+    case 'ssh': {
+      const [hostName, ...cmd] = rest;
+      if (!hostName) throw new UsageError('usage: hvmctl lab ssh HOST [CMD...]');
+      const state = requireLab();
+      const host = hostOf(state, hostName);
+      assertLabRoute(host.address);
+      const remote = [...cmd, ...(args.command ?? [])];
+      return spawnInherit('ssh', [
+        '-i',
+        state.identity,
+        '-o',
+        `UserKnownHostsFile=${state.knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'ConnectTimeout=5',
+        `root@${host.address}`,
+        ...remote,
+      ]);
+    }
+    default:
+      throw new UsageError(sub === undefined ? 'missing lab command' : `unknown lab command '${sub}'`, "run 'hvmctl lab --help'");
+  }
+}
+
+function knownHostsFile(inv: Inventory, io: CliIo): string {
+  return io.env.HVMCTL_KNOWN_HOSTS ? path.resolve(io.cwd, io.env.HVMCTL_KNOWN_HOSTS) : inv.ssh.knownHosts;
+}
+
+function requireLab(): LabState {
+  assertRoot();
+  const state = readLabState();
+  if (!state) throw notUp();
+  return state;
+}
+
+function assertRoot(): void {
+  if (process.getuid?.() !== 0) throw notRoot();
+}
+
+function hostOf(state: LabState, name: string) {
+  const host = state.hosts.find((h) => h.name === name || h.fqdn === name || h.address === name);
+  if (!host) throw new UsageError(`no lab host '${name}'`, `lab hosts: ${state.hosts.map((h) => h.name).join(', ')}`);
+  return host;
+}
+
+function spawnInherit(file: string, args: readonly string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
+  });
+}
+
+export { assertCanRunLab };
