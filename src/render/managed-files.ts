@@ -12,7 +12,7 @@ import type { ManagedFile } from './types.ts';
 
 export { balancerPaths } from './balancer-paths.ts';
 export type { FirewallExtra } from './firewall-rules.ts';
-export { wantedFirewallRules } from './firewall-rules.ts';
+export { firewallPolicies, wantedFirewallRules } from './firewall-rules.ts';
 
 /** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
 export const nfsMountPort = 20048;
