@@ -66,7 +66,9 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
     const what =
       error.code === 'DUPLICATE_KEY'
         ? `duplicate key${keyAt(text, error.pos[0])}: it is already set earlier in the same mapping`
-        : error.message.split('\n')[0];
+        : error.code === 'MULTIPLE_DOCS'
+          ? 'the file holds several YAML documents (separated by ---); an inventory is one document'
+          : error.message.split('\n')[0];
     return { file: name, line, column: col, message: `YAML syntax: ${what}` };
   });
   if (syntax.length > 0) {

@@ -73,7 +73,7 @@ function closest(word: string, candidates: readonly string[]): string | undefine
     const d = editDistance(word, c);
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {
@@ -180,7 +180,7 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
         problems.push({
           path: [...path, Number(error.params.i)],
           at: 'value',
-          message: `${where}: ${describeValue((value as unknown[])[Number(error.params.i)])} is listed twice`,
+          message: `${dottedPath([...path, Number(error.params.i)])}: ${describeValue((value as unknown[])[Number(error.params.i)])} is listed twice`,
         });
         break;
       default:

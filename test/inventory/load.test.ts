@@ -279,3 +279,33 @@ describe('the schema', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('smaller messages', () => {
+  const base = `cluster: {domain: d, network: 10.0.0.0/24, gateway: 10.0.0.1}
+storage: {hosts: {s: {address: 10.0.0.2, mac: 52:54:00:15:03:10}}}
+hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
+`;
+  const messageOf = (extra: string): string => {
+    try {
+      parseInventory(base + extra, 'm.yaml');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it('an unquoted MAC of digits stays a string (YAML 1.2)', () => {
+    expect(parseInventory(base, 'm.yaml').hosts[0]?.mac).toBe('52:54:00:15:03:10');
+  });
+
+  it.each([
+    ['balancer:\n  pinned: [x, y, x]\n', 'm.yaml:5:18: balancer.pinned[2]: "x" is listed twice'],
+    ['foo: 1\n', 'm.yaml:4:1: foo: unknown property "foo"; expected one of cluster, ssh, storage, hypervisors, nfs, pool, firewall, balancer'],
+    ['\tbad: 1\n', 'm.yaml:4:1: YAML syntax: Tabs are not allowed as indentation'],
+    ['---\na: 1\n', 'm.yaml:4:1: YAML syntax: the file holds several YAML documents (separated by ---); an inventory is one document'],
+    ['firewall:\n  nfs_ports: [111, 70000]\n', 'm.yaml:5:20: firewall.nfs_ports[1]: 70000 must be at most 65535'],
+    ['balancer:\n  cpu_source: cgroup\n', 'm.yaml:5:15: balancer.cpu_source: "cgroup" is not valid here: `procstat` (/proc/stat) or `cgroup:<absolute path of a cpuacct cgroup>`.'],
+  ])('%j -> %s', (extra, message) => {
+    expect(messageOf(extra)).toBe(message);
+  });
+});
