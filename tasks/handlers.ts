@@ -1,0 +1,117 @@
+// The handlers: what runs once per host at the end of a stage when a change
+// notified it (runner.ts). Each is plain commands; they decide at run time
+// what the host has (systemd or not), since handlers get no facts.
+import type { HostSpec } from '../src/inventory/types.ts';
+import { firewallRulesPath } from '../src/render/managed-files.ts';
+import { raw, sh } from '../src/shell.ts';
+import type { Command, Handler, HandlerName } from './engine/types.ts';
+import { VIRSH } from './facts/virsh-pool.ts';
+
+/** `true` when PID 1 is systemd, as a shell condition. */
+const SYSTEMD = `[ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]`;
+
+export const ganeshaPaths = {
+  config: '/etc/ganesha/ganesha.conf',
+  log: '/var/log/ganesha/ganesha.log',
+  pid: '/run/ganesha/ganesha.pid',
+} as const;
+
+/**
+ * Starts rpcbind and ganesha without systemd, detached from the SSH session
+ * (no inherited stdout/stderr), and fails with the end of ganesha's log when
+ * it does not stay up.
+ */
+export function ganeshaStartScript(): string {
+  return [
+    'set -e',
+    `mkdir -p /var/log/ganesha /run/ganesha`,
+    `if ! pgrep -x rpcbind >/dev/null; then rpcbind -w </dev/null >/dev/null 2>&1; fi`,
+    sh`ganesha.nfsd -f ${ganeshaPaths.config} -L ${ganeshaPaths.log} -p ${ganeshaPaths.pid} </dev/null >/dev/null 2>&1`,
+    // ganesha forks and reads its configuration in the child: give it a moment, then check.
+    'i=0; while [ $i -lt 10 ]; do pgrep -x ganesha.nfsd >/dev/null && break; sleep 0.5; i=$((i+1)); done',
+    'sleep 1',
+    sh`if ! pgrep -x ganesha.nfsd >/dev/null; then echo 'ganesha.nfsd did not stay up; end of its log:' >&2; tail -n 15 ${ganeshaPaths.log} >&2 || true; exit 1; fi`,
+  ].join('\n');
+}
+
+/** Stops ganesha via its pid file (or by exact name when the pid file is gone) and waits until it is gone. */
+export function ganeshaStopScript(): string {
+  return [
+    sh`if [ -s ${ganeshaPaths.pid} ] && kill -0 "$(cat ${ganeshaPaths.pid})" 2>/dev/null; then kill "$(cat ${ganeshaPaths.pid})"; `,
+    `elif pgrep -x ganesha.nfsd >/dev/null; then kill $(pgrep -x ganesha.nfsd); fi`,
+    'i=0; while pgrep -x ganesha.nfsd >/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done',
+    `if pgrep -x ganesha.nfsd >/dev/null; then echo 'ganesha.nfsd did not stop within 10 s' >&2; exit 1; fi`,
+    sh`rm -f ${ganeshaPaths.pid}`,
+  ].join('\n');
+}
+
+const one = (script: string): Command[] => [{ script }];
+
+export const exportfsHandler: Handler = {
+  name: 'exportfs',
+  commands: () => one('exportfs -ra'),
+};
+
+export const ganeshaRestartHandler: Handler = {
+  name: 'ganesha-restart',
+  commands: () =>
+    one(`if ${SYSTEMD}; then systemctl restart nfs-ganesha; else\n${ganeshaStopScript()}\n${ganeshaStartScript()}\nfi`),
+};
+
+export function poolRefreshScript(pool: string): string {
+  // Only a running pool can be refreshed; an inactive one rescans when it starts.
+  return sh`if ${raw(VIRSH)} pool-info ${pool} 2>/dev/null | grep -q '^State: *running'; then ${raw(VIRSH)} pool-refresh ${pool}; fi`;
+}
+
+export const poolRefreshHandler: Handler = {
+  name: 'pool-refresh',
+  commands: (ctx) => one(poolRefreshScript(ctx.inventory.pool.name)),
+};
+
+export function firewallReloadScript(host: HostSpec): string {
+  return sh`iptables-restore < ${firewallRulesPath(host)}`;
+}
+
+export const firewallReloadHandler: Handler = {
+  name: 'firewall-reload',
+  commands: (ctx) => one(firewallReloadScript(ctx.host)),
+};
+
+/**
+ * Debian's cron (and cronie) re-read /etc/cron.d when the directory's mtime
+ * changes (checked every minute; cronie also uses inotify). The file task
+ * renames a new file into place, which already bumps it; touching the
+ * directory makes that explicit and also covers a chmod-only change. No
+ * restart is needed, and none is done (it would skip the current minute).
+ */
+export const cronReloadHandler: Handler = {
+  name: 'cron-reload',
+  commands: () => one('if [ -d /etc/cron.d ]; then touch /etc/cron.d; fi'),
+};
+
+/** sshd re-reads its configuration and host keys on SIGHUP; test the configuration first. */
+export const sshdReloadHandler: Handler = {
+  name: 'sshd-reload',
+  commands: () =>
+    one(
+      [
+        'sshd -t',
+        `if ${SYSTEMD}; then systemctl reload ssh 2>/dev/null || systemctl reload sshd; `,
+        `elif [ -s /run/sshd.pid ]; then kill -HUP "$(cat /run/sshd.pid)"; `,
+        `else echo 'sshd-reload: no systemd and no /run/sshd.pid: reload sshd by hand' >&2; exit 1; fi`,
+      ].join('\n'),
+    ),
+};
+
+export const handlers: readonly Handler[] = [
+  exportfsHandler,
+  ganeshaRestartHandler,
+  poolRefreshHandler,
+  firewallReloadHandler,
+  cronReloadHandler,
+  sshdReloadHandler,
+];
+
+export function handlerByName(name: HandlerName): Handler | undefined {
+  return handlers.find((h) => h.name === name);
+}
