@@ -19,6 +19,7 @@ export interface BalancerFileConfig extends BalancerSpec {
   /** libvirt URI template of a hypervisor, `{fqdn}` replaced. */
   readonly libvirtUri: string;
   readonly log: string;
+  readonly jsonl: string;
   readonly state: string;
   readonly lock: string;
 }
@@ -28,8 +29,10 @@ export function balancerConfig(inv: Inventory): BalancerFileConfig {
     managedBy: 'hvmctl (src/render/balancer-config.ts): local changes are overwritten by `hvmctl apply`',
     ...inv.balancer,
     hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address, fqdn: h.fqdn, role: h.role })),
-    libvirtUri: 'qemu+ssh://{fqdn}/system',
+    // Root's cluster key pair (installed by apply) opens the peers' libvirt.
+    libvirtUri: 'qemu+ssh://root@{fqdn}/system',
     log: balancerPaths.log,
+    jsonl: balancerPaths.jsonl,
     state: balancerPaths.state,
     lock: balancerPaths.lock,
   };

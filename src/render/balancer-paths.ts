@@ -15,8 +15,11 @@ export const balancerPaths = {
   cronLog: '/var/log/hvmctl/cron.log',
   /** One line per run: time, action, loads (the seed's log.txt). */
   log: '/var/log/hvmctl/balancer.log',
-  /** History between runs (utilisation windows, last migrations) and the run lock. */
+  /** One JSON object per run, for scripts. */
+  jsonl: '/var/log/hvmctl/balancer.jsonl',
+  /** History between runs (utilisation windows, last migrations). */
   stateDir: '/var/lib/hvmctl',
-  state: '/var/lib/hvmctl/balancer-state.json',
-  lock: '/var/lib/hvmctl/balancer.lock',
+  state: '/var/lib/hvmctl/state.json',
+  /** Lock against overlapping runs (on tmpfs: a stale lock does not survive a reboot). */
+  lock: '/run/hvmctl-balancer.lock',
 } as const;
