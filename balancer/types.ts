@@ -20,6 +20,10 @@ export interface HostState {
   readonly cpuUsed: number;
   readonly memTotalMiB: number;
   readonly memAvailableMiB: number;
+  /** Capacity of one core (same unit as cpuCapacity); a one-vCPU VM can use at most this. Optional. */
+  readonly cpuPerCore?: number;
+  /** Power draw in watts at 0 %, 10 %, ... 100 % CPU (11 values), for power-aware placement. Optional. */
+  readonly powerModel?: readonly number[];
 }
 
 export interface VmState {
@@ -45,6 +49,9 @@ export interface History {
   readonly hostUtilisation: ReadonlyMap<string, readonly number[]>;
   /** Per VM, when it last moved (same clock as Snapshot.time). */
   readonly lastMigration: ReadonlyMap<string, number>;
+  /** Per VM, its recent CPU use (host units), oldest first, the current one not included. Optional:
+   * when given, a host's prediction is rebuilt from the VMs it holds now, not from its own past. */
+  readonly vmCpu?: ReadonlyMap<string, readonly number[]>;
 }
 
 export type PolicyName = 'hvmctl' | 'thr-mmt';
@@ -65,6 +72,8 @@ export interface BalancerConfig {
   readonly maxMigrationsPerRun: number;
   readonly pinned: readonly string[];
   readonly drained: readonly string[];
+  /** Memory kept free on a destination, MiB (default 256). */
+  readonly memMarginMiB?: number;
 }
 
 export type MigrationKind = 'migrate' | 'remigrate' | 'drain' | 'consolidate';

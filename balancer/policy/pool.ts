@@ -1,0 +1,241 @@
+// Policy 'hvmctl' when no host is anyone's home (trace replay, or a pool of
+// equal hypervisors): keep every host under `high` by prediction, and empty
+// the hosts that stay under `low` so they can switch off.
+//  - Each VM's CPU is summarised over the window (its history + now) as mean
+//    and spread; a host's predicted load is the sum of its VMs' means plus
+//    `spread` times the square root of the summed variances (independent
+//    loads partly cancel) — the load it will very probably not exceed.
+//  - Overloaded: predicted above `high` AND measured above `high` for the last
+//    `overloadWindow` measurements of the VMs it holds now, or saturated now
+//    (a request beyond a core or the whole host). It sheds the VM that alone
+//    brings its prediction under `high` (least memory: quickest move), else
+//    its biggest, until predicted under `high`.
+//  - Placement (power-aware best fit): the active host that ends up fullest
+//    while its prediction stays under `high` and each VM's peak fits a core;
+//    only when none can, a switched-off host (the largest first).
+//  - Underloaded: predicted under `low` for `calmWindow` measurements; the
+//    least loaded is emptied when ALL its VMs fit on other active hosts
+//    (kind 'consolidate'); a host that received VMs is not emptied this run.
+//  - A VM that moved is held by the cooldown, so nothing bounces.
+import type { BalancerConfig, History, Snapshot, VmState } from '../types.ts';
+import type { Budget } from './budget.ts';
+import { cannotMove, cannotReceive, memMargin } from './eligibility.ts';
+import { pct } from './format.ts';
+import type { HostBook, Ledger } from './ledger.ts';
+import { meanStdev, windowOf } from './predict.ts';
+
+interface Load {
+  mean: number;
+  variance: number;
+  peak: number;
+}
+
+/** How many standard deviations of head-room a prediction keeps. */
+const SPREAD = 1.5;
+
+export function planPool(snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
+  const window = Math.max(2, config.overloadWindow, config.calmWindow);
+  const vmLoad = new Map<string, Load>();
+  const vmPast = new Map<string, number[]>();
+  for (const vm of snapshot.vms) {
+    const values = windowOf(history.vmCpu?.get(vm.name), vm.cpuUsed, window);
+    const [mean, sd] = meanStdev(values);
+    vmPast.set(vm.name, values);
+    vmLoad.set(vm.name, { mean, variance: sd * sd, peak: Math.max(...values) });
+  }
+  const hostLoad = new Map<HostBook, Load>();
+  for (const book of ledger.order) {
+    const load: Load = { mean: 0, variance: 0, peak: 0 };
+    for (const vm of book.vms) add(load, vm, 1);
+    hostLoad.set(book, load);
+  }
+  function add(load: Load, vm: VmState, sign: number): void {
+    const l = vmLoad.get(vm.name) ?? { mean: vm.cpuUsed, variance: 0, peak: vm.cpuUsed };
+    load.mean += sign * l.mean;
+    load.variance += sign * l.variance;
+  }
+  const predicted = (b: HostBook, extra?: VmState): number => {
+    const l = hostLoad.get(b) as Load;
+    const e = extra ? (vmLoad.get(extra.name) ?? { mean: extra.cpuUsed, variance: 0, peak: extra.cpuUsed }) : undefined;
+    const mean = l.mean + (e?.mean ?? 0);
+    const variance = Math.max(0, l.variance + (e?.variance ?? 0));
+    return (mean + SPREAD * Math.sqrt(variance)) / b.state.cpuCapacity;
+  };
+  const measured = (b: HostBook): number => b.state.cpuUsed / b.state.cpuCapacity;
+  const now = snapshot.time;
+  const usable = (b: HostBook): boolean => cannotReceive(b, config) === undefined;
+  const margin = memMargin(config);
+  const emptying = new Set<HostBook>();
+  const received = new Set<HostBook>();
+
+  // Measured utilisation of the host's current VMs, `back` measurements ago.
+  const pastUtil = (b: HostBook, back: number): number | undefined => {
+    let sum = 0;
+    for (const vm of b.vms) {
+      const values = vmPast.get(vm.name) ?? [vm.cpuUsed];
+      const v = values[values.length - 1 - back];
+      if (v === undefined) return undefined;
+      sum += v;
+    }
+    return sum / b.state.cpuCapacity;
+  };
+  const saturated = (b: HostBook): boolean =>
+    b.state.cpuUsed > b.state.cpuCapacity || b.vms.some((vm) => vm.cpuUsed > (b.state.cpuPerCore ?? Infinity));
+  const sustainedOver = (b: HostBook): boolean => {
+    for (let back = 0; back < config.overloadWindow; back++) {
+      const u = pastUtil(b, back);
+      if (u === undefined || u <= config.high) return false;
+    }
+    return true;
+  };
+
+  function fits(b: HostBook, vm: VmState, limit: number): boolean {
+    if (b.state.name === vm.host && !b.vms.includes(vm)) return false;
+    if (emptying.has(b) || !usable(b)) return false;
+    if (b.mem - margin < vm.memMiB) return false;
+    const peak = vmLoad.get(vm.name)?.peak ?? vm.cpuUsed;
+    if (peak > (b.state.cpuPerCore ?? Infinity)) return false;
+    return predicted(b, vm) <= limit && (b.cpu + vm.cpuUsed) / b.state.cpuCapacity <= limit;
+  }
+  function bestHost(vm: VmState, from: HostBook, limit: number): HostBook | undefined {
+    let best: HostBook | undefined;
+    let bestFill = -1;
+    for (const b of ledger.order) {
+      if (b === from || b.vms.length === 0 || !fits(b, vm, limit)) continue;
+      const fill = predicted(b, vm);
+      if (fill > bestFill) {
+        bestFill = fill;
+        best = b;
+      }
+    }
+    return best;
+  }
+  function wakeHost(vm: VmState, from: HostBook, limit: number): HostBook | undefined {
+    let best: HostBook | undefined;
+    for (const b of ledger.order) {
+      if (b === from || b.vms.length > 0 || !fits(b, vm, limit)) continue;
+      if (!best || b.state.cpuCapacity > best.state.cpuCapacity) best = b;
+    }
+    return best;
+  }
+  function move(vm: VmState, from: HostBook, to: HostBook, kind: 'migrate' | 'consolidate', why: string): void {
+    const after = predicted(to, vm);
+    ledger.move(vm, from, to, {
+      vm: vm.name,
+      from: from.state.name,
+      to: to.state.name,
+      kind,
+      reason: `${why}; ${to.state.name} predicted at ${pct(after)} after`,
+      fallbacks: [],
+    });
+    add(hostLoad.get(from) as Load, vm, -1);
+    add(hostLoad.get(to) as Load, vm, 1);
+    received.add(to);
+  }
+
+  // 1. overloaded hosts shed load
+  let overloadedCount = 0;
+  for (const book of ledger.order) {
+    if (!usable(book) || book.vms.length === 0) continue;
+    const sat = saturated(book);
+    if (!sat && !(predicted(book) > config.high && sustainedOver(book))) continue;
+    overloadedCount += 1;
+    const why = sat
+      ? `${book.state.name} saturated (${pct(measured(book))} requested)`
+      : `${book.state.name} above ${pct(config.high)} for ${config.overloadWindow} measurements, predicted ${pct(predicted(book))}`;
+    for (let guard = book.vms.length; guard > 0; guard--) {
+      if (!saturated(book) && predicted(book) <= config.high) break;
+      const movable = book.vms.filter((vm) => cannotMove(vm, config, history, now, ledger.moved) === undefined);
+      if (movable.length === 0) {
+        ledger.reasons.push(`${why} but every VM on it is pinned or cooling down`);
+        break;
+      }
+      const core = book.state.cpuPerCore ?? Infinity;
+      const tooBig = movable.filter((vm) => vm.cpuUsed > core);
+      const alone = movable
+        .filter((vm) => predictedWithout(book, vm) <= config.high)
+        .sort((a, b) => a.memMiB - b.memMiB || b.cpuUsed - a.cpuUsed);
+      const biggest = [...movable].sort((a, b) => (vmLoad.get(b.name)?.mean ?? 0) - (vmLoad.get(a.name)?.mean ?? 0));
+      const vm = tooBig[0] ?? alone[0] ?? biggest[0];
+      if (!vm) break;
+      if (budget.left === 0) {
+        budget.take(); // counted as held back
+        break;
+      }
+      const to = bestHost(vm, book, config.high) ?? wakeHost(vm, book, config.high);
+      if (!to) {
+        ledger.reasons.push(`${why} but no host can take ${vm.name}`);
+        break;
+      }
+      if (!budget.take()) break;
+      move(vm, book, to, 'migrate', why);
+    }
+  }
+  function predictedWithout(b: HostBook, vm: VmState): number {
+    const l = hostLoad.get(b) as Load;
+    const e = vmLoad.get(vm.name) ?? { mean: vm.cpuUsed, variance: 0, peak: vm.cpuUsed };
+    return (l.mean - e.mean + SPREAD * Math.sqrt(Math.max(0, l.variance - e.variance))) / b.state.cpuCapacity;
+  }
+
+  // 2. underloaded hosts are emptied when everything fits elsewhere
+  const calm = (b: HostBook): boolean => {
+    if (predicted(b) >= config.low) return false;
+    for (let back = 0; back < config.calmWindow; back++) {
+      const u = pastUtil(b, back);
+      if (u === undefined || u >= config.low) return false;
+    }
+    return true;
+  };
+  const under = ledger.order
+    .filter((b) => usable(b) && b.vms.length > 0 && !received.has(b) && calm(b))
+    .sort((a, b) => predicted(a) - predicted(b));
+  let emptied = 0;
+  for (const book of under) {
+    if (budget.left < book.vms.length) {
+      if (budget.left === 0) budget.take();
+      break;
+    }
+    if (received.has(book)) continue;
+    const vms = [...book.vms];
+    if (vms.some((vm) => cannotMove(vm, config, history, now, ledger.moved) !== undefined)) continue;
+    emptying.add(book);
+    const plan: { vm: VmState; to: HostBook }[] = [];
+    const order = vms.sort((a, b) => (vmLoad.get(b.name)?.mean ?? 0) - (vmLoad.get(a.name)?.mean ?? 0));
+    let ok = true;
+    for (const vm of order) {
+      const to = bestHost(vm, book, config.high);
+      if (!to) {
+        ok = false;
+        break;
+      }
+      plan.push({ vm, to });
+      // reserve while the rest is tried
+      add(hostLoad.get(to) as Load, vm, 1);
+      to.cpu += vm.cpuUsed;
+      to.mem -= vm.memMiB;
+    }
+    for (const { vm, to } of plan) {
+      add(hostLoad.get(to) as Load, vm, -1);
+      to.cpu -= vm.cpuUsed;
+      to.mem += vm.memMiB;
+    }
+    if (!ok) {
+      emptying.delete(book);
+      continue;
+    }
+    const util = measured(book);
+    for (const { vm, to } of plan) {
+      move(vm, book, to, 'consolidate', `${book.state.name} under ${pct(config.low)} for ${config.calmWindow} measurements (${pct(util)} now): emptied so it can switch off`);
+    }
+    emptied += 1;
+  }
+
+  if (ledger.migrations.length === 0) {
+    ledger.reasons.push(
+      `no host overloaded (above ${pct(config.high)} for ${config.overloadWindow} measurements) and ` +
+        `${under.length === 0 ? `none under ${pct(config.low)} for ${config.calmWindow} measurements` : `none of the ${under.length} underloaded host(s) could be emptied`}`,
+    );
+  } else {
+    ledger.reasons.push(`${overloadedCount} overloaded host(s) relieved, ${emptied} underloaded host(s) emptied`);
+  }
+}

@@ -1,0 +1,109 @@
+// A tiny cluster for policy tests: hosts and VMs from tables, one decide() per
+// step, the plan applied as the executor would, history kept as the runtime does.
+import { decide } from '../../../balancer/policy/decide.ts';
+import type { BalancerConfig, HostState, Migration, Plan, Snapshot, VmState } from '../../../balancer/types.ts';
+
+export const seedConfig: BalancerConfig = {
+  policy: 'hvmctl',
+  home: ['kvmnode1'],
+  helpers: ['kvmnode2', 'kvmnode3'],
+  high: 0.8,
+  low: 0.5,
+  overloadWindow: 2,
+  calmWindow: 3,
+  cooldown: 300,
+  maxMigrationsPerRun: 1,
+  pinned: [],
+  drained: [],
+  memMarginMiB: 256,
+};
+
+export interface HostSpec {
+  name: string;
+  capacity?: number;
+  memTotal?: number;
+  base?: number;
+  reachable?: boolean;
+  drained?: boolean;
+}
+
+export interface VmSpec {
+  name: string;
+  host: string;
+  home?: string;
+  mem?: number;
+  pinned?: boolean;
+}
+
+export class Cluster {
+  readonly where = new Map<string, string>();
+  readonly history = new Map<string, number[]>();
+  readonly vmHistory = new Map<string, number[]>();
+  readonly lastMigration = new Map<string, number>();
+  readonly moves: (Migration & { time: number })[] = [];
+  time = 0;
+
+  constructor(
+    readonly hosts: HostSpec[],
+    readonly vms: VmSpec[],
+    readonly config: BalancerConfig = seedConfig,
+  ) {
+    for (const vm of vms) this.where.set(vm.name, vm.host);
+  }
+
+  snapshot(load: Record<string, number>): Snapshot {
+    const vms: VmState[] = this.vms.map((vm) => ({
+      name: vm.name,
+      host: this.where.get(vm.name) ?? vm.host,
+      home: vm.home,
+      cpuUsed: load[vm.name] ?? 0,
+      memMiB: vm.mem ?? 1024,
+      pinned: vm.pinned ?? false,
+    }));
+    const hosts: HostState[] = this.hosts.map((h) => {
+      const mine = vms.filter((vm) => vm.host === h.name);
+      const memTotal = h.memTotal ?? 8192;
+      return {
+        name: h.name,
+        reachable: h.reachable ?? true,
+        drained: h.drained ?? false,
+        cpuCapacity: h.capacity ?? 200,
+        cpuUsed: (h.base ?? 0) + mine.reduce((s, vm) => s + vm.cpuUsed, 0),
+        memTotalMiB: memTotal,
+        memAvailableMiB: memTotal - 512 - mine.reduce((s, vm) => s + vm.memMiB, 0),
+      };
+    });
+    return { time: this.time, hosts, vms };
+  }
+
+  /** One run: measure, decide, apply, remember; the clock advances by `step` seconds. */
+  step(load: Record<string, number>, step = 60): Plan {
+    const snapshot = this.snapshot(load);
+    const plan = decide(snapshot, this.config, {
+      hostUtilisation: this.history,
+      lastMigration: this.lastMigration,
+      vmCpu: this.vmHistory,
+    });
+    for (const vm of snapshot.vms) {
+      this.vmHistory.set(vm.name, [...(this.vmHistory.get(vm.name) ?? []), vm.cpuUsed].slice(-10));
+    }
+    for (const host of snapshot.hosts) {
+      const past = this.history.get(host.name) ?? [];
+      this.history.set(host.name, [...past, host.cpuUsed / host.cpuCapacity].slice(-10));
+    }
+    for (const m of plan.migrations) {
+      this.where.set(m.vm, m.to);
+      this.lastMigration.set(m.vm, this.time);
+      this.moves.push({ ...m, time: this.time });
+    }
+    this.time += step;
+    return plan;
+  }
+}
+
+export const seedHosts: HostSpec[] = [{ name: 'kvmnode1' }, { name: 'kvmnode2' }, { name: 'kvmnode3' }];
+export const seedVms: VmSpec[] = [
+  { name: 'server1', host: 'kvmnode1', home: 'kvmnode1' },
+  { name: 'server2', host: 'kvmnode1', home: 'kvmnode1' },
+  { name: 'server3', host: 'kvmnode1', home: 'kvmnode1' },
+];

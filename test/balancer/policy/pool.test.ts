@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../../balancer/policy/decide.ts';
+import type { BalancerConfig, HostState, Snapshot, VmState } from '../../../balancer/types.ts';
+
+const pool: BalancerConfig = {
+  policy: 'hvmctl',
+  home: [],
+  helpers: [],
+  high: 0.8,
+  low: 0.3,
+  overloadWindow: 2,
+  calmWindow: 2,
+  cooldown: 900,
+  maxMigrationsPerRun: 10,
+  pinned: [],
+  drained: [],
+  memMarginMiB: 0,
+};
+
+function host(name: string, used: number, mem = 4096, extra: Partial<HostState> = {}): HostState {
+  return { name, reachable: true, drained: false, cpuCapacity: 1000, cpuUsed: used, memTotalMiB: 4096, memAvailableMiB: mem, ...extra };
+}
+function vm(name: string, on: string, cpu: number, mem = 500, pinned = false): VmState {
+  return { name, host: on, home: undefined, cpuUsed: cpu, memMiB: mem, pinned };
+}
+const flat = (vms: VmState[], n = 2): Map<string, number[]> => new Map(vms.map((v) => [v.name, Array(n).fill(v.cpuUsed)]));
+
+describe('policy hvmctl without homes (pool)', () => {
+  it.each([
+    {
+      name: 'overloaded for the window: sheds the VM with least memory that alone brings it under, onto the fullest host that stays under',
+      vms: [vm('a1', 'a', 400, 1000), vm('a2', 'a', 300, 600), vm('a3', 'a', 200, 800), vm('b1', 'b', 500), vm('c1', 'c', 350)],
+      history: 2,
+      want: ['a2:a->b:migrate'],
+    },
+    {
+      name: 'overloaded now only (no sustained window): waits',
+      vms: [vm('a1', 'a', 400), vm('a2', 'a', 300), vm('a3', 'a', 200), vm('b1', 'b', 500), vm('c1', 'c', 350)],
+      history: 0,
+      want: [],
+    },
+    {
+      name: 'a calm host is emptied onto the others when all its VMs fit',
+      vms: [vm('a1', 'a', 500), vm('b1', 'b', 400), vm('c1', 'c', 100), vm('c2', 'c', 50)],
+      history: 2,
+      want: ['c1:c->a:consolidate', 'c2:c->a:consolidate'],
+    },
+    {
+      name: 'a calm host whose VMs do not all fit is left alone',
+      vms: [vm('a1', 'a', 700), vm('b1', 'b', 700), vm('c1', 'c', 200), vm('c2', 'c', 50)],
+      history: 2,
+      want: [],
+    },
+    {
+      name: 'a pinned VM keeps its calm host on',
+      vms: [vm('a1', 'a', 500), vm('b1', 'b', 400), vm('c1', 'c', 100, 500, true)],
+      history: 2,
+      want: [],
+    },
+  ])('$name', ({ vms, history, want }) => {
+    const hosts = ['a', 'b', 'c', 'd'].map((h) => {
+      const mine = vms.filter((v) => v.host === h);
+      return host(h, mine.reduce((s, v) => s + v.cpuUsed, 0), 4096 - mine.reduce((s, v) => s + v.memMiB, 0));
+    });
+    const plan = decide({ time: 10_000, hosts, vms }, pool, {
+      hostUtilisation: new Map(),
+      lastMigration: new Map(),
+      vmCpu: flat(vms, history),
+    });
+    expect(plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}:${m.kind}`)).toEqual(want);
+    expect(plan.reasons.length).toBeGreaterThan(0);
+    for (const m of plan.migrations) expect(m.reason).toMatch(/predicted at \d+ % after/);
+  });
+
+  it('a VM in its cooldown does not move again', () => {
+    const vms = [vm('a1', 'a', 500), vm('b1', 'b', 400), vm('c1', 'c', 100)];
+    const hosts = ['a', 'b', 'c'].map((h) => host(h, vms.filter((v) => v.host === h).reduce((s, v) => s + v.cpuUsed, 0)));
+    const plan = decide({ time: 1000, hosts, vms }, pool, {
+      hostUtilisation: new Map(),
+      lastMigration: new Map([['c1', 500]]),
+      vmCpu: flat(vms),
+    });
+    expect(plan.migrations).toEqual([]);
+    expect(plan.reasons.join('\n')).toMatch(/none of the 1 underloaded host\(s\) could be emptied/);
+  });
+});
+
+function synthetic(hosts: number, vmsPerHost: number): Snapshot {
+  const hs: HostState[] = [];
+  const vs: VmState[] = [];
+  for (let h = 0; h < hosts; h++) {
+    let used = 0;
+    for (let i = 0; i < vmsPerHost; i++) {
+      // deterministic spread of loads: some hosts hot, some calm
+      const cpu = ((h * 7919 + i * 104729) % 97) * (h % 5 === 0 ? 2 : 0.5);
+      used += cpu;
+      vs.push(vm(`vm${h}-${i}`, `h${h}`, cpu, 100));
+    }
+    hs.push(host(`h${h}`, used, 4096 - vmsPerHost * 100, { cpuCapacity: 1000 + (h % 2) * 500, cpuPerCore: 500 }));
+  }
+  return { time: 100_000, hosts: hs, vms: vs };
+}
+
+describe('decide() at scale: 1,000 hosts and 20,000 VMs', () => {
+  const snapshot = synthetic(1000, 20);
+  const vmCpu = new Map(snapshot.vms.map((v) => [v.name, [v.cpuUsed, v.cpuUsed * 1.1, v.cpuUsed * 0.9]]));
+  const hostUtilisation = new Map(snapshot.hosts.map((h) => [h.name, [0.5, 0.9, 0.95]]));
+  it.each([
+    { policy: 'hvmctl' as const, home: [] as string[] },
+    { policy: 'hvmctl' as const, home: ['h0', 'h5', 'h10'] },
+    { policy: 'thr-mmt' as const, home: [] as string[] },
+  ])('$policy with homes $home decides in well under 100 ms', ({ policy, home }) => {
+    const config = { ...pool, policy, home, maxMigrationsPerRun: 50 };
+    // best of five: the first calls pay for the JIT, not for the algorithm
+    let ms = Infinity;
+    let plan = decide(snapshot, config, { hostUtilisation, lastMigration: new Map(), vmCpu });
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      plan = decide(snapshot, config, { hostUtilisation, lastMigration: new Map(), vmCpu });
+      ms = Math.min(ms, performance.now() - start);
+    }
+    expect(plan.migrations.length).toBeGreaterThan(0);
+    expect(plan.migrations.length).toBeLessThanOrEqual(50);
+    expect(ms).toBeLessThan(100);
+  });
+});
