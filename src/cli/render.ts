@@ -15,7 +15,8 @@ export const summary = 'write every managed file for every host into a directory
 export const help = `usage: hvmctl render [-i FILE] -o DIR [--limit HOSTS] [--operator ADDR] [--json]
 
 Writes every file 'hvmctl apply' manages, for every host, under
-DIR/<host>/<absolute path>, without connecting anywhere.
+DIR/<host>/<absolute path>, without connecting anywhere. Files already
+there are overwritten; other files in DIR are left alone.
 
 Options:
   -i, --inventory FILE  the inventory (default: ./inventory.yaml)

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { dispatch } from '../../src/cli/main.ts';
 import { run } from '../../src/cli/render.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import { UsageError } from '../../src/errors.ts';
@@ -73,5 +74,19 @@ describe('hvmctl render', () => {
     const error = await run(['-i', 'test/fixtures/inventories/bad-address-outside.yaml', '-o', out], fakeIo()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InventoryError);
     await expect(stat(out)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('through the CLI entry: exit 65 and every problem with file:line:column on stderr', async () => {
+    const io = fakeIo();
+    const code = await dispatch(['render', '-i', 'test/fixtures/inventories/bad-several-cross.yaml', '-o', os.tmpdir()], io);
+    expect(code).toBe(65);
+    const text = io.stderr.join('\n');
+    expect(text).toMatch(/^error: 3 problems in .*bad-several-cross\.yaml:/);
+    expect(text).toContain('bad-several-cross.yaml:17:16: hypervisors.hosts.kvmnode2.address: "172.21.4.11" is not inside the cluster network 172.21.3.0/26');
+    expect(text).toContain('hint: fix the inventory');
+  });
+
+  it('through the CLI entry: a usage error exits 64', async () => {
+    expect(await dispatch(['render'], fakeIo())).toBe(64);
   });
 });
