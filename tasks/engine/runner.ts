@@ -8,6 +8,13 @@
 // and also when a later task of that host failed, so a written file is never
 // left without its reload. After each stage the tasks' `publish` facts are
 // gathered and shared through ClusterFacts.
+//
+// Round trips: right after connecting, each host gathers in ONE command every
+// fact any of its tasks (and publish lists) will ask for, plus the operator's
+// address. Those values stay valid while nothing has been executed on that
+// host; the first change or handler executed there empties the host's cache,
+// and later stages gather what they need again (one command per stage). So a
+// run with nothing to change costs one connection and one command per host.
 import type { Connector } from '../../src/connector/connector.ts';
 import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
@@ -47,6 +54,8 @@ interface HostState {
   readonly spec: HostSpec;
   connector?: Connector;
   operatorAddress?: string;
+  /** Fact values by key, valid until something is executed on the host. */
+  readonly cache: Map<string, unknown>;
   /** Set when the host is unreachable or failed: nothing more runs on it. */
   stop?: { unreachable: boolean; error: ErrorRecord };
 }
@@ -70,7 +79,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
   const forks = Math.max(1, opts.forks ?? 10);
   const cluster = new ClusterFactStore();
   const results: TaskRecord[] = [];
-  const states = opts.hosts.map((spec): HostState => ({ spec }));
+  const states = opts.hosts.map((spec): HostState => ({ spec, cache: new Map() }));
   const aborted = (): boolean => opts.signal?.aborted ?? false;
   const record = (r: TaskRecord): void => {
     results.push(r);
@@ -86,16 +95,23 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     ...(s.operatorAddress ? { operatorAddress: s.operatorAddress } : {}),
   });
 
-  // Connect every host (bounded) and learn the operator's address as it sees it.
+  // Connect every host (bounded) and prefetch, in one command, the operator's
+  // address and every fact the run will ask this host for.
   await pool(states, forks, aborted, async (s) => {
     try {
       s.connector = await opts.connect(s.spec);
-      const r = await s.connector.run('printf "%s\\n" "${SSH_CLIENT:-}"');
-      const addr = r.stdout.trim().split(/\s+/)[0];
-      if (addr) s.operatorAddress = addr;
     } catch (error) {
       s.stop = { unreachable: true, error: errorRecord(error) };
       opts.events?.unreachable?.(s.spec.name, s.stop.error);
+      return;
+    }
+    try {
+      const values = await gatherFacts(s.connector, [operatorFact, ...prefetchList(s)]);
+      for (const [k, v] of values) s.cache.set(k, v);
+      const addr = values.get(operatorFact.key) as string | undefined;
+      if (addr) s.operatorAddress = addr;
+    } catch (error) {
+      fail(s, stageOrder[0] ?? 'packages', 'gather facts', error);
     }
   });
 
@@ -123,7 +139,8 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
         const facts = publishers.filter((t) => t.applies(s.spec, opts.inventory)).flatMap((t) => t.publish?.(base) ?? []);
         if (facts.length === 0 || !s.connector) return;
         try {
-          cluster.set(s.spec.name, await gatherFacts(s.connector, facts));
+          const values = await cachedFacts(s, s.connector, facts);
+          cluster.set(s.spec.name, new Map(facts.map((f) => [f.key, values.get(f.key)])));
         } catch (error) {
           fail(s, stage, 'publish facts', error);
         }
@@ -146,6 +163,30 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     elapsedMs: now() - started,
   };
 
+  /** Every fact this host's tasks and publish lists ask for, as far as they can say before the run. */
+  function prefetchList(s: HostState): Fact<unknown>[] {
+    const ctx = ctxOf(s);
+    const out: Fact<unknown>[] = [];
+    for (const t of opts.tasks) {
+      if (!t.applies(s.spec, opts.inventory)) continue;
+      try {
+        if (isSelected(t)) out.push(...Object.values(t.facts(ctx) as Record<string, Fact<unknown>>));
+        out.push(...(t.publish?.(ctx) ?? []));
+      } catch {
+        // a task whose fact list depends on what earlier stages publish: asked for at its stage
+      }
+    }
+    return out;
+  }
+
+  /** Values for `facts`, from the host's cache where valid; the rest in one round trip. */
+  async function cachedFacts(s: HostState, conn: Connector, facts: readonly Fact<unknown>[]): Promise<Map<string, unknown>> {
+    const missing = facts.filter((f) => !s.cache.has(f.key));
+    const fresh = missing.length > 0 ? await gatherFacts(conn, missing) : new Map<string, unknown>();
+    for (const [k, v] of fresh) s.cache.set(k, v);
+    return new Map(facts.map((f) => [f.key, fresh.has(f.key) ? fresh.get(f.key) : s.cache.get(f.key)]));
+  }
+
   function fail(s: HostState, stage: Stage, task: string, error: unknown, extra: Partial<TaskRecord> = {}): void {
     const e = errorRecord(error);
     s.stop = { unreachable: error instanceof ConnectError, error: e };
@@ -164,7 +205,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     let values: Map<string, unknown>;
     try {
       for (const t of tasks) wanted.set(t, t.facts(ctx) as Record<string, Fact<unknown>>);
-      values = await gatherFacts(conn, [...wanted.values()].flatMap((f) => Object.values(f)));
+      values = await cachedFacts(s, conn, [...wanted.values()].flatMap((f) => Object.values(f)));
     } catch (error) {
       fail(s, stage, 'gather facts', error);
       return;
@@ -199,6 +240,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
         record({ host: s.spec.name, stage, task: task.name, status: 'changed', reason: `would ${summaries(planned.changes)}`, changes });
         continue;
       }
+      s.cache.clear();
       const failure = await executeChanges(conn, planned.changes, notified);
       if (failure) {
         fail(s, stage, task.name, failure, { changes });
@@ -208,7 +250,10 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     }
 
     // 3. handlers notified in this stage, once each, even after a failure
-    if (notified.size > 0) await runHandlers(s, stage, ctx, conn, notified);
+    if (notified.size > 0) {
+      if (!check) s.cache.clear();
+      await runHandlers(s, stage, ctx, conn, notified);
+    }
   }
 
   async function executeChanges(conn: Connector, changes: readonly Change[], notified: Set<HandlerName>): Promise<unknown> {
@@ -285,6 +330,13 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     }
   }
 }
+
+/** The operator's address as the host sees it (first field of $SSH_CLIENT; empty for local runs). */
+export const operatorFact: Fact<string | undefined> = {
+  key: 'hvmctl:operator-address',
+  command: 'printf "%s\\n" "${SSH_CLIENT:-}"',
+  parse: (r) => r.stdout.trim().split(/\s+/)[0] || undefined,
+};
 
 function changeRecord(change: Change): { summary: string; diff?: string } {
   const sensitive = change.commands.some((c) => c.sensitive);
