@@ -1,17 +1,21 @@
 // The agent's configuration, /etc/hvmctl/balancer.json, rendered by apply from
-// the inventory: the hosts list and the inventory's balancer section.
-//   { "self": "kvmnode1",                          (optional: default home[0])
+// the inventory (src/render/balancer-config.ts, BalancerFileConfig): the
+// inventory's balancer section (BalancerSpec, camelCase) at the top level,
+// plus the hosts list and paths:
+//   { "home": ["kvmnode1"], "helpers": [...], "high": 80, "low": 50,
+//     "overloadWindow": 2, "calmWindow": 3, "cooldown": 600, "maxMigrationsPerRun": 1,
+//     "migrationTimeout": 120, "sampleSeconds": 5, "cpuSource": "procstat",
+//     "schedule": "* * * * *", "pinned": [], "drained": [],
 //     "hosts": [{ "name": "kvmnode1", "address": "172.21.3.10",
 //                 "fqdn": "kvmnode1.localdomain", "role": "hypervisor" }, ...],
-//     "balancer": { "home": ["kvmnode1"], "helpers": [...], "high": 80, "low": 50,
-//                   "overload_window": 2, "calm_window": 3, "cooldown": 600,
-//                   "max_migrations_per_run": 1, "migration_timeout": 120,
-//                   "sample_seconds": 5, "cpu_source": "procstat",
-//                   "schedule": "* * * * *", "pinned": [], "drained": [] },
-//     "paths": { "state": ..., "log": ..., "jsonl": ..., "lock": ... } }   (optional)
-// Keys of the balancer section may be snake_case (as in inventory.yaml) or
-// camelCase (as in BalancerSpec). Validated once here; inside, trust the types.
+//     "libvirtUri": "qemu+ssh://{fqdn}/system",        (optional)
+//     "log": ..., "state": ..., "lock": ..., "jsonl": ...,   (optional)
+//     "self": "kvmnode1" }     (optional: the host whose name or FQDN is this
+//                               machine's hostname, else home[0])
+// Also accepted: the balancer keys under "balancer", in snake_case (as in
+// inventory.yaml), and the paths under "paths". Validated once here.
 import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { HvmError } from '../src/errors.ts';
 import type { BalancerSpec } from '../src/inventory/types.ts';
 
@@ -38,7 +42,11 @@ export interface AgentConfig {
   readonly hosts: readonly AgentHost[];
   readonly balancer: BalancerSpec;
   readonly paths: AgentPaths;
+  /** URI of another hypervisor's libvirt, `{fqdn}` and `{name}` replaced. */
+  readonly libvirtUri: string;
 }
+
+export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://root@{fqdn}/system';
 
 export const DEFAULT_PATHS: AgentPaths = {
   state: '/var/lib/hvmctl/state.json',
@@ -55,7 +63,7 @@ export class BalancerConfigError extends HvmError {
   }
 }
 
-export function readAgentConfig(file: string = DEFAULT_CONFIG_PATH): AgentConfig {
+export function readAgentConfig(file: string = DEFAULT_CONFIG_PATH, hostname: string = osHostname()): AgentConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -70,10 +78,10 @@ export function readAgentConfig(file: string = DEFAULT_CONFIG_PATH): AgentConfig
   } catch (cause) {
     throw new BalancerConfigError(file, `not valid JSON: ${(cause as Error).message}`);
   }
-  return parseAgentConfig(data, file);
+  return parseAgentConfig(data, file, hostname);
 }
 
-export function parseAgentConfig(data: unknown, file: string): AgentConfig {
+export function parseAgentConfig(data: unknown, file: string, hostname?: string): AgentConfig {
   const fail = (msg: string): never => {
     throw new BalancerConfigError(file, msg);
   };
@@ -89,7 +97,7 @@ export function parseAgentConfig(data: unknown, file: string): AgentConfig {
   });
   const names = new Set(hosts.map((h) => h.name));
   if (names.size !== hosts.length) fail('"hosts" has a duplicate name');
-  const b = data.balancer;
+  const b = data.balancer === undefined ? data : data.balancer;
   if (!isObject(b)) return fail('"balancer" must be an object');
   const pick = (snake: string, camel: string): unknown => (b[snake] !== undefined ? b[snake] : b[camel]);
   const num = (snake: string, camel: string, min: number, max: number, dflt?: number): number => {
@@ -138,18 +146,24 @@ export function parseAgentConfig(data: unknown, file: string): AgentConfig {
     pinned: strList('pinned', 'pinned'),
     drained: hostList('drained', 'drained', []),
   };
-  const self = data.self ?? home[0];
+  const byHostname = hostname === undefined ? undefined : hosts.find((h) => h.role === 'hypervisor' && (h.name === hostname || h.fqdn === hostname || h.fqdn.split('.')[0] === hostname));
+  const self = data.self ?? byHostname?.name ?? home[0];
   if (typeof self !== 'string' || !hypervisorNames.has(self)) fail(`"self" (${JSON.stringify(self)}) must name a hypervisor in "hosts"`);
   const pathsRaw = data.paths ?? {};
   if (!isObject(pathsRaw)) return fail('"paths" must be an object');
   const paths = { ...DEFAULT_PATHS };
-  for (const key of Object.keys(pathsRaw)) {
-    if (!(key in DEFAULT_PATHS)) fail(`paths.${key} is unknown (known: ${Object.keys(DEFAULT_PATHS).join(', ')})`);
-    const v = pathsRaw[key];
-    if (typeof v !== 'string' || !v.startsWith('/')) fail(`paths.${key} must be an absolute path`);
+  for (const key of Object.keys(DEFAULT_PATHS) as (keyof AgentPaths)[]) {
+    const v = pathsRaw[key] ?? data[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !v.startsWith('/')) fail(`${key} must be an absolute path (got ${JSON.stringify(v)})`);
     (paths as Record<string, string>)[key] = v as string;
   }
-  return { file, self: self as string, hosts, balancer, paths };
+  if (pathsRaw.jsonl === undefined && data.jsonl === undefined) paths.jsonl = paths.log.replace(/(\.log)?$/, '.jsonl');
+  const libvirtUri = data.libvirtUri ?? DEFAULT_LIBVIRT_URI;
+  if (typeof libvirtUri !== 'string' || !libvirtUri.includes('{fqdn}') && !libvirtUri.includes('{name}')) {
+    fail(`libvirtUri must be a URI template with {fqdn} or {name} (got ${JSON.stringify(libvirtUri)})`);
+  }
+  return { file, self: self as string, hosts, balancer, paths, libvirtUri: libvirtUri as string };
 }
 
 export function hostNamed(config: AgentConfig, name: string): AgentHost | undefined {

@@ -43,6 +43,8 @@ export interface VirshOptions {
   readonly self: string;
   readonly hosts: readonly HostAddress[];
   readonly exec: Exec;
+  /** Another hypervisor's URI, `{fqdn}`/`{name}` replaced; default qemu+ssh://root@{fqdn}/system. */
+  readonly uriTemplate?: string;
   /** For everything but migrate. */
   readonly timeoutMs?: number;
 }
@@ -54,7 +56,7 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     if (host === self) return 'qemu:///system';
     const h = hosts.find((x) => x.name === host);
     if (!h) throw new ConnectError(host, 'not a hypervisor in the balancer configuration');
-    return `qemu+ssh://root@${h.fqdn}/system`;
+    return (options.uriTemplate ?? 'qemu+ssh://root@{fqdn}/system').replaceAll('{fqdn}', h.fqdn).replaceAll('{name}', h.name);
   };
   const virsh = (host: string, args: readonly string[], t = timeoutMs): Promise<ExecResult> =>
     exec(['virsh', '-c', uri(host), ...args], { timeoutMs: t });

@@ -1,0 +1,101 @@
+// One run: lock -> read state -> collect -> decide -> migrate -> state + log.
+// Everything with side effects is injected (libvirt, host files, clock,
+// executor, lock), so tests run whole cycles against fakes. The policy gets
+// the same inputs whichever executor (live or dry run) is plugged in.
+import { collectSnapshot, utilisationOf, type Collected } from './collect/snapshot.ts';
+import type { AgentConfig } from './config.ts';
+import type { Clock } from './clock.ts';
+import type { HostFiles } from './host-files.ts';
+import type { Libvirt } from './libvirt.ts';
+import { acquireLock, type LockResult } from './lock.ts';
+import { appendRunLog, type RunRecord } from './log.ts';
+import type { MigrationExecutor, MigrationResult } from './migrate.ts';
+import { effectiveDrained, historyOf, nextState, readState, writeState } from './state.ts';
+import type { BalancerConfig, History, Plan, Snapshot } from './types.ts';
+import type { BalancerSpec } from '../src/inventory/types.ts';
+
+export type Decide = (snapshot: Snapshot, config: BalancerConfig, history: History) => Plan;
+
+export interface CycleDeps {
+  readonly config: AgentConfig;
+  readonly libvirt: Libvirt;
+  readonly files: HostFiles;
+  readonly clock: Clock;
+  readonly decide: Decide;
+  readonly executor: MigrationExecutor;
+  readonly lock?: (path: string) => LockResult;
+  /** Progress lines for a person (stderr / cron log). */
+  readonly say?: (line: string) => void;
+}
+
+export type CycleOutcome =
+  | { readonly ran: false; readonly holder: number; readonly message: string }
+  | { readonly ran: true; readonly record: RunRecord; readonly collected: Collected };
+
+export function policyConfig(spec: BalancerSpec, drained: readonly string[]): BalancerConfig {
+  return {
+    policy: 'hvmctl',
+    home: spec.home,
+    helpers: spec.helpers,
+    high: spec.high / 100,
+    low: spec.low / 100,
+    overloadWindow: spec.overloadWindow,
+    calmWindow: spec.calmWindow,
+    cooldown: spec.cooldown,
+    maxMigrationsPerRun: spec.maxMigrationsPerRun,
+    pinned: spec.pinned,
+    drained,
+  };
+}
+
+export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
+  const { config, executor } = deps;
+  const say = deps.say ?? (() => {});
+  // A dry run changes nothing, so it neither waits for nor blocks a real run.
+  const lock = executor.dryRun ? undefined : (deps.lock ?? acquireLock)(config.paths.lock);
+  if (lock && !lock.acquired) {
+    const message = `another run (pid ${lock.holder}) holds the lock ${config.paths.lock}: nothing done`;
+    say(message);
+    return { ran: false, holder: lock.holder, message };
+  }
+  try {
+    const loaded = await readState(config.paths.state);
+    const drained = effectiveDrained(config.balancer.drained, loaded.state);
+    const collected = await collectSnapshot({ config, libvirt: deps.libvirt, files: deps.files, clock: deps.clock, drained });
+    const moved = new Map<string, number>();
+    for (const [vm, d] of collected.vms) if (d.metadata?.moved !== undefined) moved.set(vm, d.metadata.moved);
+    const plan = deps.decide(collected.snapshot, policyConfig(config.balancer, drained), historyOf(loaded.state, moved));
+    for (const reason of plan.reasons) say(reason);
+
+    const results: MigrationResult[] = [];
+    for (const m of plan.migrations) {
+      const home = collected.snapshot.vms.find((v) => v.name === m.vm)?.home;
+      results.push(await executor.execute(m, { home }));
+    }
+
+    const notes = [...(loaded.warning ? [loaded.warning] : []), ...collected.notes];
+    const record: RunRecord = {
+      time: collected.snapshot.time,
+      dryRun: executor.dryRun,
+      home: config.balancer.home,
+      snapshot: collected.snapshot,
+      plan,
+      results,
+      notes,
+      collectMs: collected.elapsedMs,
+    };
+    if (!executor.dryRun) {
+      const utilisation = new Map<string, number>();
+      for (const h of collected.snapshot.hosts) if (h.reachable) utilisation.set(h.name, utilisationOf(h));
+      const movedNow = new Map<string, number>();
+      for (const r of results) if (r.ok && r.movedAt !== undefined) movedNow.set(r.migration.vm, r.movedAt);
+      const keep = Math.max(config.balancer.overloadWindow, config.balancer.calmWindow) + 5;
+      const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
+      await writeState(config.paths.state, nextState(loaded.state, utilisation, movedNow, keep, vmCpu));
+      await appendRunLog(config.paths, record);
+    }
+    return { ran: true, record, collected };
+  } finally {
+    if (lock?.acquired) lock.release();
+  }
+}

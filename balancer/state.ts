@@ -1,0 +1,123 @@
+// The state file (/var/lib/hvmctl/...state.json): only what libvirt cannot
+// tell us — the recent utilisation of each host (the windows), when each VM
+// last moved (also in its libvirt metadata) and drain/undrain made at run time.
+// Losing it, or finding it corrupt, loses the windows and nothing else: where
+// VMs run and where their home is are read from libvirt on every run.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { History } from './types.ts';
+
+export interface BalancerState {
+  readonly version: 1;
+  /** Per host, recent utilisations 0..1, oldest first. */
+  readonly hostUtilisation: Readonly<Record<string, readonly number[]>>;
+  /** Per VM, Unix seconds of its last migration. */
+  readonly lastMigration: Readonly<Record<string, number>>;
+  /** Per VM, recent CPU use (percent of one core), oldest first. */
+  readonly vmCpu: Readonly<Record<string, readonly number[]>>;
+  /** Drained with `balance drain` (added to the inventory's list). */
+  readonly drained: readonly string[];
+  /** Undrained with `balance undrain` (removed from the inventory's list). */
+  readonly undrained: readonly string[];
+}
+
+export const emptyState: BalancerState = { version: 1, hostUtilisation: {}, lastMigration: {}, vmCpu: {}, drained: [], undrained: [] };
+
+export interface LoadedState {
+  readonly state: BalancerState;
+  /** Set when the file was missing or unreadable: what was lost. */
+  readonly warning: string | undefined;
+}
+
+export async function readState(path: string): Promise<LoadedState> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { state: emptyState, warning: `no state file ${path} (${code ?? 'unreadable'}): utilisation windows start empty; homes and moves come from libvirt` };
+  }
+  try {
+    return { state: parseState(text), warning: undefined };
+  } catch (error) {
+    return { state: emptyState, warning: `state file ${path} is corrupt (${(error as Error).message}): utilisation windows start empty; homes and moves come from libvirt` };
+  }
+}
+
+export function parseState(text: string): BalancerState {
+  const data: unknown = JSON.parse(text);
+  if (typeof data !== 'object' || data === null) throw new Error('not an object');
+  const d = data as Record<string, unknown>;
+  if (d.version !== 1) throw new Error(`version ${JSON.stringify(d.version)}, expected 1`);
+  const record = <T>(v: unknown, ok: (x: unknown) => x is T): Record<string, T> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('bad record');
+    for (const x of Object.values(v)) if (!ok(x)) throw new Error('bad value');
+    return v as Record<string, T>;
+  };
+  const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  const isNums = (x: unknown): x is number[] => Array.isArray(x) && x.every(isNum);
+  const names = (v: unknown): string[] => {
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error('bad list');
+    return v as string[];
+  };
+  return {
+    version: 1,
+    hostUtilisation: record(d.hostUtilisation, isNums),
+    lastMigration: record(d.lastMigration, isNum),
+    vmCpu: d.vmCpu === undefined ? {} : record(d.vmCpu, isNums),
+    drained: names(d.drained),
+    undrained: names(d.undrained),
+  };
+}
+
+/** Written to a temporary file then renamed, so a crash never leaves half a file. */
+export async function writeState(path: string, state: BalancerState): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
+  await rename(tmp, path);
+}
+
+/** Hosts drained now: the inventory's list, plus `drain`, minus `undrain`. */
+export function effectiveDrained(configured: readonly string[], state: BalancerState): string[] {
+  const out = new Set([...configured, ...state.drained]);
+  for (const h of state.undrained) out.delete(h);
+  return [...out].sort();
+}
+
+export function withDrain(state: BalancerState, host: string, drained: boolean): BalancerState {
+  const add = (list: readonly string[]): string[] => [...new Set([...list, host])].sort();
+  const remove = (list: readonly string[]): string[] => list.filter((h) => h !== host);
+  return drained
+    ? { ...state, drained: add(state.drained), undrained: remove(state.undrained) }
+    : { ...state, drained: remove(state.drained), undrained: add(state.undrained) };
+}
+
+/**
+ * The policy's history: the windows from the state file, and each VM's last
+ * move from the later of the state file and its libvirt metadata (so a lost
+ * state file keeps every cooldown).
+ */
+export function historyOf(state: BalancerState, movedFromMetadata: ReadonlyMap<string, number>): History {
+  const lastMigration = new Map(Object.entries(state.lastMigration));
+  for (const [vm, t] of movedFromMetadata) lastMigration.set(vm, Math.max(t, lastMigration.get(vm) ?? -Infinity));
+  return { hostUtilisation: new Map(Object.entries(state.hostUtilisation)), lastMigration, vmCpu: new Map(Object.entries(state.vmCpu)) };
+}
+
+/** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded. */
+export function nextState(
+  state: BalancerState,
+  utilisation: ReadonlyMap<string, number>,
+  moved: ReadonlyMap<string, number>,
+  keep: number,
+  vmCpu: ReadonlyMap<string, number> = new Map(),
+): BalancerState {
+  const vmHistory: Record<string, number[]> = {};
+  for (const [vm, c] of vmCpu) vmHistory[vm] = [...(state.vmCpu[vm] ?? []), Math.round(c * 100) / 100].slice(-keep);
+  const hostUtilisation: Record<string, number[]> = {};
+  for (const [host, u] of utilisation) hostUtilisation[host] = [...(state.hostUtilisation[host] ?? []), Math.round(u * 10000) / 10000].slice(-keep);
+  const lastMigration: Record<string, number> = { ...state.lastMigration };
+  for (const [vm, t] of moved) lastMigration[vm] = t;
+  return { ...state, hostUtilisation, lastMigration, vmCpu: vmHistory };
+}

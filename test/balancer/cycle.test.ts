@@ -1,0 +1,164 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCycle, type Decide } from '../../balancer/cycle.ts';
+import { createDryRunExecutor, createLiveExecutor } from '../../balancer/migrate.ts';
+import { acquireLock } from '../../balancer/lock.ts';
+import type { BalancerConfig, History, Migration, Plan, Snapshot } from '../../balancer/types.ts';
+import { seedCluster, seedConfig, type FakeCluster } from './fake-cluster.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hvmctl-cycle-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function planning(migrations: Migration[]): Decide & { seen: { snapshot: Snapshot; config: BalancerConfig; history: History }[] } {
+  const seen: { snapshot: Snapshot; config: BalancerConfig; history: History }[] = [];
+  const decide = ((snapshot: Snapshot, config: BalancerConfig, history: History): Plan => {
+    seen.push({ snapshot, config, history });
+    return migrations.length ? { migrations, reasons: ['kvmnode1 overloaded'] } : { migrations: [], reasons: ['kvmnode1 at 90 %: window not full'] };
+  }) as Decide & { seen: typeof seen };
+  decide.seen = seen;
+  return decide;
+}
+
+const move: Migration = { vm: 'server2', from: 'kvmnode1', to: 'kvmnode2', kind: 'migrate', reason: 'kvmnode1 at 90 % > 80 %', fallbacks: ['kvmnode3'] };
+
+function deps(cluster: FakeCluster, decide: Decide, dryRun = false) {
+  const config = seedConfig(dir);
+  const executor = dryRun ? createDryRunExecutor() : createLiveExecutor({ libvirt: cluster, timeoutMs: 120_000, clock: cluster.clock });
+  return { config, libvirt: cluster, files: cluster, clock: cluster.clock, decide, executor };
+}
+
+describe('runCycle', () => {
+  it('measures hosts and VMs over the window and hands the policy a snapshot', async () => {
+    const cluster = seedCluster();
+    cluster.host('kvmnode3').reachable = false;
+    const decide = planning([]);
+    const out = await runCycle(deps(cluster, decide));
+    expect(out.ran).toBe(true);
+    const { snapshot, config } = decide.seen[0]!;
+    const n1 = snapshot.hosts.find((h) => h.name === 'kvmnode1')!;
+    // 0.6 + 0.7 + 0.5 cores of 2 = 90 %
+    expect(n1.cpuCapacity).toBe(200);
+    expect(n1.cpuUsed).toBeCloseTo(180, 0);
+    expect(snapshot.hosts.find((h) => h.name === 'kvmnode3')!.reachable).toBe(false);
+    expect(snapshot.vms.map((v) => [v.name, v.host, v.home, Math.round(v.cpuUsed), v.memMiB])).toEqual([
+      ['server1', 'kvmnode1', 'kvmnode1', 60, 512],
+      ['server2', 'kvmnode1', 'kvmnode1', 70, 512],
+      ['server3', 'kvmnode1', 'kvmnode1', 50, 512], // no metadata: home is the home host it runs on
+    ]);
+    expect(config.high).toBe(0.8);
+    expect(config.low).toBe(0.5);
+    // The window is the configured 5 s, not a minute.
+    expect(cluster.mono).toBe(5000);
+  });
+
+  it('respects the lock: a second run while the first holds it migrates nothing and says who holds it', async () => {
+    const cluster = seedCluster();
+    const config = seedConfig(dir);
+    const held = acquireLock(config.paths.lock, process.ppid);
+    expect(held.acquired).toBe(true);
+    const decide = planning([move]);
+    const out = await runCycle({ ...deps(cluster, decide), lock: (p) => acquireLock(p, process.pid) });
+    expect(out).toMatchObject({ ran: false, holder: process.ppid });
+    expect(out.ran ? '' : out.message).toMatch(`another run (pid ${process.ppid}) holds the lock`);
+    expect(cluster.calls.filter((c) => c.startsWith('migrate'))).toEqual([]);
+    expect(decide.seen).toHaveLength(0);
+    expect(existsSync(config.paths.log)).toBe(false);
+  });
+
+  it('takes over a stale lock whose process is gone', async () => {
+    const cluster = seedCluster();
+    const config = seedConfig(dir);
+    writeFileSync(config.paths.lock, '999999999\n');
+    const out = await runCycle(deps(cluster, planning([move])));
+    expect(out.ran).toBe(true);
+    expect(existsSync(config.paths.lock)).toBe(false); // released after the run
+  });
+
+  it('dry run: the same plan, nothing migrated, no state or log written', async () => {
+    const cluster = seedCluster();
+    const decide = planning([move]);
+    const out = await runCycle(deps(cluster, decide, true));
+    expect(out.ran && out.record.plan.migrations).toEqual([move]);
+    expect(out.ran && out.record.results[0]).toMatchObject({ ok: false, dryRun: true });
+    expect(cluster.calls.filter((c) => /^(migrate|setMetadata|resume|destroy)/.test(c))).toEqual([]);
+    expect(cluster.runningOn('server2')).toEqual(['kvmnode1']);
+    expect(existsSync(join(dir, 'state.json'))).toBe(false);
+    expect(existsSync(join(dir, 'balancer.log'))).toBe(false);
+  });
+
+  it('migrates, verifies, and records home and reason in the metadata on the destination', async () => {
+    const cluster = seedCluster();
+    const out = await runCycle(deps(cluster, planning([move])));
+    expect(out.ran && out.record.results[0]).toMatchObject({ ok: true, host: 'kvmnode2' });
+    expect(cluster.runningOn('server2')).toEqual(['kvmnode2']);
+    expect(cluster.host('kvmnode2').domains.get('server2')!.metadata).toEqual({ home: 'kvmnode1', moved: expect.any(Number), reason: move.reason });
+  });
+
+  it('a failed migration leaves the VM running at the source (resumed) and falls back to the next destination', async () => {
+    const cluster = seedCluster();
+    cluster.script = (_vm, _from, to) => (to === 'kvmnode2' ? 'fail-paused' : 'ok');
+    const out = await runCycle(deps(cluster, planning([move])));
+    const result = out.ran ? out.record.results[0]! : undefined;
+    expect(result).toMatchObject({ ok: true, host: 'kvmnode3' });
+    expect(result!.attempts[0]).toMatchObject({ to: 'kvmnode2', ok: false, repair: 'resumed server2 on kvmnode1' });
+    expect(cluster.calls.filter((c) => /^(migrate|resume)/.test(c))).toEqual([
+      'migrate server2 kvmnode1 kvmnode2',
+      'resume kvmnode1 server2',
+      'migrate server2 kvmnode1 kvmnode3',
+    ]);
+    expect(cluster.runningOn('server2')).toEqual(['kvmnode3']);
+    const log = readFileSync(join(dir, 'balancer.log'), 'utf8');
+    expect(log).toContain('MIGRASI (server2 KE kvmnode3)');
+  });
+
+  it('when every destination fails, the VM still runs once, where it was, and the log says GAGAL', async () => {
+    const cluster = seedCluster();
+    cluster.script = () => 'timeout';
+    const out = await runCycle(deps(cluster, planning([move])));
+    expect(out.ran && out.record.results[0]).toMatchObject({ ok: false, host: 'kvmnode1' });
+    expect(cluster.calls).toContain('abortJob kvmnode1 server2');
+    expect(cluster.runningOn('server2')).toEqual(['kvmnode1']);
+    expect(readFileSync(join(dir, 'balancer.log'), 'utf8')).toContain('GAGAL MIGRASI (server2 KE kvmnode2/kvmnode3)');
+  });
+
+  it('a deleted state file loses only the window: home and last move come back from libvirt metadata', async () => {
+    const cluster = seedCluster();
+    await runCycle(deps(cluster, planning([move])));
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    expect(state.hostUtilisation.kvmnode1).toHaveLength(1);
+    expect(state.lastMigration.server2).toEqual(expect.any(Number));
+    rmSync(join(dir, 'state.json'));
+    cluster.advance(60_000);
+    const decide = planning([]);
+    const out = await runCycle(deps(cluster, decide));
+    const { snapshot, history } = decide.seen[0]!;
+    expect(snapshot.vms.find((v) => v.name === 'server2')).toMatchObject({ host: 'kvmnode2', home: 'kvmnode1' });
+    expect(history.lastMigration.get('server2')).toBe(state.lastMigration.server2);
+    expect(history.hostUtilisation.size).toBe(0);
+    expect(out.ran && out.record.notes[0]).toMatch(/no state file .*windows start empty/);
+    expect(readFileSync(join(dir, 'balancer.log'), 'utf8').trim().split('\n')[1]).toMatch(/# no state file/);
+  });
+
+  it('a corrupt state file is reported and replaced', async () => {
+    const cluster = seedCluster();
+    writeFileSync(join(dir, 'state.json'), '{"version":1,"hostUtil');
+    const out = await runCycle(deps(cluster, planning([])));
+    expect(out.ran && out.record.notes[0]).toMatch(/corrupt/);
+    expect(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).version).toBe(1);
+  });
+
+  it('the history grows by one measurement per run and is handed to the next run', async () => {
+    const cluster = seedCluster();
+    await runCycle(deps(cluster, planning([])));
+    cluster.advance(55_000);
+    const decide = planning([]);
+    await runCycle(deps(cluster, decide));
+    expect(decide.seen[0]!.history.hostUtilisation.get('kvmnode1')).toEqual([0.9]);
+    expect(decide.seen[0]!.history.vmCpu?.get('server2')).toEqual([70]);
+  });
+});

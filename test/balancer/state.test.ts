@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { effectiveDrained, emptyState, historyOf, nextState, parseState, withDrain } from '../../balancer/state.ts';
+
+describe('state', () => {
+  it('keeps the last N utilisations per host and records moves', () => {
+    let s = emptyState;
+    for (const u of [0.1, 0.2, 0.3, 0.4]) s = nextState(s, new Map([['kvmnode1', u]]), new Map(), 3, new Map([['server1', u * 100]]));
+    s = nextState(s, new Map([['kvmnode1', 0.5]]), new Map([['server1', 1000]]), 3);
+    expect(s.hostUtilisation).toEqual({ kvmnode1: [0.3, 0.4, 0.5] });
+    expect(s.lastMigration).toEqual({ server1: 1000 });
+    expect(parseState(JSON.stringify(s))).toEqual(s);
+  });
+  it('takes the later of the state file and the libvirt metadata for the last move', () => {
+    const s = { ...emptyState, lastMigration: { server1: 500, server2: 900 } };
+    const h = historyOf(s, new Map([['server1', 700], ['server2', 100], ['server3', 50]]));
+    expect([...h.lastMigration]).toEqual([['server1', 700], ['server2', 900], ['server3', 50]]);
+  });
+  it('drain and undrain override the inventory list', () => {
+    let s = withDrain(emptyState, 'kvmnode3', true);
+    expect(effectiveDrained(['kvmnode2'], s)).toEqual(['kvmnode2', 'kvmnode3']);
+    s = withDrain(withDrain(s, 'kvmnode2', false), 'kvmnode3', false);
+    expect(effectiveDrained(['kvmnode2'], s)).toEqual([]);
+    s = withDrain(s, 'kvmnode2', true);
+    expect(effectiveDrained(['kvmnode2'], s)).toEqual(['kvmnode2']);
+  });
+  it.each([
+    ['{"version":2}', /version 2/],
+    ['{"version":1,"hostUtilisation":{"a":["x"]},"lastMigration":{}}', /bad value/],
+    ['[]', /version/],
+  ])('rejects %s', (text, error) => {
+    expect(() => parseState(text)).toThrow(error);
+  });
+});
