@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { handlers } from '../../tasks/handlers.ts';
+import {
+  exportDirTask,
+  ganeshaServiceTask,
+  kernelNfsServiceTask,
+  nfsConfigTask,
+  parseUnitState,
+  planExportDir,
+  planGanesha,
+  planKernelNfs,
+} from '../../tasks/ops/nfs.ts';
+import { ctxFor, inventory, scripts, withNfs } from './ops-support.ts';
+
+const dir = { type: 'directory' as const, mode: 0o755, owner: 'root', group: 'root' };
+const noSystemd = { init: 'process_api', unit: undefined };
+
+describe('nfs export directory', () => {
+  it.each([
+    { name: 'present: no-op', dir, commands: [] as string[] },
+    { name: 'absent: created', dir: undefined, commands: ['mkdir -p -m 0755 -- /srv/kvmshared && chown root:root -- /srv/kvmshared'] },
+    { name: 'wrong mode: chmod', dir: { ...dir, mode: 0o700 }, commands: ['chown root:root -- /srv/kvmshared && chmod 0755 -- /srv/kvmshared'] },
+  ])('$name', ({ dir: d, commands }) => {
+    const r = planExportDir('/srv/kvmshared', 'ganesha-restart', d);
+    expect(scripts(r)).toEqual(commands);
+    if (commands.length === 0) expect(r.reason).toBe('/srv/kvmshared exists (0755 root:root)');
+  });
+
+  it('creation notifies the server that exports it; a file in the way fails', () => {
+    expect(planExportDir('/srv/x', 'exportfs', undefined).changes[0]?.notify).toEqual(['exportfs']);
+    expect(() => planExportDir('/srv/x', 'exportfs', { ...dir, type: 'file' })).toThrow(/exists but is a file/);
+    expect(exportDirTask.plan(ctxFor('kvmstorage'), { dir: undefined }).changes[0]?.notify).toEqual(['ganesha-restart']);
+  });
+});
+
+describe('nfs-ganesha running', () => {
+  it.each([
+    { name: 'no systemd, both running: no-op', facts: { ...noSystemd, daemon: [812], rpcbind: [700] }, commands: 0 },
+    { name: 'no systemd, nothing running: start both', facts: { ...noSystemd, daemon: [], rpcbind: [] }, commands: 1 },
+    { name: 'systemd, enabled and active: no-op', facts: { init: 'systemd', unit: { enabled: true, active: true }, daemon: [5], rpcbind: [4] }, commands: 0 },
+  ])('$name', ({ facts, commands }) => {
+    expect(planGanesha(facts).changes).toHaveLength(commands);
+  });
+
+  it('fallback start: rpcbind -w first, ganesha with its config, log and pid file, detached, then verified', () => {
+    const r = planGanesha({ ...noSystemd, daemon: [], rpcbind: [] });
+    expect(r.changes[0]?.summary).toBe('start rpcbind and ganesha.nfsd (no systemd)');
+    const script = scripts(r)[0] ?? '';
+    const lines = script.split('\n');
+    expect(lines.findIndex((l) => l.includes('rpcbind -w'))).toBeLessThan(lines.findIndex((l) => l.startsWith('ganesha.nfsd')));
+    expect(script).toContain(
+      'ganesha.nfsd -f /etc/ganesha/ganesha.conf -L /var/log/ganesha/ganesha.log -p /run/ganesha/ganesha.pid </dev/null >/dev/null 2>&1',
+    );
+    expect(script).toContain('did not stay up');
+  });
+
+  it('rpcbind missing under a running ganesha: start it and restart ganesha', () => {
+    const r = planGanesha({ ...noSystemd, daemon: [812], rpcbind: [] });
+    expect(scripts(r)).toEqual(['rpcbind -w </dev/null >/dev/null 2>&1']);
+    expect(r.changes[0]?.notify).toEqual(['ganesha-restart']);
+  });
+
+  it('systemd: enable --now', () => {
+    expect(scripts(planGanesha({ init: 'systemd', unit: { enabled: false, active: false }, daemon: [], rpcbind: [] }))).toEqual([
+      'systemctl enable --now nfs-ganesha',
+    ]);
+  });
+
+  it('unit state parser', () => {
+    expect(parseUnitState('x', { code: 0, stdout: 'no-systemd\n', stderr: '' })).toBeUndefined();
+    expect(parseUnitState('x', { code: 0, stdout: 'enabled=disabled\nactive=inactive\n', stderr: '' })).toEqual({ enabled: false, active: false });
+    expect(parseUnitState('x', { code: 0, stdout: 'enabled=enabled\nactive=active\n', stderr: '' })).toEqual({ enabled: true, active: true });
+    expect(() => parseUnitState('x', { code: 0, stdout: 'huh\n', stderr: '' })).toThrow(/unit x/);
+  });
+
+  it('the handler restarts via the pid file, then starts with the same script', () => {
+    const script = handlers.find((h) => h.name === 'ganesha-restart')?.commands(ctxFor('kvmstorage'))[0]?.script ?? '';
+    expect(script).toContain('systemctl restart nfs-ganesha');
+    expect(script).toContain('kill "$(cat /run/ganesha/ganesha.pid)"');
+    expect(script).toContain('ganesha.nfsd -f /etc/ganesha/ganesha.conf');
+  });
+});
+
+describe('kernel NFS server', () => {
+  const kernel = withNfs({ server: 'kernel', client: 'kernel' });
+  it('selected by nfs.server, storage only', () => {
+    const storage = ctxFor('kvmstorage', { inventory: kernel }).host;
+    expect(kernelNfsServiceTask.applies(storage, kernel)).toBe(true);
+    expect(ganeshaServiceTask.applies(storage, kernel)).toBe(false);
+    expect(ganeshaServiceTask.applies(storage, inventory)).toBe(true);
+    expect(kernelNfsServiceTask.applies(ctxFor('kvmnode1').host, kernel)).toBe(false);
+  });
+
+  it('/etc/exports limited to the cluster network, exportfs when it changed', () => {
+    const ctx = ctxFor('kvmstorage', { inventory: kernel });
+    const r = nfsConfigTask.plan(ctx, { '/etc/exports': { exists: false } });
+    expect(r.changes.map((c) => [c.summary, c.notify])).toEqual([['create /etc/exports', ['exportfs']]]);
+    expect(r.changes[0]?.commands[0]?.input).toMatch(/^\/srv\/kvmshared 172\.21\.3\.0\/26\(rw,sync,no_subtree_check,no_root_squash\)$/m);
+    expect(handlers.find((h) => h.name === 'exportfs')?.commands(ctx)).toEqual([{ script: 'exportfs -ra' }]);
+  });
+
+  it.each([
+    { name: 'systemd active: no-op', facts: { init: 'systemd', unit: { enabled: true, active: true }, mountd: [] }, commands: [] as string[] },
+    { name: 'systemd inactive', facts: { init: 'systemd', unit: { enabled: true, active: false }, mountd: [] }, commands: ['systemctl enable --now nfs-server'] },
+    { name: 'no systemd, mountd running: no-op', facts: { ...noSystemd, mountd: [42] }, commands: [] },
+  ])('$name', ({ facts, commands }) => {
+    expect(scripts(planKernelNfs('nfs-server', 20048, facts))).toEqual(commands);
+  });
+
+  it('no systemd: nfsd and mountd on the fixed port the firewall opens', () => {
+    const script = scripts(planKernelNfs('nfs-kernel-server', 20048, { ...noSystemd, mountd: [] }))[0] ?? '';
+    expect(script).toContain('rpc.mountd --port 20048');
+    expect(inventory.firewall.nfsPorts).toContain(20048);
+  });
+});
