@@ -91,7 +91,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       for (const r of results) if (r.ok && r.movedAt !== undefined) movedNow.set(r.migration.vm, r.movedAt);
       const keep = Math.max(config.balancer.overloadWindow, config.balancer.calmWindow) + 5;
       const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
-      await writeState(config.paths.state, nextState(loaded.state, utilisation, movedNow, keep, vmCpu));
+      // drain/undrain may have been run meanwhile: keep what is on disk now.
+      const fresh = (await readState(config.paths.state)).state;
+      const next = nextState(loaded.state, utilisation, movedNow, keep, vmCpu);
+      await writeState(config.paths.state, { ...next, drained: fresh.drained, undrained: fresh.undrained });
       await appendRunLog(config.paths, record);
     }
     return { ran: true, record, collected };

@@ -1,0 +1,223 @@
+// The balancer's entry point ON the home hypervisor (bundled into
+// /opt/hvmctl/balancer.mjs by bundle.ts, run by cron and by `hvmctl balance`):
+//   node /opt/hvmctl/balancer.mjs once|run|status|log|drain|undrain [options] --config /etc/hvmctl/balancer.json
+// agentMain only parses argv, wires the real adapters and prints; the work is
+// in cycle.ts. Everything it touches is a parameter with a default.
+import { formatError, HvmError, UsageError } from '../src/errors.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { collectSnapshot, utilisationOf, type Collected } from './collect/snapshot.ts';
+import { DEFAULT_CONFIG_PATH, hypervisorNames, readAgentConfig, type AgentConfig } from './config.ts';
+import { runCycle, type Decide } from './cycle.ts';
+import { execProcess, type Exec } from './exec.ts';
+import { createHostFiles, type HostFiles } from './host-files.ts';
+import { createVirshLibvirt, type Libvirt } from './libvirt.ts';
+import { formatJsonLine, formatLogLine, formatTime, tailLog } from './log.ts';
+import { createDryRunExecutor, createLiveExecutor } from './migrate.ts';
+import { decide as policyDecide } from './policy/decide.ts';
+import { effectiveDrained, readState, withDrain, writeState } from './state.ts';
+
+export interface AgentIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export interface AgentEnv {
+  readonly io: AgentIo;
+  readonly clock: Clock;
+  readonly exec: Exec;
+  readonly decide: Decide;
+  readonly loadConfig: (path: string) => AgentConfig;
+  /** Adapters; built from the config and `exec` when absent. */
+  readonly libvirt?: Libvirt;
+  readonly files?: HostFiles;
+  /** For `run`: stop the loop when this resolves. */
+  readonly stop?: Promise<void>;
+}
+
+export const agentUsage = `usage: balancer.mjs <command> [options] [--config PATH]
+
+Commands:
+  status [--json]              hosts with CPU and memory, VMs with load, where each runs and its home
+  once [--dry-run] [--json]    one measure-decide-migrate cycle (the cron job)
+  run [--interval S] [--dry-run]  the cycle every S seconds (default 60), for a service
+  log [-n N] [--json]          the last N runs (default 20)
+  drain HOST                   empty HOST and send it nothing (until undrain)
+  undrain HOST                 take HOST back into service
+
+--config defaults to ${DEFAULT_CONFIG_PATH}`;
+
+interface Parsed {
+  command: string;
+  positional: string[];
+  config: string;
+  json: boolean;
+  dryRun: boolean;
+  interval: number;
+  n: number;
+}
+
+export function parseAgentArgs(argv: readonly string[]): Parsed {
+  const p: Parsed = { command: '', positional: [], config: DEFAULT_CONFIG_PATH, json: false, dryRun: false, interval: 60, n: 20 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      return v;
+    };
+    const number = (min: number): number => {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min) throw new UsageError(`${a} ${v}: expected a number >= ${min}`);
+      return n;
+    };
+    if (a === '--config') p.config = value();
+    else if (a.startsWith('--config=')) p.config = a.slice('--config='.length);
+    else if (a === '--json') p.json = true;
+    else if (a === '--dry-run') p.dryRun = true;
+    else if (a === '--interval') p.interval = number(1);
+    else if (a === '-n') p.n = Math.floor(number(0));
+    else if (a === '--help' || a === '-h') p.command = 'help';
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+    else if (p.command === '') p.command = a;
+    else p.positional.push(a);
+  }
+  return p;
+}
+
+export function defaultAgentEnv(): AgentEnv {
+  return {
+    io: {
+      out: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+      err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+    },
+    clock: systemClock,
+    exec: execProcess,
+    decide: policyDecide,
+    loadConfig: (path) => readAgentConfig(path),
+  };
+}
+
+export async function agentMain(argv: readonly string[], env: AgentEnv = defaultAgentEnv()): Promise<number> {
+  try {
+    return await dispatch(parseAgentArgs(argv), env);
+  } catch (error) {
+    env.io.err(formatError(error));
+    return error instanceof HvmError ? error.exitCode : 70;
+  }
+}
+
+async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
+  const { io } = env;
+  if (p.command === '' || p.command === 'help') {
+    io.out(agentUsage);
+    return p.command === '' ? 64 : 0;
+  }
+  const known = ['status', 'once', 'run', 'log', 'drain', 'undrain'];
+  if (!known.includes(p.command)) throw new UsageError(`unknown command '${p.command}'`, `commands: ${known.join(', ')}`);
+  const config = env.loadConfig(p.config);
+  const libvirt = env.libvirt ?? createVirshLibvirt({ self: config.self, hosts: config.hosts, exec: env.exec, uriTemplate: config.libvirtUri });
+  const files = env.files ?? createHostFiles(config.self, config.hosts, env.exec);
+  const say = (line: string): void => io.err(line);
+
+  const cycle = async (): Promise<number> => {
+    const executor = p.dryRun
+      ? createDryRunExecutor(say)
+      : createLiveExecutor({ libvirt, timeoutMs: config.balancer.migrationTimeout * 1000, clock: env.clock, say });
+    const out = await runCycle({ config, libvirt, files, clock: env.clock, decide: env.decide, executor, say: p.json ? undefined : say });
+    if (!out.ran) {
+      io.out(p.json ? JSON.stringify({ ran: false, holder: out.holder, message: out.message }) : out.message);
+      return 0;
+    }
+    io.out(p.json ? formatJsonLine(out.record) : formatLogLine(out.record));
+    return out.record.results.some((r) => !r.ok && !r.dryRun) ? 1 : 0;
+  };
+
+  switch (p.command) {
+    case 'once':
+      return cycle();
+    case 'run': {
+      let stopped = false;
+      void env.stop?.then(() => (stopped = true));
+      while (!stopped) {
+        const started = env.clock.monotonicMs();
+        await cycle().catch((error: unknown) => io.err(formatError(error)));
+        const wait = Math.max(0, p.interval * 1000 - (env.clock.monotonicMs() - started));
+        await Promise.race([env.clock.sleep(wait), env.stop ?? new Promise(() => {})]);
+      }
+      return 0;
+    }
+    case 'status': {
+      const { state } = await readState(config.paths.state);
+      const collected = await collectSnapshot({ config, libvirt, files, clock: env.clock, drained: effectiveDrained(config.balancer.drained, state) });
+      io.out(p.json ? JSON.stringify(statusJson(collected)) : formatStatus(collected));
+      return 0;
+    }
+    case 'log': {
+      const lines = await tailLog(p.json ? config.paths.jsonl : config.paths.log, p.n);
+      io.out(lines.length ? lines.join('\n') : p.json ? '' : `no runs logged yet in ${config.paths.log}`);
+      return 0;
+    }
+    case 'drain':
+    case 'undrain': {
+      const host = p.positional[0];
+      if (host === undefined || p.positional.length > 1) throw new UsageError(`${p.command} needs exactly one HOST`);
+      if (!hypervisorNames(config).includes(host)) {
+        throw new UsageError(`${host} is not a hypervisor of this cluster`, `hypervisors: ${hypervisorNames(config).join(', ')}`);
+      }
+      const loaded = await readState(config.paths.state);
+      if (loaded.warning) say(loaded.warning);
+      const next = withDrain(loaded.state, host, p.command === 'drain');
+      await writeState(config.paths.state, next);
+      const now = effectiveDrained(config.balancer.drained, next);
+      io.out(`${host} ${p.command === 'drain' ? 'drained: it is emptied from the next run on and receives nothing' : 'undrained: it takes VMs again'}; drained now: ${now.length ? now.join(', ') : 'none'}`);
+      return 0;
+    }
+  }
+  return 64;
+}
+
+function statusJson(c: Collected): object {
+  return {
+    time: c.snapshot.time,
+    hosts: c.snapshot.hosts.map((h) => ({ ...h, utilisation: utilisationOf(h) })),
+    vms: c.snapshot.vms.map((v) => ({ ...v, moved: c.vms.get(v.name)?.metadata?.moved, reason: c.vms.get(v.name)?.metadata?.reason })),
+    notes: c.notes,
+    collectMs: Math.round(c.elapsedMs),
+  };
+}
+
+export function formatStatus(c: Collected): string {
+  const pct = (x: number): string => `${Math.round(x * 100)}%`;
+  const rows: string[][] = [['HOST', 'STATE', 'CPU', 'MEM', 'VMS']];
+  for (const h of c.snapshot.hosts) {
+    const vms = c.snapshot.vms.filter((v) => v.host === h.name).map((v) => v.name);
+    rows.push([
+      h.name,
+      !h.reachable ? 'unreachable' : h.drained ? 'drained' : 'up',
+      h.reachable ? `${pct(utilisationOf(h))} of ${h.cpuCapacity / 100} cpu` : '?',
+      h.reachable && h.memTotalMiB > 0 ? `${pct((h.memTotalMiB - h.memAvailableMiB) / h.memTotalMiB)} of ${Math.round(h.memTotalMiB)} MiB` : '?',
+      vms.join(' ') || '-',
+    ]);
+  }
+  const vmRows: string[][] = [['VM', 'RUNS ON', 'HOME', 'CPU', 'MEM', 'LAST MOVE']];
+  for (const v of c.snapshot.vms) {
+    const meta = c.vms.get(v.name)?.metadata;
+    const away = v.home !== undefined && v.home !== v.host;
+    vmRows.push([
+      v.name + (v.pinned ? ' (pinned)' : ''),
+      v.host,
+      (v.home ?? '-') + (away ? ' (away)' : ''),
+      `${Math.round(v.cpuUsed)}%`,
+      `${Math.round(v.memMiB)} MiB`,
+      meta?.moved !== undefined ? `${formatTime(meta.moved)}${meta.reason ? ` ${meta.reason}` : ''}` : '-',
+    ]);
+  }
+  const notes = c.notes.map((n) => `note: ${n}`);
+  return [table(rows), '', table(vmRows), ...(notes.length ? ['', ...notes] : [])].join('\n');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
