@@ -18,7 +18,6 @@
 import type { Connector } from '../../src/connector/connector.ts';
 import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
-import { sh } from '../../src/shell.ts';
 import { gatherFacts } from './facts.ts';
 import { errorRecord, recapOf, type ErrorRecord, type RunReport, type TaskRecord } from './result.ts';
 import type { Change, ClusterFacts, Fact, Handler, HandlerName, Stage, Task, TaskContext } from './types.ts';
@@ -272,7 +271,8 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     return undefined;
   }
 
-  async function runHandlers(s: HostState, stage: Stage, ctx: TaskContext, conn: Connector, notified: Set<HandlerName>): Promise<void> {
+  async function runHandlers(s: HostState, stage: Stage, ctx: TaskContext, first: Connector, notified: Set<HandlerName>): Promise<void> {
+    let conn = first;
     const known = opts.handlers.filter((h) => notified.has(h.name));
     for (const name of notified) {
       if (!known.some((h) => h.name === name)) {
@@ -291,16 +291,22 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
           const outcome = await handler.execute({
             ...ctx,
             connector: conn,
-            probe: async () => {
+            probe: async (command = 'true') => {
               const fresh = await opts.connect(s.spec);
               try {
-                const r = await fresh.run(sh`true`, { timeoutMs: 5000 });
-                if (r.code !== 0) throw new ConnectError(s.spec.name, `probe command exited ${r.code}`);
+                return await fresh.run(command, { timeoutMs: 10_000 });
               } finally {
                 await fresh.close().catch(() => undefined);
               }
             },
           });
+          // The handler may have cut the old connection (a network restart): reconnect for what follows.
+          const alive = await conn.run('true', { timeoutMs: 5000 }).then((r) => r.code === 0, () => false);
+          if (!alive) {
+            await conn.close().catch(() => undefined);
+            s.connector = await opts.connect(s.spec);
+            conn = s.connector;
+          }
           if (outcome.status === 'failed') {
             const e = new HvmError('E_HANDLER', `${s.spec.name}: ${handler.name}: ${outcome.reason}`);
             s.stop ??= { unreachable: false, error: errorRecord(e) };

@@ -116,8 +116,11 @@ export interface Handler {
 export interface HandlerContext extends TaskContext {
   /** The host's open connection. */
   readonly connector: Connector;
-  /** Opens a NEW connection to the host and closes it; throws ConnectError when that fails. */
-  probe(): Promise<void>;
+  /**
+   * Opens a NEW connection to the host, runs `command` (default `true`) there
+   * and closes it; throws ConnectError when the host cannot be reached.
+   */
+  probe(command?: string): Promise<RunResult>;
 }
 
 export interface HandlerOutcome {
