@@ -12,14 +12,15 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let cached: Promise<string> | undefined;
 
 export function buildAgentBundle(): Promise<string> {
-  cached ??= bundle().catch((error: unknown) => {
+  cached ??= bundleAgent().catch((error: unknown) => {
     cached = undefined;
     throw error;
   });
   return cached;
 }
 
-async function bundle(): Promise<string> {
+/** A fresh build, not cached (buildAgentBundle is what callers want). */
+export async function bundleAgent(): Promise<string> {
   const result = await build({
     absWorkingDir: repoRoot,
     entryPoints: ['balancer/agent-main.ts'],

@@ -1,0 +1,130 @@
+// `hvmctl balance ...`: the load balancer. The agent commands (status, once,
+// run, log, drain, undrain) run the balancer where it lives:
+//   - locally (in this process) with --local, --config PATH, or when this
+//     machine has /etc/hvmctl/balancer.json (i.e. it is the balancer host);
+//   - otherwise on the inventory's first home hypervisor over SSH (the SSH
+//     connector, host key pinned): node /opt/hvmctl/balancer.mjs CMD --config /etc/hvmctl/balancer.json
+// `simulate` replays a trace through the same policy (balancer/sim/cli.ts).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { agentMain, agentUsage, defaultAgentEnv } from '../../balancer/agent.ts';
+import { DEFAULT_CONFIG_PATH } from '../../balancer/config.ts';
+import type { Connector } from '../connector/connector.ts';
+import { UsageError } from '../errors.ts';
+import type { HostSpec, Inventory } from '../inventory/types.ts';
+import { sh } from '../shell.ts';
+import type { CliIo } from './io.ts';
+
+export const summary = 'the load balancer (status, once, run, log, drain, undrain, simulate)';
+
+const AGENT_SCRIPT = '/opt/hvmctl/balancer.mjs';
+const AGENT_COMMANDS = ['status', 'once', 'run', 'log', 'drain', 'undrain'];
+
+export const help = `usage: hvmctl balance <command> [options]
+
+Commands:
+  status [--json]              hosts with CPU and memory, VMs with load, where each runs and its home
+  once [--dry-run] [--json]    one measure-decide-migrate cycle (what cron runs every minute)
+  run [--interval S]           the cycle in a loop (local only: for a service on the balancer host)
+  log [-n N] [--json]          the last N runs from the balancer's log
+  drain HOST / undrain HOST    empty a hypervisor and send it nothing / take it back
+  simulate ...                 replay a trace through the policy ('hvmctl balance simulate --help')
+
+Where it runs:
+  --local              here, in this process (default when ${DEFAULT_CONFIG_PATH} exists here)
+  --config PATH        here, with this balancer configuration
+  -i, --inventory FILE otherwise: on the inventory's first balancer home host, over SSH
+                       (default ./inventory.yaml)`;
+
+export interface BalanceDeps {
+  readonly loadInventory?: (file: string) => Promise<Inventory>;
+  readonly connect?: (inventory: Inventory, host: HostSpec) => Promise<Connector>;
+  readonly localConfigExists?: () => boolean;
+  /** Runs the agent in this process (default agentMain with the CLI's io). */
+  readonly local?: (argv: string[], io: CliIo) => Promise<number>;
+}
+
+interface Split {
+  command: string | undefined;
+  agentArgs: string[];
+  inventory: string | undefined;
+  local: boolean;
+  config: string | undefined;
+  help: boolean;
+}
+
+function split(argv: readonly string[]): Split {
+  const s: Split = { command: undefined, agentArgs: [], inventory: undefined, local: false, config: undefined, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (s.command === 'simulate') {
+      s.agentArgs.push(a);
+      continue;
+    }
+    if (a === '-i' || a === '--inventory') {
+      s.inventory = argv[++i];
+      if (s.inventory === undefined) throw new UsageError(`${a} needs a FILE`);
+    } else if (a.startsWith('--inventory=')) s.inventory = a.slice('--inventory='.length);
+    else if (a === '--local') s.local = true;
+    else if (a === '--config') {
+      s.config = argv[++i];
+      if (s.config === undefined) throw new UsageError('--config needs a PATH');
+    } else if ((a === '--help' || a === '-h') && s.command === undefined) s.help = true;
+    else if (s.command === undefined && !a.startsWith('-')) s.command = a;
+    else s.agentArgs.push(a);
+  }
+  return s;
+}
+
+export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Promise<number> {
+  const s = split(argv);
+  if (s.help || s.command === undefined) {
+    io.out(help);
+    return s.help ? 0 : 64;
+  }
+  if (s.command === 'simulate') {
+    // Resolved at run time: the simulator is another module's, and optional here.
+    const simModule = '../../balancer/sim/cli.ts';
+    const sim = (await import(simModule)) as { runSimulate(argv: string[], io: CliIo): Promise<number> };
+    return sim.runSimulate(s.agentArgs, io);
+  }
+  if (!AGENT_COMMANDS.includes(s.command)) {
+    throw new UsageError(`unknown balance command '${s.command}'`, `commands: ${[...AGENT_COMMANDS, 'simulate'].join(', ')}`);
+  }
+  const configExists = deps.localConfigExists ?? (() => existsSync(DEFAULT_CONFIG_PATH));
+  const local = s.local || s.config !== undefined || (s.inventory === undefined && configExists());
+  if (local) {
+    const agentArgv = [s.command, ...s.agentArgs, ...(s.config ? ['--config', s.config] : [])];
+    return (deps.local ?? runAgentHere)(agentArgv, io);
+  }
+  if (s.command === 'run') {
+    throw new UsageError('balance run is the loop for a service on the balancer host', 'run it there (hvmctl balance run --local), or use `balance once` from here');
+  }
+  const file = resolve(io.cwd, s.inventory ?? 'inventory.yaml');
+  const load = deps.loadInventory ?? (async (f: string) => (await import('../inventory/load.ts')).loadInventory(f));
+  const { withEnvOverrides } = await import('./apply.ts');
+  const inventory = withEnvOverrides(await load(file), io.env);
+  const homeName = inventory.balancer.home[0];
+  const host = inventory.hosts.find((h) => h.name === homeName);
+  if (!host) throw new UsageError(`the inventory's balancer.home names no host`, 'set balancer.home in the inventory');
+  const connect =
+    deps.connect ??
+    (async (inv: Inventory, h: HostSpec) =>
+      (await import('../connector/ssh.ts')).connectSsh(h, { user: inv.ssh.user, identity: inv.ssh.identity, knownHosts: inv.ssh.knownHosts }));
+  const connector = await connect(inventory, host);
+  try {
+    const result = await connector.run(sh`node ${AGENT_SCRIPT} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);
+    if (result.stdout) io.out(result.stdout);
+    if (result.stderr) io.err(result.stderr);
+    if (result.code === 127) io.err(`hint: the balancer is not installed on ${host.name}: run \`hvmctl apply\``);
+    return result.code;
+  } finally {
+    await connector.close();
+  }
+}
+
+function runAgentHere(argv: string[], io: CliIo): Promise<number> {
+  return agentMain(argv, { ...defaultAgentEnv(), io: { out: (t) => io.out(t), err: (t) => io.err(t) } });
+}
+
+export { agentUsage };

@@ -1,0 +1,154 @@
+// The entry points around the cycle: the agent's argv handling, the
+// `hvmctl balance` CLI's local/remote dispatch, and the agent bundle.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { agentMain, parseAgentArgs, type AgentEnv } from '../../balancer/agent.ts';
+import { buildAgentBundle, bundleAgent } from '../../balancer/bundle.ts';
+import { readAgentConfig } from '../../balancer/config.ts';
+import { run } from '../../src/cli/balance.ts';
+import type { CliIo } from '../../src/cli/io.ts';
+import type { Connector } from '../../src/connector/connector.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
+import { seedCluster } from './fake-cluster.ts';
+
+function captureIo(): CliIo & { outText: string[]; errText: string[] } {
+  const outText: string[] = [];
+  const errText: string[] = [];
+  return { out: (t) => outText.push(t), err: (t) => errText.push(t), tty: false, env: {}, cwd: '/tmp', outText, errText };
+}
+
+function writeConfig(dir: string): string {
+  const file = join(dir, 'balancer.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      managedBy: 'hvmctl', home: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 3, cooldown: 600,
+      maxMigrationsPerRun: 1, migrationTimeout: 120, sampleSeconds: 5, cpuSource: 'procstat', schedule: '* * * * *', pinned: [], drained: [],
+      hosts: ['kvmnode1', 'kvmnode2', 'kvmnode3'].map((n, i) => ({ name: n, address: `172.21.3.${10 + i}`, fqdn: `${n}.localdomain`, role: 'hypervisor' })),
+      libvirtUri: 'qemu+ssh://{fqdn}/system',
+      log: join(dir, 'balancer.log'), state: join(dir, 'state.json'), lock: join(dir, 'balancer.lock'),
+    }),
+  );
+  return file;
+}
+
+describe('agent', () => {
+  it('parses its argv', () => {
+    expect(parseAgentArgs(['once', '--dry-run', '--json', '--config', '/x.json'])).toMatchObject({ command: 'once', dryRun: true, json: true, config: '/x.json' });
+    expect(parseAgentArgs(['log', '-n', '5'])).toMatchObject({ command: 'log', n: 5 });
+    expect(() => parseAgentArgs(['run', '--interval', '0'])).toThrow(/>= 1/);
+    expect(() => parseAgentArgs(['once', '--bogus'])).toThrow(/unknown option/);
+  });
+
+  it('runs once, drains, logs and reports status against a fake cluster', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-agent-'));
+    try {
+      const configFile = writeConfig(dir);
+      const cluster = seedCluster();
+      const io = captureIo();
+      const env: AgentEnv = {
+        io,
+        clock: cluster.clock,
+        exec: async () => {
+          throw new Error('no process may be started');
+        },
+        decide: (snapshot) => ({
+          migrations: snapshot.vms.filter((v) => v.name === 'server2' && v.host === 'kvmnode1').map((v) => ({ vm: v.name, from: v.host, to: 'kvmnode2', kind: 'migrate' as const, reason: 'test', fallbacks: [] })),
+          reasons: ['test plan'],
+        }),
+        loadConfig: (p) => readAgentConfig(p, 'kvmnode1'),
+        libvirt: cluster,
+        files: cluster,
+      };
+      expect(await agentMain(['drain', 'kvmnode3', '--config', configFile], env)).toBe(0);
+      expect(io.outText.pop()).toMatch(/kvmnode3 drained.*drained now: kvmnode3/);
+      expect(await agentMain(['once', '--config', configFile], env)).toBe(0);
+      expect(io.outText.pop()).toMatch(/^\S+ \S+\tMIGRASI \(server2 KE kvmnode2\)\t\tkvmnode1 CPU = 90%/);
+      expect(cluster.runningOn('server2')).toEqual(['kvmnode2']);
+      expect(await agentMain(['status', '--config', configFile], env)).toBe(0);
+      const status = io.outText.pop()!;
+      expect(status).toMatch(/kvmnode3\s+drained/);
+      expect(status).toMatch(/server2\s+kvmnode2\s+kvmnode1 \(away\)/);
+      expect(await agentMain(['log', '-n', '1', '--json', '--config', configFile], env)).toBe(0);
+      expect(JSON.parse(io.outText.pop()!)).toMatchObject({ action: 'MIGRASI (server2 KE kvmnode2)' });
+      expect(await agentMain(['drain', 'kvmstorage', '--config', configFile], env)).toBe(64);
+      expect(io.errText.pop()).toMatch(/not a hypervisor/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('explains a bad config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-agent-'));
+    try {
+      const file = join(dir, 'b.json');
+      writeFileSync(file, JSON.stringify({ home: ['kvmnode9'], hosts: [{ name: 'kvmnode1', address: 'a', fqdn: 'f', role: 'hypervisor' }] }));
+      const io = captureIo();
+      expect(await agentMain(['once', '--config', file], { ...({} as AgentEnv), io, loadConfig: (p) => readAgentConfig(p) })).toBe(1);
+      expect(io.errText.join('\n')).toMatch(/b\.json: balancer\.home names "kvmnode9", which is not a hypervisor in "hosts"\nhint: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('hvmctl balance', () => {
+  const inventory = {
+    ssh: { user: 'root', identity: '/id', knownHosts: '/kh' },
+    balancer: { home: ['kvmnode1'] },
+    hosts: [{ name: 'kvmnode1', role: 'hypervisor' }],
+  } as unknown as Inventory;
+
+  it('runs the agent on the home host over SSH, every argument quoted', async () => {
+    const commands: string[] = [];
+    const connector: Connector = {
+      host: 'kvmnode1',
+      run: async (command) => {
+        commands.push(command);
+        return { code: 0, stdout: 'status output', stderr: '' };
+      },
+      close: async () => {},
+    };
+    const io = captureIo();
+    const code = await run(['-i', 'inv.yaml', 'drain', "kvm'node3"], io, {
+      loadInventory: async () => inventory,
+      connect: async () => connector,
+      localConfigExists: () => true,
+    });
+    expect(code).toBe(0);
+    expect(commands).toEqual([`node /opt/hvmctl/balancer.mjs drain 'kvm'\\''node3' --config /etc/hvmctl/balancer.json`]);
+    expect(io.outText).toEqual(['status output']);
+  });
+
+  it('runs locally with --local, --config, or when this machine has the balancer config', async () => {
+    const calls: string[][] = [];
+    const local = async (argv: string[]): Promise<number> => {
+      calls.push(argv);
+      return 0;
+    };
+    await run(['status', '--local', '--json'], captureIo(), { local, localConfigExists: () => false });
+    await run(['once', '--dry-run', '--config', '/c.json'], captureIo(), { local, localConfigExists: () => false });
+    await run(['log', '-n', '3'], captureIo(), { local, localConfigExists: () => true });
+    expect(calls).toEqual([['status', '--json'], ['once', '--dry-run', '--config', '/c.json'], ['log', '-n', '3']]);
+  });
+
+  it('refuses an unknown command and a remote loop', async () => {
+    await expect(run(['bogus'], captureIo())).rejects.toThrow(/unknown balance command/);
+    await expect(run(['run', '-i', 'x.yaml'], captureIo(), { localConfigExists: () => false })).rejects.toThrow(/loop for a service/);
+  });
+});
+
+describe('agent bundle', () => {
+  it('is one ES module, the same bytes every build, without absolute paths of this checkout', async () => {
+    const a = await buildAgentBundle();
+    expect(a.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(a).toContain('function agentMain(');
+    expect(a).not.toContain(process.cwd());
+    expect(a).not.toMatch(/sourceMappingURL/);
+    expect(a).not.toMatch(/\brequire\(/);
+    expect(await bundleAgent()).toBe(a); // a second, uncached build: same bytes
+    expect(await buildAgentBundle()).toBe(a);
+  }, 30_000);
+});
