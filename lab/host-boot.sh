@@ -5,7 +5,8 @@
 # services, says it is ready, then reaps orphans for ever. `hvmctl lab down`
 # ends it with SIGKILL, which takes the whole PID namespace with it.
 # Inputs (environment): LAB_HOST, LAB_FQDN, LAB_ROLE (storage|hypervisor),
-# LAB_PUBKEY (the operator's public key), LAB_UUID (this host's libvirt UUID).
+# LAB_PUBKEY (the operator's public key), LAB_UUID (this host's libvirt UUID),
+# LAB_EXPORT (storage: the NFS export directory of the inventory).
 set -euo pipefail
 : "${LAB_HOST:?}" "${LAB_FQDN:?}" "${LAB_ROLE:?}" "${LAB_PUBKEY:?}" "${LAB_UUID:?}"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -50,11 +51,18 @@ namespaces = [ ]
 cgroup_controllers = [ ]
 CONF
   printf 'host_uuid = "%s"\n' "$LAB_UUID" >/etc/libvirt/libvirtd.conf
-  mkdir -p /var/log/libvirt /run/libvirt /var/lib/libvirt/qemu /var/cache/libvirt
+  mkdir -p /var/log/libvirt/qemu /run/libvirt /var/lib/libvirt/qemu /var/cache/libvirt
   virtlogd -d
   libvirtd -d
 fi
 if [[ $LAB_ROLE == storage ]]; then
+  # The export's directory gets a file system of its own, as a storage
+  # node's data disk would be: nfs-ganesha's VFS backend needs file handles
+  # (name_to_handle_at), which the overlay root does not give.
+  if [[ -n ${LAB_EXPORT:-} ]]; then
+    mkdir -p "$LAB_EXPORT"
+    mount -t tmpfs -o mode=0755 hvmlab-export "$LAB_EXPORT"
+  fi
   mkdir -p /run/rpcbind
   rpcbind -w
 fi

@@ -68,7 +68,7 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
     const hosts: LabHostState[] = [];
     for (const host of topo.hosts) {
       plumbHost(host, topo.prefix, inv.cluster.gateway);
-      const initPid = startHost(host, pubkey);
+      const initPid = startHost(host, pubkey, inv.nfs.export);
       hosts.push({ ...host, initPid: 0 });
       say(`${host.name}: ${host.role} ${host.address} starting (launcher pid ${initPid})`);
     }
@@ -135,7 +135,7 @@ function plumbHost(host: LabHost, prefix: number, gateway: string): void {
 }
 
 /** Starts host-init.sh detached, in the host's cgroups and netns. Returns the launcher's pid. */
-function startHost(host: LabHost, pubkey: string): number {
+function startHost(host: LabHost, pubkey: string, exportDir: string): number {
   const log = openSync(path.join(host.dir, 'console.log'), 'a');
   const child = spawn(
     '/bin/sh',
@@ -172,6 +172,7 @@ function startHost(host: LabHost, pubkey: string): number {
         LAB_PUBKEY: pubkey,
         LAB_UUID: randomUUID(),
         LAB_BOOT: path.join(here, 'host-boot.sh'),
+        LAB_EXPORT: host.role === 'storage' ? exportDir : '',
       },
     },
   );

@@ -12,6 +12,8 @@ import { assertLabRoute } from '../../lab/route-guard.ts';
 import type { LabState } from '../../lab/state.ts';
 import { readLabState } from '../../lab/state.ts';
 import { formatStatus, labStatus } from '../../lab/status.ts';
+import { labVms } from '../../lab/vms.ts';
+import { setGuestLoad } from '../../lab/guest-load.ts';
 import { assertCanRunLab, labUp } from '../../lab/up.ts';
 import { notRoot } from '../../lab/lab-error.ts';
 
@@ -130,6 +132,23 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         `root@${host.address}`,
         ...remote,
       ]);
+    }
+    case 'vms': {
+      const state = requireLab();
+      const inv = await loadInventory(state.inventory);
+      const placed = labVms(state, inv, progress);
+      for (const p of placed) io.out(`${p.name}: ${p.host ? `running on ${p.host}` : p.state}`);
+      return placed.every((p) => p.host) ? 0 : 1;
+    }
+    case 'load': {
+      const [vm, percentText] = rest;
+      const percent = Number(percentText);
+      if (!vm || percentText === undefined || !/^\d+$/.test(percentText) || percent > 100) {
+        throw new UsageError('usage: hvmctl lab load VM PERCENT (0-100, steps of 10)');
+      }
+      const r = setGuestLoad(requireLab(), vm, percent);
+      io.out(`${r.vm} on ${r.host}: load set to ${r.percent} % (${r.key})`);
+      return 0;
     }
     default:
       throw new UsageError(sub === undefined ? 'missing lab command' : `unknown lab command '${sub}'`, "run 'hvmctl lab --help'");

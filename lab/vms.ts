@@ -1,0 +1,97 @@
+// `hvmctl lab vms`: server1..3 on the first hypervisor, disks on the storage
+// node's export. Needs the export to be up (`hvmctl apply` configures it), so
+// it first lists the export from the hypervisor with nfs-ls, as QEMU will
+// reach it. Idempotent: a guest already running anywhere is left alone.
+import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import type { Inventory } from '../src/inventory/types.ts';
+import { sh } from '../src/shell.ts';
+import { runInHost } from './enter.ts';
+import { guestDomainXml } from './guest-domain.ts';
+import { guestImage } from './guest-image.ts';
+import { LabError } from './lab-error.ts';
+import type { LabHostState, LabState } from './state.ts';
+
+export const GUEST_NAMES = ['server1', 'server2', 'server3'] as const;
+const VIRSH = 'virsh -c qemu:///system';
+
+export interface GuestPlacement {
+  readonly name: string;
+  /** Hypervisor running it, or undefined when it runs nowhere. */
+  readonly host: string | undefined;
+  readonly state: string;
+}
+
+export function labRoles(state: LabState): { storage: LabHostState; hypervisors: LabHostState[] } {
+  const storage = state.hosts.find((h) => h.role === 'storage');
+  const hypervisors = state.hosts.filter((h) => h.role === 'hypervisor');
+  if (!storage || hypervisors.length === 0) {
+    throw new LabError('E_LAB_INVENTORY', 'the lab needs a storage node and at least one hypervisor', { hint: `check ${state.inventory}` });
+  }
+  return { storage, hypervisors };
+}
+
+/** Where each guest is active (running or paused), asking every hypervisor. */
+export function locateGuests(state: LabState, names: readonly string[]): GuestPlacement[] {
+  const { hypervisors } = labRoles(state);
+  const seen = new Map<string, GuestPlacement>();
+  for (const h of hypervisors) {
+    const r = runInHost(h, `${VIRSH} list --all | tail -n +3`, { timeoutMs: 20_000 });
+    for (const line of r.stdout.split('\n')) {
+      const m = line.trim().match(/^(\S+)\s+(\S+)\s+(.+)$/);
+      if (!m || !names.includes(m[2]!)) continue;
+      const name = m[2]!;
+      const st = m[3]!.trim();
+      const active = m[1] !== '-';
+      if (active) seen.set(name, { name, host: h.name, state: st });
+      else if (!seen.has(name)) seen.set(name, { name, host: undefined, state: `${st} (defined on ${h.name})` });
+    }
+  }
+  return names.map((name) => seen.get(name) ?? { name, host: undefined, state: 'undefined' });
+}
+
+export function labVms(state: LabState, inv: Inventory, progress: (line: string) => void): GuestPlacement[] {
+  const { storage, hypervisors } = labRoles(state);
+  const home = hypervisors[0]!;
+  const exportUrl = `nfs://${storage.address}${inv.nfs.export}`;
+  const probe = runInHost(home, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
+  if (probe.code !== 0) {
+    throw new LabError('E_LAB_NFS', `${home.name} cannot list the NFS export ${exportUrl} (${(probe.stderr || probe.stdout).trim().split('\n').slice(-1)[0] ?? ''})`, {
+      hint: 'the export is made by `hvmctl apply` (it configures nfs-ganesha on the storage node); run it first',
+    });
+  }
+  progress(`nfs: ${home.name} lists ${exportUrl}`);
+
+  const placements = locateGuests(state, GUEST_NAMES);
+  for (const p of placements) {
+    if (p.host) {
+      progress(`${p.name}: already ${p.state} on ${p.host}`);
+      continue;
+    }
+    const image = path.posix.join(inv.nfs.export, `${p.name}.img`);
+    const onStorage = `/proc/${storage.initPid}/root${image}`;
+    if (!existsSync(onStorage)) {
+      mkdirSync(path.dirname(onStorage), { recursive: true });
+      writeFileSync(onStorage, guestImage());
+      chmodSync(onStorage, 0o644);
+      progress(`${p.name}: wrote disk image ${storage.name}:${image}`);
+    }
+    if (p.state === 'undefined') {
+      const domain = guestDomainXml({ name: p.name, home: home.name, storageAddress: storage.address, image, memoryMiB: 32, accel: state.accel });
+      mustInHost(home, `f=$(mktemp) && cat >"$f" && ${VIRSH} define "$f"; rc=$?; rm -f "$f"; exit $rc`, domain);
+    }
+    mustInHost(home, sh`${VIRSH.split(' ')} start ${p.name}`);
+    progress(`${p.name}: started on ${home.name}`);
+  }
+  return locateGuests(state, GUEST_NAMES);
+}
+
+export function mustInHost(host: LabHostState, script: string, input?: string): string {
+  const r = runInHost(host, script, { input, timeoutMs: 60_000 });
+  if (r.code !== 0) {
+    throw new LabError('E_LAB_GUEST', `${host.name}: ${script.split('\n')[0]} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`, {
+      hint: `look at /var/log/libvirt/qemu/ inside ${host.name}: hvmctl lab exec ${host.name} -- ls /var/log/libvirt/qemu`,
+    });
+  }
+  return r.stdout;
+}
