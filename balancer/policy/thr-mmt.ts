@@ -186,7 +186,7 @@ export function planThrMmt(snapshot: Snapshot, config: BalancerConfig, history: 
       if (vm.cpuUsed > (b.state.cpuPerCore ?? Infinity)) continue;
       if (cap - e.allocated < vm.cpuUsed) continue;
       if (b.mem - margin < vm.memMiB) continue;
-      if (e.allocated !== 0 && (e.requested + vm.cpuUsed) / cap > threshold) continue;
+      if (e.measured !== 0 && (e.requested + vm.cpuUsed) / cap > threshold) continue;
       const potential = (e.allocated + vm.cpuUsed) / cap;
       if (potential > 1) continue;
       const diff = powerAt(b.state.powerModel, potential, cap) - e.powerBefore;

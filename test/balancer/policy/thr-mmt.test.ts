@@ -45,7 +45,7 @@ function cluster(spec: Record<string, { cap: number; core?: number; vms: [string
   return { hosts, vms };
 }
 
-const run = (spec: Parameters<typeof cluster>[0]): string[] => {
+const run = (spec: Record<string, { cap: number; core?: number; vms: [string, number, number][] }>): string[] => {
   const { hosts, vms } = cluster(spec);
   const plan = decide({ time: 0, hosts, vms }, thr, { hostUtilisation: new Map(), lastMigration: new Map() });
   expect(plan.reasons.length + plan.migrations.length).toBeGreaterThan(0);
@@ -89,6 +89,6 @@ describe('policy thr-mmt (CloudSim THR-MMT-0.8)', () => {
       want: [],
     },
   ])('$name', ({ spec, want }) => {
-    expect(run(spec)).toEqual(want);
+    expect(run(spec as Record<string, { cap: number; core?: number; vms: [string, number, number][] }>)).toEqual(want);
   });
 });

@@ -1,0 +1,257 @@
+// Trace replay: a day of PlanetLab load on CloudSim's cluster model, the
+// balancer's own decide() called every 300 s on a Snapshot of it, the Plan
+// applied as live migrations (RAM / (bandwidth / 2) seconds each, 10 % of the
+// VM's CPU lost meanwhile), and CloudSim's metrics accounted between decisions.
+import { decide } from '../policy/decide.ts';
+import type { BalancerConfig, HostState, Plan, Snapshot, VmState } from '../types.ts';
+import { simConfig } from './config.ts';
+import { hostInstant, type Guest } from './host-state.ts';
+import { emptyTotals, metricsOf, type Metrics } from './metrics.ts';
+import { energyJ, HOST_RAM, INTERVAL, MIGRATION_MB_PER_S } from './model.ts';
+import { placeInitially } from './placement.ts';
+import { Cluster } from './state.ts';
+import type { Trace } from './trace.ts';
+
+export interface SimOptions {
+  readonly config?: BalancerConfig;
+  readonly hosts?: number;
+  /** Measurements of history handed to decide() (default 12: one hour). */
+  readonly historyWindow?: number;
+}
+
+export interface Series {
+  readonly activeHosts: number[];
+  readonly overloadedHosts: number[];
+  readonly migrations: number[];
+  readonly energyKWh: number[];
+}
+
+export interface SimResult {
+  readonly config: BalancerConfig;
+  readonly hosts: number;
+  readonly vms: number;
+  readonly intervals: number;
+  readonly metrics: Metrics;
+  readonly series: Series;
+  /** Wall time spent inside decide(), ms. */
+  readonly decideMs: number;
+}
+
+interface Move {
+  readonly vm: number;
+  readonly from: number;
+  readonly to: number;
+  readonly seconds: number;
+}
+
+export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
+  const config = options.config ?? simConfig('hvmctl');
+  const c = new Cluster(trace, options.hosts ?? 800);
+  placeInitially(c);
+  const window = options.historyWindow ?? Math.max(12, config.overloadWindow, 2 * config.calmWindow);
+  const totals = emptyTotals();
+  const series: Series = { activeHosts: [], overloadedHosts: [], migrations: [], energyKWh: [] };
+  const hostNames = Array.from({ length: c.hostCount }, (_, h) => `host${h}`);
+  const hostHist = new Map<string, number[]>();
+  const vmHist = new Map<string, number[]>();
+  const lastMigration = new Map<string, number>();
+  const nameToVm = new Map(trace.names.map((n, v) => [n, v]));
+  const nameToHost = new Map(hostNames.map((n, h) => [n, h]));
+  let req = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, 0));
+  let decideMs = 0;
+
+  for (let k = 0; k < trace.length; k++) {
+    const t = k * INTERVAL;
+    const next = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, t + INTERVAL));
+    let moves: Move[] = [];
+    let count = 0;
+    if (k >= 1) {
+      const snapshot = snapshotOf(c, hostNames, trace.names, req, t);
+      const started = performance.now();
+      const plan = decide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist });
+      decideMs += performance.now() - started;
+      ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));
+      for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
+    }
+    // history as measured at t, before the moves; overloaded = cannot give what is asked
+    let overloaded = 0;
+    for (let h = 0; h < c.hostCount; h++) {
+      const list = c.hostVms[h] as number[];
+      let used = 0;
+      for (const v of list) used += req[v] as number;
+      push(hostHist, hostNames[h] as string, used / (c.capacity[h] as number), window);
+      if (list.length > 0) {
+        const now = hostInstant(list.map((v) => ({ request: req[v] as number, share: 1 })), c.capacity[h] as number, c.perCore[h] as number);
+        if (now.used < now.requested) overloaded += 1;
+      }
+    }
+    for (let v = 0; v < c.vmCount; v++) push(vmHist, trace.names[v] as string, req[v] as number, window);
+
+    const before = totals.energyJ;
+    const { active } = account(c, moves, t, req, next, totals);
+    for (let v = 0; v < c.vmCount; v++) totals.requestedMipsS += (req[v] as number) * INTERVAL;
+    totals.migrations += count;
+    series.activeHosts.push(active);
+    series.overloadedHosts.push(overloaded);
+    series.migrations.push(count);
+    series.energyKWh.push((totals.energyJ - before) / 3_600_000);
+    // the moves complete within the interval: apply them, quickest first
+    for (const m of [...moves].sort((a, b) => a.seconds - b.seconds)) {
+      c.remove(m.vm);
+      c.place(m.vm, m.to);
+    }
+    req = next;
+  }
+  return {
+    config,
+    hosts: c.hostCount,
+    vms: c.vmCount,
+    intervals: trace.length,
+    metrics: metricsOf(totals),
+    series,
+    decideMs,
+  };
+}
+
+function push(map: Map<string, number[]>, key: string, value: number, window: number): void {
+  let list = map.get(key);
+  if (!list) {
+    list = [];
+    map.set(key, list);
+  }
+  list.push(value);
+  if (list.length > window) list.shift();
+}
+
+function snapshotOf(c: Cluster, hostNames: readonly string[], vmNames: readonly string[], req: Float64Array, time: number): Snapshot {
+  const hosts: HostState[] = [];
+  const vms: VmState[] = [];
+  for (let h = 0; h < c.hostCount; h++) {
+    let used = 0;
+    for (const v of c.hostVms[h] as number[]) {
+      used += req[v] as number;
+      vms.push({
+        name: vmNames[v] as string,
+        host: hostNames[h] as string,
+        home: undefined,
+        cpuUsed: req[v] as number,
+        memMiB: c.vmRam[v] as number,
+        pinned: false,
+      });
+    }
+    hosts.push({
+      name: hostNames[h] as string,
+      reachable: true,
+      drained: false,
+      cpuCapacity: c.capacity[h] as number,
+      cpuUsed: used,
+      memTotalMiB: HOST_RAM,
+      // CloudSim's cloudlets request no RAM (UtilizationModelNull): a VM's RAM binds only at
+      // its first placement and sets how long it takes to migrate. So memory never refuses.
+      memAvailableMiB: Number.POSITIVE_INFINITY,
+      cpuPerCore: c.perCore[h] as number,
+      powerModel: (c.hostTypes[h] as { power: readonly number[] }).power,
+    });
+  }
+  return { time, hosts, vms };
+}
+
+/** The plan as moves: a VM listed twice (CloudSim's THR-MMT can do that) ends at the last
+ * destination and counts twice, as CloudSim counts it. */
+function movesOf(plan: Plan, c: Cluster, vmIndex: Map<string, number>, hostIndex: Map<string, number>): { moves: Move[]; count: number } {
+  const last = new Map<number, number>();
+  for (const m of plan.migrations) {
+    const v = vmIndex.get(m.vm);
+    const to = hostIndex.get(m.to);
+    if (v === undefined || to === undefined) throw new Error(`plan names unknown VM or host: ${m.vm} -> ${m.to}`);
+    last.set(v, to);
+  }
+  const moves: Move[] = [];
+  for (const [vm, to] of last) {
+    const from = c.vmHost[vm] as number;
+    if (from === to) continue;
+    moves.push({ vm, from, to, seconds: (c.vmRam[vm] as number) / MIGRATION_MB_PER_S });
+  }
+  return { moves, count: plan.migrations.length };
+}
+
+/** Energy, active time, violation time and migration loss over [t, t + INTERVAL]. */
+function account(
+  c: Cluster,
+  moves: readonly Move[],
+  t: number,
+  req: Float64Array,
+  next: Float64Array,
+  totals: ReturnType<typeof emptyTotals>,
+): { active: number } {
+  const touched = new Map<number, Move[]>();
+  for (const m of moves) {
+    for (const h of [m.from, m.to]) {
+      const list = touched.get(h) ?? [];
+      list.push(m);
+      touched.set(h, list);
+    }
+  }
+  let active = 0;
+  for (let h = 0; h < c.hostCount; h++) {
+    const cap = c.capacity[h] as number;
+    const core = c.perCore[h] as number;
+    const model = (c.hostTypes[h] as { power: readonly number[] }).power;
+    const list = c.hostVms[h] as number[];
+    const mine = touched.get(h);
+    if (!mine) {
+      if (list.length === 0) continue;
+      const a = hostInstant(list.map((v) => ({ request: req[v] as number, share: 1 })), cap, core);
+      const b = hostInstant(list.map((v) => ({ request: next[v] as number, share: 1 })), cap, core);
+      totals.energyJ += energyJ(model, Math.min(1, a.used / cap), Math.min(1, b.used / cap), INTERVAL);
+      if (a.used > 0) {
+        active += 1;
+        totals.activeS += INTERVAL;
+        if (a.used < a.requested) totals.violationS += INTERVAL;
+      }
+      continue;
+    }
+    const ends = [...new Set(mine.map((m) => Math.min(INTERVAL, m.seconds))), INTERVAL].sort((x, y) => x - y);
+    let start = 0;
+    let first = true;
+    for (const end of ends) {
+      if (end <= start) continue;
+      const guestsAt = (time: number): Guest[] => guestList(c, h, mine, start, t + time);
+      const a = hostInstant(guestsAt(start), cap, core);
+      const b = hostInstant(guestsAt(end), cap, core);
+      const span = end - start;
+      totals.energyJ += energyJ(model, Math.min(1, a.used / cap), Math.min(1, b.used / cap), span);
+      totals.migrationLossMipsS += (a.outRequested - a.outAllocated) * span;
+      if (a.used > 0) {
+        totals.activeS += span;
+        if (a.used < a.requested) totals.violationS += span;
+      }
+      if (first) {
+        if (a.used > 0) active += 1;
+        first = false;
+      }
+      start = end;
+    }
+  }
+  return { active };
+}
+
+/** The guests of host h during a segment starting `offset` s into the interval, with their
+ * requests at absolute time `at`: VMs that have left are gone, VMs that arrived are regular. */
+function guestList(c: Cluster, h: number, mine: readonly Move[], offset: number, at: number): Guest[] {
+  const out: Guest[] = [];
+  const leaving = new Map<number, Move>();
+  const arriving: Move[] = [];
+  for (const m of mine) {
+    if (m.from === h) leaving.set(m.vm, m);
+    else arriving.push(m);
+  }
+  for (const v of c.hostVms[h] as number[]) {
+    const m = leaving.get(v);
+    if (m && m.seconds <= offset) continue;
+    out.push({ request: c.demand(v, at), share: m ? 0.9 : 1 });
+  }
+  arriving.sort((a, b) => a.seconds - b.seconds);
+  for (const m of arriving) out.push({ request: c.demand(m.vm, at), share: m.seconds <= offset ? 1 : 0.1 });
+  return out;
+}
