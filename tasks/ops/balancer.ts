@@ -1,0 +1,268 @@
+// The balancer on its home hypervisor(s), last stage of apply:
+//   - a Node runtime (>= 18) from the OS packages where missing;
+//   - the directories it writes (state, logs) and its code directory;
+//   - the files: the bundled agent /opt/hvmctl/balancer.mjs (bytes from
+//     balancer/bundle.ts's buildAgentBundle(), deterministic) and
+//     /etc/hvmctl/balancer.json (rendered), through the file task;
+//   - the schedule: the cron entry /etc/cron.d/hvmctl-balancer where PID 1 is
+//     not systemd (and cron running), or a systemd timer + oneshot service
+//     where it is (and no cron entry, so it never runs twice).
+import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { balancerPaths, isBalancerHome, managedFiles } from '../../src/render/managed-files.ts';
+import type { ManagedFile } from '../../src/render/types.ts';
+import { sh } from '../../src/shell.ts';
+import type { Change, Task, TaskContext, TaskResult } from '../engine/types.ts';
+import { type NodeVersion, nodeVersion } from '../facts/node-version.ts';
+import { type PathStat, pathStat } from '../facts/path-stat.ts';
+import { initProcess, isSystemd, processIds } from '../facts/process.ts';
+import { type FileState, fileChange, fileFact } from './file.ts';
+import { type UnitState, unitState } from './nfs.ts';
+import { TaskCheckError } from './task-error.ts';
+
+export const MIN_NODE_MAJOR = 18;
+export const TIMER_UNIT = 'hvmctl-balancer.timer';
+export const SERVICE_UNIT = 'hvmctl-balancer.service';
+const UNIT_DIR = '/etc/systemd/system';
+
+const applies = (host: HostSpec, inv: Inventory) => isBalancerHome(inv, host);
+
+// ---- node runtime -------------------------------------------------------
+
+export function installNodeScript(osFamily: HostSpec['osFamily']): string {
+  return osFamily === 'redhat'
+    ? 'dnf install -y nodejs'
+    : 'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs';
+}
+
+export function planNode(host: HostSpec, version: NodeVersion | undefined): TaskResult {
+  if (version !== undefined && version.major >= MIN_NODE_MAJOR) return { changes: [], reason: `node ${version.text} (>= ${MIN_NODE_MAJOR})` };
+  const found = version === undefined ? 'no node' : `node ${version.text} is too old`;
+  return {
+    changes: [{ summary: `install nodejs (${found}; the balancer needs >= ${MIN_NODE_MAJOR})`, commands: [{ script: installNodeScript(host.osFamily) }] }],
+    reason: '',
+  };
+}
+
+export const nodeTask: Task<{ node: NodeVersion | undefined }> = {
+  name: 'balancer node runtime',
+  tags: ['balancer'],
+  stage: 'balancer',
+  applies,
+  facts: () => ({ node: nodeVersion }),
+  plan: (ctx, facts) => planNode(ctx.host, facts.node),
+};
+
+// ---- directories ----------------------------------------------------------
+
+export const balancerDirs = [balancerPaths.dir, balancerPaths.configDir, balancerPaths.stateDir, balancerPaths.logDir] as const;
+
+export function planDirs(stats: Readonly<Record<string, PathStat | undefined>>): TaskResult {
+  const changes: Change[] = [];
+  for (const dir of balancerDirs) {
+    const s = stats[dir];
+    if (s === undefined) changes.push({ summary: `create ${dir}`, commands: [{ script: sh`mkdir -p -m 0755 -- ${dir}` }] });
+    else if (s.type !== 'directory') throw new TaskCheckError('E_BALANCER', `${dir} exists but is a ${s.type}`, `move ${dir} away`);
+  }
+  return { changes, reason: changes.length === 0 ? `${balancerDirs.join(', ')} exist` : '' };
+}
+
+export const dirsTask: Task<Record<string, PathStat | undefined>> = {
+  name: 'balancer directories',
+  tags: ['balancer'],
+  stage: 'balancer',
+  applies,
+  facts: () => Object.fromEntries(balancerDirs.map((d) => [d, pathStat(d)])),
+  plan: (_ctx, facts) => planDirs(facts),
+};
+
+// ---- files: the agent and its configuration -------------------------------
+
+export function agentFile(bundle: string): ManagedFile {
+  return {
+    path: balancerPaths.script,
+    content: bundle,
+    mode: 0o755,
+    owner: 'root',
+    group: 'root',
+    notify: [],
+    tags: ['balancer'],
+    template: 'balancer/bundle.ts (buildAgentBundle)',
+  };
+}
+
+function renderedBalancerFiles(ctx: Pick<TaskContext, 'inventory' | 'host'>): ManagedFile[] {
+  return managedFiles(ctx.inventory, ctx.host).filter((f) => f.tags.includes('balancer'));
+}
+
+/** The cron entry (rendered by managed-files.ts). */
+export function cronFile(ctx: Pick<TaskContext, 'inventory' | 'host'>): ManagedFile {
+  const f = renderedBalancerFiles(ctx).find((x) => x.path === balancerPaths.cron);
+  if (!f) throw new TaskCheckError('E_BALANCER', `${ctx.host.name}: no cron entry rendered`, 'the balancer is installed on its home hypervisors only');
+  return f;
+}
+
+export function balancerFilesTask(bundle: string): Task<Record<string, FileState>> {
+  const files = (ctx: Pick<TaskContext, 'inventory' | 'host'>) => [
+    agentFile(bundle),
+    ...renderedBalancerFiles(ctx).filter((f) => f.path !== balancerPaths.cron),
+  ];
+  return {
+    name: 'balancer files',
+    tags: ['balancer'],
+    stage: 'balancer',
+    applies,
+    facts: (ctx) => Object.fromEntries(files(ctx).map((f) => [f.path, fileFact(f.path)])),
+    plan(ctx, facts) {
+      const changes = files(ctx).flatMap((f) => {
+        const state = facts[f.path];
+        if (state === undefined) throw new TaskCheckError('E_FACT', `no state for ${f.path}`, 'run apply again');
+        const c = fileChange(f, state);
+        // The bundle is thousands of lines: say what changed, not the whole diff.
+        if (c && f.path === balancerPaths.script && c.diff !== undefined) return [{ ...c, diff: `${f.path}: ${Buffer.byteLength(f.content)} bytes from buildAgentBundle()\n` }];
+        return c ? [c] : [];
+      });
+      return { changes, reason: changes.length === 0 ? `${files(ctx).map((f) => f.path).join(', ')} up to date` : '' };
+    },
+  };
+}
+
+// ---- schedule: cron, or a systemd timer -----------------------------------
+
+const DOW = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+/**
+ * A cron schedule (`m h dom mon dow`) as systemd OnCalendar. Supports `*`,
+ * numbers, lists, ranges `a-b` and steps `*\/n`; anything else is an error
+ * naming the field.
+ */
+export function cronToOnCalendar(schedule: string): string {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 5) throw new TaskCheckError('E_SCHEDULE', `balancer.schedule ${JSON.stringify(schedule)} is not 5 cron fields`, 'use e.g. "* * * * *"');
+  const [m, h, dom, mon, dow] = fields as [string, string, string, string, string];
+  const conv = (field: string, name: string, first: number, map?: (n: number) => string): string =>
+    field
+      .split(',')
+      .map((item) => {
+        if (item === '*') return '*';
+        const step = /^\*\/(\d+)$/.exec(item);
+        if (step) return `${first}/${step[1]}`;
+        const range = /^(\d+)-(\d+)$/.exec(item);
+        if (range) return map ? `${map(Number(range[1]))}..${map(Number(range[2]))}` : `${range[1]}..${range[2]}`;
+        if (/^\d+$/.test(item)) return map ? map(Number(item)) : item;
+        throw new TaskCheckError('E_SCHEDULE', `balancer.schedule field ${name} ${JSON.stringify(item)} cannot be turned into a systemd timer`, 'use *, numbers, lists, ranges a-b or steps */n');
+      })
+      .join(',');
+  const day = dow === '*' ? '' : `${conv(dow, 'day-of-week', 0, (n) => DOW[n] ?? String(n))} `;
+  return `${day}*-${conv(mon, 'month', 1)}-${conv(dom, 'day-of-month', 1)} ${conv(h, 'hour', 0)}:${conv(m, 'minute', 0)}:00`;
+}
+
+export function timerUnits(inv: Inventory): { service: ManagedFile; timer: ManagedFile } {
+  const exec = `/usr/bin/env node ${balancerPaths.script} once --config ${balancerPaths.config}`;
+  const base = { mode: 0o644, owner: 'root', group: 'root', notify: [], tags: ['balancer'], template: 'tasks/ops/balancer.ts (timerUnits)' } as const;
+  return {
+    service: {
+      ...base,
+      path: `${UNIT_DIR}/${SERVICE_UNIT}`,
+      content: [
+        '# Managed by hvmctl (tasks/ops/balancer.ts): local changes are overwritten by `hvmctl apply`.',
+        '[Unit]',
+        'Description=hvmctl load balancer: one measure-decide-migrate cycle',
+        'After=network-online.target libvirtd.service',
+        '',
+        '[Service]',
+        'Type=oneshot',
+        `ExecStart=${exec}`,
+        `StandardOutput=append:${balancerPaths.cronLog}`,
+        `StandardError=append:${balancerPaths.cronLog}`,
+        '',
+      ].join('\n'),
+    },
+    timer: {
+      ...base,
+      path: `${UNIT_DIR}/${TIMER_UNIT}`,
+      content: [
+        '# Managed by hvmctl (tasks/ops/balancer.ts): local changes are overwritten by `hvmctl apply`.',
+        '[Unit]',
+        `Description=hvmctl load balancer schedule (cron: ${inv.balancer.schedule})`,
+        '',
+        '[Timer]',
+        `OnCalendar=${cronToOnCalendar(inv.balancer.schedule)}`,
+        'AccuracySec=1s',
+        '',
+        '[Install]',
+        'WantedBy=timers.target',
+        '',
+      ].join('\n'),
+    },
+  };
+}
+
+export interface ScheduleFacts extends Record<string, unknown> {
+  init: string;
+  cron: FileState;
+  service: FileState;
+  timer: FileState;
+  timerUnit: UnitState | undefined;
+  cronDaemon: readonly number[];
+  crondDaemon: readonly number[];
+}
+
+const removal = (path: string, why: string, extra = ''): Change => ({
+  summary: `remove ${path} (${why})`,
+  commands: [{ script: sh`rm -f -- ${path}` + extra }],
+});
+
+/** Pure: cron entry (+ cron running) without systemd; timer + service (enabled, active) and no cron entry with it. */
+export function planSchedule(host: HostSpec, cron: ManagedFile, units: { service: ManagedFile; timer: ManagedFile }, facts: ScheduleFacts): TaskResult {
+  const changes: Change[] = [];
+  if (isSystemd(facts.init)) {
+    const unitChanges = [fileChange(units.service, facts.service), fileChange(units.timer, facts.timer)].filter((c): c is Change => c !== undefined);
+    changes.push(...unitChanges);
+    if (unitChanges.length > 0) changes.push({ summary: 'reload systemd units', commands: [{ script: 'systemctl daemon-reload' }] });
+    const unit = facts.timerUnit;
+    if (unitChanges.length > 0 || !unit?.enabled || !unit.active) {
+      changes.push({ summary: `enable and start ${TIMER_UNIT}`, commands: [{ script: sh`systemctl enable --now ${TIMER_UNIT}` }] });
+    }
+    if (facts.cron.exists) changes.push({ ...removal(cron.path, 'the systemd timer schedules the balancer'), notify: ['cron-reload'] });
+    return { changes, reason: changes.length === 0 ? `${TIMER_UNIT} enabled and active, no cron entry` : '' };
+  }
+  const c = fileChange(cron, facts.cron);
+  if (c) changes.push(c);
+  for (const unit of [units.timer, units.service]) {
+    const state = unit === units.timer ? facts.timer : facts.service;
+    if (state.exists) changes.push(removal(unit.path, 'no systemd here: cron schedules the balancer'));
+  }
+  const daemon = host.osFamily === 'redhat' ? 'crond' : 'cron';
+  if (facts.cronDaemon.length === 0 && facts.crondDaemon.length === 0) {
+    changes.push({ summary: `start ${daemon} (no systemd)`, commands: [{ script: sh`${daemon} </dev/null >/dev/null 2>&1` }] });
+  }
+  return { changes, reason: changes.length === 0 ? `${cron.path} in place, ${daemon} running` : '' };
+}
+
+export const scheduleTask: Task<ScheduleFacts> = {
+  name: 'balancer schedule',
+  tags: ['balancer', 'cron'],
+  stage: 'balancer',
+  applies,
+  facts: () => ({
+    init: initProcess,
+    cron: fileFact(balancerPaths.cron),
+    service: fileFact(`${UNIT_DIR}/${SERVICE_UNIT}`),
+    timer: fileFact(`${UNIT_DIR}/${TIMER_UNIT}`),
+    timerUnit: unitState(TIMER_UNIT),
+    cronDaemon: processIds('cron'),
+    crondDaemon: processIds('crond'),
+  }),
+  plan: (ctx, facts) => planSchedule(ctx.host, cronFile(ctx), timerUnits(ctx.inventory), facts),
+};
+
+/** Every balancer task, given the agent bundle's text (from buildAgentBundle()). */
+export function balancerTasks(bundle: string): Task[] {
+  return [nodeTask as Task, dirsTask as Task, balancerFilesTask(bundle) as Task, scheduleTask as Task];
+}
+
+/** Builds the agent bundle (esbuild, once per process) and returns the tasks. */
+export async function loadBalancerTasks(): Promise<Task[]> {
+  const { buildAgentBundle } = await import('../../balancer/bundle.ts');
+  return balancerTasks(await buildAgentBundle());
+}

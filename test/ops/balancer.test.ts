@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { balancerPaths } from '../../src/render/managed-files.ts';
+import { handlers } from '../../tasks/handlers.ts';
+import { parseNodeVersion } from '../../tasks/facts/node-version.ts';
+import { fileChange, sha256 } from '../../tasks/ops/file.ts';
+import {
+  agentFile,
+  balancerFilesTask,
+  balancerTasks,
+  cronFile,
+  cronToOnCalendar,
+  planDirs,
+  planNode,
+  planSchedule,
+  scheduleTask,
+  timerUnits,
+} from '../../tasks/ops/balancer.ts';
+import { captured } from '../facts/captured.ts';
+import { ctxFor, host, inventory, scripts } from './ops-support.ts';
+
+const ctx = ctxFor('kvmnode1');
+const present = (content: string, mode = 0o644) => ({ exists: true as const, kind: 'file' as const, mode, owner: 'root', group: 'root', sha256: sha256(content), content });
+const absent = { exists: false as const };
+const cron = cronFile(ctx);
+const units = timerUnits(inventory);
+const noSystemd = { init: 'process_api', timerUnit: undefined, cronDaemon: [321], crondDaemon: [] };
+
+describe('balancer install', () => {
+  it('only on the home hypervisor', () => {
+    for (const t of balancerTasks('// agent\n')) {
+      expect(t.stage).toBe('balancer');
+      expect(t.applies(host('kvmnode1'), inventory)).toBe(true);
+      expect(t.applies(host('kvmnode2'), inventory)).toBe(false);
+      expect(t.applies(host('kvmstorage'), inventory)).toBe(false);
+    }
+  });
+
+  it('node: captured v20 is enough; missing or too old installs nodejs from the OS packages', () => {
+    const v20 = parseNodeVersion({ code: 0, stdout: captured('node-version.txt'), stderr: '' });
+    expect(planNode(host('kvmnode1'), v20)).toEqual({ changes: [], reason: 'node v20.20.2 (>= 18)' });
+    const none = planNode(host('kvmnode1'), undefined);
+    expect(scripts(none)).toEqual(['DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs']);
+    expect(none.changes[0]?.summary).toBe('install nodejs (no node; the balancer needs >= 18)');
+    const old = planNode({ ...host('kvmnode1'), osFamily: 'redhat' }, { text: 'v16.20.0', major: 16, minor: 20, patch: 0 });
+    expect(scripts(old)).toEqual(['dnf install -y nodejs']);
+  });
+
+  it('directories: created when missing, no-op when there', () => {
+    const dir = { type: 'directory' as const, mode: 0o755, owner: 'root', group: 'root' };
+    expect(scripts(planDirs({}))).toEqual([
+      'mkdir -p -m 0755 -- /opt/hvmctl',
+      'mkdir -p -m 0755 -- /etc/hvmctl',
+      'mkdir -p -m 0755 -- /var/lib/hvmctl',
+      'mkdir -p -m 0755 -- /var/log/hvmctl',
+    ]);
+    const all = Object.fromEntries(['/opt/hvmctl', '/etc/hvmctl', '/var/lib/hvmctl', '/var/log/hvmctl'].map((d) => [d, dir]));
+    expect(planDirs(all).changes).toEqual([]);
+    expect(() => planDirs({ ...all, '/var/log/hvmctl': { ...dir, type: 'file' } })).toThrow(/exists but is a file/);
+  });
+
+  it('files: the agent bundle (0755) and balancer.json; no-op when both match; the bundle diff is a one-line note', () => {
+    const task = balancerFilesTask('#!/usr/bin/env node\nconsole.log(1)\n');
+    const config = task.facts(ctx);
+    expect(Object.keys(config)).toEqual([balancerPaths.script, balancerPaths.config]);
+    const fresh = task.plan(ctx, { [balancerPaths.script]: absent, [balancerPaths.config]: absent });
+    expect(fresh.changes.map((c) => c.summary)).toEqual([`create ${balancerPaths.script}`, `create ${balancerPaths.config}`]);
+    expect(fresh.changes[0]?.diff).toBe(`${balancerPaths.script}: 35 bytes from buildAgentBundle()\n`);
+    const json = fresh.changes[1]?.commands[0]?.input ?? '';
+    expect(JSON.parse(json).high).toBe(80);
+    const same = task.plan(ctx, {
+      [balancerPaths.script]: present('#!/usr/bin/env node\nconsole.log(1)\n', 0o755),
+      [balancerPaths.config]: present(json),
+    });
+    expect(same.changes).toEqual([]);
+    expect(agentFile('x').mode).toBe(0o755);
+  });
+
+  it('schedule without systemd: the cron entry, cron running', () => {
+    expect(cron.content).toMatch(/^\* \* \* \* \* root \/usr\/bin\/env node \/opt\/hvmctl\/balancer\.mjs once --config \/etc\/hvmctl\/balancer\.json/m);
+    const fresh = planSchedule(host('kvmnode1'), cron, units, { ...noSystemd, cron: absent, service: absent, timer: absent });
+    expect(fresh.changes.map((c) => [c.summary, c.notify])).toEqual([[`create ${balancerPaths.cron}`, ['cron-reload']]]);
+    const ok = planSchedule(host('kvmnode1'), cron, units, { ...noSystemd, cron: present(cron.content), service: absent, timer: absent });
+    expect(ok).toEqual({ changes: [], reason: '/etc/cron.d/hvmctl-balancer in place, cron running' });
+  });
+
+  it('schedule without systemd: cron not running is started; leftover timer units removed', () => {
+    const r = planSchedule(host('kvmnode1'), cron, units, {
+      ...noSystemd,
+      cronDaemon: [],
+      cron: present(cron.content),
+      service: present(units.service.content),
+      timer: present(units.timer.content),
+    });
+    expect(scripts(r)).toEqual([
+      'rm -f -- /etc/systemd/system/hvmctl-balancer.timer',
+      'rm -f -- /etc/systemd/system/hvmctl-balancer.service',
+      'cron </dev/null >/dev/null 2>&1',
+    ]);
+  });
+
+  it('schedule with systemd: timer + oneshot service, enabled; a cron entry is removed so it never runs twice', () => {
+    const sd = { init: 'systemd', cronDaemon: [], crondDaemon: [] };
+    const fresh = planSchedule(host('kvmnode1'), cron, units, { ...sd, timerUnit: { enabled: false, active: false }, cron: present(cron.content), service: absent, timer: absent });
+    expect(fresh.changes.map((c) => c.summary)).toEqual([
+      'create /etc/systemd/system/hvmctl-balancer.service',
+      'create /etc/systemd/system/hvmctl-balancer.timer',
+      'reload systemd units',
+      'enable and start hvmctl-balancer.timer',
+      'remove /etc/cron.d/hvmctl-balancer (the systemd timer schedules the balancer)',
+    ]);
+    expect(units.timer.content).toContain('OnCalendar=*-*-* *:*:00');
+    expect(units.service.content).toContain('ExecStart=/usr/bin/env node /opt/hvmctl/balancer.mjs once --config /etc/hvmctl/balancer.json');
+    const done = planSchedule(host('kvmnode1'), cron, units, {
+      ...sd,
+      timerUnit: { enabled: true, active: true },
+      cron: absent,
+      service: present(units.service.content),
+      timer: present(units.timer.content),
+    });
+    expect(done.changes).toEqual([]);
+  });
+
+  it('cron schedule -> OnCalendar', () => {
+    expect(cronToOnCalendar('* * * * *')).toBe('*-*-* *:*:00');
+    expect(cronToOnCalendar('*/5 * * * *')).toBe('*-*-* *:0/5:00');
+    expect(cronToOnCalendar('0,30 8-18 * * 1-5')).toBe('Mon..Fri *-*-* 8..18:0,30:00');
+    expect(() => cronToOnCalendar('@hourly')).toThrow(/not 5 cron fields/);
+    expect(() => cronToOnCalendar('1-10/2 * * * *')).toThrow(/field minute "1-10\/2"/);
+  });
+
+  it('the task reads every fact it plans with', () => {
+    const keys = Object.values(scheduleTask.facts(ctx)).map((f) => f.key);
+    expect(keys).toEqual([
+      'init-process',
+      'file:/etc/cron.d/hvmctl-balancer',
+      'file:/etc/systemd/system/hvmctl-balancer.service',
+      'file:/etc/systemd/system/hvmctl-balancer.timer',
+      'unit:hvmctl-balancer.timer',
+      'pgrep:cron',
+      'pgrep:crond',
+    ]);
+    expect(fileChange(cron, present(cron.content))).toBeUndefined();
+  });
+
+  it('cron-reload touches /etc/cron.d (Debian cron re-reads it by mtime)', () => {
+    expect(handlers.find((h) => h.name === 'cron-reload')?.commands(ctx)).toEqual([{ script: 'if [ -d /etc/cron.d ]; then touch /etc/cron.d; fi' }]);
+  });
+});
+
+describe('balancer install with the real agent bundle', () => {
+  it('loadBalancerTasks installs the text buildAgentBundle() returns', async () => {
+    const { loadBalancerTasks } = await import('../../tasks/ops/balancer.ts');
+    const { buildAgentBundle } = await import('../../balancer/bundle.ts');
+    const files = (await loadBalancerTasks()).find((t) => t.name === 'balancer files');
+    const r = files?.plan(ctx, { [balancerPaths.script]: absent, [balancerPaths.config]: absent });
+    const input = r?.changes[0]?.commands[0]?.input ?? '';
+    expect(input).toBe(await buildAgentBundle());
+    expect(input.startsWith('#!/usr/bin/env node\n')).toBe(true);
+  }, 60_000);
+});
