@@ -1,0 +1,135 @@
+// npm run bench:balance — what one balancer run costs, and how decide() scales.
+//  1. One measure+decide cycle on THIS machine, as the cron job does it: /proc
+//     and the local libvirtd (when none answers and we are root, the bench
+//     re-runs itself beside a throwaway libvirtd with two tiny guests:
+//     test/fixtures/captured-balancer/sandbox.sh, private mount+net namespace).
+//     CPU time counts this process and its children (virsh). Compared with the
+//     seed: mpstat 1 59 + virt-top -d 2 -n 27, i.e. a minute of sampling.
+//  2. decide() on a synthetic cluster of 1,000 hosts and 20,000 VMs (target < 100 ms).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../balancer/clock.ts';
+import { collectSnapshot } from '../balancer/collect/snapshot.ts';
+import { parseAgentConfig } from '../balancer/config.ts';
+import { policyConfig } from '../balancer/cycle.ts';
+import { execProcess } from '../balancer/exec.ts';
+import { createHostFiles } from '../balancer/host-files.ts';
+import { createVirshLibvirt } from '../balancer/libvirt.ts';
+import { decide } from '../balancer/policy/decide.ts';
+import type { BalancerConfig, HostState, Snapshot, VmState } from '../balancer/types.ts';
+
+const SEED_SAMPLING_S = 60;
+const sampleSeconds = Number(process.env.HVMCTL_BENCH_SAMPLE_SECONDS ?? 5);
+
+function childCpuMs(): number {
+  // /proc/self/stat fields 16 and 17: cutime, cstime of reaped children, in clock ticks (USER_HZ 100).
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+async function benchCycle(): Promise<void> {
+  const libvirtUp = spawnSync('virsh', ['-c', 'qemu:///system', 'version'], { stdio: 'ignore' }).status === 0;
+  if (!libvirtUp && process.env.HVMCTL_BENCH_SANDBOX === undefined && process.getuid?.() === 0) {
+    console.log('no libvirtd answers on qemu:///system: re-running beside a throwaway libvirtd (sandbox.sh, private namespaces)\n');
+    const sandbox = fileURLToPath(new URL('../test/fixtures/captured-balancer/sandbox.sh', import.meta.url));
+    const r = spawnSync('unshare', ['--mount', '--net', '--propagation', 'private', 'bash', sandbox, process.execPath, ...process.execArgv, fileURLToPath(import.meta.url)], {
+      stdio: 'inherit',
+      env: { ...process.env, HVMCTL_BENCH_SANDBOX: '1' },
+    });
+    process.exit(r.status ?? 1);
+  }
+  const self = hostname();
+  const config = parseAgentConfig(
+    {
+      home: [self], helpers: [], high: 80, low: 50, sampleSeconds, cpuSource: 'procstat',
+      hosts: [{ name: self, address: '127.0.0.1', fqdn: self, role: 'hypervisor' }],
+      paths: { state: '/nonexistent/state.json', log: '/nonexistent/log', lock: '/nonexistent/lock' },
+    },
+    'bench',
+  );
+  const libvirt = createVirshLibvirt({ self, hosts: config.hosts, exec: execProcess });
+  const files = createHostFiles(self, config.hosts, execProcess);
+  const cpu0 = ownCpuMs() + childCpuMs();
+  const t0 = performance.now();
+  const collected = await collectSnapshot({ config, libvirt, files, clock: systemClock, drained: [] });
+  const t1 = performance.now();
+  const plan = decide(collected.snapshot, policyConfig(config.balancer, []), { hostUtilisation: new Map(), lastMigration: new Map() });
+  const t2 = performance.now();
+  const cpu = ownCpuMs() + childCpuMs() - cpu0;
+  const host = collected.snapshot.hosts[0]!;
+  console.log('One measure+decide cycle on this machine');
+  console.log(`  libvirt: ${host.reachable ? `qemu:///system, ${collected.snapshot.vms.length} running VM(s): ${collected.snapshot.vms.map((v) => `${v.name}=${Math.round(v.cpuUsed)}%`).join(' ')}` : `not reachable (${collected.notes.join('; ')})`}`);
+  console.log(`  host: ${host.reachable ? `CPU ${Math.round((host.cpuUsed / host.cpuCapacity) * 100)}% of ${host.cpuCapacity / 100} cores, ${Math.round(host.memAvailableMiB)} of ${Math.round(host.memTotalMiB)} MiB available` : 'unmeasured'}`);
+  console.log(`  plan: ${plan.migrations.length} migration(s); ${plan.reasons[0] ?? ''}`);
+  console.log(`  wall time: measure ${((t1 - t0) / 1000).toFixed(2)} s (window ${sampleSeconds} s) + decide ${(t2 - t1).toFixed(2)} ms`);
+  console.log(`  CPU time: ${cpu.toFixed(0)} ms (this process and its virsh children)`);
+  console.log(`  seed: ${SEED_SAMPLING_S} s of sampling per run (mpstat 1 59; virt-top -d 2 -n 27), four cron scripts: ${(SEED_SAMPLING_S / ((t1 - t0) / 1000)).toFixed(1)}x longer, a decision a minute late`);
+}
+
+/** Deterministic pseudo-random numbers (LCG), so every run benches the same cluster. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+export function syntheticCluster(hostCount: number, vmCount: number, homeCount: number): { snapshot: Snapshot; config: BalancerConfig } {
+  const rnd = lcg(42);
+  const hosts: HostState[] = [];
+  const vms: VmState[] = [];
+  const perHost = Math.ceil(vmCount / hostCount);
+  for (let h = 0; h < hostCount; h++) {
+    const name = `hv${String(h).padStart(4, '0')}`;
+    const home = h < homeCount;
+    let used = 0;
+    let mem = 0;
+    for (let i = 0; i < perHost && vms.length < vmCount; i++) {
+      // Home hosts run hot (some above the threshold), helpers cool.
+      const cpu = home ? 20 + rnd() * 80 : rnd() * 40;
+      const memMiB = 512 + Math.floor(rnd() * 4) * 512;
+      used += cpu;
+      mem += memMiB;
+      vms.push({ name: `vm${String(vms.length).padStart(5, '0')}`, host: name, home: home ? name : undefined, cpuUsed: cpu, memMiB, pinned: rnd() < 0.02 });
+    }
+    hosts.push({ name, reachable: rnd() > 0.01, drained: h === hostCount - 1, cpuCapacity: 3200, cpuPerCore: 100, cpuUsed: Math.min(3200, used + 50), memTotalMiB: 131072, memAvailableMiB: 131072 - mem - 2048 });
+  }
+  const config: BalancerConfig = {
+    policy: 'hvmctl', home: hosts.slice(0, homeCount).map((h) => h.name), helpers: [], high: 0.8, low: 0.5, overloadWindow: 2, calmWindow: 3,
+    cooldown: 600, maxMigrationsPerRun: 50, pinned: [], drained: [hosts[hostCount - 1]!.name],
+  };
+  return { snapshot: { time: 1_000_000, hosts, vms }, config };
+}
+
+function benchDecide(): void {
+  console.log('\ndecide() on a synthetic cluster: 1,000 hosts, 20,000 VMs (target < 100 ms)');
+  for (const homeCount of [1000, 100]) {
+    const { snapshot, config } = syntheticCluster(1000, 20_000, homeCount);
+    const hostUtilisation = new Map(snapshot.hosts.map((h) => [h.name, [0.9, 0.9, 0.9]] as const));
+    const history = { hostUtilisation, lastMigration: new Map<string, number>() };
+    const times: number[] = [];
+    let plan = decide(snapshot, config, history);
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      plan = decide(snapshot, config, history);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)]!;
+    console.log(
+      `  ${homeCount} home hosts: median ${median.toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms over ${times.length} runs; ` +
+        `plan: ${plan.migrations.length} migrations, ${plan.reasons.length} reasons ${median < 100 ? '(under 100 ms)' : '(OVER 100 ms)'}`,
+    );
+  }
+}
+
+await benchCycle();
+benchDecide();
