@@ -6,6 +6,7 @@ import { firewallRulesPath } from '../src/render/managed-files.ts';
 import { raw, sh } from '../src/shell.ts';
 import type { Command, Handler, HandlerName } from './engine/types.ts';
 import { VIRSH } from './facts/virsh-pool.ts';
+import { networkRestartHandler } from './ops/network.ts';
 
 /** `true` when PID 1 is systemd, as a shell condition. */
 const SYSTEMD = `[ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]`;
@@ -103,7 +104,10 @@ export const sshdReloadHandler: Handler = {
     ),
 };
 
+// network-restart lives with the network files (tasks/ops/network.ts): it needs
+// the safety net (arm a rollback, reconnect, disarm), not only commands.
 export const handlers: readonly Handler[] = [
+  networkRestartHandler,
   exportfsHandler,
   ganeshaRestartHandler,
   poolRefreshHandler,
