@@ -90,8 +90,9 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
     io.out(mode === 'plan' ? planHelp : applyHelp);
     return 0;
   }
-  const check = mode === 'plan' || options.check;
-  const showDiff = mode === 'plan' || options.diff;
+  const check = mode === 'plan' || options.check === true;
+  const showDiff = mode === 'plan' || options.diff === true;
+  const json = options.json === true;
   const forks = options.forks === undefined ? 10 : Number(options.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive integer, not '${options.forks}'`);
 
@@ -106,11 +107,11 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
     ((inv: Inventory, host: HostSpec) => connectSsh(host, { user: inv.ssh.user, identity: inv.ssh.identity, knownHosts: inv.ssh.knownHosts }));
 
   const interrupt = deps.signal ? undefined : onSignals(io);
-  const style = styleFor(hosts.map((h) => h.name), io.tty && !options.json);
+  const style = styleFor(hosts.map((h) => h.name), io.tty && !json);
   const progress = deps.progress ?? ((text: string) => process.stderr.write(text));
-  const live = io.tty && !options.json;
+  const live = io.tty && !json;
   const say = (text: string): void => {
-    if (options.json) return;
+    if (json) return;
     if (live) progress('\r\x1b[2K');
     io.out(text);
   };
@@ -135,7 +136,7 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
       },
     });
     const code = exitCode(report, mode);
-    if (options.json) io.out(jsonReport(report, code, showDiff));
+    if (json) io.out(jsonReport(report, code, showDiff));
     else say(formatRecap(report, style));
     return code;
   } finally {

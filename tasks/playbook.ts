@@ -1,0 +1,33 @@
+// The playbook: every task apply runs, in order, and the handlers they notify.
+// The runner orders by stage (packages, base, storage, hypervisor, trust,
+// balancer); inside a stage, tasks run in the order listed here.
+import type { Handler, Task } from './engine/types.ts';
+import { handlers as serviceHandlers } from './handlers.ts';
+import { firewallTasks } from './ops/firewall.ts';
+import { hostsTask } from './ops/hosts.ts';
+import { mountTasks } from './ops/mount.ts';
+import { networkRestartHandler, networkTask } from './ops/network.ts';
+import { nfsServerTasks } from './ops/nfs.ts';
+import { packageTasks } from './ops/packages.ts';
+import { poolTask } from './ops/pool.ts';
+import { sshTrustTasks } from './ops/ssh-trust.ts';
+
+export interface Playbook {
+  readonly tasks: readonly Task[];
+  readonly handlers: readonly Handler[];
+}
+
+export const playbook: Playbook = {
+  tasks: [
+    ...packageTasks, // packages
+    hostsTask, // base
+    networkTask,
+    ...firewallTasks,
+    ...nfsServerTasks, // storage
+    ...mountTasks, // hypervisor
+    poolTask as Task,
+    ...sshTrustTasks, // hypervisor (key pair), trust
+  ],
+  // network-restart first: a handler that cuts the connection should not leave others half-run
+  handlers: [networkRestartHandler, ...serviceHandlers],
+};
