@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { run as apply, withEnvOverrides, type ApplyDeps } from '../../src/cli/apply.ts';
+import type { CliIo } from '../../src/cli/io.ts';
+import { dispatch } from '../../src/cli/main.ts';
+import { run as plan } from '../../src/cli/plan.ts';
+import { UsageError } from '../../src/errors.ts';
+import { sh } from '../../src/shell.ts';
+import type { Handler, Task } from '../../tasks/engine/types.ts';
+import { FakeFleet, fail, ok, type FakeScript } from '../support/fake-connector.ts';
+import { testInventory } from './inventory.ts';
+
+function captureIo(tty = false, env: NodeJS.ProcessEnv = {}): CliIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (t) => stdout.push(t), err: (t) => stderr.push(t), tty, env, cwd: '/test' };
+}
+
+const hostsLike: Task<{ content: string }> = {
+  name: 'hosts file',
+  tags: ['hosts'],
+  stage: 'base',
+  applies: () => true,
+  facts: () => ({ content: { key: 'file:/etc/hosts', command: 'cat /etc/hosts', parse: (r) => r.stdout } }),
+  plan: (_ctx, f) =>
+    f.content === 'good\n'
+      ? { changes: [], reason: '/etc/hosts already up to date' }
+      : { changes: [{ summary: 'update /etc/hosts', commands: [{ script: 'write hosts', input: 'good\n' }], diff: '--- a\n+++ b\n-bad\n+good\n', notify: ['firewall-reload'] }], reason: '' },
+};
+const secretLike: Task<Record<string, never>> = {
+  name: 'secret',
+  tags: ['ssh'],
+  stage: 'trust',
+  applies: (h) => h.role === 'hypervisor',
+  facts: () => ({}),
+  plan: () => ({ changes: [{ summary: 'write key (content hidden)', commands: [{ script: 'write key', input: 'PRIVATE KEY', sensitive: true }], diff: '+PRIVATE KEY' }], reason: '' }),
+};
+const handlers: Handler[] = [{ name: 'firewall-reload', commands: () => [{ script: sh`iptables-restore < /etc/iptables` }] }];
+
+function deps(fleet: FakeFleet, tasks: Task[] = [hostsLike as Task]): ApplyDeps {
+  return {
+    connect: (_inv, h) => fleet.connect(h.name),
+    playbook: { tasks, handlers },
+    loadInventory: async () => testInventory,
+    signal: new AbortController().signal,
+    progress: () => undefined,
+  };
+}
+
+const allGood = (): Record<string, FakeScript> => Object.fromEntries(testInventory.hosts.map((h) => [h.name, { facts: { 'file:/etc/hosts': ok('good\n') } }]));
+
+describe('hvmctl apply / plan', () => {
+  it('apply with nothing to do: exit 0, one ok line per host, Ansible-like recap', async () => {
+    const io = captureIo();
+    const code = await apply([], io, deps(new FakeFleet(allGood())));
+    expect(code).toBe(0);
+    const text = io.stdout.join('\n');
+    expect(text).toMatch(/STAGE \[base\] \(4 hosts\)/);
+    expect(text).toMatch(/^ok {7}kvmnode1 {4}hosts file {2}\(\/etc\/hosts already up to date\)$/m);
+    expect(text).toMatch(/^kvmnode1 {3}: ok=1 changed=0 failed=0 skipped=0 unreachable=0$/m);
+    expect(text).not.toContain('\x1b['); // no colour off a terminal
+  });
+
+  it('plan: exit 2 on drift, shows the diff, executes nothing; exit 0 when nothing would change', async () => {
+    const scripts = allGood();
+    scripts.kvmnode2 = { facts: { 'file:/etc/hosts': ok('bad\n') } };
+    const fleet = new FakeFleet(scripts);
+    const io = captureIo();
+    expect(await plan([], io, deps(fleet))).toBe(2);
+    const text = io.stdout.join('\n');
+    expect(text).toMatch(/^changed {2}kvmnode2 {4}hosts file {2}\(would update \/etc\/hosts\)$/m);
+    expect(text).toContain('    +good');
+    expect(text).toMatch(/changed  kvmnode2 +handler firewall-reload +\(would run\)/);
+    for (const h of testInventory.hosts) expect(fleet.commands(h.name)).toEqual([]);
+    expect(await plan([], captureIo(), deps(new FakeFleet(allGood())))).toBe(0);
+  });
+
+  it('apply: exit 2 when a host fails, 3 when one is unreachable; the others are done', async () => {
+    const scripts = Object.fromEntries(testInventory.hosts.map((h) => [h.name, { facts: { 'file:/etc/hosts': ok('bad\n') } } as FakeScript]));
+    scripts.kvmnode1 = { ...scripts.kvmnode1, answers: [['write hosts', fail(1, 'No space left on device')]] };
+    const fleet = new FakeFleet(scripts);
+    const io = captureIo();
+    expect(await apply([], io, deps(fleet))).toBe(2);
+    expect(io.stdout.join('\n')).toMatch(/^failed {3}kvmnode1 .*No space left on device/m);
+    expect(fleet.commands('kvmnode2')).toEqual(['write hosts', 'iptables-restore < /etc/iptables']);
+
+    scripts.kvmnode3 = { unreachable: true };
+    const io2 = captureIo();
+    expect(await apply([], io2, deps(new FakeFleet(scripts)))).toBe(3);
+    expect(io2.stdout.join('\n')).toMatch(/^kvmnode3 +: ok=0 changed=0 failed=0 skipped=0 unreachable=1 +\(kvmnode3: unreachable \(fake\)\)$/m);
+    expect(await plan([], captureIo(), deps(new FakeFleet(scripts)))).toBe(3);
+  });
+
+  it('--json prints one JSON document and nothing else; sensitive diffs are redacted', async () => {
+    const io = captureIo();
+    const code = await apply(['--json', '--diff', '--limit', 'kvmnode1'], io, deps(new FakeFleet(allGood()), [hostsLike as Task, secretLike as Task]));
+    expect(io.stdout).toHaveLength(1);
+    const doc = JSON.parse(io.stdout[0] ?? '');
+    expect(doc.exitCode).toBe(code);
+    expect(code).toBe(0);
+    expect(doc.hosts).toEqual(['kvmnode1']);
+    expect(doc.check).toBe(false);
+    expect(doc.recap).toEqual([{ host: 'kvmnode1', ok: 1, changed: 1, failed: 0, skipped: 0, unreachable: 0 }]);
+    expect(doc.results.map((r: { task: string; status: string }) => `${r.status} ${r.task}`)).toEqual(['ok hosts file', 'changed secret']);
+    expect(io.stdout[0]).not.toContain('PRIVATE KEY');
+    expect(doc.results[1].changes[0].diff).toContain('diff hidden');
+  });
+
+  it('--limit takes hosts and groups; --tags selects tasks', async () => {
+    const fleet = new FakeFleet(allGood());
+    await apply(['--limit', 'storage,kvmnode3', '--tags', 'ssh'], captureIo(), deps(fleet, [hostsLike as Task, secretLike as Task]));
+    expect(fleet.connects).toEqual(['kvmstorage', 'kvmnode3']);
+    expect(fleet.commands('kvmnode3')).toEqual(['write key']);
+    expect(fleet.log.find((r) => r.command === 'write key')?.input).toBe('PRIVATE KEY');
+    expect(fleet.batches('kvmnode3')[0]?.factKeys).not.toContain('file:/etc/hosts');
+  });
+
+  it('bad flags are usage errors (exit 64 through main), --help documents exit codes and env overrides', async () => {
+    await expect(apply(['--forks', '0'], captureIo(), deps(new FakeFleet({})))).rejects.toBeInstanceOf(UsageError);
+    await expect(apply(['--limit', 'nope'], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/no host or group named 'nope'/);
+    await expect(apply(['--tags', 'nope'], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/unknown tag nope/);
+    await expect(plan(['--check'], captureIo(), deps(new FakeFleet({})))).rejects.toBeInstanceOf(UsageError);
+    const io = captureIo();
+    expect(await dispatch(['apply', '--bogus'], io)).toBe(64);
+    expect(io.stderr.join('\n')).toContain("Unknown option '--bogus'");
+    const help = captureIo();
+    expect(await apply(['--help'], help)).toBe(0);
+    expect(help.stdout.join('')).toMatch(/3 +some host could not be reached/);
+    expect(help.stdout.join('')).toContain('HVMCTL_KNOWN_HOSTS');
+    const planHelp = captureIo();
+    expect(await plan(['-h'], planHelp)).toBe(0);
+    expect(planHelp.stdout.join('')).toMatch(/2 +something would change \(drift\)/);
+  });
+
+  it('HVMCTL_IDENTITY / HVMCTL_KNOWN_HOSTS override the inventory paths', () => {
+    const inv = withEnvOverrides(testInventory, { HVMCTL_IDENTITY: '/lab/id', HVMCTL_KNOWN_HOSTS: '/lab/kh' });
+    expect(inv.ssh).toMatchObject({ identity: '/lab/id', knownHosts: '/lab/kh', user: 'root' });
+    expect(withEnvOverrides(testInventory, {})).toBe(testInventory);
+  });
+
+  it('colour and a live progress line only on a terminal', async () => {
+    const progress: string[] = [];
+    const io = captureIo(true);
+    await apply([], io, { ...deps(new FakeFleet(allGood())), progress: (t) => progress.push(t) });
+    expect(io.stdout.join('\n')).toContain('\x1b[32m');
+    expect(progress.join('')).toContain('[base] 4/4 hosts done');
+  });
+});
