@@ -3,10 +3,11 @@
 // balancer); inside a stage, tasks run in the order listed here.
 import type { Handler, Task } from './engine/types.ts';
 import { handlers as serviceHandlers } from './handlers.ts';
+import { loadBalancerTasks } from './ops/balancer.ts';
 import { firewallTasks } from './ops/firewall.ts';
 import { hostsTask } from './ops/hosts.ts';
 import { mountTasks } from './ops/mount.ts';
-import { networkRestartHandler, networkTask } from './ops/network.ts';
+import { networkTask } from './ops/network.ts';
 import { nfsServerTasks } from './ops/nfs.ts';
 import { packageTasks } from './ops/packages.ts';
 import { poolTask } from './ops/pool.ts';
@@ -27,7 +28,9 @@ export const playbook: Playbook = {
     ...mountTasks, // hypervisor
     poolTask as Task,
     ...sshTrustTasks, // hypervisor (key pair), trust
+    ...(await loadBalancerTasks()), // balancer (bundles the agent with esbuild once, ~50 ms)
   ],
   // network-restart first: a handler that cuts the connection should not leave others half-run
-  handlers: [networkRestartHandler, ...serviceHandlers],
+  // (handlers.ts lists every handler, networkRestartHandler first)
+  handlers: serviceHandlers,
 };
