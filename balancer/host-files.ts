@@ -19,7 +19,7 @@ export function sshArgv(fqdn: string, command: readonly string[]): string[] {
   return ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', `root@${fqdn}`, '--', ...command];
 }
 
-export function createHostFiles(self: string, hosts: readonly HostAddress[], exec: Exec, timeoutMs = 10_000): HostFiles {
+export function createHostFiles(self: string, hosts: readonly HostAddress[], exec: Exec, timeoutMs = 8_000): HostFiles {
   return {
     async read(host, paths) {
       const out = new Map<string, string | undefined>();

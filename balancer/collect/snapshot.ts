@@ -80,23 +80,16 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
     ]);
     return { files: f.m, filesAt: f.at, domains: d.s, domainsAt: d.at };
   };
-  const settle = async (hosts: string[]): Promise<Map<string, HostSample>> => {
-    const out = new Map<string, HostSample>();
-    const results = await Promise.allSettled(hosts.map(sample));
-    results.forEach((r, i) => {
-      const host = hosts[i]!;
-      if (r.status === 'fulfilled') out.set(host, r.value);
-      else unreachable.set(host, r.reason instanceof Error ? r.reason.message : String(r.reason));
-    });
-    return out;
-  };
-
-  const first = await settle(names);
-  // While the window runs: each active VM's metadata (home, last move).
+  // Each hypervisor on its own: first read, the window (its VMs' metadata read
+  // meanwhile), second read. A slow or dead host delays nobody else.
+  const first = new Map<string, HostSample>();
+  const second = new Map<string, HostSample>();
   const metadata = new Map<string, VmMetadata | undefined>();
-  const readMetadata = Promise.all(
-    [...first].flatMap(([host, s]) =>
-      s.domains
+  const measure = async (host: string): Promise<void> => {
+    const a = await sample(host);
+    first.set(host, a);
+    const readMetadata = Promise.all(
+      a.domains
         .filter((d) => isActive(d.state))
         .map(async (d) => {
           try {
@@ -105,10 +98,14 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
             notes.push(`${d.name} on ${host}: metadata unreadable (${error instanceof Error ? error.message : String(error)})`);
           }
         }),
-    ),
-  );
-  await Promise.all([readMetadata, clock.sleep(config.balancer.sampleSeconds * 1000)]);
-  const second = await settle([...first.keys()]);
+    );
+    await Promise.all([readMetadata, clock.sleep(config.balancer.sampleSeconds * 1000)]);
+    second.set(host, await sample(host));
+  };
+  const results = await Promise.allSettled(names.map(measure));
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') unreachable.set(names[i]!, r.reason instanceof Error ? r.reason.message : String(r.reason));
+  });
 
   const hosts: HostState[] = [];
   for (const name of names) {

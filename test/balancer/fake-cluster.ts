@@ -44,7 +44,13 @@ export class FakeCluster implements Libvirt, HostFiles {
   readonly clock: Clock = {
     nowMs: () => this.now,
     monotonicMs: () => this.mono,
-    sleep: async (ms) => this.advance(ms),
+    // Concurrent sleeps (one per host) overlap as real ones do: let every sleeper
+    // register, then the first to wake moves the clock to its target.
+    sleep: async (ms) => {
+      const target = this.mono + ms;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.mono < target) this.advance(target - this.mono);
+    },
   };
 
   addHost(name: string, cpus = 2, memTotalMiB = 8192): this {
