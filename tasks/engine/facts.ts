@@ -136,7 +136,9 @@ export async function gatherFacts(
   try {
     raw = splitBatch(batch, result.stdout);
   } catch (error) {
-    throw new FactError(connector.host, list.map((f) => f.key).join(', '), error);
+    const detail = `exit ${result.code}${result.stderr.trim() ? `, stderr: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+    const keys = list.length > 3 ? `${list.slice(0, 3).map((f) => f.key).join(', ')} and ${list.length - 3} more` : list.map((f) => f.key).join(', ');
+    throw new FactError(connector.host, keys, new ParseError('fact batch output', `${error instanceof Error ? error.message : String(error)} (${detail})`, 'the host may have killed the command (out of memory, timeout) or its shell failed; run again, or run the fact command by hand'));
   }
   for (const fact of list) {
     const r = raw.get(fact.key);
