@@ -2,12 +2,13 @@
 // findHostForVm while the VMs are being instantiated): VMs in order, each asks
 // for its full MIPS, and goes to the host whose power grows least, among hosts
 // with a core big enough, the MIPS and the RAM free. No host has been measured
-// yet, so the 80 % check is skipped, as in CloudSim.
+// yet, so the 80 % check is skipped, as in CloudSim. 'first-fit' is
+// PowerVmAllocationPolicySimple, used by CloudSim's no-migration (DVFS) run.
 import { HOST_RAM, power } from './model.ts';
 import type { Cluster } from './state.ts';
 import { TraceError } from './trace-error.ts';
 
-export function placeInitially(c: Cluster): void {
+export function placeInitially(c: Cluster, mode: 'power-aware' | 'first-fit' = 'power-aware'): void {
   const allocated = new Float64Array(c.hostCount);
   const ram = new Float64Array(c.hostCount);
   for (let v = 0; v < c.vmCount; v++) {
@@ -18,6 +19,10 @@ export function placeInitially(c: Cluster): void {
     for (let h = 0; h < c.hostCount; h++) {
       const cap = c.capacity[h] as number;
       if ((c.perCore[h] as number) < mips || cap - (allocated[h] as number) < mips || HOST_RAM - (ram[h] as number) < need) continue;
+      if (mode === 'first-fit') {
+        best = h;
+        break;
+      }
       const model = (c.hostTypes[h] as { power: readonly number[] }).power;
       const diff = power(model, ((allocated[h] as number) + mips) / cap) - power(model, 0);
       if (diff < bestDiff) {

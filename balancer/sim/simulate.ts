@@ -17,6 +17,12 @@ export interface SimOptions {
   readonly hosts?: number;
   /** Measurements of history handed to decide() (default 12: one hour). */
   readonly historyWindow?: number;
+  /** CloudSim removes a VM for good when it requests nothing at an update, i.e. two zero
+   * samples in a row (HostDynamicWorkload.getCompletedVms; cloudsim issues #64, #159).
+   * Kept by default so the figures compare with the published ones. */
+  readonly removeIdleVms?: boolean;
+  /** Initial placement: CloudSim's power-aware one (default) or first fit (its DVFS-only run). */
+  readonly initialPlacement?: 'power-aware' | 'first-fit';
 }
 
 export interface Series {
@@ -47,7 +53,7 @@ interface Move {
 export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const config = options.config ?? simConfig('hvmctl');
   const c = new Cluster(trace, options.hosts ?? 800);
-  placeInitially(c);
+  placeInitially(c, options.initialPlacement);
   const window = options.historyWindow ?? Math.max(12, config.overloadWindow, 2 * config.calmWindow);
   const totals = emptyTotals();
   const series: Series = { activeHosts: [], overloadedHosts: [], migrations: [], energyKWh: [] };
@@ -60,9 +66,23 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   let req = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, 0));
   let decideMs = 0;
 
+  const removeIdle = options.removeIdleVms ?? true;
+  const L = trace.length;
   for (let k = 0; k < trace.length; k++) {
     const t = k * INTERVAL;
-    const next = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, t + INTERVAL));
+    if (removeIdle && k >= 1) {
+      for (let v = 0; v < c.vmCount; v++) {
+        if (c.vmHost[v] < 0) continue;
+        const a = trace.samples[v * L + k] as number;
+        const b = k + 1 < L ? (trace.samples[v * L + k + 1] as number) : 0;
+        if (a === 0 && b === 0) {
+          c.remove(v);
+          req[v] = 0;
+          vmHist.delete(trace.names[v] as string);
+        }
+      }
+    }
+    const next = Float64Array.from({ length: c.vmCount }, (_, v) => (c.vmHost[v] < 0 ? 0 : c.demand(v, t + INTERVAL)));
     let moves: Move[] = [];
     let count = 0;
     if (k >= 1) {
@@ -85,7 +105,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
         if (now.used < now.requested) overloaded += 1;
       }
     }
-    for (let v = 0; v < c.vmCount; v++) push(vmHist, trace.names[v] as string, req[v] as number, window);
+    for (let v = 0; v < c.vmCount; v++) if (c.vmHost[v] >= 0) push(vmHist, trace.names[v] as string, req[v] as number, window);
 
     const before = totals.energyJ;
     const { active } = account(c, moves, t, req, next, totals);
