@@ -180,8 +180,12 @@ export function withEnvOverrides(inv: Inventory, env: NodeJS.ProcessEnv): Invent
 function onSignals(io: CliIo): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const handler = (sig: NodeJS.Signals): void => {
-    if (controller.signal.aborted) return;
-    io.err(`\n${sig}: starting no new command; waiting for the running ones, then the recap (exit 130)`);
+    if (controller.signal.aborted) {
+      // a second signal: the operator does not want to wait (file writes are atomic, so this is safe)
+      io.err(`\n${sig} again: stopping now`);
+      process.exit(130);
+    }
+    io.err(`\n${sig}: starting no new command; waiting for the running ones, then the recap (exit 130; again to stop now)`);
     controller.abort();
   };
   process.on('SIGINT', handler);

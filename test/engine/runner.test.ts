@@ -227,3 +227,43 @@ describe('selection', () => {
     expect(() => selectTasks(tasks, ['firewall', 'x-none'])).toThrow(/unknown tag x-none/);
   });
 });
+
+describe('handlers that cut the connection', () => {
+  it('reconnect for the stages that follow, and the probe runs on a new connection', async () => {
+    const fleet = new FakeFleet({});
+    let cut = false;
+    const connectors: string[] = [];
+    const probeRuns: string[] = [];
+    const restart: Handler = {
+      name: 'network-restart',
+      commands: () => [],
+      execute: async (ctx) => {
+        cut = true;
+        const r = await ctx.probe('echo probe');
+        probeRuns.push(r.stdout);
+        return { status: 'changed', reason: 'restarted' };
+      },
+    };
+    const report = await runPlaybook({
+      ...options(fleet, [markerTask('net', 'base', { notify: ['network-restart'] }), markerTask('later', 'trust')], { hosts: [testInventory.hosts[1]!] }),
+      handlers: [restart],
+      connect: async (h) => {
+        const c = await fleet.connect(h.name);
+        const id = `conn${connectors.length}`;
+        connectors.push(id);
+        return {
+          host: c.host,
+          close: () => c.close(),
+          run: async (cmd, o) => {
+            if (cut && id === 'conn0') throw new Error('connection lost');
+            if (cmd === 'echo probe') return ok(`${id}\n`);
+            return c.run(cmd, o);
+          },
+        };
+      },
+    });
+    expect(probeRuns).toEqual(['conn1\n']);
+    expect(connectors).toEqual(['conn0', 'conn1', 'conn2']);
+    expect(report.results.map((r) => `${r.status} ${r.task}`)).toEqual(['changed net', 'changed handler network-restart', 'changed later']);
+  });
+});
