@@ -17,16 +17,19 @@ export const thrMmtConfig: BalancerConfig = {
   maxMigrationsPerRun: Number.MAX_SAFE_INTEGER,
 };
 
-/** Ours: hysteresis (high/low), windows of measurements, a per-VM cooldown, a per-run limit. */
+/** Ours: hysteresis (predicted above 90 % for 2 measurements to shed, below 40 % for 3 to
+ * empty), a 6-hour per-VM cooldown (a VM that moved is not moved again for convenience; an
+ * overloaded host sheds another VM instead), at most 300 moves per run. Tuned on 20110303 and
+ * 20110306 with round values; see README for the sweep. */
 export const hvmctlConfig: BalancerConfig = {
   ...base,
   policy: 'hvmctl',
   high: 0.9,
   low: 0.4,
   overloadWindow: 2,
-  calmWindow: 6,
-  cooldown: 12 * INTERVAL,
-  maxMigrationsPerRun: 60,
+  calmWindow: 3,
+  cooldown: 72 * INTERVAL,
+  maxMigrationsPerRun: 300,
 };
 
 export function simConfig(policy: PolicyName): BalancerConfig {

@@ -41,6 +41,8 @@ export interface SimResult {
   readonly series: Series;
   /** Wall time spent inside decide(), ms. */
   readonly decideMs: number;
+  /** Migrations by kind ('migrate', 'consolidate', ...). */
+  readonly byKind: Record<string, number>;
 }
 
 interface Move {
@@ -65,6 +67,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const nameToHost = new Map(hostNames.map((n, h) => [n, h]));
   let req = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, 0));
   let decideMs = 0;
+  const byKind: Record<string, number> = {};
 
   const removeIdle = options.removeIdleVms ?? true;
   const L = trace.length;
@@ -90,6 +93,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
       const started = performance.now();
       const plan = decide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist });
       decideMs += performance.now() - started;
+      for (const m of plan.migrations) byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
       ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));
       for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
     }
@@ -130,6 +134,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     metrics: metricsOf(totals),
     series,
     decideMs,
+    byKind,
   };
 }
 
