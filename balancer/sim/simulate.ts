@@ -75,7 +75,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     const t = k * INTERVAL;
     if (removeIdle && k >= 1) {
       for (let v = 0; v < c.vmCount; v++) {
-        if (c.vmHost[v] < 0) continue;
+        if ((c.vmHost[v] as number) < 0) continue;
         const a = trace.samples[v * L + k] as number;
         const b = k + 1 < L ? (trace.samples[v * L + k + 1] as number) : 0;
         if (a === 0 && b === 0) {
@@ -85,7 +85,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
         }
       }
     }
-    const next = Float64Array.from({ length: c.vmCount }, (_, v) => (c.vmHost[v] < 0 ? 0 : c.demand(v, t + INTERVAL)));
+    const next = Float64Array.from({ length: c.vmCount }, (_, v) => ((c.vmHost[v] as number) < 0 ? 0 : c.demand(v, t + INTERVAL)));
     let moves: Move[] = [];
     let count = 0;
     if (k >= 1) {
@@ -109,7 +109,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
         if (now.used < now.requested) overloaded += 1;
       }
     }
-    for (let v = 0; v < c.vmCount; v++) if (c.vmHost[v] >= 0) push(vmHist, trace.names[v] as string, req[v] as number, window);
+    for (let v = 0; v < c.vmCount; v++) if ((c.vmHost[v] as number) >= 0) push(vmHist, trace.names[v] as string, req[v] as number, window);
 
     const before = totals.energyJ;
     const { active } = account(c, moves, t, req, next, totals);
