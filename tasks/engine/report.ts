@@ -54,7 +54,7 @@ function indentDiff(diff: string, style: Style): string {
   return diff
     .replace(/\n$/, '')
     .split('\n')
-    .filter((l) => !l.startsWith('====='))
+    .filter((l) => !l.startsWith('=====') && !l.startsWith('Index: '))
     .map((l) => {
       const text = `    ${l}`;
       if (!style.color) return text;
