@@ -75,7 +75,19 @@ export async function connectSsh(host: HostSpec, options: SshOptions): Promise<S
     };
     client.once('ready', onReady);
     client.once('error', onError);
-    client.connect(config);
+    try {
+      client.connect(config);
+    } catch (error) {
+      // ssh2 throws synchronously for a key it cannot use (encrypted, unknown format)
+      client.removeListener('ready', onReady);
+      client.removeListener('error', onError);
+      reject(
+        new ConnectError(host.name, `cannot use the private key ${options.identity}: ${(error as Error).message}`, {
+          hint: 'hvmctl needs an unencrypted OpenSSH/PEM key (ed25519, ecdsa or rsa); set ssh.identity or HVMCTL_IDENTITY',
+          cause: error,
+        }),
+      );
+    }
   });
   return new SshConnector(host.name, client, options.maxChannels ?? 8);
 }

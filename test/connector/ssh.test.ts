@@ -112,6 +112,15 @@ describe.skipIf(why !== '')(`ssh connector against a real sshd${why ? ` (skipped
     expect((err as ConnectError).message + (err as ConnectError).hint).not.toContain('PRIVATE KEY');
   });
 
+  it('a key it cannot use (passphrase-protected) is a ConnectError that does not show the key', async () => {
+    const locked = join(dir, 'locked');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret-pass', '-f', locked]);
+    const err = await connectSsh(host, { ...opts(), identity: locked }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).message).toContain(`cannot use the private key ${locked}`);
+    expect((err as ConnectError).message).not.toContain(readFileSync(locked, 'utf8').split('\n')[1]);
+  });
+
   it('calls the guard before connecting and stops when it throws', async () => {
     const err = await connectSsh(host, { ...opts(), guard: async () => { throw new ConnectError('local', 'route not via the lab bridge'); } }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('route not via the lab bridge');
