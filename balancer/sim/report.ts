@@ -1,0 +1,83 @@
+// A self-contained HTML page for one replay: the metrics table and four plots
+// over the day (inline SVG, no script, no external asset).
+import type { Reference } from './reference.ts';
+import type { SimResult } from './simulate.ts';
+import { INTERVAL } from './model.ts';
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function niceMax(v: number): number {
+  if (v <= 0) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** One plot: values per interval against the hour of the day. */
+export function chart(title: string, unit: string, values: readonly number[], color: string, bars = false): string {
+  const W = 860;
+  const H = 220;
+  const L = 56;
+  const R = 16;
+  const T = 34;
+  const B = 30;
+  const n = values.length;
+  const max = niceMax(Math.max(0, ...values));
+  const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n);
+  const y = (v: number): number => T + (H - T - B) * (1 - v / max);
+  const parts: string[] = [];
+  parts.push(`<text x="${L}" y="20" class="t">${esc(title)}</text>`);
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4;
+    parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="g"/>`);
+    parts.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="a" text-anchor="end">${Number.isInteger(v) ? v : v.toFixed(2)}</text>`);
+  }
+  const hours = (n * INTERVAL) / 3600;
+  for (let h = 0; h <= hours; h += 3) {
+    const xi = x((h * 3600) / INTERVAL);
+    parts.push(`<text x="${xi.toFixed(1)}" y="${H - 10}" class="a" text-anchor="middle">${h} h</text>`);
+  }
+  parts.push(`<text x="${W - R}" y="20" class="a" text-anchor="end">${esc(unit)}</text>`);
+  if (bars) {
+    const w = Math.max(1, (W - L - R) / Math.max(1, n) - 0.5);
+    values.forEach((v, i) => {
+      if (v > 0) parts.push(`<rect x="${x(i).toFixed(1)}" y="${y(v).toFixed(1)}" width="${w.toFixed(2)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${color}"/>`);
+    });
+  } else {
+    const pts = values.map((v, i) => `${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
+  }
+  return `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(title)}">${parts.join('')}</svg>`;
+}
+
+export function htmlReport(title: string, r: SimResult, table: string, refs: readonly Reference[]): string {
+  const s = r.series;
+  const cumulative = s.energyKWh.reduce<number[]>((acc, v) => [...acc, (acc[acc.length - 1] ?? 0) + v], []);
+  const m = r.metrics;
+  const best = refs.find((x) => x.policy === 'THR-MMT-0.8');
+  const lead = best
+    ? `${m.migrations.toLocaleString('en')} migrations against CloudSim THR-MMT-0.8's ${best.migrations.toLocaleString('en')}; ` +
+      `${m.energyKWh.toFixed(1)} kWh against ${best.energyKWh.toFixed(1)}; SLATAH ${(m.slatah * 100).toFixed(2)} % against ${((best.slatah ?? 0) * 100).toFixed(2)} %.`
+    : `${m.migrations.toLocaleString('en')} migrations, ${m.energyKWh.toFixed(1)} kWh, SLATAH ${(m.slatah * 100).toFixed(2)} %.`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;max-width:920px;margin:2em auto;padding:0 1em;color:#1d2330}
+h1{font-size:1.45em;margin-bottom:.2em} p.lead{color:#444;margin-top:0}
+pre{background:#f5f6f8;padding:.8em 1em;border-radius:6px;overflow-x:auto;font-size:13px}
+section{margin:1.6em 0} svg .t{font-weight:600;font-size:14px;fill:#1d2330} svg .a{font-size:11px;fill:#667}
+svg .g{stroke:#e3e6ea;stroke-width:1} dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em} dt{color:#667}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p class="lead">${esc(lead)}</p>
+<dl><dt>cluster</dt><dd>${r.hosts} hosts (HP ML110 G4 / G5), ${r.vms} VMs, ${r.intervals} intervals of 5 min</dd>
+<dt>policy</dt><dd>${esc(r.config.policy)} — high ${Math.round(r.config.high * 100)} %, low ${Math.round(r.config.low * 100)} %, windows ${r.config.overloadWindow}/${r.config.calmWindow}, cooldown ${r.config.cooldown} s, at most ${r.config.maxMigrationsPerRun >= 1e9 ? 'unlimited' : r.config.maxMigrationsPerRun} moves per run</dd>
+<dt>migrations by kind</dt><dd>${esc(Object.entries(r.byKind).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')}</dd></dl>
+<pre>${esc(table)}</pre>
+<section>${chart('Active hosts', 'hosts', s.activeHosts, '#2563eb')}</section>
+<section>${chart('Overloaded hosts (asking for more CPU than they have)', 'hosts', s.overloadedHosts, '#dc2626')}</section>
+<section>${chart('Migrations per 5-minute interval', 'migrations', s.migrations, '#7c3aed', true)}</section>
+<section>${chart(`Energy: ${cumulative[cumulative.length - 1]?.toFixed(1) ?? 0} kWh over the day (per interval)`, 'kWh', s.energyKWh, '#059669')}</section>
+</body></html>
+`;
+}
