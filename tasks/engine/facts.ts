@@ -119,11 +119,13 @@ export class FactError extends HvmError {
 
 /**
  * Gathers facts (deduplicated by key) in one command and parses each.
- * Returns values by key; a fact whose parser throws becomes a FactError.
+ * Returns values by key; a fact whose parser throws becomes a FactError
+ * (with `lenient`, it is left out of the result instead).
  */
 export async function gatherFacts(
   connector: Connector,
   facts: readonly Fact<unknown>[],
+  options: { readonly lenient?: boolean } = {},
 ): Promise<Map<string, unknown>> {
   const unique = new Map<string, Fact<unknown>>();
   for (const fact of facts) if (!unique.has(fact.key)) unique.set(fact.key, fact);
@@ -146,7 +148,8 @@ export async function gatherFacts(
     try {
       values.set(fact.key, fact.parse(r));
     } catch (error) {
-      throw new FactError(connector.host, fact.key, error);
+      // lenient (prefetch): leave it out; it is asked for again at its stage
+      if (!options.lenient) throw new FactError(connector.host, fact.key, error);
     }
   }
   return values;

@@ -105,7 +105,9 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
       return;
     }
     try {
-      const values = await gatherFacts(s.connector, [operatorFact, ...prefetchList(s)]);
+      // Lenient: before the packages stage some later facts cannot be read yet
+      // (their tool is not installed); those are asked for again at their stage.
+      const values = await gatherFacts(s.connector, [operatorFact, ...prefetchList(s)], { lenient: true });
       for (const [k, v] of values) s.cache.set(k, v);
       const addr = values.get(operatorFact.key) as string | undefined;
       if (addr) s.operatorAddress = addr;

@@ -267,3 +267,29 @@ describe('handlers that cut the connection', () => {
     expect(report.results.map((r) => `${r.status} ${r.task}`)).toEqual(['changed net', 'changed handler network-restart', 'changed later']);
   });
 });
+
+describe('prefetch', () => {
+  it('a later fact that cannot be read before the packages stage is asked for again at its stage', async () => {
+    let installed = false;
+    const fleet = new FakeFleet({
+      kvmnode1: {
+        answers: [
+          ['virsh pool-info', () => (installed ? ok('running\n') : { code: 127, stdout: '', stderr: 'virsh: not found' })],
+          ['install libvirt', () => ((installed = true), ok())],
+        ],
+      },
+    });
+    const pkg: Task<Record<string, never>> = {
+      name: 'packages', tags: ['packages'], stage: 'packages', applies: () => true, facts: () => ({}),
+      plan: () => ({ changes: [{ summary: 'install libvirt', commands: [{ script: 'install libvirt' }] }], reason: '' }),
+    };
+    const pool: Task<{ state: string }> = {
+      name: 'pool', tags: ['pool'], stage: 'hypervisor', applies: () => true,
+      facts: () => ({ state: { key: 'pool-info', command: 'virsh pool-info default', parse: (r) => { if (r.code !== 0) throw new Error(r.stderr); return r.stdout.trim(); } } }),
+      plan: (_ctx, f) => ({ changes: [], reason: `pool ${f.state}` }),
+    };
+    const report = await runPlaybook(options(fleet, [pkg, pool], { hosts: [testInventory.hosts[1]!] }));
+    expect(report.results.map((r) => `${r.status} ${r.task} ${r.reason}`)).toEqual(['changed packages install libvirt', 'ok pool pool running']);
+    expect(fleet.batches('kvmnode1').map((b) => b.factKeys)).toEqual([['hvmctl:operator-address', 'pool-info'], ['pool-info']]);
+  });
+});
