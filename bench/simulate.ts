@@ -1,0 +1,65 @@
+// npm run bench:simulate — one simulated day per (day, policy), each in its own
+// process so its peak RSS is its own: wall time (trace loading included) and
+// peak resident memory, against the targets (< 5 s, < 300 MB; CloudSim: 51 s, 1.3 GB).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { simConfig } from '../balancer/sim/config.ts';
+import { simulate } from '../balancer/sim/simulate.ts';
+import { loadTrace } from '../balancer/sim/trace.ts';
+import type { PolicyName } from '../balancer/types.ts';
+
+const TRACES = process.env.HVMCTL_TRACES ?? new URL('../../shared/traces/planetlab/', import.meta.url).pathname;
+const DAYS = ['20110303', '20110306'];
+const POLICIES: PolicyName[] = ['hvmctl', 'thr-mmt'];
+
+async function one(day: string, policy: PolicyName): Promise<void> {
+  const started = performance.now();
+  const trace = await loadTrace(`${TRACES}/${day}`);
+  const loaded = performance.now();
+  const r = simulate(trace, { config: simConfig(policy) });
+  const done = performance.now();
+  const m = r.metrics;
+  process.stdout.write(
+    JSON.stringify({
+      day,
+      policy,
+      wallS: (done - started) / 1000,
+      loadS: (loaded - started) / 1000,
+      decideS: r.decideMs / 1000,
+      peakRssMB: process.resourceUsage().maxRSS / 1024,
+      energyKWh: m.energyKWh,
+      migrations: m.migrations,
+      slatah: m.slatah,
+    }),
+  );
+}
+
+if (process.argv[2] === '--one') {
+  await one(process.argv[3] as string, process.argv[4] as PolicyName);
+} else {
+  if (!existsSync(TRACES)) {
+    console.error(`no traces at ${TRACES}; set HVMCTL_TRACES to the planetlab directory`);
+    process.exit(1);
+  }
+  const self = fileURLToPath(import.meta.url);
+  console.log('day       policy   wall s  (load  decide)  peak RSS MB  kWh     migrations  SLATAH');
+  let ok = true;
+  for (const day of DAYS) {
+    for (const policy of POLICIES) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', day, policy], { encoding: 'utf8' });
+      if (run.status !== 0) {
+        console.error(run.stderr);
+        process.exit(1);
+      }
+      const r = JSON.parse(run.stdout) as Record<string, number>;
+      ok &&= (r.wallS as number) < 5 && (r.peakRssMB as number) < 300;
+      console.log(
+        `${day}  ${policy.padEnd(7)}  ${(r.wallS as number).toFixed(2).padStart(6)}  (${(r.loadS as number).toFixed(2)}  ${(r.decideS as number).toFixed(2)})  ` +
+          `${(r.peakRssMB as number).toFixed(0).padStart(11)}  ${(r.energyKWh as number).toFixed(2).padStart(6)}  ${String(r.migrations).padStart(10)}  ${((r.slatah as number) * 100).toFixed(2)} %`,
+      );
+    }
+  }
+  console.log(ok ? 'every day under 5 s and 300 MB' : 'TARGET MISSED: a day took 5 s or more, or 300 MB or more');
+  process.exitCode = ok ? 0 : 1;
+}
