@@ -199,3 +199,24 @@ describe('filesTask', () => {
     expect(r.changes.map((c) => c.summary)).toEqual(['create /b']);
   });
 });
+
+describe('file task through the runner', () => {
+  it('check mode reads the file state and executes nothing; apply writes through the write script with the content on stdin', async () => {
+    const { runPlaybook } = await import('../../tasks/engine/runner.ts');
+    const { FakeFleet, ok } = await import('../support/fake-connector.ts');
+    const { testInventory } = await import('../engine/inventory.ts');
+    const file = managed('/etc/demo.conf', 'wanted\n', { owner: 'root', group: 'root' });
+    const task = filesTask({ name: 'demo', tags: ['demo'], stage: 'base', files: () => [file] });
+    const host = testInventory.hosts[1]!;
+    const drifted = { facts: { 'file:/etc/demo.conf': ok(`644 root root\n${sha256('old\n')}  -\n${Buffer.from('old\n').toString('base64')}\n`) } };
+    const checkFleet = new FakeFleet({ kvmnode1: drifted });
+    const checked = await runPlaybook({ inventory: testInventory, tasks: [task], handlers: [], hosts: [host], connect: (h) => checkFleet.connect(h.name), check: true });
+    expect(checkFleet.commands('kvmnode1')).toEqual([]);
+    expect(checked.results[0]).toMatchObject({ status: 'changed', reason: 'would update /etc/demo.conf' });
+    expect(checked.results[0]?.changes[0]?.diff).toContain('-old\n+wanted');
+    const applyFleet = new FakeFleet({ kvmnode1: drifted });
+    await runPlaybook({ inventory: testInventory, tasks: [task], handlers: [], hosts: [host], connect: (h) => applyFleet.connect(h.name) });
+    expect(applyFleet.commands('kvmnode1')).toEqual([writeScript(file)]);
+    expect(applyFleet.log.find((r) => !r.factKeys)?.input).toBe('wanted\n');
+  });
+});
