@@ -2,7 +2,8 @@
 // storage node's NFS export, opened by QEMU itself (libnfs), which libvirt
 // treats as shared storage: live migration needs no --unsafe. No graphics
 // (libvirt rejects <graphics type='none'/>; leaving it out is the way), a PS/2
-// keyboard for `virsh send-key`, the serial console to a file.
+// keyboard for `virsh send-key`, the serial console to a file. QEMU speaks
+// NFS as uid/gid 0 (<identity>, which libvirt's schema requires for nfs).
 export interface GuestSpec {
   readonly name: string;
   /** Hypervisor the guest belongs to (balancer "home"), kept in libvirt metadata. */
@@ -41,6 +42,7 @@ export function guestDomainXml(g: GuestSpec): string {
       <driver name='qemu' type='raw' cache='none'/>
       <source protocol='nfs' name='${xml(g.image)}'>
         <host name='${xml(g.storageAddress)}'/>
+        <identity user='root' group='root'/>
       </source>
       <target dev='hda' bus='ide'/>
     </disk>

@@ -16,6 +16,11 @@ log() { echo "$LAB_HOST: $*"; }
 echo "$LAB_HOST" >/etc/hostname
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >/etc/hosts
 echo "$LAB_UUID" | tr -d - >/etc/machine-id
+# No DNS in the lab (names come from /etc/hosts, as apply writes it): with no
+# nameserver glibc asks 127.0.0.1, which refuses at once, instead of waiting
+# for the machine's own resolver, which the lab network cannot reach.
+rm -f /etc/resolv.conf
+printf '# hvmctl lab: no DNS server; names resolve through /etc/hosts\n' >/etc/resolv.conf
 rm -rf /etc/hvmctl /root/.ssh /etc/ganesha /etc/iptables /etc/cron.d/hvmctl* \
   /var/spool/cron/crontabs /etc/libvirt/storage /etc/libvirt/qemu /var/lib/libvirt \
   /etc/exports /etc/exports.d /var/lib/nfs/ganesha /srv

@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadInventory } from '../../src/inventory/load.ts';
+import { labTopology } from '../../lab/topology.ts';
+import { parseLabArgs } from '../../src/cli/lab.ts';
+import { formatStatus, servicesIn } from '../../lab/status.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe('labTopology (default inventory)', () => {
+  it('names every lab object hvmlab*, with the inventory addresses and MACs', async () => {
+    const inv = await loadInventory(path.join(repo, 'inventory.yaml'), { home: '/home/op' });
+    const t = labTopology(inv);
+    expect(t.bridge).toBe('hvmlab0');
+    expect(t.gatewayCidr).toBe('172.21.3.1/26');
+    expect(t.hosts.map((h) => [h.name, h.role, h.address, h.mac, h.interface, h.netns, h.veth])).toEqual([
+      ['kvmstorage', 'storage', '172.21.3.13', '52:54:00:15:03:0d', 'eth0', 'hvmlab-kvmstorage', 'hvmlab-v0'],
+      ['kvmnode1', 'hypervisor', '172.21.3.10', '52:54:00:15:03:0a', 'eth0', 'hvmlab-kvmnode1', 'hvmlab-v1'],
+      ['kvmnode2', 'hypervisor', '172.21.3.11', '52:54:00:15:03:0b', 'eth0', 'hvmlab-kvmnode2', 'hvmlab-v2'],
+      ['kvmnode3', 'hypervisor', '172.21.3.12', '52:54:00:15:03:0c', 'eth0', 'hvmlab-kvmnode3', 'hvmlab-v3'],
+    ]);
+    expect(t.hosts[1]!.cgroups).toEqual(['/sys/fs/cgroup/cpu/hvmlab/kvmnode1', '/sys/fs/cgroup/cpuacct/hvmlab/kvmnode1']);
+    expect(t.hosts[1]!.cpuSource).toBe('cgroup:/sys/fs/cgroup/cpuacct/hvmlab/kvmnode1');
+    for (const h of t.hosts) expect(h.veth.length).toBeLessThanOrEqual(15); // IFNAMSIZ
+  });
+});
+
+describe('parseLabArgs', () => {
+  it('splits exec at --', () => {
+    expect(parseLabArgs(['exec', 'kvmnode1', '--', 'ls', '-l'], '/r')).toEqual({ inventory: '/r/inventory.yaml', json: false, rest: ['exec', 'kvmnode1'], command: ['ls', '-l'] });
+  });
+  it('takes -i and --json', () => {
+    expect(parseLabArgs(['status', '--json', '-i', 'x.yaml'], '/r')).toMatchObject({ inventory: '/r/x.yaml', json: true, rest: ['status'] });
+  });
+  it('passes options after the ssh host to the remote command', () => {
+    expect(parseLabArgs(['ssh', 'kvmnode1', 'ls', '-l'], '/r').rest).toEqual(['ssh', 'kvmnode1', 'ls', '-l']);
+  });
+  it('refuses unknown options', () => {
+    expect(() => parseLabArgs(['up', '--bogus'], '/r')).toThrow(/unknown option --bogus/);
+  });
+});
+
+describe('status', () => {
+  it('recognises the services by process name (comm is cut at 15 characters)', () => {
+    expect(servicesIn(['bash', 'sshd', 'cron', 'libvirtd', 'virtlogd', 'qemu-system-x86', 'sleep'])).toEqual(['sshd', 'cron', 'virtlogd', 'libvirtd', 'qemu-system-x86']);
+    expect(servicesIn(['ganesha.nfsd', 'rpcbind'])).toEqual(['rpcbind', 'ganesha.nfsd']);
+  });
+  it('formats a table', () => {
+    const state = {
+      version: 1 as const, inventory: '/r/inventory.yaml', knownHosts: '/root/.ssh/known_hosts', identity: '/root/.ssh/id_ed25519', bridge: 'hvmlab0',
+      gatewayCidr: '172.21.3.1/26', startedAt: '2026-01-01T00:00:00.000Z', accel: 'kvm' as const, hosts: [],
+    };
+    const text = formatStatus(state, [{ name: 'kvmnode1', role: 'hypervisor', address: '172.21.3.10', netns: 'hvmlab-kvmnode1', initPid: 42, up: true, services: ['sshd', 'cron'], cpuSource: 'cgroup:/x' }]);
+    expect(text).toContain('kvmnode1  hypervisor  172.21.3.10  42   up     sshd,cron');
+    expect(text).toContain('kvmnode1=cgroup:/x');
+  });
+});

@@ -1,0 +1,88 @@
+// Helpers for the lab's end-to-end tests (and any test that needs the lab):
+// whether the lab can run here, the hvmctl CLI as a user runs it, commands
+// inside a lab host, and ssh to a host through the route guard. No mocks.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertLabRoute } from '../../lab/route-guard.ts';
+import { readLabState } from '../../lab/state.ts';
+import type { LabState } from '../../lab/state.ts';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(repoRoot, 'bin/hvmctl.js');
+
+export interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Why the lab cannot run on this machine, or undefined when it can. */
+export function labUnavailableReason(): string | undefined {
+  if (process.platform !== 'linux') return 'the lab needs Linux';
+  if (process.getuid?.() !== 0) return 'the lab needs root';
+  if (!existsSync('/dev/kvm')) return 'the lab needs /dev/kvm';
+  return undefined;
+}
+
+export function labAvailable(): boolean {
+  return labUnavailableReason() === undefined;
+}
+
+/** Runs `node bin/hvmctl.js ARGS` from the repository root. */
+export function runHvmctl(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): Ran {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    input: options.input,
+    timeout: options.timeoutMs ?? 240_000,
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Runs a shell script inside a lab host (`hvmctl lab exec HOST -- sh -c SCRIPT`). */
+export function labExec(host: string, script: string, options: { timeoutMs?: number } = {}): Ran {
+  return runHvmctl(['lab', 'exec', host, '--', 'sh', '-c', script], options);
+}
+
+/** Like labExec, but the script must succeed; returns its stdout. */
+export function mustLabExec(host: string, script: string): string {
+  const r = labExec(host, script);
+  if (r.code !== 0) throw new Error(`${host}: '${script}' exited ${r.code}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** The running lab's state (hosts, pids, addresses); throws when none is up. */
+export function labState(): LabState {
+  const state = readLabState();
+  if (!state) throw new Error('no lab is up');
+  return state;
+}
+
+/**
+ * ssh to a lab host from the root namespace as the operator, with the pinned
+ * known_hosts and StrictHostKeyChecking=yes, after the route guard.
+ */
+export function labSsh(host: string, command: string, options: { timeoutMs?: number } = {}): Ran {
+  const state = labState();
+  const h = state.hosts.find((x) => x.name === host);
+  if (!h) throw new Error(`no lab host ${host}`);
+  assertLabRoute(h.address);
+  const r = spawnSync(
+    'ssh',
+    ['-i', state.identity, '-o', `UserKnownHostsFile=${state.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=5', `root@${h.address}`, command],
+    { encoding: 'utf8', timeout: options.timeoutMs ?? 60_000 },
+  );
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** CPU time (ns) a lab host has used so far, from its cpuacct cgroup. */
+export function hostCpuNs(host: string): number {
+  const h = labState().hosts.find((x) => x.name === host);
+  if (!h) throw new Error(`no lab host ${host}`);
+  const dir = h.cpuSource.replace(/^cgroup:/, '');
+  const r = spawnSync('cat', [`${dir}/cpuacct.usage`], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
