@@ -55,6 +55,8 @@ interface HostState {
   operatorAddress?: string;
   /** Fact values by key, valid until something is executed on the host. */
   readonly cache: Map<string, unknown>;
+  /** Check mode: some task would change this host (later facts may not be readable yet). */
+  pending?: boolean;
   /** Set when the host is unreachable or failed: nothing more runs on it. */
   stop?: { unreachable: boolean; error: ErrorRecord };
 }
@@ -181,11 +183,11 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
   }
 
   /** Values for `facts`, from the host's cache where valid; the rest in one round trip. */
-  async function cachedFacts(s: HostState, conn: Connector, facts: readonly Fact<unknown>[]): Promise<Map<string, unknown>> {
+  async function cachedFacts(s: HostState, conn: Connector, facts: readonly Fact<unknown>[], lenient = false): Promise<Map<string, unknown>> {
     const missing = facts.filter((f) => !s.cache.has(f.key));
-    const fresh = missing.length > 0 ? await gatherFacts(conn, missing) : new Map<string, unknown>();
+    const fresh = missing.length > 0 ? await gatherFacts(conn, missing, { lenient }) : new Map<string, unknown>();
     for (const [k, v] of fresh) s.cache.set(k, v);
-    return new Map(facts.map((f) => [f.key, fresh.has(f.key) ? fresh.get(f.key) : s.cache.get(f.key)]));
+    return new Map(facts.filter((f) => s.cache.has(f.key)).map((f) => [f.key, s.cache.get(f.key)]));
   }
 
   function fail(s: HostState, stage: Stage, task: string, error: unknown, extra: Partial<TaskRecord> = {}): void {
@@ -206,7 +208,10 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     let values: Map<string, unknown>;
     try {
       for (const t of tasks) wanted.set(t, t.facts(ctx) as Record<string, Fact<unknown>>);
-      values = await cachedFacts(s, conn, [...wanted.values()].flatMap((f) => Object.values(f)));
+      // In check mode, after this host would already have changed something, a
+      // fact may be unreadable only because that change is not made (a tool
+      // not installed yet): such tasks are skipped with that reason.
+      values = await cachedFacts(s, conn, [...wanted.values()].flatMap((f) => Object.values(f)), check && s.pending === true);
     } catch (error) {
       fail(s, stage, 'gather facts', error);
       return;
@@ -215,6 +220,18 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     // 2. plan, print, execute, task by task
     for (const task of tasks) {
       if (aborted()) break;
+      const unread = Object.values(wanted.get(task) ?? {}).filter((f) => !values.has(f.key));
+      if (unread.length > 0) {
+        record({
+          host: s.spec.name,
+          stage,
+          task: task.name,
+          status: 'skipped',
+          reason: `facts unreadable until the changes above are made (${unread.map((f) => f.key).join(', ')})`,
+          changes: [],
+        });
+        continue;
+      }
       const facts = Object.fromEntries(Object.entries(wanted.get(task) ?? {}).map(([name, f]) => [name, values.get(f.key)]));
       let planned;
       try {
@@ -237,6 +254,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
       }
       const changes = planned.changes.map(changeRecord);
       if (check) {
+        s.pending = true;
         for (const c of planned.changes) for (const h of c.notify ?? []) notified.add(h);
         record({ host: s.spec.name, stage, task: task.name, status: 'changed', reason: `would ${summaries(planned.changes)}`, changes });
         continue;

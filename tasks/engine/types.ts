@@ -45,7 +45,11 @@ export interface Change {
   readonly notify?: readonly HandlerName[];
 }
 
-/** `changes` empty means no-op, and `reason` says why ("/etc/hosts already up to date"). */
+/**
+ * `changes` empty means no-op, and `reason` says why ("/etc/hosts already up to date").
+ * A reason starting with `skipped:` reports the task as skipped rather than ok
+ * ("skipped: no keys from kvmnode2 yet").
+ */
 export interface TaskResult {
   readonly changes: readonly Change[];
   readonly reason: string;

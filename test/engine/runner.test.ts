@@ -293,3 +293,25 @@ describe('prefetch', () => {
     expect(fleet.batches('kvmnode1').map((b) => b.factKeys)).toEqual([['hvmctl:operator-address', 'pool-info'], ['pool-info']]);
   });
 });
+
+describe('check mode on a host that is not set up yet', () => {
+  it('skips a task whose facts cannot be read until an earlier change is made, and goes on', async () => {
+    const fleet = new FakeFleet({ kvmnode1: { answers: [['virsh pool-info', { code: 127, stdout: '', stderr: 'virsh: not found' }]] } });
+    const pkg: Task<Record<string, never>> = {
+      name: 'packages', tags: ['packages'], stage: 'packages', applies: () => true, facts: () => ({}),
+      plan: () => ({ changes: [{ summary: 'install libvirt', commands: [{ script: 'install libvirt' }] }], reason: '' }),
+    };
+    const pool: Task<{ state: string }> = {
+      name: 'pool', tags: ['pool'], stage: 'hypervisor', applies: () => true,
+      facts: () => ({ state: { key: 'pool-info', command: 'virsh pool-info default', parse: (r) => { if (r.code !== 0) throw new Error(r.stderr); return r.stdout.trim(); } } }),
+      plan: () => ({ changes: [], reason: 'fine' }),
+    };
+    const report = await runPlaybook(options(fleet, [pkg, pool, markerTask('after', 'trust')], { hosts: [testInventory.hosts[1]!], check: true }));
+    expect(report.results.map((r) => `${r.status} ${r.task}`)).toEqual(['changed packages', 'skipped pool', 'changed after']);
+    expect(report.results[1]?.reason).toBe('facts unreadable until the changes above are made (pool-info)');
+    expect(exitCode(report, 'plan')).toBe(2);
+    // without a pending change the same unreadable fact is a failure
+    const strict = await runPlaybook(options(fleet, [pool], { hosts: [testInventory.hosts[1]!], check: true }));
+    expect(strict.results.map((r) => `${r.status} ${r.task}`)).toEqual(['failed gather facts']);
+  });
+});
