@@ -1,0 +1,108 @@
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runSimulate } from '../../../balancer/sim/cli.ts';
+import { simConfig } from '../../../balancer/sim/config.ts';
+import { simulate } from '../../../balancer/sim/simulate.ts';
+import { loadTrace, parseTraceFile } from '../../../balancer/sim/trace.ts';
+import type { CliIo } from '../../../src/cli/io.ts';
+
+const SLICE = new URL('../../fixtures/traces/planetlab-slice', import.meta.url).pathname;
+
+function io(): CliIo & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, out: (t) => lines.push(t), err: (t) => lines.push(t), tty: false, env: {}, cwd: process.cwd() };
+}
+
+describe('trace loading', () => {
+  it('reads the 40-file slice (names with spaces included), 288 samples each, as fractions', async () => {
+    const t = await loadTrace(SLICE);
+    expect(t.names.length).toBe(40);
+    expect(t.length).toBe(288);
+    expect(t.names.some((n) => n.includes(' '))).toBe(true);
+    const first = (await readFile(join(SLICE, t.names[0] as string), 'utf8')).split('\n')[0];
+    expect(t.samples[0]).toBeCloseTo(Number(first) / 100, 12);
+  });
+  it.each([
+    { text: '12\n7x\n', error: /vm:2: unexpected character 'x'/ },
+    { text: '12\n101\n', error: /vm:2: 101 is above 100/ },
+    { text: '\n\n', error: /vm:1: no samples/ },
+  ])('rejects $text naming file and line', ({ text, error }) => {
+    expect(() => parseTraceFile('vm', new TextEncoder().encode(text))).toThrow(error);
+  });
+  it('a missing directory is a TraceError with a hint', async () => {
+    await expect(loadTrace('/nonexistent/trace')).rejects.toMatchObject({ code: 'E_TRACE', hint: expect.stringContaining('--trace') });
+  });
+});
+
+describe('replaying the slice end to end', async () => {
+  const t = await loadTrace(SLICE);
+  const none = simulate(t, { config: { ...simConfig('thr-mmt'), maxMigrationsPerRun: 0 } });
+  const thr = simulate(t, { config: simConfig('thr-mmt') });
+  const ours = simulate(t, { config: simConfig('hvmctl') });
+  it('without migrations nothing is ever short (CloudSim places VMs at their full MIPS)', () => {
+    expect(none.metrics.migrations).toBe(0);
+    expect(none.metrics.slatah).toBe(0);
+  });
+  it.each([
+    { name: 'thr-mmt', r: thr },
+    { name: 'hvmctl', r: ours },
+  ])('$name consolidates: less energy than no migration, sane metrics, a value per interval', ({ r }) => {
+    expect(r.metrics.migrations).toBeGreaterThan(0);
+    expect(r.metrics.energyKWh).toBeGreaterThan(0);
+    expect(r.metrics.energyKWh).toBeLessThan(none.metrics.energyKWh);
+    expect(r.metrics.slatah).toBeGreaterThanOrEqual(0);
+    expect(r.metrics.slatah).toBeLessThan(0.2);
+    expect(r.metrics.slav).toBeCloseTo(r.metrics.slatah * r.metrics.pdm, 15);
+    expect(r.series.activeHosts).toHaveLength(288);
+    expect(r.series.energyKWh.reduce((a, b) => a + b, 0)).toBeCloseTo(r.metrics.energyKWh, 9);
+    expect(r.series.migrations.reduce((a, b) => a + b, 0)).toBe(r.metrics.migrations);
+  });
+  it('ours moves far less than THR-MMT on the slice', () => {
+    expect(ours.metrics.migrations * 3).toBeLessThan(thr.metrics.migrations);
+  });
+});
+
+describe('hvmctl balance simulate (runSimulate)', () => {
+  it('prints the table, writes a self-contained report, and --json parses', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvmctl-sim-'));
+    try {
+      const out = io();
+      const report = join(dir, 'day.html');
+      expect(await runSimulate(['--trace', SLICE, '--policy', 'thr-mmt', '--hosts', '100', '--report', report], out)).toBe(0);
+      const text = out.lines.join('\n');
+      expect(text).toMatch(/40 VMs on 100 hosts, 288 intervals/);
+      expect(text).toMatch(/hvmctl sim THR-MMT-0.8\s+\d+\.\d\d\s+\d+/);
+      const html = await readFile(report, 'utf8');
+      expect(html).toMatch(/^<!doctype html>/);
+      expect((html.match(/<svg /g) ?? []).length).toBe(4);
+      expect(html).not.toMatch(/<script|https?:\/\//);
+      const json = io();
+      expect(await runSimulate(['--trace', SLICE, '--json'], json)).toBe(0);
+      const parsed = JSON.parse(json.lines.join('\n')) as { metrics: { migrations: number }; policy: string };
+      expect(parsed.policy).toBe('hvmctl');
+      expect(parsed.metrics.migrations).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it.each([
+    { argv: [], error: /--trace DIR is required/ },
+    { argv: ['--trace', SLICE, '--policy', 'lr-mmt'], error: /unknown policy 'lr-mmt'/ },
+    { argv: ['--trace', SLICE, '--hosts', 'x'], error: /--hosts must be a positive integer/ },
+    { argv: ['--bogus'], error: /Unknown option/ },
+  ])('usage error: $argv', async ({ argv, error }) => {
+    await expect(runSimulate(argv, io())).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(error) });
+  });
+  it('a trace directory that is not one cannot be replayed and says why', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvmctl-bad-'));
+    try {
+      await mkdir(join(dir, 'day'));
+      await writeFile(join(dir, 'day', 'vm1'), '10\nabc\n');
+      await expect(runSimulate(['--trace', join(dir, 'day')], io())).rejects.toThrow(/vm1:2: unexpected character 'a'/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
