@@ -19,6 +19,7 @@ import type { Connector } from '../../src/connector/connector.ts';
 import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { gatherFacts } from './facts.ts';
+import { runHandlers } from './handler-run.ts';
 import { errorRecord, recapOf, type ErrorRecord, type RunReport, type TaskRecord } from './result.ts';
 import type { Change, ClusterFacts, Fact, Handler, HandlerName, Stage, Task, TaskContext } from './types.ts';
 import { stageOrder } from './types.ts';
@@ -271,7 +272,19 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     // 3. handlers notified in this stage, once each, even after a failure
     if (notified.size > 0) {
       if (!check) s.cache.clear();
-      await runHandlers(s, stage, ctx, conn, notified);
+      const after = await runHandlers({
+        handlers: opts.handlers,
+        notified,
+        ctx,
+        connector: conn,
+        check,
+        aborted,
+        connect: () => opts.connect(s.spec),
+        report: (task, status, reason, error) =>
+          record({ host: s.spec.name, stage, task, handler: true, status, reason, changes: [], ...(error ? { error } : {}) }),
+      });
+      s.connector = after.connector;
+      if (after.failure) s.stop ??= { unreachable: false, error: after.failure };
     }
   }
 
@@ -289,71 +302,6 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
       for (const h of change.notify ?? []) notified.add(h);
     }
     return undefined;
-  }
-
-  async function runHandlers(s: HostState, stage: Stage, ctx: TaskContext, first: Connector, notified: Set<HandlerName>): Promise<void> {
-    let conn = first;
-    const known = opts.handlers.filter((h) => notified.has(h.name));
-    for (const name of notified) {
-      if (!known.some((h) => h.name === name)) {
-        record({ host: s.spec.name, stage, task: `handler ${name}`, handler: true, status: 'failed', reason: `no handler named '${name}' in the playbook`, changes: [] });
-      }
-    }
-    for (const handler of known) {
-      const task = `handler ${handler.name}`;
-      if (check) {
-        record({ host: s.spec.name, stage, task, handler: true, status: 'changed', reason: 'would run', changes: [] });
-        continue;
-      }
-      if (aborted()) break;
-      try {
-        if (handler.execute) {
-          const outcome = await handler.execute({
-            ...ctx,
-            connector: conn,
-            probe: async (command = 'true') => {
-              const fresh = await opts.connect(s.spec);
-              try {
-                return await fresh.run(command, { timeoutMs: 10_000 });
-              } finally {
-                await fresh.close().catch(() => undefined);
-              }
-            },
-          });
-          // The handler may have cut the old connection (a network restart): reconnect for what follows.
-          const alive = await conn.run('true', { timeoutMs: 5000 }).then((r) => r.code === 0, () => false);
-          if (!alive) {
-            await conn.close().catch(() => undefined);
-            s.connector = await opts.connect(s.spec);
-            conn = s.connector;
-          }
-          if (outcome.status === 'failed') {
-            const e = new HvmError('E_HANDLER', `${s.spec.name}: ${handler.name}: ${outcome.reason}`);
-            s.stop ??= { unreachable: false, error: errorRecord(e) };
-          }
-          record({
-            host: s.spec.name,
-            stage,
-            task,
-            handler: true,
-            status: outcome.status,
-            reason: outcome.reason,
-            changes: [],
-            ...(outcome.status === 'failed' ? { error: { code: 'E_HANDLER', message: outcome.reason } } : {}),
-          });
-          continue;
-        }
-        for (const command of handler.commands(ctx)) {
-          const r = await conn.run(command.script, command.input === undefined ? {} : { input: command.input });
-          if (r.code !== 0) throw new CommandError(conn.host, command.script, r.code, r.stdout, r.stderr);
-        }
-        record({ host: s.spec.name, stage, task, handler: true, status: 'changed', reason: 'ran', changes: [] });
-      } catch (error) {
-        const e = errorRecord(error);
-        s.stop ??= { unreachable: false, error: e };
-        record({ host: s.spec.name, stage, task, handler: true, status: 'failed', reason: e.message, changes: [], error: e });
-      }
-    }
   }
 }
 
