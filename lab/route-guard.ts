@@ -47,3 +47,11 @@ export function assertLabRoute(address: string): void {
   const problem = labRouteProblem(parseRouteGet(r.stdout));
   if (problem) throw new RouteGuardError(address, problem);
 }
+
+/**
+ * The same check as a connector guard hook (SshOptions.guard): refuses a host
+ * whose SSH address is not routed through the lab bridge.
+ */
+export async function labRouteGuard(host: { readonly sshHost: string }): Promise<void> {
+  assertLabRoute(host.sshHost);
+}

@@ -50,11 +50,18 @@ export function locateGuests(state: LabState, names: readonly string[]): GuestPl
   return names.map((name) => seen.get(name) ?? { name, host: undefined, state: 'undefined' });
 }
 
-export function labVms(state: LabState, inv: Inventory, progress: (line: string) => void): GuestPlacement[] {
+export async function labVms(state: LabState, inv: Inventory, progress: (line: string) => void, options: { nfsWaitMs?: number } = {}): Promise<GuestPlacement[]> {
   const { storage, hypervisors } = labRoles(state);
   const home = hypervisors[0]!;
   const exportUrl = `nfs://${storage.address}${inv.nfs.export}`;
-  const probe = runInHost(home, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
+  // A freshly started NFS server answers after a moment (ganesha's start-up
+  // and grace period), so ask again for a while before giving up.
+  const deadline = Date.now() + (options.nfsWaitMs ?? 5_000);
+  let probe = runInHost(home, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
+  while (probe.code !== 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    probe = runInHost(home, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
+  }
   if (probe.code !== 0) {
     throw new LabError('E_LAB_NFS', `${home.name} cannot list the NFS export ${exportUrl} (${(probe.stderr || probe.stdout).trim().split('\n').slice(-1)[0] ?? ''})`, {
       hint: 'the export is made by `hvmctl apply` (it configures nfs-ganesha on the storage node); run it first',

@@ -3,17 +3,19 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
-import type { Inventory } from '../inventory/types.ts';
+import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { CliIo } from './io.ts';
 import { labDown } from '../../lab/down.ts';
 import { execInHost } from '../../lab/enter.ts';
 import { notUp } from '../../lab/lab-error.ts';
-import { assertLabRoute } from '../../lab/route-guard.ts';
+import { assertLabRoute, labRouteGuard } from '../../lab/route-guard.ts';
+import { connectSsh } from '../connector/ssh.ts';
 import type { LabState } from '../../lab/state.ts';
 import { readLabState } from '../../lab/state.ts';
 import { formatStatus, labStatus } from '../../lab/status.ts';
 import { labVms } from '../../lab/vms.ts';
 import { setGuestLoad } from '../../lab/guest-load.ts';
+import { labDemo } from '../../lab/demo.ts';
 import { assertCanRunLab, labUp } from '../../lab/up.ts';
 import { notRoot } from '../../lab/lab-error.ts';
 
@@ -136,7 +138,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     case 'vms': {
       const state = requireLab();
       const inv = await loadInventory(state.inventory);
-      const placed = labVms(state, inv, progress);
+      const placed = await labVms(state, inv, progress);
       for (const p of placed) io.out(`${p.name}: ${p.host ? `running on ${p.host}` : p.state}`);
       return placed.every((p) => p.host) ? 0 : 1;
     }
@@ -149,6 +151,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const r = setGuestLoad(requireLab(), vm, percent);
       io.out(`${r.vm} on ${r.host}: load set to ${r.percent} % (${r.key})`);
       return 0;
+    }
+    case 'demo': {
+      const inv = await loadInventory(args.inventory);
+      const apply = await import('./apply.ts');
+      const knownHosts = knownHostsFile(inv, io);
+      // apply's own SSH connector, with the lab's route guard in front of every connection.
+      const connect = (i: Inventory, host: HostSpec) =>
+        connectSsh(host, { user: i.ssh.user, identity: i.ssh.identity, knownHosts, guard: labRouteGuard });
+      return labDemo(inv, io, { knownHosts, apply: (a) => apply.run(a, io, { connect }) });
     }
     default:
       throw new UsageError(sub === undefined ? 'missing lab command' : `unknown lab command '${sub}'`, "run 'hvmctl lab --help'");
