@@ -92,11 +92,19 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], names: readonl
   };
 }
 
-/** Host key algorithms to offer so the server presents a key type we have pinned. */
+/** Host key types the SSH client (ssh2) can verify. */
+const SUPPORTED = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'ssh-rsa']);
+
+/**
+ * Host key algorithms to offer so the server presents a key type we have
+ * pinned (types the client cannot verify, e.g. security-key or DSA, are left
+ * out; they never match anyway).
+ */
 export function pinnedAlgorithms(entries: readonly KnownHostEntry[], names: readonly string[]): string[] {
   const types = new Set(entries.filter((e) => e.marker === undefined && names.some((n) => entryMatches(e.hosts, n))).map((e) => e.keyType));
   const out: string[] = [];
   for (const t of types) {
+    if (!SUPPORTED.has(t)) continue;
     if (t === 'ssh-rsa') out.push('rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa');
     else out.push(t);
   }

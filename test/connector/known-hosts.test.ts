@@ -68,5 +68,6 @@ describe('known_hosts matching', () => {
     expect(pinnedAlgorithms(entries, ['h'])).toEqual(['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
     expect(blobKeyType(a.blob)).toBe('ssh-ed25519');
     expect(pinnedAlgorithms(entries, ['nobody'])).toEqual([]);
+    expect(pinnedAlgorithms(parseKnownHosts(`h ssh-dss AAAA\nh sk-ssh-ed25519@openssh.com AAAA\nh ${a.line}\n`), ['h'])).toEqual(['ssh-ed25519']);
   });
 });
