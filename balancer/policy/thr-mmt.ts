@@ -4,7 +4,7 @@
 //  - a host is overloaded when the REQUESTED CPU of its VMs exceeds `high` of
 //    its capacity; VMs with the least memory leave first until it is not;
 //  - the leaving VMs, biggest CPU first, go where the power increase is least
-//    (power after = model(running allocated CPU + VM) , before = model(CPU at
+//    (power after = model(CPU allocated now + VM), before = model(CPU at
 //    measurement)); a host is skipped when a VM's request exceeds one of its
 //    cores, its free CPU or memory is short, or it would be overloaded after
 //    (unless it runs nothing) or above 100 %;
@@ -187,6 +187,8 @@ export function planThrMmt(snapshot: Snapshot, config: BalancerConfig, history: 
       if (cap - e.allocated < vm.cpuUsed) continue;
       if (b.mem - margin < vm.memMiB) continue;
       if (e.measured !== 0 && (e.requested + vm.cpuUsed) / cap > threshold) continue;
+      // Power after: the MIPS allocated now (VMs this plan already put there included), as
+      // CloudSim 3.0.3's getUtilizationOfCpuMips(host); power before: at measurement.
       const potential = (e.allocated + vm.cpuUsed) / cap;
       if (potential > 1) continue;
       const diff = powerAt(b.state.powerModel, potential, cap) - e.powerBefore;

@@ -50,6 +50,9 @@ interface Move {
   readonly from: number;
   readonly to: number;
   readonly seconds: number;
+  /** Hosts the plan sent the VM to before its last destination: CloudSim starts every listed
+   * migration, so each of them receives the VM (10 % given, 100 % asked) until it lands. */
+  readonly via: readonly number[];
 }
 
 export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
@@ -121,6 +124,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     series.energyKWh.push((totals.energyJ - before) / 3_600_000);
     // the moves complete within the interval: apply them, quickest first
     for (const m of [...moves].sort((a, b) => a.seconds - b.seconds)) {
+      if (m.from === m.to) continue;
       c.remove(m.vm);
       c.place(m.vm, m.to);
     }
@@ -184,18 +188,22 @@ function snapshotOf(c: Cluster, hostNames: readonly string[], vmNames: readonly 
 /** The plan as moves: a VM listed twice (CloudSim's THR-MMT can do that) ends at the last
  * destination and counts twice, as CloudSim counts it. */
 function movesOf(plan: Plan, c: Cluster, vmIndex: Map<string, number>, hostIndex: Map<string, number>): { moves: Move[]; count: number } {
-  const last = new Map<number, number>();
+  const targets = new Map<number, number[]>();
   for (const m of plan.migrations) {
     const v = vmIndex.get(m.vm);
     const to = hostIndex.get(m.to);
     if (v === undefined || to === undefined) throw new Error(`plan names unknown VM or host: ${m.vm} -> ${m.to}`);
-    last.set(v, to);
+    const list = targets.get(v) ?? [];
+    list.push(to);
+    targets.set(v, list);
   }
   const moves: Move[] = [];
-  for (const [vm, to] of last) {
+  for (const [vm, list] of targets) {
     const from = c.vmHost[vm] as number;
-    if (from === to) continue;
-    moves.push({ vm, from, to, seconds: (c.vmRam[vm] as number) / MIGRATION_MB_PER_S });
+    const to = list[list.length - 1] as number;
+    const via = list.slice(0, -1).filter((h) => h !== from && h !== to);
+    if (from === to && via.length === 0) continue;
+    moves.push({ vm, from, to, seconds: (c.vmRam[vm] as number) / MIGRATION_MB_PER_S, via });
   }
   return { moves, count: plan.migrations.length };
 }
@@ -211,7 +219,7 @@ function account(
 ): { active: number } {
   const touched = new Map<number, Move[]>();
   for (const m of moves) {
-    for (const h of [m.from, m.to]) {
+    for (const h of [m.from, m.to, ...m.via]) {
       const list = touched.get(h) ?? [];
       list.push(m);
       touched.set(h, list);
@@ -267,9 +275,11 @@ function guestList(c: Cluster, h: number, mine: readonly Move[], offset: number,
   const out: Guest[] = [];
   const leaving = new Map<number, Move>();
   const arriving: Move[] = [];
+  const passing: Move[] = [];
   for (const m of mine) {
-    if (m.from === h) leaving.set(m.vm, m);
-    else arriving.push(m);
+    if (m.from === h && m.to !== h) leaving.set(m.vm, m);
+    else if (m.to === h && m.from !== h) arriving.push(m);
+    else if (m.via.includes(h)) passing.push(m);
   }
   for (const v of c.hostVms[h] as number[]) {
     const m = leaving.get(v);
@@ -278,5 +288,6 @@ function guestList(c: Cluster, h: number, mine: readonly Move[], offset: number,
   }
   arriving.sort((a, b) => a.seconds - b.seconds);
   for (const m of arriving) out.push({ request: c.demand(m.vm, at), share: m.seconds <= offset ? 1 : 0.1 });
+  for (const m of passing) if (m.seconds > offset) out.push({ request: c.demand(m.vm, at), share: 0.1 });
   return out;
 }
