@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { simConfig } from '../balancer/sim/config.ts';
 import { simulate } from '../balancer/sim/simulate.ts';
 import { loadTrace } from '../balancer/sim/trace.ts';
+import { VARIANTS } from '../balancer/sim/variants.ts';
 import type { PolicyName } from '../balancer/types.ts';
 
 const TRACES = process.env.HVMCTL_TRACES ?? new URL('../../shared/traces/planetlab/', import.meta.url).pathname;
@@ -35,8 +36,25 @@ async function one(day: string, policy: PolicyName): Promise<void> {
   );
 }
 
+/** --variants: both policies on days the policy was not tuned on (see balancer/sim/variants.ts). */
+async function variants(): Promise<void> {
+  console.log('day       variant          THR-MMT-0.8: kWh  migr  SLATAH | hvmctl: kWh  migr  SLATAH | migr ratio');
+  for (const day of DAYS) {
+    const trace = await loadTrace(`${TRACES}/${day}`);
+    for (const v of VARIANTS) {
+      const t = v.make(trace);
+      const thr = simulate(t, { config: simConfig('thr-mmt') }).metrics;
+      const ours = simulate(t, { config: simConfig('hvmctl') }).metrics;
+      const f = (m: typeof thr): string => `${m.energyKWh.toFixed(1).padStart(6)} ${String(m.migrations).padStart(6)} ${(m.slatah * 100).toFixed(2)} %`;
+      console.log(`${day}  ${v.name.padEnd(15)}  ${f(thr)} | ${f(ours)} | ${((ours.migrations / thr.migrations) * 100).toFixed(1)} %`);
+    }
+  }
+}
+
 if (process.argv[2] === '--one') {
   await one(process.argv[3] as string, process.argv[4] as PolicyName);
+} else if (process.argv[2] === '--variants') {
+  await variants();
 } else {
   if (!existsSync(TRACES)) {
     console.error(`no traces at ${TRACES}; set HVMCTL_TRACES to the planetlab directory`);
