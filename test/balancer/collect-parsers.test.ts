@@ -86,6 +86,12 @@ describe('vm metadata', () => {
   it('reads what virsh metadata printed', () => {
     expect(parseVmMetadata(fixture('virsh-metadata.txt'))).toEqual({ home: 'kvmnode1', moved: 1700000000, reason: 'kvmnode1 at 93 %' });
   });
+  it('reads the lab-defined form and the form after `metadata --set` (captured)', () => {
+    expect(parseVmMetadata(fixture('virsh-metadata-lab-defined.txt'))).toEqual({ home: 'kvmnode1', moved: undefined, reason: undefined });
+    expect(parseVmMetadata(fixture('virsh-metadata-after-set.txt'))).toEqual({ home: 'kvmnode1', moved: 1795541418, reason: 'kvmnode1 at 93 % > 80 %' });
+    // libvirt stores the children prefixed; the parser also takes that form
+    expect(parseVmMetadata(`${fixture('virsh-dumpxml-metadata-after-set.txt').replace(/^\s*<metadata>\s*/, '')}</hvmctl:vm>`)).toMatchObject({ home: 'kvmnode1', moved: 1795541418 });
+  });
   it('round-trips through the format, escaping XML', () => {
     const meta = { home: 'kvmnode1', moved: 1700000123, reason: 'load <90 % & rising>' };
     expect(parseVmMetadata(formatVmMetadata(meta))).toEqual(meta);
