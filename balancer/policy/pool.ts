@@ -1,8 +1,8 @@
 // Policy 'hvmctl' when no host is anyone's home (trace replay, or a pool of
 // equal hypervisors): keep every host under `high` by prediction, and empty
 // the hosts that stay under `low` so they can switch off.
-//  - Each VM's CPU is summarised over the window (its history + now) as mean
-//    and spread; a host's predicted load is the sum of its VMs' means plus
+//  - Each VM's CPU is summarised over its whole history (+ now) as mean and
+//    spread; a host's predicted load is the sum of its VMs' means plus
 //    `spread` times the square root of the summed variances (independent
 //    loads partly cancel) — the load it will very probably not exceed.
 //  - Overloaded: predicted above `high` AND measured above `high` for the last
@@ -34,7 +34,10 @@ interface Load {
 const SPREAD = 1.5;
 
 export function planPool(snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
-  const window = Math.max(2, config.overloadWindow, config.calmWindow);
+  // Predictions use the whole history handed over (the runtime keeps what it keeps; the
+  // simulator one hour), not just the trigger windows: a host that was hot within the hour
+  // keeps a wide spread, so it is neither emptied nor filled on a short calm spell.
+  const window = Number.MAX_SAFE_INTEGER;
   const vmLoad = new Map<string, Load>();
   const vmPast = new Map<string, number[]>();
   for (const vm of snapshot.vms) {
@@ -90,7 +93,6 @@ export function planPool(snapshot: Snapshot, config: BalancerConfig, history: Hi
   };
 
   function fits(b: HostBook, vm: VmState, limit: number): boolean {
-    if (b.state.name === vm.host && !b.vms.includes(vm)) return false;
     if (emptying.has(b) || !usable(b)) return false;
     if (b.mem - margin < vm.memMiB) return false;
     const peak = vmLoad.get(vm.name)?.peak ?? vm.cpuUsed;

@@ -17,8 +17,8 @@ export const thrMmtConfig: BalancerConfig = {
   maxMigrationsPerRun: Number.MAX_SAFE_INTEGER,
 };
 
-/** Ours: hysteresis (predicted above 90 % for 2 measurements to shed, below 40 % for 3 to
- * empty), a 6-hour per-VM cooldown (a VM that moved is not moved again for convenience; an
+/** Ours: hysteresis (above 90 % for 2 measurements and predicted above it over the hour to
+ * shed, below 40 % for 2 and predicted below it over the hour to empty), a 6-hour per-VM cooldown (a VM that moved is not moved again for convenience; an
  * overloaded host sheds another VM instead), at most 300 moves per run. Tuned on 20110303 and
  * 20110306 with round values; see README for the sweep. */
 export const hvmctlConfig: BalancerConfig = {
@@ -27,7 +27,7 @@ export const hvmctlConfig: BalancerConfig = {
   high: 0.9,
   low: 0.4,
   overloadWindow: 2,
-  calmWindow: 3,
+  calmWindow: 2,
   cooldown: 72 * INTERVAL,
   maxMigrationsPerRun: 300,
 };

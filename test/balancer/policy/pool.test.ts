@@ -124,3 +124,30 @@ describe('decide() at scale: 1,000 hosts and 20,000 VMs', () => {
     expect(ms).toBeLessThan(100);
   });
 });
+
+describe('pool: an oscillating load never ping-pongs', () => {
+  it.each([2, 4, 6, 10])('period %i runs, 300 runs', async (period) => {
+    const { Cluster } = await import('./cluster.ts');
+    const c = new Cluster(
+      [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+      [
+        { name: 'v1', host: 'a' },
+        { name: 'v2', host: 'a' },
+        { name: 'v3', host: 'b' },
+        { name: 'v4', host: 'c' },
+      ],
+      { ...pool, cooldown: 1200 },
+    );
+    for (let i = 0; i < 300; i++) {
+      const hot = i % period < period / 2;
+      c.step(hot ? { v1: 95, v2: 90, v3: 30, v4: 10 } : { v1: 20, v2: 15, v3: 10, v4: 5 });
+    }
+    const times = new Map<string, number[]>();
+    for (const m of c.moves) times.set(m.vm, [...(times.get(m.vm) ?? []), m.time]);
+    for (const list of times.values()) {
+      for (let i = 1; i < list.length; i++) expect((list[i] ?? 0) - (list[i - 1] ?? 0)).toBeGreaterThanOrEqual(1200);
+    }
+    // 300 runs of 60 s with a 1200 s cooldown: at most one move per VM per 20 runs
+    expect(c.moves.length).toBeLessThanOrEqual(4 * 15);
+  });
+});
