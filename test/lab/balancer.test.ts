@@ -1,0 +1,125 @@
+// End-to-end: the balancer on the bootstrapped lab (after apply.test.ts). It
+// drives `hvmctl balance ...` from the operator's side (over SSH to kvmnode1)
+// and `hvmctl lab load` to make real guest load, and checks with libvirt on
+// every hypervisor where each guest runs. For the test the installed
+// balancer.json is adjusted (each host's own cgroup as CPU source, short
+// window, no cooldown) and the cron entry is parked, so the runs counted here
+// are the only ones; afterAll re-applies the inventory, which restores both.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labAvailable, labExec, labUnavailableReason, mustLabExec, runHvmctl, type Ran } from './support.ts';
+
+const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
+const vms = ['server1', 'server2', 'server3'];
+const CONFIG = '/etc/hvmctl/balancer.json';
+
+function ok(r: Ran): Ran {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}\n${r.stdout}`);
+  return r;
+}
+
+/** Running copies of each guest, from libvirt on every hypervisor. */
+function placement(): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.fromEntries(vms.map((v) => [v, []]));
+  for (const h of hypervisors) {
+    const r = labExec(h, 'virsh -c qemu:///system list --name');
+    if (r.code !== 0) continue;
+    for (const name of r.stdout.split('\n').map((l) => l.trim())) if (out[name]) out[name]!.push(h);
+  }
+  return out;
+}
+
+function once(): { ran: boolean; action?: string; results?: { vm: string; ok: boolean; host: string }[]; message?: string } {
+  const r = runHvmctl(['balance', 'once', '--json'], { timeoutMs: 300_000 });
+  if (r.code !== 0 && r.code !== 1) throw new Error(`balance once exited ${r.code}: ${r.stderr}\n${r.stdout}`);
+  const doc = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ran?: boolean; action?: string; results?: { vm: string; ok: boolean; host: string }[]; message?: string };
+  return { ran: doc.ran !== false, ...doc };
+}
+
+function load(percent: number): void {
+  for (const vm of vms) ok(runHvmctl(['lab', 'load', vm, String(percent)]));
+}
+
+describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' : ` (skipped: ${labUnavailableReason()})`}`, () => {
+  beforeAll(() => {
+    ok(runHvmctl(['apply'], { timeoutMs: 900_000 }));
+    ok(runHvmctl(['lab', 'vms'], { timeoutMs: 600_000 }));
+    // Test settings: each host's own CPU (cgroup), a 3 s window, no cooldown.
+    const config = JSON.parse(mustLabExec('kvmnode1', `cat ${CONFIG}`)) as Record<string, unknown>;
+    const adjusted = { ...config, cpuSource: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}', sampleSeconds: 3, cooldown: 0, overloadWindow: 2, calmWindow: 3, maxMigrationsPerRun: 1 };
+    ok(runHvmctl(['lab', 'exec', 'kvmnode1', '--', 'sh', '-c', `cat > ${CONFIG}.test && mv ${CONFIG}.test ${CONFIG}`], { input: JSON.stringify(adjusted) }));
+    mustLabExec('kvmnode1', 'mv /etc/cron.d/hvmctl-balancer /root/hvmctl-balancer.cron.parked; rm -f /var/lib/hvmctl/balancer-state.json');
+    load(0);
+  }, 1_200_000);
+
+  afterAll(() => {
+    load(0);
+    labExec('kvmnode1', 'test -e /root/hvmctl-balancer.cron.parked && mv /root/hvmctl-balancer.cron.parked /etc/cron.d/hvmctl-balancer');
+    runHvmctl(['apply'], { timeoutMs: 900_000 });
+  }, 1_200_000);
+
+  it('status from the operator machine shows every hypervisor and every guest at home', () => {
+    const r = ok(runHvmctl(['balance', 'status', '--json']));
+    const s = JSON.parse(r.stdout) as { hosts: { name: string; reachable: boolean; cpuCapacity: number }[]; vms: { name: string; host: string; home: string }[] };
+    expect(s.hosts.map((h) => [h.name, h.reachable])).toEqual(hypervisors.map((h) => [h, true]));
+    expect(s.vms.map((v) => [v.name, v.host, v.home])).toEqual(vms.map((v) => [v, 'kvmnode1', 'kvmnode1']));
+  });
+
+  it('overload on kvmnode1 moves a guest to kvmnode2 within two runs, and it runs exactly once', () => {
+    load(100);
+    const runs = [once(), once()];
+    const moved = runs.flatMap((r) => r.results ?? []).filter((x) => x.ok);
+    expect(moved, JSON.stringify(runs)).toHaveLength(1);
+    expect(moved[0]!.host).toBe('kvmnode2');
+    const where = placement();
+    expect(where[moved[0]!.vm]).toEqual(['kvmnode2']);
+    for (const v of vms) expect(where[v], v).toHaveLength(1);
+  });
+
+  it('two overlapping runs make at most one migration: the second finds the lock and does nothing', () => {
+    const before = placement();
+    const r = labExec(
+      'kvmnode1',
+      `node /opt/hvmctl/balancer.mjs once --config ${CONFIG} > /tmp/run1.out 2>&1 & sleep 1; node /opt/hvmctl/balancer.mjs once --config ${CONFIG}; wait; cat /tmp/run1.out`,
+      { timeoutMs: 300_000 },
+    );
+    expect(r.stdout + r.stderr).toMatch(/another run \(pid \d+\) holds the lock/);
+    const after = placement();
+    const movedNow = vms.filter((v) => before[v]!.join() !== after[v]!.join());
+    expect(movedNow.length).toBeLessThanOrEqual(1);
+    for (const v of vms) expect(after[v], v).toHaveLength(1);
+  });
+
+  it('a deleted state file loses nothing: the away guest keeps its home, and the log says the window restarted', () => {
+    mustLabExec('kvmnode1', 'rm -f /var/lib/hvmctl/balancer-state.json');
+    const r = ok(runHvmctl(['balance', 'status', '--json']));
+    const s = JSON.parse(r.stdout) as { vms: { name: string; host: string; home: string }[] };
+    const away = s.vms.filter((v) => v.host !== 'kvmnode1');
+    expect(away.length).toBeGreaterThan(0);
+    for (const v of away) expect(v.home).toBe('kvmnode1');
+    once();
+    const log = ok(runHvmctl(['balance', 'log', '-n', '1'])).stdout;
+    expect(log).toMatch(/no state file .*windows start empty/);
+  });
+
+  it('when the load goes, every guest comes home', () => {
+    load(0);
+    for (let i = 0; i < 12 && Object.values(placement()).some((h) => h.join() !== 'kvmnode1'); i++) once();
+    expect(placement()).toEqual(Object.fromEntries(vms.map((v) => [v, ['kvmnode1']])));
+    const log = ok(runHvmctl(['balance', 'log', '-n', '40'])).stdout;
+    expect(log).toMatch(/REMIGRASI \(server\d KE kvmnode1\)/);
+  });
+
+  it('libvirtd killed on the destination during a migration: the guest still runs exactly once', () => {
+    load(100);
+    once(); // first overloaded measurement
+    // The second run migrates; kill kvmnode2's libvirtd as soon as the incoming domain appears there.
+    const killer = `for i in $(seq 200); do if virsh -c qemu:///system list --all --name | grep -q server; then kill $(cat /run/libvirtd.pid); echo killed; exit 0; fi; sleep 0.1; done; echo never`;
+    mustLabExec('kvmnode2', `(${killer}) > /tmp/killer.out 2>&1 &`);
+    const run = once();
+    const killed = mustLabExec('kvmnode2', 'cat /tmp/killer.out').trim();
+    mustLabExec('kvmnode2', 'pgrep -x libvirtd >/dev/null || libvirtd -d');
+    for (let i = 0; i < 50 && labExec('kvmnode2', 'virsh -c qemu:///system version').code !== 0; i++) mustLabExec('kvmnode2', 'sleep 0.2');
+    const where = placement();
+    for (const v of vms) expect(where[v], `${v} (${killed}; ${JSON.stringify(run)})`).toHaveLength(1);
+  });
+});
