@@ -7,10 +7,19 @@ import { INTERVAL } from './model.ts';
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function niceMax(v: number): number {
-  if (v <= 0) return 1;
+  if (v <= 4) return 4;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
+}
+
+/** The scale top: the series' maximum, or its 98th percentile when a few early values
+ * (the first hour, ~700 hosts before consolidation) would flatten the rest of the day. */
+function scaleTop(values: readonly number[]): { top: number; clipped: boolean } {
+  const max = Math.max(0, ...values);
+  const sorted = [...values].sort((a, b) => a - b);
+  const p98 = sorted[Math.floor(sorted.length * 0.98)] ?? max;
+  return max > 3 * p98 && p98 > 0 ? { top: niceMax(p98 * 1.25), clipped: true } : { top: niceMax(max), clipped: false };
 }
 
 /** One plot: values per interval against the hour of the day. */
@@ -22,15 +31,25 @@ export function chart(title: string, unit: string, values: readonly number[], co
   const T = 34;
   const B = 30;
   const n = values.length;
-  const max = niceMax(Math.max(0, ...values));
+  const { top: max, clipped } = scaleTop(values);
   const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n);
-  const y = (v: number): number => T + (H - T - B) * (1 - v / max);
+  const y = (v: number): number => T + (H - T - B) * (1 - Math.min(v, max) / max);
   const parts: string[] = [];
   parts.push(`<text x="${L}" y="20" class="t">${esc(title)}</text>`);
   for (let k = 0; k <= 4; k++) {
     const v = (max * k) / 4;
     parts.push(`<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="g"/>`);
-    parts.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="a" text-anchor="end">${Number.isInteger(v) ? v : v.toFixed(2)}</text>`);
+    const label = Number.isInteger(v) ? String(v) : v < 10 ? v.toFixed(1) : String(Math.round(v));
+    parts.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="a" text-anchor="end">${label}</text>`);
+  }
+  if (clipped) {
+    const peak = Math.max(...values);
+    const at = values.indexOf(peak);
+    const hh = Math.floor((at * INTERVAL) / 3600);
+    const mm = String(Math.floor(((at * INTERVAL) % 3600) / 60)).padStart(2, '0');
+    parts.push(
+      `<text x="${(x(at) + 8).toFixed(1)}" y="${T + 12}" class="a">▲ off scale: ${Number.isInteger(peak) ? peak : peak.toFixed(1)} at ${hh}:${mm}</text>`,
+    );
   }
   const hours = (n * INTERVAL) / 3600;
   for (let h = 0; h <= hours; h += 3) {
@@ -77,7 +96,12 @@ svg .g{stroke:#e3e6ea;stroke-width:1} dl{display:grid;grid-template-columns:max-
 <section>${chart('Active hosts', 'hosts', s.activeHosts, '#2563eb')}</section>
 <section>${chart('Overloaded hosts (asking for more CPU than they have)', 'hosts', s.overloadedHosts, '#dc2626')}</section>
 <section>${chart('Migrations per 5-minute interval', 'migrations', s.migrations, '#7c3aed', true)}</section>
-<section>${chart(`Energy: ${cumulative[cumulative.length - 1]?.toFixed(1) ?? 0} kWh over the day (per interval)`, 'kWh', s.energyKWh, '#059669')}</section>
+<section>${chart(
+    `Power drawn by the active hosts: ${cumulative[cumulative.length - 1]?.toFixed(1) ?? 0} kWh over the day`,
+    'kW',
+    s.energyKWh.map((kwh) => (kwh * 3600) / INTERVAL),
+    '#059669',
+  )}</section>
 </body></html>
 `;
 }
