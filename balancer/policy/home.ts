@@ -130,12 +130,14 @@ function planReturns(snapshot: Snapshot, config: BalancerConfig, history: Histor
     // An oscillation whose calm phase is shorter than twice the calm window is
     // not calm: the home must also have stayed under `high` (with the VM back)
     // for 2 × calmWindow measurements, or the VM would be sent away again.
-    const settled = sustained(past, projected, 2 * config.calmWindow, (v) => v <= config.high);
+    // (A runtime that keeps fewer measurements gets what it keeps, never fewer than calmWindow.)
+    const settleWindow = Math.max(config.calmWindow, Math.min(2 * config.calmWindow, past.length + 1));
+    const settled = sustained(past, projected, settleWindow, (v) => v <= config.high);
     if (!calm || !settled) {
       ledger.reasons.push(
         `${vm.name} stays on ${vm.host}: ${vm.home} with it back would be at ${pct(projected)}, ` +
           (calm
-            ? `but not under ${pct(config.high)} for the last ${plural(2 * config.calmWindow, 'measurement')}`
+            ? `but not under ${pct(config.high)} for the last ${plural(settleWindow, 'measurement')}`
             : `not below ${pct(config.low)} for the last ${plural(config.calmWindow, 'measurement')}`),
       );
       continue;

@@ -155,3 +155,18 @@ describe('policy hvmctl: an oscillating load never ping-pongs', () => {
     expect(c.moves.length).toBeLessThanOrEqual(3 + Math.ceil(300 / Math.max(period, 10)) * 2 * 3);
   });
 });
+
+describe('policy hvmctl with a home host: a short history', () => {
+  it('a runtime keeping fewer than 2 × calmWindow measurements still brings VMs home', () => {
+    // the test cluster keeps 10 measurements; calmWindow 6 would want 12
+    const c = new Cluster(seedHosts, seedVms, { ...seedConfig, calmWindow: 6, cooldown: 60 });
+    c.step(hot);
+    c.step(hot);
+    expect(c.where.get('server2')).toBe('kvmnode2');
+    let back = -1;
+    for (let i = 0; i < 20 && back < 0; i++) if (c.step(calm).migrations.some((m) => m.kind === 'remigrate')) back = i;
+    // calm 6 runs (< low), and under `high` for the 10 measurements the history holds
+    expect(back).toBeGreaterThanOrEqual(5);
+    expect(back).toBeLessThan(12);
+  });
+});
