@@ -4,6 +4,7 @@
 // keys checked). A missing file is `undefined`; an unreachable host throws.
 import { readFile } from 'node:fs/promises';
 import { ConnectError } from '../src/errors.ts';
+import { sh } from '../src/shell.ts';
 import type { Exec } from './exec.ts';
 
 export interface HostFiles {
@@ -15,8 +16,9 @@ export interface HostAddress {
   readonly fqdn: string;
 }
 
-export function sshArgv(fqdn: string, command: readonly string[]): string[] {
-  return ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', `root@${fqdn}`, '--', ...command];
+/** ssh as root to a hypervisor; `command` is one shell command line, built with `sh`. */
+export function sshArgv(fqdn: string, command: string): string[] {
+  return ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', `root@${fqdn}`, '--', command];
 }
 
 export function createHostFiles(self: string, hosts: readonly HostAddress[], exec: Exec, timeoutMs = 8_000): HostFiles {
@@ -33,9 +35,8 @@ export function createHostFiles(self: string, hosts: readonly HostAddress[], exe
       }
       const address = hosts.find((h) => h.name === host);
       if (!address) throw new ConnectError(host, 'not in the balancer configuration');
-      // Paths are constants or validated absolute paths; ssh joins argv with spaces,
-      // so each is passed as its own word and none contains whitespace.
-      const result = await exec(sshArgv(address.fqdn, ['head', '-n', '100000', '-v', ...paths]), { timeoutMs });
+      // The remote shell parses the command line: every path is quoted.
+      const result = await exec(sshArgv(address.fqdn, sh`head -n 100000 -v ${paths}`), { timeoutMs });
       if (result.timedOut || result.code === 255 || (result.code !== 0 && result.stdout === '')) {
         throw new ConnectError(host, `cannot read ${paths.join(' ')} over SSH: ${result.timedOut ? 'timed out' : result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, {
           hint: 'check that this hypervisor trusts the balancer host (hvmctl apply sets up root SSH keys)',

@@ -1,0 +1,69 @@
+// The agent's configuration (balancer/config.ts) and the remote host reader.
+import { describe, expect, it } from 'vitest';
+import { BalancerConfigError, parseAgentConfig } from '../../balancer/config.ts';
+import type { Exec } from '../../balancer/exec.ts';
+import { createHostFiles } from '../../balancer/host-files.ts';
+import { ConnectError } from '../../src/errors.ts';
+
+const hosts = [
+  { name: 'kvmstorage', address: '172.21.3.13', fqdn: 'kvmstorage.localdomain', role: 'storage' },
+  { name: 'kvmnode1', address: '172.21.3.10', fqdn: 'kvmnode1.localdomain', role: 'hypervisor' },
+  { name: 'kvmnode2', address: '172.21.3.11', fqdn: 'kvmnode2.localdomain', role: 'hypervisor' },
+];
+// As src/render/balancer-config.ts renders it.
+const rendered = {
+  managedBy: 'hvmctl', home: ['kvmnode1'], helpers: ['kvmnode2'], high: 80, overloadWindow: 2, low: 50, calmWindow: 3, cooldown: 600,
+  maxMigrationsPerRun: 1, migrationTimeout: 120, sampleSeconds: 5, cpuSource: 'procstat', schedule: '* * * * *', pinned: [], drained: [],
+  hosts, libvirtUri: 'qemu+ssh://{fqdn}/system',
+  log: '/var/log/hvmctl/balancer.log', state: '/var/lib/hvmctl/balancer-state.json', lock: '/var/lib/hvmctl/balancer.lock',
+};
+
+describe('agent config', () => {
+  it('reads the file apply renders', () => {
+    const c = parseAgentConfig(rendered, '/etc/hvmctl/balancer.json', 'kvmnode1.localdomain');
+    expect(c.self).toBe('kvmnode1');
+    expect(c.balancer).toMatchObject({ home: ['kvmnode1'], high: 80, low: 50, overloadWindow: 2, sampleSeconds: 5, cpuSource: 'procstat' });
+    expect(c.paths).toEqual({ state: '/var/lib/hvmctl/balancer-state.json', log: '/var/log/hvmctl/balancer.log', jsonl: '/var/log/hvmctl/balancer.jsonl', lock: '/var/lib/hvmctl/balancer.lock' });
+    expect(c.libvirtUri).toBe('qemu+ssh://{fqdn}/system');
+  });
+  it('takes the inventory spelling under "balancer" too, and finds itself by hostname', () => {
+    const c = parseAgentConfig({ hosts, balancer: { home: ['kvmnode1'], helpers: ['kvmnode2'], high: 85, low: 40, overload_window: 4, cpu_source: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' } }, 'f', 'kvmnode2');
+    expect(c.self).toBe('kvmnode2');
+    expect(c.balancer).toMatchObject({ high: 85, low: 40, overloadWindow: 4, calmWindow: 3, cpuSource: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' });
+  });
+  it.each([
+    [{ ...rendered, hosts: [] }, /"hosts" must be a non-empty array/],
+    [{ ...rendered, home: ['kvmstorage'] }, /balancer\.home names "kvmstorage", which is not a hypervisor/],
+    [{ ...rendered, low: 80 }, /balancer\.low \(80\) must be below balancer\.high \(80\)/],
+    [{ ...rendered, high: '80' }, /balancer\.high must be a number from 1 to 100 \(got "80"\)/],
+    [{ ...rendered, cpuSource: 'mpstat' }, /cpu_source is "mpstat"/],
+    [{ ...rendered, state: 'relative/state.json' }, /state must be an absolute path/],
+    [{ ...rendered, libvirtUri: 'qemu:///system' }, /libvirtUri must be a URI template/],
+    [{ ...rendered, hosts: [{ ...hosts[1], role: 'router' }] }, /hosts\[0\]\.role is "router"/],
+    [[], /expected a JSON object/],
+  ])('rejects a bad file with a message naming the field (%#)', (data, message) => {
+    const fn = () => parseAgentConfig(data, '/etc/hvmctl/balancer.json');
+    expect(fn).toThrow(BalancerConfigError);
+    expect(fn).toThrow(message);
+    expect(fn).toThrow(/^\/etc\/hvmctl\/balancer\.json: /);
+  });
+});
+
+describe('host files over ssh', () => {
+  it('reads several files in one ssh call, every path quoted, host key checked', async () => {
+    const calls: (readonly string[])[] = [];
+    const exec: Exec = async (argv) => {
+      calls.push(argv);
+      return { code: 1, stdout: '==> /proc/stat <==\ncpu  1 2 3 4\n\n==> /x y <==\n5\n', stderr: "head: cannot open '/z'", timedOut: false };
+    };
+    const files = createHostFiles('kvmnode1', hosts, exec);
+    const m = await files.read('kvmnode2', ['/proc/stat', '/x y', '/z']);
+    expect(calls).toEqual([['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', 'root@kvmnode2.localdomain', '--', "head -n 100000 -v /proc/stat '/x y' /z"]]);
+    expect([...m]).toEqual([['/proc/stat', 'cpu  1 2 3 4\n'], ['/x y', '5\n'], ['/z', undefined]]);
+  });
+  it('an unreachable host is a ConnectError', async () => {
+    const files = createHostFiles('kvmnode1', hosts, async () => ({ code: 255, stdout: '', stderr: 'ssh: connect to host kvmnode2 port 22: No route to host', timedOut: false }));
+    await expect(files.read('kvmnode2', ['/proc/stat'])).rejects.toThrow(ConnectError);
+    await expect(files.read('kvmnode2', ['/proc/stat'])).rejects.toThrow(/No route to host/);
+  });
+});
