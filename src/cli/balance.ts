@@ -83,10 +83,8 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
     return s.help ? 0 : 64;
   }
   if (s.command === 'simulate') {
-    // Resolved at run time: the simulator is another module's, and optional here.
-    const simModule = '../../balancer/sim/cli.ts';
-    const sim = (await import(simModule)) as { runSimulate(argv: string[], io: CliIo): Promise<number> };
-    return sim.runSimulate(s.agentArgs, io);
+    const { runSimulate } = await import('../../balancer/sim/cli.ts');
+    return runSimulate(s.agentArgs, io);
   }
   if (!AGENT_COMMANDS.includes(s.command)) {
     throw new UsageError(`unknown balance command '${s.command}'`, `commands: ${[...AGENT_COMMANDS, 'simulate'].join(', ')}`);

@@ -134,6 +134,12 @@ describe('hvmctl balance', () => {
     expect(calls).toEqual([['status', '--json'], ['once', '--dry-run', '--config', '/c.json'], ['log', '-n', '3']]);
   });
 
+  it('delegates simulate to the simulator, options included', async () => {
+    const io = captureIo();
+    expect(await run(['simulate', '--help'], io, { localConfigExists: () => false })).toBe(0);
+    expect(io.outText.join('\n')).toMatch(/^usage: hvmctl balance simulate --trace DIR/);
+  });
+
   it('refuses an unknown command and a remote loop', async () => {
     await expect(run(['bogus'], captureIo())).rejects.toThrow(/unknown balance command/);
     await expect(run(['run', '-i', 'x.yaml'], captureIo(), { localConfigExists: () => false })).rejects.toThrow(/loop for a service/);
