@@ -11,6 +11,7 @@ import { labAvailable, labExec, labUnavailableReason, mustLabExec, runHvmctl, ty
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
 const vms = ['server1', 'server2', 'server3'];
 const CONFIG = '/etc/hvmctl/balancer.json';
+let statePath = '/var/lib/hvmctl/state.json'; // read from the installed config in beforeAll
 
 function ok(r: Ran): Ran {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}\n${r.stdout}`);
@@ -28,11 +29,17 @@ function placement(): Record<string, string[]> {
   return out;
 }
 
-function once(): { ran: boolean; action?: string; results?: { vm: string; ok: boolean; host: string }[]; message?: string } {
-  const r = runHvmctl(['balance', 'once', '--json'], { timeoutMs: 300_000 });
-  if (r.code !== 0 && r.code !== 1) throw new Error(`balance once exited ${r.code}: ${r.stderr}\n${r.stdout}`);
-  const doc = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ran?: boolean; action?: string; results?: { vm: string; ok: boolean; host: string }[]; message?: string };
-  return { ran: doc.ran !== false, ...doc };
+type Once = { ran: boolean; action?: string; results?: { vm: string; ok: boolean; host: string }[]; message?: string };
+
+/** One `balance once` from the operator side; waits out a run that still holds the lock (a last cron run). */
+function once(): Once {
+  for (let attempt = 0; ; attempt++) {
+    const r = runHvmctl(['balance', 'once', '--json'], { timeoutMs: 300_000 });
+    if (r.code !== 0 && r.code !== 1) throw new Error(`balance once exited ${r.code}: ${r.stderr}\n${r.stdout}`);
+    const doc = JSON.parse(r.stdout.trim().split('\n').pop()!) as Once;
+    if (doc.ran !== false || attempt >= 30) return { ...doc, ran: doc.ran !== false };
+    mustLabExec('kvmnode1', 'sleep 2');
+  }
 }
 
 function load(percent: number): void {
@@ -45,9 +52,10 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     ok(runHvmctl(['lab', 'vms'], { timeoutMs: 600_000 }));
     // Test settings: each host's own CPU (cgroup), a 3 s window, no cooldown.
     const config = JSON.parse(mustLabExec('kvmnode1', `cat ${CONFIG}`)) as Record<string, unknown>;
+    if (typeof config.state === 'string') statePath = config.state;
     const adjusted = { ...config, cpuSource: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}', sampleSeconds: 3, cooldown: 0, overloadWindow: 2, calmWindow: 3, maxMigrationsPerRun: 1 };
     ok(runHvmctl(['lab', 'exec', 'kvmnode1', '--', 'sh', '-c', `cat > ${CONFIG}.test && mv ${CONFIG}.test ${CONFIG}`], { input: JSON.stringify(adjusted) }));
-    mustLabExec('kvmnode1', 'mv /etc/cron.d/hvmctl-balancer /root/hvmctl-balancer.cron.parked; rm -f /var/lib/hvmctl/balancer-state.json');
+    mustLabExec('kvmnode1', `mv /etc/cron.d/hvmctl-balancer /root/hvmctl-balancer.cron.parked; rm -f ${statePath}`);
     load(0);
   }, 1_200_000);
 
@@ -90,7 +98,7 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
   });
 
   it('a deleted state file loses nothing: the away guest keeps its home, and the log says the window restarted', () => {
-    mustLabExec('kvmnode1', 'rm -f /var/lib/hvmctl/balancer-state.json');
+    mustLabExec('kvmnode1', `rm -f ${statePath}`);
     const r = ok(runHvmctl(['balance', 'status', '--json']));
     const s = JSON.parse(r.stdout) as { vms: { name: string; host: string; home: string }[] };
     const away = s.vms.filter((v) => v.host !== 'kvmnode1');
