@@ -151,3 +151,30 @@ describe('pool: an oscillating load never ping-pongs', () => {
     expect(c.moves.length).toBeLessThanOrEqual(4 * 15);
   });
 });
+
+describe('decide() is pure', () => {
+  const deepFreeze = <T>(o: T): T => {
+    if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+      Object.freeze(o);
+      for (const v of Object.values(o as object)) deepFreeze(v);
+    }
+    return o;
+  };
+  it.each([
+    { policy: 'hvmctl' as const, home: [] as string[] },
+    { policy: 'hvmctl' as const, home: ['h0'] },
+    { policy: 'thr-mmt' as const, home: [] as string[] },
+  ])('$policy (homes $home): frozen input, same plan twice', ({ policy, home }) => {
+    const snapshot = deepFreeze(synthetic(20, 5));
+    const history = {
+      hostUtilisation: new Map(snapshot.hosts.map((h) => [h.name, deepFreeze([0.9, 0.95])])),
+      lastMigration: new Map<string, number>(),
+      vmCpu: new Map(snapshot.vms.map((v) => [v.name, deepFreeze([v.cpuUsed, v.cpuUsed])])),
+    };
+    const config = deepFreeze({ ...pool, policy, home });
+    const a = decide(snapshot, config, history);
+    const b = decide(snapshot, config, history);
+    expect(a).toEqual(b);
+    expect(a.migrations.length + a.reasons.length).toBeGreaterThan(0);
+  });
+});
