@@ -14,9 +14,12 @@
 //    while its prediction stays under `high` and each VM's peak fits a core;
 //    only when none can, a switched-off host (the largest first).
 //  - Underloaded: measured under `low` for `calmWindow` measurements and
-//    predicted under `low`; the least loaded is emptied when ALL its VMs fit on other active hosts
-//    (kind 'consolidate'); a host that received VMs is not emptied this run.
+//    predicted under `low`; the least loaded is emptied when ALL its VMs fit
+//    on other active hosts (kind 'consolidate'); a host that received VMs is
+//    not emptied this run.
 //  - A VM that moved is held by the cooldown, so nothing bounces.
+// Needs History.vmCpu: without per-VM history only saturated hosts are relieved
+// and nothing is consolidated (the windows cannot be checked).
 import type { BalancerConfig, History, Snapshot, VmState } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { cannotMove, cannotReceive, memMargin } from './eligibility.ts';
