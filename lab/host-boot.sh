@@ -6,7 +6,8 @@
 # ends it with SIGKILL, which takes the whole PID namespace with it.
 # Inputs (environment): LAB_HOST, LAB_FQDN, LAB_ROLE (storage|hypervisor),
 # LAB_PUBKEY (the operator's public key), LAB_UUID (this host's libvirt UUID),
-# LAB_EXPORT (storage: the NFS export directory of the inventory).
+# LAB_EXPORT (storage: the NFS export directory of the inventory),
+# LAB_SSHD_ONLY=1 (only sshd and cron, one host key: for many-host benchmarks).
 set -euo pipefail
 : "${LAB_HOST:?}" "${LAB_FQDN:?}" "${LAB_ROLE:?}" "${LAB_PUBKEY:?}" "${LAB_UUID:?}"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -21,7 +22,7 @@ echo "$LAB_UUID" | tr -d - >/etc/machine-id
 # for the machine's own resolver, which the lab network cannot reach.
 rm -f /etc/resolv.conf
 printf '# hvmctl lab: no DNS server; names resolve through /etc/hosts\n' >/etc/resolv.conf
-rm -rf /etc/hvmctl /root/.ssh /etc/ganesha /etc/iptables /etc/cron.d/hvmctl* \
+rm -rf /etc/hvmctl /opt/hvmctl /var/lib/hvmctl /var/log/hvmctl /root/.ssh /etc/ganesha /etc/iptables /etc/cron.d/hvmctl* \
   /var/spool/cron/crontabs /etc/libvirt/storage /etc/libvirt/qemu /var/lib/libvirt \
   /etc/exports /etc/exports.d /var/lib/nfs/ganesha /srv
 mkdir -p /srv /etc/ganesha /var/spool/cron/crontabs /var/lib/libvirt/images /etc/libvirt
@@ -33,7 +34,11 @@ chmod 0600 /root/.ssh/authorized_keys
 
 # --- sshd with host keys of its own ---------------------------------------
 rm -f /etc/ssh/ssh_host_*
-ssh-keygen -A >/dev/null
+if [[ ${LAB_SSHD_ONLY:-} == 1 ]]; then
+  ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key # many hosts: the fast key only
+else
+  ssh-keygen -A >/dev/null
+fi
 mkdir -p /run/sshd
 /usr/sbin/sshd -o PidFile=/run/sshd.pid
 
@@ -41,7 +46,7 @@ mkdir -p /run/sshd
 cron
 
 # --- role services ----------------------------------------------------------
-if [[ $LAB_ROLE == hypervisor ]]; then
+if [[ $LAB_ROLE == hypervisor && ${LAB_SSHD_ONLY:-} != 1 ]]; then
   getent group kvm >/dev/null || groupadd -r kvm
   getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
   getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
@@ -60,7 +65,7 @@ CONF
   virtlogd -d
   libvirtd -d
 fi
-if [[ $LAB_ROLE == storage ]]; then
+if [[ $LAB_ROLE == storage && ${LAB_SSHD_ONLY:-} != 1 ]]; then
   # The export's directory gets a file system of its own, as a storage
   # node's data disk would be: nfs-ganesha's VFS backend needs file handles
   # (name_to_handle_at), which the overlay root does not give.

@@ -23,6 +23,8 @@ export interface LabState {
   readonly startedAt: string;
   /** How guests are accelerated: kvm, or tcg when /dev/kvm is missing. */
   readonly accel: 'kvm' | 'tcg';
+  /** Hosts run only sshd and cron (`lab up --sshd-only`). */
+  readonly sshdOnly?: boolean;
   readonly hosts: readonly LabHostState[];
 }
 

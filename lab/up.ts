@@ -28,6 +28,8 @@ export interface UpOptions {
   readonly knownHosts: string;
   readonly progress: (line: string) => void;
   readonly readyTimeoutMs?: number;
+  /** Every host runs only sshd and cron (apply benchmarks with many hosts). */
+  readonly sshdOnly?: boolean;
 }
 
 /** What is left of a lab on this machine, or undefined when there is none. */
@@ -68,11 +70,11 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
     const hosts: LabHostState[] = [];
     for (const host of topo.hosts) {
       plumbHost(host, topo.prefix, inv.cluster.gateway);
-      const initPid = startHost(host, pubkey, inv.nfs.export);
+      const initPid = startHost(host, pubkey, inv.nfs.export, options.sshdOnly === true);
       hosts.push({ ...host, initPid: 0 });
       say(`${host.name}: ${host.role} ${host.address} starting (launcher pid ${initPid})`);
     }
-    const ready = await waitReady(topo.hosts, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    const ready = await waitReady(topo.hosts, options.readyTimeoutMs ?? Math.max(READY_TIMEOUT_MS, topo.hosts.length * 1000));
     const withPids = hosts.map((h) => ({ ...h, initPid: ready.get(h.name)! }));
 
     for (const h of withPids) {
@@ -90,11 +92,12 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
       bridge: topo.bridge,
       gatewayCidr: topo.gatewayCidr,
       startedAt: new Date(started).toISOString(),
+      sshdOnly: options.sshdOnly === true,
       accel: 'kvm',
       hosts: withPids,
     };
     writeLabState(state);
-    say(`lab up: ${withPids.length} hosts ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    say(`lab up: ${withPids.length} hosts${options.sshdOnly ? ' (sshd only)' : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return state;
   } catch (error) {
     say('lab up failed; removing what was built');
@@ -135,7 +138,7 @@ function plumbHost(host: LabHost, prefix: number, gateway: string): void {
 }
 
 /** Starts host-init.sh detached, in the host's cgroups and netns. Returns the launcher's pid. */
-function startHost(host: LabHost, pubkey: string, exportDir: string): number {
+function startHost(host: LabHost, pubkey: string, exportDir: string, sshdOnly: boolean): number {
   const log = openSync(path.join(host.dir, 'console.log'), 'a');
   const child = spawn(
     '/bin/sh',
@@ -173,6 +176,7 @@ function startHost(host: LabHost, pubkey: string, exportDir: string): number {
         LAB_UUID: randomUUID(),
         LAB_BOOT: path.join(here, 'host-boot.sh'),
         LAB_EXPORT: host.role === 'storage' ? exportDir : '',
+        LAB_SSHD_ONLY: sshdOnly ? '1' : '',
       },
     },
   );

@@ -23,9 +23,10 @@ export const summary = 'a local four-host cluster on this machine (up, down, sta
 
 export const help = `usage: hvmctl lab <command> [-i INVENTORY]
 
-  up                    build the inventory's hosts here (root, /dev/kvm)
+  up [--sshd-only]      build the inventory's hosts here (root, /dev/kvm);
+                        --sshd-only: every host runs only sshd and cron (benchmarks)
   down                  remove everything the lab made (idempotent)
-  status [--json]       hosts, addresses, pids, running services
+  status [--json]       hosts, addresses, pids, running services (exit 3: no lab)
   exec HOST -- CMD...   run CMD inside HOST (exit code passed through)
   ssh HOST [CMD...]     ssh to HOST as the operator (pinned host key)
   vms                   define and start server1..3 on the first hypervisor
@@ -39,6 +40,7 @@ Options:
 interface Parsed {
   readonly inventory: string;
   readonly json: boolean;
+  readonly sshdOnly: boolean;
   readonly rest: readonly string[];
   /** Arguments after `--`, if any. */
   readonly command: readonly string[] | undefined;
@@ -47,6 +49,7 @@ interface Parsed {
 export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
   let inventory = path.resolve(cwd, 'inventory.yaml');
   let json = false;
+  let sshdOnly = false;
   const rest: string[] = [];
   let command: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -66,10 +69,11 @@ export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
       inventory = path.resolve(cwd, v);
     } else if (a.startsWith('--inventory=')) inventory = path.resolve(cwd, a.slice('--inventory='.length));
     else if (a === '--json') json = true;
+    else if (a === '--sshd-only') sshdOnly = true;
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else rest.push(a);
   }
-  return { inventory, json, rest, command };
+  return { inventory, json, sshdOnly, rest, command };
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -83,7 +87,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   switch (sub) {
     case 'up': {
       const inv = await loadInventory(args.inventory);
-      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), progress });
+      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), progress, sshdOnly: args.sshdOnly });
       io.out(formatStatus(state, labStatus(state)));
       return 0;
     }
