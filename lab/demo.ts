@@ -14,6 +14,7 @@ export interface DemoDeps {
   /** Runs `hvmctl apply ARGV` and returns its exit code. */
   readonly apply: (argv: string[]) => Promise<number>;
   readonly knownHosts: string;
+  readonly identity: string;
 }
 
 export async function labDemo(inv: Inventory, io: CliIo, deps: DemoDeps): Promise<number> {
@@ -25,7 +26,7 @@ export async function labDemo(inv: Inventory, io: CliIo, deps: DemoDeps): Promis
     const present = labPresence();
     if (present) throw new LabError('E_LAB_UP', `a broken lab is in the way (${present})`, { hint: 'run `hvmctl lab down`, then the demo again', exitCode: 75 });
     say('1/3 lab up');
-    state = await labUp(inv, { knownHosts: deps.knownHosts, progress: (l) => io.err(`lab: ${l}`) });
+    state = await labUp(inv, { knownHosts: deps.knownHosts, identity: deps.identity, progress: (l) => io.err(`lab: ${l}`) });
   }
   say(`2/3 hvmctl apply -i ${inv.file}`);
   const t0 = Date.now();

@@ -26,6 +26,8 @@ const READY_TIMEOUT_MS = 30_000;
 
 export interface UpOptions {
   readonly knownHosts: string;
+  /** The operator's private key (default: the inventory's ssh.identity). */
+  readonly identity?: string;
   readonly progress: (line: string) => void;
   readonly readyTimeoutMs?: number;
   /** Every host runs only sshd and cron (apply benchmarks with many hosts). */
@@ -56,7 +58,8 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
   say('packages: checking (lab/install-packages.sh)');
   mustLocal(['bash', path.join(here, 'install-packages.sh')], { timeoutMs: 600_000, hint: 'the lab needs the Debian packages listed in lab/install-packages.sh' });
 
-  const pubkey = ensureIdentity(inv.ssh.identity, say);
+  const identity = options.identity ?? inv.ssh.identity;
+  const pubkey = ensureIdentity(identity, say);
   const topo = labTopology(inv);
   try {
     say(`network: bridge ${topo.bridge} ${topo.gatewayCidr} (no forwarding out of the lab)`);
@@ -88,7 +91,7 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
       version: 1,
       inventory: inv.file,
       knownHosts: options.knownHosts,
-      identity: inv.ssh.identity,
+      identity,
       bridge: topo.bridge,
       gatewayCidr: topo.gatewayCidr,
       startedAt: new Date(started).toISOString(),

@@ -35,7 +35,13 @@ export const help = `usage: hvmctl lab <command> [-i INVENTORY]
 
 Options:
   -i, --inventory FILE  the inventory (default ./inventory.yaml)
-  --json                machine-readable output (status)`;
+  --json                machine-readable output (status)
+
+Environment: HVMCTL_IDENTITY and HVMCTL_KNOWN_HOSTS override the inventory's
+ssh.identity and ssh.known_hosts (as for apply). Exit codes: 77 not root,
+69 no /dev/kvm or no lab, 75 a lab is already up.
+Safety: every connection the lab makes first checks (ip route get) that the
+address is routed through the lab bridge hvmlab0; nothing is forwarded out.`;
 
 interface Parsed {
   readonly inventory: string;
@@ -87,7 +93,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   switch (sub) {
     case 'up': {
       const inv = await loadInventory(args.inventory);
-      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), progress, sshdOnly: args.sshdOnly });
+      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), identity: identityFile(inv, io), progress, sshdOnly: args.sshdOnly });
       io.out(formatStatus(state, labStatus(state)));
       return 0;
     }
@@ -160,10 +166,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const inv = await loadInventory(args.inventory);
       const apply = await import('./apply.ts');
       const knownHosts = knownHostsFile(inv, io);
+      const identity = identityFile(inv, io);
       // apply's own SSH connector, with the lab's route guard in front of every connection.
-      const connect = (i: Inventory, host: HostSpec) =>
-        connectSsh(host, { user: i.ssh.user, identity: i.ssh.identity, knownHosts, guard: labRouteGuard });
-      return labDemo(inv, io, { knownHosts, apply: (a) => apply.run(a, io, { connect }) });
+      const connect = (i: Inventory, host: HostSpec) => connectSsh(host, { user: i.ssh.user, identity, knownHosts, guard: labRouteGuard });
+      return labDemo(inv, io, { knownHosts, identity, apply: (a) => apply.run(a, io, { connect }) });
     }
     default:
       throw new UsageError(sub === undefined ? 'missing lab command' : `unknown lab command '${sub}'`, "run 'hvmctl lab --help'");
@@ -172,6 +178,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
 function knownHostsFile(inv: Inventory, io: CliIo): string {
   return io.env.HVMCTL_KNOWN_HOSTS ? path.resolve(io.cwd, io.env.HVMCTL_KNOWN_HOSTS) : inv.ssh.knownHosts;
+}
+
+/** HVMCTL_IDENTITY overrides the inventory's key, as it does for apply. */
+function identityFile(inv: Inventory, io: CliIo): string {
+  return io.env.HVMCTL_IDENTITY ? path.resolve(io.cwd, io.env.HVMCTL_IDENTITY) : inv.ssh.identity;
 }
 
 function requireLab(): LabState {
