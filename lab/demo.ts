@@ -1,6 +1,7 @@
 // `hvmctl lab demo` (npm run demo): the whole tour in one command. Lab up
 // (unless one is up), `hvmctl apply` on the default inventory, the guests,
 // then where everything runs and what to try next.
+import { existsSync } from 'node:fs';
 import type { CliIo } from '../src/cli/io.ts';
 import type { Inventory } from '../src/inventory/types.ts';
 import { labPresence, labUp } from './up.ts';
@@ -26,7 +27,9 @@ export async function labDemo(inv: Inventory, io: CliIo, deps: DemoDeps): Promis
     const present = labPresence();
     if (present) throw new LabError('E_LAB_UP', `a broken lab is in the way (${present})`, { hint: 'run `hvmctl lab down`, then the demo again', exitCode: 75 });
     say('1/3 lab up');
-    state = await labUp(inv, { knownHosts: deps.knownHosts, identity: deps.identity, progress: (l) => io.err(`lab: ${l}`) });
+    const tcg = !existsSync('/dev/kvm');
+    if (tcg) say('no /dev/kvm here: the guests run in software emulation (TCG), slower but the same');
+    state = await labUp(inv, { tcg, knownHosts: deps.knownHosts, identity: deps.identity, progress: (l) => io.err(`lab: ${l}`) });
   }
   say(`2/3 hvmctl apply -i ${inv.file}`);
   const t0 = Date.now();

@@ -17,7 +17,7 @@ export const notRoot = () =>
 
 export const noKvm = () =>
   new LabError('E_LAB_NO_KVM', '/dev/kvm is missing: the lab runs its guests with KVM', {
-    hint: 'load the kvm module (modprobe kvm_intel or kvm_amd) or enable nested virtualisation for this machine',
+    hint: 'load the kvm module (modprobe kvm_intel or kvm_amd) or enable nested virtualisation; or run `hvmctl lab up --tcg` for guests in software emulation (slower)',
     exitCode: 69,
   });
 

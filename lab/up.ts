@@ -32,6 +32,8 @@ export interface UpOptions {
   readonly readyTimeoutMs?: number;
   /** Every host runs only sshd and cron (apply benchmarks with many hosts). */
   readonly sshdOnly?: boolean;
+  /** Guests in QEMU's software emulation instead of KVM (where /dev/kvm is missing). */
+  readonly tcg?: boolean;
 }
 
 /** What is left of a lab on this machine, or undefined when there is none. */
@@ -43,15 +45,17 @@ export function labPresence(): string | undefined {
   return undefined;
 }
 
-export function assertCanRunLab(): void {
+export function assertCanRunLab(accel: 'kvm' | 'tcg' = 'kvm'): void {
   if (process.getuid?.() !== 0) throw notRoot();
-  if (!existsSync('/dev/kvm')) throw noKvm();
+  if (accel === 'kvm' && !existsSync('/dev/kvm')) throw noKvm();
 }
 
 export async function labUp(inv: Inventory, options: UpOptions): Promise<LabState> {
   const started = Date.now();
   const say = (line: string) => options.progress(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`);
-  assertCanRunLab();
+  const accel = options.tcg ? 'tcg' : 'kvm';
+  assertCanRunLab(accel);
+  if (accel === 'tcg') say('guests: software emulation (TCG, --tcg): slower, but the same load behaviour');
   const present = labPresence();
   if (present) throw alreadyUp(present);
 
@@ -96,7 +100,7 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
       gatewayCidr: topo.gatewayCidr,
       startedAt: new Date(started).toISOString(),
       sshdOnly: options.sshdOnly === true,
-      accel: 'kvm',
+      accel,
       hosts: withPids,
     };
     writeLabState(state);

@@ -23,8 +23,10 @@ export const summary = 'a local four-host cluster on this machine (up, down, sta
 
 export const help = `usage: hvmctl lab <command> [-i INVENTORY]
 
-  up [--sshd-only]      build the inventory's hosts here (root, /dev/kvm);
+  up [--sshd-only] [--tcg]
+                        build the inventory's hosts here (root, /dev/kvm);
                         --sshd-only: every host runs only sshd and cron (benchmarks)
+                        --tcg: guests in software emulation (no /dev/kvm needed)
   down                  remove everything the lab made (idempotent)
   status [--json]       hosts, addresses, pids, running services (exit 3: no lab)
   exec HOST -- CMD...   run CMD inside HOST (exit code passed through)
@@ -47,6 +49,7 @@ interface Parsed {
   readonly inventory: string;
   readonly json: boolean;
   readonly sshdOnly: boolean;
+  readonly tcg: boolean;
   readonly rest: readonly string[];
   /** Arguments after `--`, if any. */
   readonly command: readonly string[] | undefined;
@@ -56,6 +59,7 @@ export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
   let inventory = path.resolve(cwd, 'inventory.yaml');
   let json = false;
   let sshdOnly = false;
+  let tcg = false;
   const rest: string[] = [];
   let command: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -76,10 +80,11 @@ export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
     } else if (a.startsWith('--inventory=')) inventory = path.resolve(cwd, a.slice('--inventory='.length));
     else if (a === '--json') json = true;
     else if (a === '--sshd-only') sshdOnly = true;
+    else if (a === '--tcg') tcg = true;
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else rest.push(a);
   }
-  return { inventory, json, sshdOnly, rest, command };
+  return { inventory, json, sshdOnly, tcg, rest, command };
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -93,7 +98,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   switch (sub) {
     case 'up': {
       const inv = await loadInventory(args.inventory);
-      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), identity: identityFile(inv, io), progress, sshdOnly: args.sshdOnly });
+      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), identity: identityFile(inv, io), progress, sshdOnly: args.sshdOnly, tcg: args.tcg });
       io.out(formatStatus(state, labStatus(state)));
       return 0;
     }

@@ -28,7 +28,7 @@ describe('labTopology (default inventory)', () => {
 
 describe('parseLabArgs', () => {
   it('splits exec at --', () => {
-    expect(parseLabArgs(['exec', 'kvmnode1', '--', 'ls', '-l'], '/r')).toEqual({ inventory: '/r/inventory.yaml', json: false, sshdOnly: false, rest: ['exec', 'kvmnode1'], command: ['ls', '-l'] });
+    expect(parseLabArgs(['exec', 'kvmnode1', '--', 'ls', '-l'], '/r')).toEqual({ inventory: '/r/inventory.yaml', json: false, sshdOnly: false, tcg: false, rest: ['exec', 'kvmnode1'], command: ['ls', '-l'] });
   });
   it('takes -i and --json', () => {
     expect(parseLabArgs(['status', '--json', '-i', 'x.yaml'], '/r')).toMatchObject({ inventory: '/r/x.yaml', json: true, rest: ['status'] });
