@@ -74,15 +74,13 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
     mustLocal(['ip', 'addr', 'add', topo.gatewayCidr, 'dev', topo.bridge]);
     mustLocal(['ip', 'link', 'set', topo.bridge, 'up']);
 
-    const hosts: LabHostState[] = [];
     for (const host of topo.hosts) {
       plumbHost(host, topo.prefix, inv.cluster.gateway);
-      const initPid = startHost(host, pubkey, inv.nfs.export, options.sshdOnly === true);
-      hosts.push({ ...host, initPid: 0 });
-      say(`${host.name}: ${host.role} ${host.address} starting (launcher pid ${initPid})`);
+      startHost(host, pubkey, inv.nfs.export, options.sshdOnly === true);
+      say(`${host.name}: ${host.role} ${host.address} (${host.netns}) starting`);
     }
     const ready = await waitReady(topo.hosts, options.readyTimeoutMs ?? Math.max(READY_TIMEOUT_MS, topo.hosts.length * 1000));
-    const withPids = hosts.map((h) => ({ ...h, initPid: ready.get(h.name)! }));
+    const withPids: LabHostState[] = topo.hosts.map((h) => ({ ...h, initPid: ready.get(h.name)! }));
 
     for (const h of withPids) {
       assertLabRoute(h.address);
@@ -144,8 +142,8 @@ function plumbHost(host: LabHost, prefix: number, gateway: string): void {
   mkdirSync(host.dir, { recursive: true });
 }
 
-/** Starts host-init.sh detached, in the host's cgroups and netns. Returns the launcher's pid. */
-function startHost(host: LabHost, pubkey: string, exportDir: string, sshdOnly: boolean): number {
+/** Starts host-init.sh detached, in the host's cgroups and netns; it records its own pid (init.pid). */
+function startHost(host: LabHost, pubkey: string, exportDir: string, sshdOnly: boolean): void {
   const log = openSync(path.join(host.dir, 'console.log'), 'a');
   const child = spawn(
     '/bin/sh',
@@ -189,7 +187,6 @@ function startHost(host: LabHost, pubkey: string, exportDir: string, sshdOnly: b
   );
   child.unref();
   closeSync(log);
-  return child.pid ?? -1;
 }
 
 async function waitReady(hosts: readonly LabHost[], timeoutMs: number): Promise<Map<string, number>> {

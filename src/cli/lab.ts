@@ -16,7 +16,7 @@ import { formatStatus, labStatus } from '../../lab/status.ts';
 import { labVms } from '../../lab/vms.ts';
 import { setGuestLoad } from '../../lab/guest-load.ts';
 import { labDemo } from '../../lab/demo.ts';
-import { assertCanRunLab, labUp } from '../../lab/up.ts';
+import { labUp } from '../../lab/up.ts';
 import { notRoot } from '../../lab/lab-error.ts';
 
 export const summary = 'a local four-host cluster on this machine (up, down, status, exec, ssh, vms, load, demo)';
@@ -215,4 +215,3 @@ function spawnInherit(file: string, args: readonly string[]): Promise<number> {
   });
 }
 
-export { assertCanRunLab };
