@@ -50,6 +50,12 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
   beforeAll(() => {
     ok(runHvmctl(['apply'], { timeoutMs: 900_000 }));
     ok(runHvmctl(['lab', 'vms'], { timeoutMs: 600_000 }));
+    // The balancer measures one lab host through that host's cgroup (LAB-NOTES:
+    // /proc/stat is machine-wide), so every hypervisor must see its own.
+    for (const h of hypervisors) {
+      const seen = labExec(h, `test -r /sys/fs/cgroup/cpuacct/hvmlab/${h}/cpuacct.usage`);
+      if (seen.code !== 0) throw new Error(`${h} cannot read /sys/fs/cgroup/cpuacct/hvmlab/${h}/cpuacct.usage inside the lab host: the lab must bind the cgroup hierarchies into each host (ip netns exec mounts a fresh /sys)`);
+    }
     // Test settings: each host's own CPU (cgroup), a 3 s window, no cooldown.
     const config = JSON.parse(mustLabExec('kvmnode1', `cat ${CONFIG}`)) as Record<string, unknown>;
     if (typeof config.state === 'string') statePath = config.state;
