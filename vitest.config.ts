@@ -39,6 +39,8 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 600_000,
           globalSetup: ['test/lab/global-setup.ts'],
+          // Every connection the lab tests make must go through the lab bridge.
+          env: { HVMCTL_LAB_ONLY: '1' },
         },
       },
     ],

@@ -4,7 +4,8 @@
 // real network) is refused, so a test or the demo can never reach a real host.
 import { HvmError } from '../src/errors.ts';
 import { runLocal } from './local.ts';
-import { LAB_BRIDGE } from './topology.ts';
+import { existsSync } from 'node:fs';
+import { LAB_BRIDGE, LAB_STATE } from './topology.ts';
 
 export interface RouteAnswer {
   readonly dev: string | undefined;
@@ -54,4 +55,17 @@ export function assertLabRoute(address: string): void {
  */
 export async function labRouteGuard(host: { readonly sshHost: string }): Promise<void> {
   assertLabRoute(host.sshHost);
+}
+
+/**
+ * The guard every CLI connection goes through: while a lab is up on this
+ * machine (or HVMCTL_LAB_ONLY=1, which the test suites set), only addresses
+ * routed through the lab bridge may be reached. With no lab, no guard: the
+ * inventory is a real cluster's.
+ */
+export function cliRouteGuard(
+  env: NodeJS.ProcessEnv,
+  labIsUp: () => boolean = () => existsSync(LAB_STATE),
+): ((host: { readonly sshHost: string }) => Promise<void>) | undefined {
+  return env.HVMCTL_LAB_ONLY === '1' || labIsUp() ? labRouteGuard : undefined;
 }

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Connector } from '../connector/connector.ts';
 import { connectSsh } from '../connector/ssh.ts';
+import { cliRouteGuard } from '../../lab/route-guard.ts';
 import { UsageError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { formatProgress, formatRecap, formatResult, formatStage, formatUnreachable, jsonReport, styleFor } from '../../tasks/engine/report.ts';
@@ -102,9 +103,12 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const playbook = deps.playbook ?? (await import('../../tasks/playbook.ts')).playbook;
   const hosts = selectHosts(inventory, splitList(options.limit));
   const selected = new Set(selectTasks(playbook.tasks, splitList(options.tags)));
+  // While a lab is up here, nothing may leave it (lab/route-guard.ts).
+  const guard = cliRouteGuard(io.env);
   const connect =
     deps.connect ??
-    ((inv: Inventory, host: HostSpec) => connectSsh(host, { user: inv.ssh.user, identity: inv.ssh.identity, knownHosts: inv.ssh.knownHosts }));
+    ((inv: Inventory, host: HostSpec) =>
+      connectSsh(host, { user: inv.ssh.user, identity: inv.ssh.identity, knownHosts: inv.ssh.knownHosts, guard }));
 
   const interrupt = deps.signal ? undefined : onSignals(io);
   const style = styleFor(hosts.map((h) => h.name), io.tty && !json);
