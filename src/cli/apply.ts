@@ -29,8 +29,7 @@ export interface ApplyDeps {
   readonly progress?: (text: string) => void;
 }
 
-const common = `Options:
-  -i, --inventory FILE  inventory to read (default ./inventory.yaml)
+const common = `  -i, --inventory FILE  inventory to read (default ./inventory.yaml)
       --limit HOSTS     only these hosts: comma-separated host names, FQDNs, or the
                         groups storage, hypervisors
       --tags TAGS       only tasks with one of these tags (comma-separated), e.g.
@@ -56,6 +55,7 @@ Connects to every host over SSH and makes it match the inventory: packages,
 the balancer. Stages run in order (storage before hypervisors, balancer last);
 hosts run in parallel. Running it again changes nothing.
 
+Options:
       --check           change nothing; show what would change (see 'hvmctl plan')
       --diff            print the diff of every changed file (secrets redacted)
 ${common}
@@ -72,6 +72,7 @@ Shows every change 'hvmctl apply' would make, with diffs, and changes nothing
 (the same as 'hvmctl apply --check --diff'). Scripts use the exit code to detect
 drift.
 
+Options:
 ${common}
 
 Exit codes:
