@@ -1,98 +1,294 @@
 // npm run bench:apply — wall time of hvmctl and Ansible doing the same work on
 // the local lab: a cold bootstrap of blank hosts and a no-change re-apply,
-// side by side. Prints figures; asserts nothing (it is a benchmark, not a test).
-// Needs root and /dev/kvm; brings the lab up and down itself.
+// side by side, then how hvmctl's no-change re-apply grows with the number of
+// hosts (sshd-only lab hosts: 4, 25, 100). Prints figures; it is a benchmark,
+// not a test, but it stops (exit 1) when a run fails or is not what it claims
+// to be (a "no-change" run that changed something, a playbook that leaves
+// hvmctl something to do).
+//
+// Needs root, /dev/kvm, Debian's `ansible` and python3-libvirt. It takes the
+// lab lock (/tmp/hvmctl-lab-usage.lock) for the whole run, brings labs up and
+// down itself, and refuses to start while someone's lab is up unless given
+// --replace-lab (then it leaves a fresh lab of the same kind when done).
+//
+//   npm run bench:apply [-- --replace-lab] [--sizes 4,25,100] [--repeat N] [--no-ansible]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../src/inventory/load.ts';
 import { hypervisors, storageHosts } from '../src/inventory/types.ts';
+import type { Inventory } from '../src/inventory/types.ts';
+import { generatedInventory } from './inventory-gen.ts';
+import { ansibleInventory } from './ansible-inventory.ts';
+import { parseAnsibleRecap, parseHvmctlRecap } from './recap.ts';
+import type { Recap } from './recap.ts';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const LOCK = '/tmp/hvmctl-lab-usage.lock';
+const self = fileURLToPath(import.meta.url);
+const repo = path.resolve(path.dirname(self), '..');
 const bin = path.join(repo, 'bin/hvmctl.js');
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: number; ms: number; out: string } {
+// --- options ------------------------------------------------------------------
+const argv = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const replaceLab = argv.includes('--replace-lab');
+const withAnsible = !argv.includes('--no-ansible');
+const sizes = (opt('--sizes') ?? '4,25,100').split(',').map(Number);
+const repeat = Number(opt('--repeat') ?? '5');
+if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 120) || !Number.isInteger(repeat) || repeat < 1) {
+  console.error('usage: npm run bench:apply -- [--replace-lab] [--sizes 4,25,100 (2..120)] [--repeat N (≥1)] [--no-ansible]');
+  process.exit(64);
+}
+
+// --- the lab lock: re-run this script under flock ------------------------------
+if (process.env.HVMCTL_BENCH_LOCKED !== '1') {
+  const r = spawnSync('flock', ['--verbose', LOCK, process.execPath, ...process.execArgv, self, ...argv], {
+    stdio: 'inherit',
+    env: { ...process.env, HVMCTL_BENCH_LOCKED: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+interface Run {
+  readonly code: number;
+  readonly ms: number;
+  readonly out: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: repo, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } });
+  const r = spawnSync(cmd, args, { cwd: repo, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1', ...env } });
   const ms = performance.now() - t0;
   return { code: r.status ?? -1, ms, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
-function must(label: string, r: { code: number; out: string }): void {
-  if (r.code !== 0) {
-    console.error(`${label} failed (exit ${r.code}):\n${r.out.slice(-3000)}`);
-    process.exit(1);
+function fail(message: string): never {
+  console.error(`bench:apply: ${message}`);
+  process.exit(1);
+}
+
+function must(label: string, r: Run): Run {
+  if (r.code !== 0) fail(`${label} failed (exit ${r.code}):\n${r.out.slice(-4000)}`);
+  return r;
+}
+
+const hvm = (args: string[]): Run => run(process.execPath, [bin, ...args]);
+
+// --- prerequisites --------------------------------------------------------------
+function prerequisites(): void {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (the lab needs it): run as root');
+  if (!existsSync('/dev/kvm')) missing.push('/dev/kvm (the lab hypervisors run KVM guests)');
+  if (withAnsible) {
+    if (run('ansible-playbook', ['--version']).code !== 0) missing.push('ansible-playbook: apt-get install -y ansible');
+    if (run('python3', ['-c', 'import libvirt']).code !== 0) {
+      missing.push('python3-libvirt (community.libvirt.virt_pool imports it): apt-get install -y python3-libvirt');
+    }
+    const collections = run('ansible-galaxy', ['collection', 'list']).out;
+    for (const c of ['community.libvirt', 'community.crypto', 'ansible.posix']) {
+      if (!new RegExp(`^${c.replace('.', '\\.')}\\s`, 'm').test(collections)) missing.push(`Ansible collection ${c}: apt-get install -y ansible (Debian ships it)`);
+    }
+  }
+  if (missing.length > 0) fail(`missing prerequisites:\n  - ${missing.join('\n  - ')}\n(or run with --no-ansible for hvmctl figures only)`);
+}
+
+// --- the lab --------------------------------------------------------------------
+interface LabFound {
+  readonly inventory: string;
+  readonly sshdOnly: boolean;
+}
+
+function labFound(): LabFound | undefined {
+  const r = hvm(['lab', 'status', '--json']);
+  if (r.code === 3) return undefined;
+  if (r.code !== 0) fail(`lab status failed (exit ${r.code}):\n${r.out}`);
+  const s = JSON.parse(r.out) as { up: boolean; inventory: string; sshdOnly: boolean };
+  return s.up ? { inventory: s.inventory, sshdOnly: s.sshdOnly } : undefined;
+}
+
+function labDown(): void {
+  must('lab down', hvm(['lab', 'down']));
+}
+
+function labUp(inventory: string, sshdOnly: boolean): void {
+  must(`lab up${sshdOnly ? ' --sshd-only' : ''} (${inventory})`, hvm(['lab', 'up', '-i', inventory, ...(sshdOnly ? ['--sshd-only'] : [])]));
+}
+
+// --- figures ----------------------------------------------------------------------
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+function noChange(label: string, r: Run, recap: Recap, hosts: number): void {
+  if (recap.hosts !== hosts) fail(`${label}: recap lists ${recap.hosts} hosts, expected ${hosts}:\n${r.out.slice(-3000)}`);
+  if (recap.changed !== 0 || recap.failed !== 0 || recap.unreachable !== 0) {
+    fail(`${label}: expected no change, got changed=${recap.changed} failed=${recap.failed} unreachable=${recap.unreachable}:\n${r.out.slice(-4000)}`);
   }
 }
 
-function freshLab(): void {
-  run(process.execPath, [bin, 'lab', 'down']);
-  must('lab up', run(process.execPath, [bin, 'lab', 'up']));
+/** Runs `fn` `n` times; every run must be a no-change run. */
+function warmRuns(label: string, n: number, hosts: number, fn: () => Run, parse: (out: string) => Recap): number[] {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = must(label, fn());
+    noChange(`${label} #${i + 1}`, r, parse(r.out), hosts);
+    times.push(r.ms);
+  }
+  return times;
 }
 
-const inv = await loadInventory(path.join(repo, 'inventory.yaml'));
+// --- main -----------------------------------------------------------------------
+prerequisites();
+const found = labFound();
+if (found && !replaceLab) {
+  fail(
+    `a lab is up (${found.sshdOnly ? 'sshd-only, ' : ''}inventory ${found.inventory}); someone may be using it.\n` +
+      'Check with `node bin/hvmctl.js lab status`, then either take it down yourself or run\n' +
+      '`npm run bench:apply -- --replace-lab` (the bench then leaves a fresh lab of the same kind behind).',
+  );
+}
+if (found) {
+  console.error(`bench: replacing the lab that was up (${found.inventory}${found.sshdOnly ? ', sshd-only' : ''})`);
+  labDown();
+}
+
 const work = mkdtempSync(path.join(tmpdir(), 'hvmctl-bench-'));
-const renderDir = path.join(work, 'render');
-must('render', run(process.execPath, [bin, 'render', '-o', renderDir]));
-const { buildAgentBundle } = await import('../balancer/bundle.ts');
-for (const home of inv.balancer.home) {
-  mkdirSync(path.join(renderDir, home, 'opt/hvmctl'), { recursive: true });
-  writeFileSync(path.join(renderDir, home, 'opt/hvmctl/balancer.mjs'), await buildAgentBundle());
+const mainInventory = path.join(repo, 'inventory.yaml');
+const inv = await loadInventory(mainInventory);
+
+// Both tools install the same rendered files: `hvmctl render` writes them.
+async function renderFor(invFile: string, dir: string): Promise<void> {
+  must('render', hvm(['render', '-i', invFile, '-o', dir]));
+  const i = await loadInventory(invFile);
+  const { buildAgentBundle } = await import('../balancer/bundle.ts');
+  const bundle = await buildAgentBundle();
+  for (const home of i.balancer.home) {
+    mkdirSync(path.join(dir, home, 'opt/hvmctl'), { recursive: true });
+    writeFileSync(path.join(dir, home, 'opt/hvmctl/balancer.mjs'), bundle);
+  }
 }
 
-const line = (h: { name: string; address: string }) =>
-  `${h.name} ansible_host=${h.address} ansible_user=${inv.ssh.user} ansible_port=${inv.ssh.port}`;
-const ansibleInventory = [
-  '[storage]',
-  ...storageHosts(inv).map(line),
-  '[hypervisors]',
-  ...hypervisors(inv).map(line),
-  '[balancer]',
-  ...inv.balancer.home,
-  '[all:vars]',
-  `ansible_ssh_private_key_file=${inv.ssh.identity}`,
-  `ansible_ssh_common_args='-o UserKnownHostsFile=${inv.ssh.knownHosts} -o StrictHostKeyChecking=yes'`,
-  `render_dir=${renderDir}`,
-  `nfs_export=${inv.nfs.export}`,
-  `pool_name=${inv.pool.name}`,
-  `pool_path=${inv.pool.path}`,
-  `domain=${inv.cluster.domain}`,
-  '',
-].join('\n');
-writeFileSync(path.join(work, 'hosts.ini'), ansibleInventory);
-const ansible = (): ReturnType<typeof run> =>
-  run('ansible-playbook', ['-i', path.join(work, 'hosts.ini'), path.join(repo, 'bench/ansible/playbook.yml')], {
-    ANSIBLE_HOST_KEY_CHECKING: 'True',
-    ANSIBLE_FORKS: '10',
-    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-  });
-const hvmctl = (): ReturnType<typeof run> => run(process.execPath, [bin, 'apply']);
+function ansibleRunner(i: Inventory, renderDir: string, tags?: string): () => Run {
+  const hostsFile = path.join(work, `hosts-${i.hosts.length}.ini`);
+  writeFileSync(hostsFile, ansibleInventory(i, renderDir));
+  return () =>
+    run('ansible-playbook', ['-i', hostsFile, path.join(repo, 'bench/ansible/playbook.yml'), ...(tags ? ['--tags', tags] : [])], {
+      ANSIBLE_HOST_KEY_CHECKING: 'True',
+      ANSIBLE_FORKS: '10',
+      ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+      ANSIBLE_NOCOLOR: '1',
+      ANSIBLE_RETRY_FILES_ENABLED: '0',
+    });
+}
 
-const results: { tool: string; cold: number; warm: number }[] = [];
+interface Row {
+  readonly tool: string;
+  readonly cold: number;
+  readonly warm: number[];
+}
+const rows: Row[] = [];
 
-freshLab();
-const hCold = hvmctl();
-must('hvmctl apply (cold)', hCold);
-const hWarm = hvmctl();
-must('hvmctl apply (no change)', hWarm);
-results.push({ tool: 'hvmctl', cold: hCold.ms, warm: hWarm.ms });
+// 1. The four-host lab, everything apply manages.
+{
+  const renderDir = path.join(work, 'render-4');
+  await renderFor(mainInventory, renderDir);
+  const hosts = inv.hosts.length;
 
-freshLab();
-const aCold = ansible();
-must('ansible-playbook (cold)', aCold);
-const aWarm = ansible();
-must('ansible-playbook (no change)', aWarm);
-results.push({ tool: 'ansible', cold: aCold.ms, warm: aWarm.ms });
+  console.error('bench: hvmctl on a fresh lab');
+  labUp(mainInventory, false);
+  const cold = must('hvmctl apply (cold)', hvm(['apply']));
+  if (parseHvmctlRecap(cold.out).changed === 0) fail(`hvmctl apply (cold) changed nothing on a fresh lab:\n${cold.out.slice(-3000)}`);
+  const warm = warmRuns('hvmctl apply (no change)', repeat, hosts, () => hvm(['apply']), parseHvmctlRecap);
+  rows.push({ tool: 'hvmctl', cold: cold.ms, warm });
+  labDown();
 
-run(process.execPath, [bin, 'lab', 'down']);
+  if (withAnsible) {
+    console.error('bench: ansible-playbook on a fresh lab');
+    labUp(mainInventory, false);
+    const ansible = ansibleRunner(inv, renderDir);
+    const aCold = must('ansible-playbook (cold)', ansible());
+    if (parseAnsibleRecap(aCold.out).changed === 0) fail(`ansible-playbook (cold) changed nothing on a fresh lab:\n${aCold.out.slice(-3000)}`);
+    const aWarm = warmRuns('ansible-playbook (no change)', Math.min(repeat, 3), hosts, ansible, parseAnsibleRecap);
+    // Equivalence: after the playbook, hvmctl must find nothing to change.
+    const check = must('hvmctl apply --check after ansible', hvm(['apply', '--check']));
+    const c = parseHvmctlRecap(check.out);
+    if (c.changed !== 0) {
+      fail(`the playbook does not do hvmctl's work: after it, hvmctl apply --check would change ${c.changed} things:\n${check.out.slice(-5000)}`);
+    }
+    rows.push({ tool: 'ansible', cold: aCold.ms, warm: aWarm });
+    labDown();
+  }
+}
 
-const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-console.log('\nbench:apply — four lab hosts (storage + 3 hypervisors), wall time including process start');
-console.log('tool      cold bootstrap   no-change re-apply');
-for (const r of results) console.log(`${r.tool.padEnd(9)} ${fmt(r.cold).padStart(14)}   ${fmt(r.warm).padStart(18)}`);
-const [h, a] = results;
+// 2. Scaling: no-change re-apply on N sshd-only hosts.
+const SCALE_TAGS = 'hosts,firewall';
+interface ScaleRow {
+  readonly hosts: number;
+  readonly hvmctl: number[];
+  readonly ansible: number[] | undefined;
+}
+const scale: ScaleRow[] = [];
+for (const n of sizes) {
+  const invFile = path.join(work, `inventory-${n}.yaml`);
+  writeFileSync(invFile, generatedInventory(readFileSync(mainInventory, 'utf8'), n));
+  const i = await loadInventory(invFile);
+  console.error(`bench: ${n} sshd-only hosts`);
+  labUp(invFile, true);
+  must(`hvmctl apply --tags ${SCALE_TAGS} (${n} hosts, cold)`, hvm(['apply', '-i', invFile, '--tags', SCALE_TAGS]));
+  const h = warmRuns(`hvmctl apply --tags ${SCALE_TAGS} (${n} hosts, no change)`, repeat, n, () => hvm(['apply', '-i', invFile, '--tags', SCALE_TAGS]), parseHvmctlRecap);
+  let a: number[] | undefined;
+  if (withAnsible) {
+    const renderDir = path.join(work, `render-${n}`);
+    await renderFor(invFile, renderDir);
+    const ansible = ansibleRunner(i, renderDir, SCALE_TAGS);
+    a = warmRuns(`ansible-playbook --tags ${SCALE_TAGS} (${n} hosts)`, 1, n, ansible, parseAnsibleRecap);
+  }
+  scale.push({ hosts: n, hvmctl: h, ansible: a });
+  labDown();
+}
+
+if (found) {
+  console.error(`bench: leaving a fresh lab as found (${found.inventory}${found.sshdOnly ? ', sshd-only' : ''})`);
+  labUp(found.inventory, found.sshdOnly);
+}
+
+// --- report -------------------------------------------------------------------------
+const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? 'unknown CPU';
+console.log(`\nbench:apply on ${cpu}; wall time of the whole command (process start to exit), median of ${repeat} no-change runs (Ansible: of ${Math.min(repeat, 3)})`);
+console.log(`\n1. Four lab hosts (storage + 3 hypervisors), everything apply manages: packages present, /etc/hosts, network files,`);
+console.log('   firewall, NFS export (ganesha), libvirt pool, cluster SSH key pairs and trust, balancer; Ansible: bench/ansible/playbook.yml');
+console.log('   with the same rendered files (after it, `hvmctl apply --check` finds nothing to change: checked).\n');
+console.log('tool       cold bootstrap   no-change re-apply (min … max)');
+for (const r of rows) {
+  console.log(`${r.tool.padEnd(9)} ${sec(r.cold).padStart(15)}   ${sec(median(r.warm)).padStart(8)} (${sec(Math.min(...r.warm))} … ${sec(Math.max(...r.warm))})`);
+}
+const [h, a] = rows;
 if (h && a) {
-  console.log(`ratio (ansible / hvmctl): cold ${(a.cold / h.cold).toFixed(1)}x, no-change ${(a.warm / h.warm).toFixed(1)}x`);
+  console.log(`ratio ansible/hvmctl ${`${(a.cold / h.cold).toFixed(1)}x`.padStart(10)}   ${`${(median(a.warm) / median(h.warm)).toFixed(1)}x`.padStart(8)}`);
 }
+if (h) {
+  const m = median(h.warm);
+  const ratio = a ? median(a.warm) / m : undefined;
+  console.log(
+    `targets: no-change under 1 s: ${m < 1000 ? 'met' : 'MISSED'} (${sec(m)})` +
+      (ratio === undefined ? '' : `; ≥10x faster than Ansible: ${ratio >= 10 ? 'met' : 'MISSED'} (${ratio.toFixed(1)}x)`),
+  );
+}
+console.log(`\n2. No-change re-apply vs number of hosts: lab up --sshd-only (1 storage + N-1 hypervisors, sshd and cron only),`);
+console.log(`   apply --tags ${SCALE_TAGS} (per host: /etc/hosts with every host, firewall rules file and live rules), --forks 10 (default)\n`);
+console.log(`hosts   hvmctl no-change (min … max)   per host${withAnsible ? '   ansible no-change   ratio' : ''}`);
+for (const s of scale) {
+  const m = median(s.hvmctl);
+  const base = `${String(s.hosts).padStart(5)}   ${sec(m).padStart(8)} (${sec(Math.min(...s.hvmctl))} … ${sec(Math.max(...s.hvmctl))})   ${`${(m / s.hosts).toFixed(0)} ms`.padStart(8)}`;
+  const extra = s.ansible ? `   ${sec(median(s.ansible)).padStart(17)}   ${`${(median(s.ansible) / m).toFixed(1)}x`.padStart(5)}` : '';
+  console.log(base + extra);
+}
+console.log(`\n(command: npm run bench:apply${argv.length ? ` -- ${argv.join(' ')}` : ''}; Ansible ${run('ansible', ['--version']).out.split('\n')[0] ?? ''}, forks 10, facts off)`);

@@ -28,6 +28,11 @@ rm -rf /etc/hvmctl /opt/hvmctl /var/lib/hvmctl /var/log/hvmctl /root/.ssh /etc/g
 mkdir -p /srv /etc/ganesha /var/spool/cron/crontabs /var/lib/libvirt/images /etc/libvirt
 chmod 1730 /var/spool/cron/crontabs
 chgrp crontab /var/spool/cron/crontabs 2>/dev/null || true
+# root's shell files as Debian installs them (base-files), not this machine's:
+# sshd runs every command through `bash -c`, which reads ~/.bashrc, and a
+# developer's one (pyenv init, …) costs ~300 ms per command.
+install -m 0644 /usr/share/base-files/dot.bashrc /root/.bashrc
+install -m 0644 /usr/share/base-files/dot.profile /root/.profile
 install -d -m 0700 /root/.ssh
 printf '%s\n' "$LAB_PUBKEY" >/root/.ssh/authorized_keys
 chmod 0600 /root/.ssh/authorized_keys
