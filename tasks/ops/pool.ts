@@ -39,6 +39,20 @@ export function poolFile(ctx: Pick<TaskContext, 'inventory' | 'host'>): ManagedF
 
 const virsh = (args: string) => raw(`${VIRSH} ${args}`);
 
+/**
+ * `virsh pool-define` of the XML on stdin, through a temporary file:
+ * `pool-define /dev/stdin` works from a terminal or a pipe but fails with
+ * ENXIO when stdin is a socket (seen with Node's child_process).
+ */
+export function defineScript(): string {
+  return [
+    't=$(mktemp /tmp/hvmctl-pool.XXXXXX.xml)',
+    `trap 'rm -f -- "$t"' EXIT`,
+    'cat > "$t"',
+    `${VIRSH} pool-define "$t"`,
+  ].join('\n');
+}
+
 /** Pure: the virsh commands that make the pool match `xml` (the rendered template). */
 export function planPool(host: HostSpec, xml: string, template: string, facts: PoolFacts): TaskResult {
   const wanted: PoolDefinition = parsePoolDefinition(xml, template);
@@ -46,7 +60,7 @@ export function planPool(host: HostSpec, xml: string, template: string, facts: P
   const changes: Change[] = [];
   const define: Change = {
     summary: `define pool ${name} (${wanted.type}, ${wanted.targetPath})`,
-    commands: [{ script: sh`${virsh('pool-define')} /dev/stdin`, input: xml }],
+    commands: [{ script: defineScript(), input: xml }],
   };
   let defined = facts.xml !== undefined;
   let active = facts.info?.state === 'running';

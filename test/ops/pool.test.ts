@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePoolInfo } from '../../tasks/facts/virsh-pool.ts';
-import { planPool, poolFile, poolTask } from '../../tasks/ops/pool.ts';
+import { defineScript, planPool, poolFile, poolTask } from '../../tasks/ops/pool.ts';
 import { handlers } from '../../tasks/handlers.ts';
 import { captured } from '../facts/captured.ts';
 import { ctxFor, scripts } from './ops-support.ts';
@@ -25,7 +25,7 @@ describe('libvirt pool', () => {
     {
       name: 'undefined, no directory: define, build, start, autostart',
       facts: { xml: undefined, info: undefined, target: undefined },
-      commands: [`${V} pool-define /dev/stdin`, `${V} pool-build default`, `${V} pool-start default`, `${V} pool-autostart default`],
+      commands: [defineScript(), `${V} pool-build default`, `${V} pool-start default`, `${V} pool-autostart default`],
     },
     {
       name: 'defined, inactive, not autostarted (captured), directory there',
@@ -48,7 +48,7 @@ describe('libvirt pool', () => {
       commands: [
         `${V} pool-destroy default`,
         `${V} pool-undefine default`,
-        `${V} pool-define /dev/stdin`,
+        defineScript(),
         `${V} pool-start default`,
         `${V} pool-autostart default`,
       ],

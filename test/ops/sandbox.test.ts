@@ -1,0 +1,45 @@
+// The pool and firewall tasks applied FOR REAL, by the runner through a
+// LocalConnector, on this machine inside private namespaces (sandbox/sandbox.sh:
+// own network, copy-on-write /etc, a throw-away libvirtd). Needs root, unshare
+// and libvirtd; skipped otherwise.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const dir = fileURLToPath(new URL('./sandbox/', import.meta.url));
+const missing =
+  process.getuid?.() !== 0
+    ? 'not root'
+    : spawnSync('sh', ['-c', 'command -v unshare && command -v libvirtd && command -v iptables-save'], { stdio: 'ignore' }).status !== 0
+      ? 'unshare, libvirtd or iptables missing'
+      : undefined;
+
+interface Row { task: string; status: string; reason: string }
+
+describe.skipIf(missing !== undefined)(`pool + firewall in a sandbox${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  it('apply, no-op re-apply, named drift in check mode, fix exactly that', () => {
+    const out = execFileSync(
+      'unshare',
+      ['--mount', '--uts', '--net', '--pid', '--fork', '--mount-proc', '--propagation', 'private', 'sh', `${dir}sandbox.sh`, 'npx', 'tsx', `${dir}apply-in-sandbox.mts`],
+      { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const d = JSON.parse(out) as Record<'first' | 'second' | 'drift' | 'fix' | 'third', Row[]> & { poolInfo: string; rulesFile: string; live: string };
+    const status = (rows: Row[]) => rows.map((r) => `${r.task}: ${r.status}`);
+    expect(status(d.first)).toEqual([
+      'firewall rules file: changed',
+      'firewall live rules: changed',
+      'handler firewall-reload: changed',
+      'libvirt pool: changed',
+    ]);
+    expect(d.poolInfo).toMatch(/State:\s+running/);
+    expect(d.poolInfo).toMatch(/Autostart:\s+yes/);
+    expect(status(d.second)).toEqual(['firewall rules file: ok', 'firewall live rules: ok', 'libvirt pool: ok']);
+    expect(d.drift.filter((r) => r.status === 'changed')).toEqual([
+      { task: 'firewall live rules', status: 'changed', reason: 'would load firewall rules: missing rule: hvmctl: migration from kvmnode2' },
+    ]);
+    expect(d.fix.filter((r) => r.status === 'changed').map((r) => r.task)).toEqual(['firewall live rules']);
+    expect(status(d.third)).toEqual(status(d.second));
+    const wanted = d.rulesFile.split('\n').filter((l) => l.startsWith('-A '));
+    expect(d.live.split('\n').filter((l) => l.startsWith('-A '))).toEqual(wanted);
+  }, 150_000);
+});

@@ -1,0 +1,35 @@
+// Inside sandbox.sh: apply the pool and firewall tasks to this (sandboxed)
+// host for real with the runner and a LocalConnector, apply again (must be a
+// no-op), delete one live rule (plan must name it), apply (fixes only that).
+// Prints one JSON document; test/ops/sandbox.test.ts reads it.
+import { readFileSync } from 'node:fs';
+import { LocalConnector } from '../../../src/connector/local.ts';
+import { parseInventory } from '../../../src/inventory/load.ts';
+import { runPlaybook } from '../../../tasks/engine/runner.ts';
+import type { Task } from '../../../tasks/engine/types.ts';
+import { handlers } from '../../../tasks/handlers.ts';
+import { firewallTasks } from '../../../tasks/ops/firewall.ts';
+import { poolTask } from '../../../tasks/ops/pool.ts';
+
+const file = new URL('../../../inventory.yaml', import.meta.url).pathname;
+const inventory = parseInventory(readFileSync(file, 'utf8'), file);
+const host = inventory.hosts.find((h) => h.name === 'kvmnode1');
+if (!host) throw new Error('no kvmnode1');
+const tasks: Task[] = [...firewallTasks, poolTask as Task];
+const local = new LocalConnector('kvmnode1');
+const sh = async (c: string) => (await local.run(c)).stdout;
+const run = async (check: boolean) => {
+  const report = await runPlaybook({ inventory, tasks, handlers, hosts: [host], connect: async () => new LocalConnector('kvmnode1'), check });
+  return report.results.map((r) => ({ task: r.task, status: r.status, reason: r.reason }));
+};
+const first = await run(false);
+const poolInfo = await sh('virsh -c qemu:///system pool-info default');
+const second = await run(false);
+const rule = (await sh("iptables-save -t filter | grep -m1 -- 'migration from kvmnode2'")).trim().replace(/^-A /, '');
+await local.run(`iptables -D ${rule}`);
+const drift = await run(true);
+const fix = await run(false);
+const third = await run(false);
+const rulesFile = await sh('cat /etc/iptables/rules.v4');
+const live = await sh('iptables-save -t filter');
+process.stdout.write(JSON.stringify({ first, poolInfo, second, drift, fix, third, rulesFile, live }));
