@@ -86,8 +86,12 @@ function prerequisites(): void {
   if (!existsSync('/dev/kvm')) missing.push('/dev/kvm (the lab hypervisors run KVM guests)');
   if (withAnsible) {
     if (run('ansible-playbook', ['--version']).code !== 0) missing.push('ansible-playbook: apt-get install -y ansible');
-    if (run('python3', ['-c', 'import libvirt']).code !== 0) {
+    // The modules run on the lab hosts, whose /usr/bin/python3 is this machine's.
+    if (run('/usr/bin/python3', ['-c', 'import libvirt']).code !== 0) {
       missing.push('python3-libvirt (community.libvirt.virt_pool imports it): apt-get install -y python3-libvirt');
+    }
+    if (run('/usr/bin/python3', ['-c', 'import lxml']).code !== 0) {
+      missing.push('python3-lxml (community.libvirt.virt_pool imports it): apt-get install -y python3-lxml');
     }
     const collections = run('ansible-galaxy', ['collection', 'list']).out;
     for (const c of ['community.libvirt', 'community.crypto', 'ansible.posix']) {

@@ -11,7 +11,10 @@ export interface Recap {
 
 function parseRecap(out: string, header: RegExp): Recap {
   const lines = out.split('\n');
-  const start = lines.findLastIndex((l) => header.test(l));
+  let start = -1;
+  lines.forEach((l, i) => {
+    if (header.test(l)) start = i;
+  });
   let hosts = 0;
   let changed = 0;
   let failed = 0;
