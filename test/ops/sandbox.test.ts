@@ -1,4 +1,4 @@
-// The pool and firewall tasks applied FOR REAL, by the runner through a
+// The pool, firewall, key pair and balancer tasks applied FOR REAL, by the runner through a
 // LocalConnector, on this machine inside private namespaces (sandbox/sandbox.sh:
 // own network, copy-on-write /etc, a throw-away libvirtd). Needs root, unshare
 // and libvirtd; skipped otherwise.
@@ -16,24 +16,42 @@ const missing =
 
 interface Row { task: string; status: string; reason: string }
 
-describe.skipIf(missing !== undefined)(`pool + firewall in a sandbox${missing ? ` (skipped: ${missing})` : ''}`, () => {
+describe.skipIf(missing !== undefined)(`pool, firewall, key pair, balancer in a sandbox${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it('apply, no-op re-apply, named drift in check mode, fix exactly that', () => {
     const out = execFileSync(
       'unshare',
       ['--mount', '--uts', '--net', '--pid', '--fork', '--mount-proc', '--propagation', 'private', 'sh', `${dir}sandbox.sh`, 'npx', 'tsx', `${dir}apply-in-sandbox.mts`],
       { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] },
     );
-    const d = JSON.parse(out) as Record<'first' | 'second' | 'drift' | 'fix' | 'third', Row[]> & { poolInfo: string; rulesFile: string; live: string };
+    const d = JSON.parse(out) as Record<'first' | 'second' | 'drift' | 'fix' | 'third', Row[]> & { poolInfo: string; rulesFile: string; live: string; cron: string; agent: string };
     const status = (rows: Row[]) => rows.map((r) => `${r.task}: ${r.status}`);
     expect(status(d.first)).toEqual([
       'firewall rules file: changed',
       'firewall live rules: changed',
       'handler firewall-reload: changed',
       'libvirt pool: changed',
+      'cluster ssh key pair: changed',
+      'balancer node runtime: ok',
+      'balancer directories: changed',
+      'balancer files: changed',
+      'balancer schedule: changed',
+      'handler cron-reload: changed',
     ]);
     expect(d.poolInfo).toMatch(/State:\s+running/);
     expect(d.poolInfo).toMatch(/Autostart:\s+yes/);
-    expect(status(d.second)).toEqual(['firewall rules file: ok', 'firewall live rules: ok', 'libvirt pool: ok']);
+    expect(status(d.second)).toEqual([
+      'firewall rules file: ok',
+      'firewall live rules: ok',
+      'libvirt pool: ok',
+      'cluster ssh key pair: ok',
+      'balancer node runtime: ok',
+      'balancer directories: ok',
+      'balancer files: ok',
+      'balancer schedule: ok',
+    ]);
+    expect(d.cron).toMatch(/^\* \* \* \* \* root \/usr\/bin\/env node \/opt\/hvmctl\/balancer\.mjs once/m);
+    expect(d.cron).toContain('cron-running');
+    expect(d.agent).toContain('usage: balancer.mjs');
     expect(d.drift.filter((r) => r.status === 'changed')).toEqual([
       { task: 'firewall live rules', status: 'changed', reason: 'would load firewall rules: missing rule: hvmctl: migration from kvmnode2' },
     ]);

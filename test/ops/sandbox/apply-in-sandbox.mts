@@ -1,4 +1,4 @@
-// Inside sandbox.sh: apply the pool and firewall tasks to this (sandboxed)
+// Inside sandbox.sh: apply the pool, firewall, key pair and balancer tasks to this (sandboxed)
 // host for real with the runner and a LocalConnector, apply again (must be a
 // no-op), delete one live rule (plan must name it), apply (fixes only that).
 // Prints one JSON document; test/ops/sandbox.test.ts reads it.
@@ -10,12 +10,14 @@ import type { Task } from '../../../tasks/engine/types.ts';
 import { handlers } from '../../../tasks/handlers.ts';
 import { firewallTasks } from '../../../tasks/ops/firewall.ts';
 import { poolTask } from '../../../tasks/ops/pool.ts';
+import { loadBalancerTasks } from '../../../tasks/ops/balancer.ts';
+import { keyPairTask } from '../../../tasks/ops/ssh-trust.ts';
 
 const file = new URL('../../../inventory.yaml', import.meta.url).pathname;
 const inventory = parseInventory(readFileSync(file, 'utf8'), file);
 const host = inventory.hosts.find((h) => h.name === 'kvmnode1');
 if (!host) throw new Error('no kvmnode1');
-const tasks: Task[] = [...firewallTasks, poolTask as Task];
+const tasks: Task[] = [...firewallTasks, poolTask as Task, keyPairTask as Task, ...(await loadBalancerTasks())];
 const local = new LocalConnector('kvmnode1');
 const sh = async (c: string) => (await local.run(c)).stdout;
 const run = async (check: boolean) => {
@@ -32,4 +34,6 @@ const fix = await run(false);
 const third = await run(false);
 const rulesFile = await sh('cat /etc/iptables/rules.v4');
 const live = await sh('iptables-save -t filter');
-process.stdout.write(JSON.stringify({ first, poolInfo, second, drift, fix, third, rulesFile, live }));
+const cron = await sh('cat /etc/cron.d/hvmctl-balancer; pgrep -x cron >/dev/null && echo cron-running');
+const agent = await sh('/usr/bin/env node /opt/hvmctl/balancer.mjs --help 2>&1 | head -3; ls -l /opt/hvmctl/balancer.mjs /root/.ssh/id_ed25519.pub | cut -c1-10');
+process.stdout.write(JSON.stringify({ first, poolInfo, second, drift, fix, third, rulesFile, live, cron, agent }));
