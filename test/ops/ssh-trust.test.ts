@@ -112,6 +112,11 @@ describe('ssh trust between hypervisors', () => {
     const partial = published({ kvmnode3: {} });
     const r = trustTask.plan(ctxFor('kvmnode1', { cluster: partial }), { authorized: `${operator}\n${key2.type} ${key2.body}\n`, known: knownAll.split('\n')[0] + '\n' });
     expect(r).toEqual({ changes: [], reason: 'kvmnode2 trusted and pinned; no keys from kvmnode3 (unreachable or failed before the trust stage)' });
+    const some = trustTask.plan(ctxFor('kvmnode1', { cluster: partial }), { authorized: undefined, known: undefined });
+    expect(some.changes.map((c) => c.summary)).toEqual([
+      'authorize kvmnode2 in /root/.ssh/authorized_keys',
+      'pin host keys of kvmnode2 (ssh-ed25519) in /root/.ssh/known_hosts (no keys from kvmnode3 (unreachable or failed before the trust stage))',
+    ]);
     const none = trustTask.plan(ctxFor('kvmnode1', { cluster: clusterOf() }), { authorized: undefined, known: undefined });
     expect(none.reason).toMatch(/^skipped: no keys from kvmnode2/);
   });
