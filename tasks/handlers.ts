@@ -69,8 +69,13 @@ export const poolRefreshHandler: Handler = {
   commands: (ctx) => one(poolRefreshScript(ctx.inventory.pool.name)),
 };
 
+/**
+ * Loads the persisted rules file like the live firewall task does: policies
+ * and the INPUT chain (flushed first, `-F INPUT` inserted before its first
+ * rule), other chains (libvirt's) left alone.
+ */
 export function firewallReloadScript(host: HostSpec): string {
-  return sh`iptables-restore < ${firewallRulesPath(host)}`;
+  return sh`awk '/^-A INPUT /&&!f{print "-F INPUT";f=1}{print}' ${firewallRulesPath(host)} | iptables-restore --noflush`;
 }
 
 export const firewallReloadHandler: Handler = {

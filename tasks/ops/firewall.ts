@@ -67,7 +67,7 @@ export interface FirewallDrift {
   readonly extra: readonly string[];
   readonly policies: readonly string[];
   readonly reordered: boolean;
-  /** Rules without an hvmctl comment (the restore replaces them too). */
+  /** Rules in INPUT without an hvmctl comment (replacing INPUT removes them too). */
   readonly foreign: number;
 }
 
@@ -96,7 +96,7 @@ export function firewallDrift(wanted: readonly string[], live: FilterTable): Fir
     .map(([chain, policy]) => `${chain} policy ${live.policies[chain] ?? 'missing'} -> ${policy}`);
   const reordered =
     missing.length === 0 && extra.length === 0 && liveManaged.length === wanted.length && liveManaged.some((l, i) => l !== wanted[i]);
-  return { missing, extra, policies, reordered, foreign: live.rules.filter((r) => !isManaged(r)).length };
+  return { missing, extra, policies, reordered, foreign: live.rules.filter((r) => r.chain === 'INPUT' && !isManaged(r)).length };
 }
 
 export function driftPhrases(d: FirewallDrift): string[] {
@@ -106,6 +106,15 @@ export function driftPhrases(d: FirewallDrift): string[] {
     ...d.policies,
     ...(d.reordered ? ['rules out of order'] : []),
   ];
+}
+
+/**
+ * iptables-restore input (for `--noflush`) that sets the policies and
+ * replaces the INPUT chain with `rules`, leaving every other chain alone.
+ */
+export function inputChainRestore(rules: readonly string[]): string {
+  const policies = Object.entries(firewallPolicies).map(([chain, policy]) => `:${chain} ${policy} [0:0]`);
+  return ['*filter', ...policies, '-F INPUT', ...rules, 'COMMIT', ''].join('\n');
 }
 
 interface LiveFacts extends Record<string, unknown> {
@@ -147,14 +156,14 @@ export function planLiveFirewall(
   }
   const drift = firewallDrift(wanted, facts.live);
   const phrases = driftPhrases(drift);
-  const others = drift.foreign === 0 ? '' : `; ${drift.foreign} rule(s) without an hvmctl comment`;
+  const others = drift.foreign === 0 ? '' : `; ${drift.foreign} rule(s) in INPUT without an hvmctl comment`;
   if (phrases.length === 0) {
     return { changes: [], reason: `live firewall matches: ${wanted.length} hvmctl rules, INPUT policy ${firewallPolicies.INPUT}${others}` };
   }
-  const dropping = drift.foreign === 0 ? '' : ` (the restore replaces the whole filter table: ${drift.foreign} rule(s) without an hvmctl comment go too)`;
+  const dropping = drift.foreign === 0 ? '' : ` (INPUT is replaced as a whole: ${drift.foreign} rule(s) in it without an hvmctl comment go too)`;
   const change: Change = {
     summary: `load firewall rules: ${phrases.join('; ')}${dropping}`,
-    commands: [{ script: 'iptables-restore', input: file.content }],
+    commands: [{ script: 'iptables-restore --noflush', input: inputChainRestore(wanted) }],
     diff: phrases.map((p) => `${p}\n`).join(''),
   };
   return { changes: [change], reason: '' };

@@ -8,6 +8,7 @@ import {
   acceptsSsh,
   chooseBackend,
   firewallFile,
+  inputChainRestore,
   firewallLiveTask,
   firewallTasks,
   operatorIpv4,
@@ -40,7 +41,12 @@ describe('firewall live rules', () => {
     const r = plan(without('hvmctl: migration from kvmnode2'));
     expect(r.changes).toHaveLength(1);
     expect(r.changes[0]?.summary).toBe('load firewall rules: missing rule: hvmctl: migration from kvmnode2');
-    expect(r.changes[0]?.commands).toEqual([{ script: 'iptables-restore', input: firewallFile(ctx).content }]);
+    expect(r.changes[0]?.commands).toEqual([{ script: 'iptables-restore --noflush', input: inputChainRestore(wanted) }]);
+    expect(inputChainRestore(wanted)).toBe(
+      `*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-F INPUT\n${wanted.join('\n')}\nCOMMIT\n`,
+    );
+    // Same -A lines as the persisted file.
+    expect(firewallFile(ctx).content.split('\n').filter((l) => l.startsWith('-A '))).toEqual(wanted);
   });
 
   it('an extra hvmctl rule, a wrong policy and foreign rules are named', () => {
@@ -50,13 +56,13 @@ describe('firewall live rules', () => {
     expect(summary).toContain('extra rule: hvmctl: migration from kvmnode2');
     expect(summary).not.toContain('missing rule');
     expect(summary).toContain('INPUT policy ACCEPT -> DROP');
-    expect(summary).toContain('1 rule(s) without an hvmctl comment go too');
+    expect(summary).toContain('1 rule(s) in it without an hvmctl comment go too');
   });
 
   it('a blank host (ACCEPT everything, no rules) gets every rule', () => {
     const r = plan(parseIptablesSave(captured('iptables-save-filter-empty.txt')));
     expect(r.changes[0]?.summary.match(/missing rule/g)).toHaveLength(9);
-    expect(scripts(r)).toEqual(['iptables-restore']);
+    expect(scripts(r)).toEqual(['iptables-restore --noflush']);
   });
 
   it('rules in another order are a change', () => {
@@ -149,8 +155,8 @@ describe('firewall live rules', () => {
       else {
         expect(executed.map((l) => l.command.split('\n')[0])).toEqual([
           'set -e',
-          'iptables-restore',
-          'iptables-restore < /etc/iptables/rules.v4',
+          'iptables-restore --noflush',
+          `awk '/^-A INPUT /&&!f{print "-F INPUT";f=1}{print}' /etc/iptables/rules.v4 | iptables-restore --noflush`,
         ]);
         expect(executed[1]?.input).toContain('-s 10.0.0.5/32 -p tcp -m tcp --dport 22');
       }

@@ -12,7 +12,9 @@ describe('handlers', () => {
   });
 
   it('firewall-reload restores the persisted file for the OS family', () => {
-    expect(handlerByName('firewall-reload')?.commands(ctxFor('kvmnode1'))).toEqual([{ script: 'iptables-restore < /etc/iptables/rules.v4' }]);
+    expect(handlerByName('firewall-reload')?.commands(ctxFor('kvmnode1'))).toEqual([
+      { script: `awk '/^-A INPUT /&&!f{print "-F INPUT";f=1}{print}' /etc/iptables/rules.v4 | iptables-restore --noflush` },
+    ]);
   });
 
   it('sshd-reload tests the configuration before it signals sshd', () => {
