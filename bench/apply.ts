@@ -67,8 +67,22 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   return { code: r.status ?? -1, ms, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
+/** Set while a lab this bench brought up is up, and what was up before the bench. */
+let ourLab = false;
+let foundLab: { inventory: string; sshdOnly: boolean } | undefined;
+
 function fail(message: string): never {
   console.error(`bench:apply: ${message}`);
+  let down = true;
+  if (ourLab) {
+    ourLab = false;
+    console.error('bench: taking down the lab it brought up');
+    down = hvm(['lab', 'down']).code === 0;
+  }
+  if (down && foundLab) {
+    console.error(`bench: leaving a fresh lab as found (${foundLab.inventory})`);
+    hvm(['lab', 'up', '-i', foundLab.inventory, ...(foundLab.sshdOnly ? ['--sshd-only'] : [])]);
+  }
   process.exit(1);
 }
 
@@ -117,9 +131,11 @@ function labFound(): LabFound | undefined {
 
 function labDown(): void {
   must('lab down', hvm(['lab', 'down']));
+  ourLab = false;
 }
 
 function labUp(inventory: string, sshdOnly: boolean): void {
+  ourLab = true; // a failed lab up removes what it built, but a down is harmless
   must(`lab up${sshdOnly ? ' --sshd-only' : ''} (${inventory})`, hvm(['lab', 'up', '-i', inventory, ...(sshdOnly ? ['--sshd-only'] : [])]));
 }
 
@@ -162,6 +178,7 @@ if (found && !replaceLab) {
 if (found) {
   console.error(`bench: replacing the lab that was up (${found.inventory}${found.sshdOnly ? ', sshd-only' : ''})`);
   labDown();
+  foundLab = found;
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'hvmctl-bench-'));
@@ -259,6 +276,7 @@ for (const n of sizes) {
   labDown();
 }
 
+foundLab = undefined;
 if (found) {
   console.error(`bench: leaving a fresh lab as found (${found.inventory}${found.sshdOnly ? ', sshd-only' : ''})`);
   labUp(found.inventory, found.sshdOnly);
