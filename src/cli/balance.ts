@@ -114,7 +114,9 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
     const result = await connector.run(sh`node ${AGENT_SCRIPT} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);
     if (result.stdout) io.out(result.stdout);
     if (result.stderr) io.err(result.stderr);
-    if (result.code === 127) io.err(`hint: the balancer is not installed on ${host.name}: run \`hvmctl apply\``);
+    if (result.code === 127 || /Cannot find module '\/opt\/hvmctl\/balancer\.mjs'|No such file or directory.*balancer\.json/.test(result.stderr)) {
+      io.err(`hint: the balancer is not installed on ${host.name}: run \`hvmctl apply\``);
+    }
     return result.code;
   } finally {
     await connector.close();

@@ -122,6 +122,17 @@ describe('hvmctl balance', () => {
     expect(io.outText).toEqual(['status output']);
   });
 
+  it('says how to install the balancer when the host has none', async () => {
+    const io = captureIo();
+    const connector: Connector = {
+      host: 'kvmnode1',
+      run: async () => ({ code: 1, stdout: '', stderr: "Error: Cannot find module '/opt/hvmctl/balancer.mjs'" }),
+      close: async () => {},
+    };
+    expect(await run(['status'], io, { loadInventory: async () => inventory, connect: async () => connector, localConfigExists: () => false })).toBe(1);
+    expect(io.errText.join('\n')).toMatch(/hint: the balancer is not installed on kvmnode1: run `hvmctl apply`/);
+  });
+
   it('runs locally with --local, --config, or when this machine has the balancer config', async () => {
     const calls: string[][] = [];
     const local = async (argv: string[]): Promise<number> => {
