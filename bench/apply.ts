@@ -24,6 +24,7 @@ import { generatedInventory } from './inventory-gen.ts';
 import { ansibleInventory } from './ansible-inventory.ts';
 import { parseAnsibleRecap, parseHvmctlRecap } from './recap.ts';
 import type { Recap } from './recap.ts';
+import { assertLabRoute } from '../lab/route-guard.ts';
 
 const LOCK = '/tmp/hvmctl-lab-usage.lock';
 const self = fileURLToPath(import.meta.url);
@@ -91,7 +92,8 @@ function must(label: string, r: Run): Run {
   return r;
 }
 
-const hvm = (args: string[]): Run => run(process.execPath, [bin, ...args]);
+// HVMCTL_LAB_ONLY=1: apply refuses any host not routed through the lab bridge.
+const hvm = (args: string[]): Run => run(process.execPath, [bin, ...args], { HVMCTL_LAB_ONLY: '1' });
 
 // --- prerequisites --------------------------------------------------------------
 function prerequisites(): void {
@@ -200,14 +202,25 @@ async function renderFor(invFile: string, dir: string): Promise<void> {
 function ansibleRunner(i: Inventory, renderDir: string, tags?: string): () => Run {
   const hostsFile = path.join(work, `hosts-${i.hosts.length}.ini`);
   writeFileSync(hostsFile, ansibleInventory(i, renderDir));
-  return () =>
-    run('ansible-playbook', ['-i', hostsFile, path.join(repo, 'bench/ansible/playbook.yml'), ...(tags ? ['--tags', tags] : [])], {
+  // Fresh SSH control sockets per lab: Ansible's ControlPersist masters of a
+  // lab that was just taken down would hang the next run.
+  const controlDir = mkdtempSync(path.join(work, 'ansible-cp-'));
+  return () => {
+    // Nothing leaves the lab: every host must be routed through the lab bridge (throws otherwise).
+    try {
+      for (const h of i.hosts) assertLabRoute(h.sshHost);
+    } catch (error) {
+      fail(`not running Ansible: ${(error as Error).message}`);
+    }
+    return run('ansible-playbook', ['-i', hostsFile, path.join(repo, 'bench/ansible/playbook.yml'), ...(tags ? ['--tags', tags] : [])], {
       ANSIBLE_HOST_KEY_CHECKING: 'True',
       ANSIBLE_FORKS: '10',
       ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
       ANSIBLE_NOCOLOR: '1',
       ANSIBLE_RETRY_FILES_ENABLED: '0',
+      ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
     });
+  };
 }
 
 interface Row {
