@@ -150,6 +150,7 @@ const median = (xs: readonly number[]): number => {
 const sec = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 
 function noChange(label: string, r: Run, recap: Recap, hosts: number): void {
+  if (recap.ok < hosts) fail(`${label}: only ${recap.ok} tasks ran on ${hosts} hosts (did the tags select anything?):\n${r.out.slice(-3000)}`);
   if (recap.hosts !== hosts) fail(`${label}: recap lists ${recap.hosts} hosts, expected ${hosts}:\n${r.out.slice(-3000)}`);
   if (recap.changed !== 0 || recap.failed !== 0 || recap.unreachable !== 0) {
     fail(`${label}: expected no change, got changed=${recap.changed} failed=${recap.failed} unreachable=${recap.unreachable}:\n${r.out.slice(-4000)}`);

@@ -4,6 +4,8 @@
 export interface Recap {
   /** Hosts listed in the recap. */
   readonly hosts: number;
+  /** The recap's ok= total (Ansible counts changed tasks in ok, hvmctl does not; in a no-change run both are the tasks run). */
+  readonly ok: number;
   readonly changed: number;
   readonly failed: number;
   readonly unreachable: number;
@@ -16,6 +18,7 @@ function parseRecap(out: string, header: RegExp): Recap {
     if (header.test(l)) start = i;
   });
   let hosts = 0;
+  let ok = 0;
   let changed = 0;
   let failed = 0;
   let unreachable = 0;
@@ -25,12 +28,13 @@ function parseRecap(out: string, header: RegExp): Recap {
       if (!m) continue;
       hosts++;
       const counts = Object.fromEntries([...m[2]!.matchAll(/(\w+)=(\d+)/g)].map((c) => [c[1]!, Number(c[2])]));
+      ok += counts.ok ?? 0;
       changed += counts.changed ?? 0;
       failed += counts.failed ?? 0;
       unreachable += counts.unreachable ?? 0;
     }
   }
-  return { hosts, changed, failed, unreachable };
+  return { hosts, ok, changed, failed, unreachable };
 }
 
 export const parseHvmctlRecap = (out: string): Recap => parseRecap(out, /^RECAP \*+$/);
