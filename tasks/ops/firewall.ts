@@ -14,8 +14,10 @@ import { managedFiles, wantedFirewallRules } from '../../src/render/managed-file
 import type { ManagedFile } from '../../src/render/types.ts';
 import type { Change, Task, TaskContext, TaskResult } from '../engine/types.ts';
 import { type FirewallTools, firewallTools } from '../facts/firewall-backend.ts';
+import { type FirewalldState, firewalldZone } from '../facts/firewalld.ts';
 import { type FilterTable, iptablesFilter, isManaged } from '../facts/iptables.ts';
 import { filesTask } from './file.ts';
+import { planFirewalld, wantedRichRules } from './firewall-firewalld.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export type Backend = 'firewalld' | 'nftables' | 'iptables';
@@ -120,6 +122,8 @@ export function inputChainRestore(rules: readonly string[]): string {
 interface LiveFacts extends Record<string, unknown> {
   tools: FirewallTools;
   live: FilterTable | undefined;
+  /** firewalld's hvmctl zone; only read when the backend is firewalld. */
+  firewalld?: FirewalldState;
 }
 
 /** Pure: the change that makes the live iptables filter table match the rules file's content. */
@@ -169,21 +173,38 @@ export function planLiveFirewall(
   return { changes: [change], reason: '' };
 }
 
-export const firewallRulesFileTask: Task = filesTask({
+const rulesFileTask = filesTask({
   name: 'firewall rules file',
   tags: ['firewall'],
   stage: 'base',
   files: (ctx) => [firewallFile(ctx)],
 });
 
+/** The iptables rules file; skipped where firewalld is the backend (it persists its own zone, and the reload handler would load iptables rules beside it). */
+export const firewallRulesFileTask: Task = {
+  ...rulesFileTask,
+  facts: (ctx) => ({ ...rulesFileTask.facts(ctx), 'firewall-tools': firewallTools }),
+  plan(ctx, facts) {
+    const { 'firewall-tools': tools, ...files } = facts;
+    if (chooseBackend(ctx.inventory.firewall.backend, tools as FirewallTools) === 'firewalld') {
+      return { changes: [], reason: 'skipped: firewalld is the backend; its zone hvmctl is persisted by firewalld' };
+    }
+    return rulesFileTask.plan(ctx, files as Parameters<typeof rulesFileTask.plan>[1]);
+  },
+};
+
 export const firewallLiveTask: Task<LiveFacts> = {
   name: 'firewall live rules',
   tags: ['firewall'],
   stage: 'base',
   applies: () => true,
-  facts: () => ({ tools: firewallTools, live: iptablesFilter }),
+  facts: () => ({ tools: firewallTools, live: iptablesFilter, firewalld: firewalldZone }),
   plan(ctx, facts) {
     const operator = operatorIpv4(ctx.operatorAddress);
+    if (chooseBackend(ctx.inventory.firewall.backend, facts.tools) === 'firewalld') {
+      if (facts.firewalld === undefined) throw new TaskCheckError('E_FIREWALL_BACKEND', `${ctx.host.name}: firewalld state not gathered`, 'this is a bug in tasks/ops/firewall.ts');
+      return planFirewalld(ctx.host, wantedRichRules(ctx.inventory, ctx.host, operator), operator, facts.firewalld);
+    }
     return planLiveFirewall(
       ctx.host,
       ctx.inventory.firewall.backend,

@@ -102,13 +102,14 @@ describe('firewall live rules', () => {
     expect(chooseBackend('auto', { firewallCmd: false, firewalldRunning: false, nft: false, iptablesRestore: false })).toBeUndefined();
     let error: unknown;
     try {
-      plan(applied, { ...tools, firewallCmd: true, firewalldRunning: true });
+      // firewalld is planned by tasks/ops/firewall-firewalld.ts (test/ops/firewall-firewalld.test.ts).
+      firewallLiveTask.plan(ctx, { tools: { ...tools, firewallCmd: true, firewalldRunning: true }, live: applied, firewalld: { state: 'stopped' } });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(HvmError);
-    expect((error as HvmError).message).toBe('kvmnode1: firewall backend firewalld is not supported yet (chosen by backend: auto)');
-    expect((error as HvmError).hint).toMatch(/firewall.backend: iptables/);
+    expect((error as HvmError).message).toBe('kvmnode1: firewall backend firewalld, but firewalld is not running');
+    expect((error as HvmError).hint).toMatch(/firewall.backend: auto/);
     expect(() => plan(undefined)).toThrow(/iptables-save not found/);
   });
 
@@ -131,6 +132,7 @@ describe('firewall live rules', () => {
           facts: {
             'firewall-tools': ok('firewall-cmd=no\nnft=yes\niptables-restore=yes\nfirewalld=stopped\n'),
             'iptables-save:filter': ok(captured('iptables-save-filter-empty.txt')),
+            'firewalld:hvmctl': { code: 3, stdout: '', stderr: '' }, // no firewall-cmd
             [`file:${firewallFile(ctx).path}`]: ok('absent\n'),
           },
           answers: [[/^printf .*SSH_CLIENT/, ok('10.0.0.5 51234 22\n')]],

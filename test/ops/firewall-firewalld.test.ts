@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { HvmError } from '../../src/errors.ts';
+import { runPlaybook } from '../../tasks/engine/runner.ts';
+import { type FirewalldState, parseFirewalldZone } from '../../tasks/facts/firewalld.ts';
+import { handlers } from '../../tasks/handlers.ts';
+import { planFirewalld, richAcceptsSsh, wantedRichRules } from '../../tasks/ops/firewall-firewalld.ts';
+import { firewallFile, firewallLiveTask, firewallRulesFileTask, firewallTasks } from '../../tasks/ops/firewall.ts';
+import { captured } from '../facts/captured.ts';
+import { FakeConnector, ok, type Recorded } from '../support/fake-connector.ts';
+import { ctxFor, host, inventory, scripts } from './ops-support.ts';
+
+const running = { firewallCmd: true, firewalldRunning: true, nft: true, iptablesRestore: true };
+const fact = (name: string): FirewalldState => parseFirewalldZone(captured(name));
+const planFor = (name: string, operator: string | undefined, firewalld: FirewalldState) =>
+  firewallLiveTask.plan(ctxFor(name, operator === undefined ? {} : { operatorAddress: operator }), { tools: running, live: undefined, firewalld });
+
+const fc = 'firewall-cmd --permanent --zone=hvmctl';
+const add = (rule: string) => `${fc} --add-rich-rule='${rule}'`;
+const remove = (rule: string) => `${fc} --remove-rich-rule='${rule}'`;
+const node1 = wantedRichRules(inventory, host('kvmnode1'), '10.0.0.5').map((r) => r.rule);
+const ping = 'rule family="ipv4" source address="172.21.3.0/26" icmp-type name="echo-request" accept';
+const opRule = 'rule family="ipv4" source address="10.0.0.5/32" port port="22" protocol="tcp" accept';
+const stray = 'rule family="ipv4" source address="172.21.3.40/32" port port="16509" protocol="tcp" accept';
+
+describe('firewalld backend', () => {
+  it.each<[string, string, string | undefined, string, readonly string[]]>([
+    // [case, host, operator, fact fixture, expected scripts]
+    ['kvmnode1 applied (captured round trip): no-op', 'kvmnode1', '10.0.0.5', 'firewalld-fact-applied-kvmnode1.txt', []],
+    ['kvmstorage applied (captured round trip): no-op', 'kvmstorage', '10.0.0.5', 'firewalld-fact-applied-kvmstorage.txt', []],
+    ['after the drift was repaired (captured): no-op', 'kvmnode1', '172.21.3.1', 'firewalld-fact-after-drift.txt', []],
+    [
+      'fresh firewalld: create the zone, target DROP, every rule, reload, then the default zone',
+      'kvmnode1',
+      '10.0.0.5',
+      'firewalld-fact-fresh.txt',
+      ['firewall-cmd --permanent --new-zone=hvmctl', `${fc} --set-target=DROP`, ...node1.map(add), 'firewall-cmd --reload', 'firewall-cmd --set-default-zone=hvmctl'],
+    ],
+    [
+      'drift (captured): target, a missing rule, extra rules (the old operator rule too), default zone',
+      'kvmnode1',
+      '172.21.3.1',
+      'firewalld-fact-drift.txt',
+      [`${fc} --set-target=DROP`, add(ping), remove(opRule), remove(stray), 'firewall-cmd --reload', 'firewall-cmd --set-default-zone=hvmctl'],
+    ],
+  ])('%s', (_what, name, operator, fixture, want) => {
+    expect(scripts(planFor(name, operator, fact(fixture)))).toEqual(want);
+  });
+
+  it('a no-op says why; a change names each difference', () => {
+    expect(planFor('kvmnode1', '10.0.0.5', fact('firewalld-fact-applied-kvmnode1.txt')).reason).toBe(
+      'firewalld zone hvmctl matches: 7 rich rules, target DROP, default zone',
+    );
+    expect(planFor('kvmnode1', '172.21.3.1', fact('firewalld-fact-drift.txt')).changes[0]?.summary).toBe(
+      `firewalld zone hvmctl: zone target ACCEPT -> DROP; missing rule: ping from the cluster; extra rule: ${opRule}; extra rule: ${stray}; default zone public -> hvmctl`,
+    );
+  });
+
+  it('only the default zone differs: no reload, just --set-default-zone', () => {
+    const applied = fact('firewalld-fact-applied-kvmnode1.txt');
+    if (applied.state !== 'running') throw new Error('fixture');
+    expect(scripts(planFor('kvmnode1', '10.0.0.5', { ...applied, defaultZone: 'public' }))).toEqual(['firewall-cmd --set-default-zone=hvmctl']);
+  });
+
+  it("never removes a rule accepting SSH from the operator's address, even when it is not wanted", () => {
+    const applied = fact('firewalld-fact-applied-kvmnode1.txt');
+    if (applied.state !== 'running' || !applied.zone) throw new Error('fixture');
+    // Operator inside the cluster network now connects from 172.21.3.1; a hand-made rule for exactly it exists.
+    const own = 'rule family="ipv4" source address="172.21.3.1/32" port port="22" protocol="tcp" accept';
+    const live = { ...applied, zone: { ...applied.zone, richRules: [...applied.zone.richRules.filter((r) => r !== opRule), own] } };
+    const r = planFor('kvmnode1', '172.21.3.1', live);
+    expect(scripts(r)).toEqual([]);
+    expect(r.reason).toContain("kept 1 extra rule(s) accepting SSH from the operator's address 172.21.3.1");
+    // Without an operator address (local run) the same rule is extra and goes.
+    expect(scripts(planFor('kvmnode1', undefined, live))).toEqual([remove(own), 'firewall-cmd --reload']);
+  });
+
+  it('the operator outside the cluster network gets its own SSH rule; inside, the cluster rule covers it', () => {
+    expect(wantedRichRules(inventory, host('kvmnode1'), '10.0.0.5').map((r) => r.rule)).toContain(opRule);
+    expect(wantedRichRules(inventory, host('kvmnode1'), '172.21.3.1').map((r) => r.rule)).not.toContain(opRule);
+    expect(richAcceptsSsh(opRule, '10.0.0.5', 22)).toBe(true);
+    expect(richAcceptsSsh(opRule, '10.0.0.6', 22)).toBe(false);
+    expect(richAcceptsSsh(opRule, '10.0.0.5', 2222)).toBe(false);
+    expect(richAcceptsSsh('rule family="ipv4" source address="10.0.0.5" port port="20-30" protocol="tcp" accept', '10.0.0.5', 22)).toBe(true);
+    expect(richAcceptsSsh(ping, '172.21.3.1', 22)).toBe(false);
+  });
+
+  it('refuses a wanted set that would lock the operator out', () => {
+    const wanted = wantedRichRules(inventory, host('kvmnode1'), '172.21.3.1');
+    expect(() => planFirewalld(host('kvmnode1'), wanted, '10.0.0.5', fact('firewalld-fact-fresh.txt'))).toThrow(/would not accept SSH from the operator's address 10\.0\.0\.5/);
+  });
+
+  it.each<[FirewalldState, RegExp]>([
+    [{ state: 'absent' }, /firewall-cmd is not installed/],
+    [{ state: 'stopped' }, /firewalld is not running/],
+  ])('backend firewalld but %o: a clear error with a hint', (state, message) => {
+    const inv = { ...inventory, firewall: { ...inventory.firewall, backend: 'firewalld' as const } };
+    const ctx = ctxFor('kvmnode1', { inventory: inv });
+    let error: unknown;
+    try {
+      firewallLiveTask.plan(ctx, { tools: { ...running, firewalldRunning: false }, live: undefined, firewalld: state });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HvmError);
+    expect((error as HvmError).message).toMatch(message);
+    expect((error as HvmError).hint).toMatch(/firewall\.backend/);
+  });
+
+  it('the iptables rules file is skipped where firewalld is the backend', () => {
+    const ctx = ctxFor('kvmnode1');
+    const r = firewallRulesFileTask.plan(ctx, { 'firewall-tools': running });
+    expect(r).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; its zone hvmctl is persisted by firewalld' });
+  });
+
+  it('through the runner: check mode executes nothing; apply runs exactly the firewall-cmd commands, no iptables', async () => {
+    for (const check of [true, false]) {
+      const log: Recorded[] = [];
+      const conn = new FakeConnector(
+        'kvmnode1',
+        {
+          facts: {
+            'firewall-tools': ok('firewall-cmd=yes\nnft=yes\niptables-restore=yes\nfirewalld=running\n'),
+            'iptables-save:filter': ok(captured('iptables-save-filter-empty.txt')),
+            'firewalld:hvmctl': ok(captured('firewalld-fact-drift.txt')),
+            [`file:${firewallFile(ctxFor('kvmnode1')).path}`]: ok('absent\n'),
+          },
+          answers: [[/^printf .*SSH_CLIENT/, ok('10.0.0.5 51234 22\n')]],
+        },
+        log,
+      );
+      const report = await runPlaybook({ inventory, tasks: [...firewallTasks], handlers, hosts: [host('kvmnode1')], connect: async () => conn, check });
+      expect(report.results.map((r) => [r.task, r.status])).toEqual([
+        ['firewall rules file', 'skipped'],
+        ['firewall live rules', 'changed'],
+      ]);
+      const executed = log.filter((l) => !l.factKeys && !l.command.includes('SSH_CLIENT')).map((l) => l.command);
+      if (check) expect(executed).toEqual([]);
+      else {
+        const lines = executed.flatMap((c) => c.split('\n')).filter((l) => l !== 'set -e');
+        // Operator 10.0.0.5 is outside the network: its rule is wanted, so only the stray one goes.
+        expect(lines).toEqual([`${fc} --set-target=DROP`, add(ping), remove(stray), 'firewall-cmd --reload', 'firewall-cmd --set-default-zone=hvmctl']);
+      }
+    }
+  });
+});
