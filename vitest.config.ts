@@ -22,6 +22,8 @@ class LabSequencer extends BaseSequencer {
 // why, where those are missing).
 export default defineConfig({
   test: {
+    // A root-level option (projects may not set their own sequencer).
+    sequence: { sequencer: LabSequencer },
     projects: [
       {
         test: {
@@ -35,7 +37,6 @@ export default defineConfig({
           name: 'lab',
           include: ['test/lab/**/*.test.ts'],
           fileParallelism: false,
-          sequence: { sequencer: LabSequencer },
           testTimeout: 300_000,
           hookTimeout: 600_000,
           globalSetup: ['test/lab/global-setup.ts'],

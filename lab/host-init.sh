@@ -23,7 +23,14 @@ install -D -m 0755 "$LAB_BOOT" "$LAB_DIR/upper$boot"
 mount -t overlay hvmlab-overlay -o "lowerdir=/,upperdir=$LAB_DIR/upper,workdir=$LAB_DIR/work" "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
-mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup"
+# The fresh sysfs has an empty /sys/fs/cgroup: mount the cgroup v1 CPU
+# controllers again inside it, so the balancer can read its host's own
+# cgroup (cpuacct.usage) as on a real server it would read /proc/stat.
+mount -t tmpfs -o mode=0755 cgroup_root "$root/sys/fs/cgroup"
+for c in cpu cpuacct; do
+  mkdir -p "$root/sys/fs/cgroup/$c"
+  mount -t cgroup -o "$c" cgroup "$root/sys/fs/cgroup/$c"
+done
 mount --rbind /dev "$root/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$root/run"
 mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
