@@ -136,4 +136,32 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     const where = placement();
     for (const v of vms) expect(where[v], `${v} (${killed}; ${JSON.stringify(run)})`).toHaveLength(1);
   });
+
+  it('the cron entry apply installed runs the balancer by itself: overload moves a guest with nobody calling it', () => {
+    // Start calm with every guest home.
+    load(0);
+    for (let i = 0; i < 12 && Object.values(placement()).some((h) => h.join() !== 'kvmnode1'); i++) once();
+    expect(placement()).toEqual(Object.fromEntries(vms.map((v) => [v, ['kvmnode1']])));
+    const logLines = () => Number(mustLabExec('kvmnode1', 'cat /var/log/hvmctl/balancer.log 2>/dev/null | wc -l').trim());
+    const before = logLines();
+    // Hand the balancer back to cron (the entry apply installed), then load the home host.
+    mustLabExec('kvmnode1', 'mv /root/hvmctl-balancer.cron.parked /etc/cron.d/hvmctl-balancer && touch /etc/cron.d');
+    load(100);
+    let away: string[] = [];
+    for (let i = 0; i < 26 && away.length === 0; i++) {
+      mustLabExec('kvmnode1', 'sleep 10');
+      const where = placement();
+      away = vms.filter((v) => where[v]!.join() !== 'kvmnode1');
+    }
+    // Park cron again before asserting, so nothing moves under the checks.
+    mustLabExec('kvmnode1', 'mv /etc/cron.d/hvmctl-balancer /root/hvmctl-balancer.cron.parked');
+    expect(away, 'no guest left kvmnode1 within ~4 cron runs').toHaveLength(1);
+    const where = placement();
+    expect(where[away[0]!]).toEqual(['kvmnode2']);
+    for (const v of vms) expect(where[v], v).toHaveLength(1);
+    // The runs were cron's: its log grew, and the seed-format line names the move.
+    expect(logLines()).toBeGreaterThan(before);
+    expect(mustLabExec('kvmnode1', 'tail -n 5 /var/log/hvmctl/balancer.log')).toMatch(new RegExp(`MIGRASI \\(${away[0]} KE kvmnode2\\)`));
+    load(0);
+  }, 400_000);
 });
