@@ -5,9 +5,9 @@ import { readFileSync, readdirSync, statSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { hvmctl, hvmctlChild, inHost, json, labSkipReason, mustInHost } from './e2e-support.ts';
+import { labExec as inHost, labUnavailableReason, mustLabExec as mustInHost, parseJsonOutput as json, runHvmctl as hvmctl, spawnHvmctl as hvmctlChild } from './support.ts';
 
-const skip = labSkipReason();
+const skip = labUnavailableReason();
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
 const all = ['kvmstorage', ...hypervisors];
 const address: Record<string, string> = {

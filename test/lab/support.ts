@@ -1,7 +1,7 @@
 // Helpers for the lab's end-to-end tests (and any test that needs the lab):
 // whether the lab can run here, the hvmctl CLI as a user runs it, commands
 // inside a lab host, and ssh to a host through the route guard. No mocks.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,4 +85,18 @@ export function hostCpuNs(host: string): number {
   const dir = h.cpuSource.replace(/^cgroup:/, '');
   const r = spawnSync('cat', [`${dir}/cpuacct.usage`], { encoding: 'utf8' });
   return Number(r.stdout.trim());
+}
+
+/** Starts `node bin/hvmctl.js ARGS` in the background (e.g. to kill it mid-run). */
+export function spawnHvmctl(args: readonly string[]) {
+  return spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
+}
+
+/** The JSON document a `--json` command printed, or an error that shows what it printed instead. */
+export function parseJsonOutput<T = unknown>(ran: Ran): T {
+  try {
+    return JSON.parse(ran.stdout) as T;
+  } catch (error) {
+    throw new Error(`not JSON (exit ${ran.code}): ${ran.stdout.slice(0, 500)}\n${ran.stderr.slice(0, 2000)}`, { cause: error });
+  }
 }
