@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Inventory } from '../src/inventory/types.ts';
+import { repoPath } from '../src/paths.ts';
 import { alreadyUp, LabError, noKvm, notRoot } from './lab-error.ts';
 import { mustLocal, runLocal } from './local.ts';
 import { recordHostKeys } from './known-hosts.ts';
@@ -21,7 +21,7 @@ import { LAB_BRIDGE, LAB_DIR, labTopology } from './topology.ts';
 import { labDown } from './down.ts';
 import { waitForPort } from './wait.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const here = repoPath('lab');
 const READY_TIMEOUT_MS = 30_000;
 
 export interface UpOptions {

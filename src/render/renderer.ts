@@ -4,11 +4,11 @@
 // Logic stays in TypeScript (managed-files.ts builds plain contexts); templates
 // only loop and fill in.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { HvmError } from '../errors.ts';
+import { repoPath } from '../paths.ts';
 
-export const templatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+export const templatesDir = repoPath('templates') + '/';
 
 const engine = Handlebars.create();
 const cache = new Map<string, Handlebars.TemplateDelegate>();
