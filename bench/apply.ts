@@ -184,6 +184,17 @@ if (found) {
   foundLab = found;
 }
 
+// What users run: bin/hvmctl.js starts dist/hvmctl.mjs, the precompiled CLI.
+// Build it now (a no-op when fresh) so that no timed run includes a rebuild.
+{
+  const built = run(process.execPath, [bin, '--version'], { HVMCTL_DEBUG: '1' });
+  if (built.code !== 0 || !built.out.includes('running dist/hvmctl.mjs')) {
+    console.error(`bench:apply: the precompiled CLI does not run (npm run build):\n${built.out}`);
+    process.exit(1);
+  }
+  console.error('bench: hvmctl runs dist/hvmctl.mjs (the precompiled CLI)');
+}
+
 const work = mkdtempSync(path.join(tmpdir(), 'hvmctl-bench-'));
 const mainInventory = path.join(repo, 'inventory.yaml');
 const inv = await loadInventory(mainInventory);

@@ -4,7 +4,9 @@
 // real network) is refused, so a test or the demo can never reach a real host.
 import { HvmError } from '../src/errors.ts';
 import { runLocal } from './local.ts';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { RunResult } from '../src/connector/connector.ts';
 import { LAB_BRIDGE, LAB_STATE } from './topology.ts';
 
 export interface RouteAnswer {
@@ -40,21 +42,36 @@ export function labRouteProblem(answer: RouteAnswer): string | undefined {
 
 /** Throws RouteGuardError unless `address` is reached through the lab bridge. */
 export function assertLabRoute(address: string): void {
-  if (!/^[0-9.]+$/.test(address) && !/^[0-9a-fA-F:]+$/.test(address)) {
-    throw new RouteGuardError(address, 'not an IP address (resolve names to the inventory address first)');
-  }
-  const r = runLocal(['ip', 'route', 'get', address]);
-  if (r.code !== 0) throw new RouteGuardError(address, `no route (${r.stderr.trim()})`);
-  const problem = labRouteProblem(parseRouteGet(r.stdout));
-  if (problem) throw new RouteGuardError(address, problem);
+  checkAddress(address);
+  checkRoute(address, runLocal(['ip', 'route', 'get', address]));
 }
 
 /**
  * The same check as a connector guard hook (SshOptions.guard): refuses a host
- * whose SSH address is not routed through the lab bridge.
+ * whose SSH address is not routed through the lab bridge. Asynchronous, so
+ * the hosts of one run are checked side by side.
  */
 export async function labRouteGuard(host: { readonly sshHost: string }): Promise<void> {
-  assertLabRoute(host.sshHost);
+  checkAddress(host.sshHost);
+  const answer = await new Promise<RunResult>((resolve) => {
+    execFile('ip', ['route', 'get', host.sshHost], { timeout: 10_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
+      resolve({ code, stdout, stderr: stderr || (error && code === 127 ? error.message : '') });
+    });
+  });
+  checkRoute(host.sshHost, answer);
+}
+
+function checkAddress(address: string): void {
+  if (!/^[0-9.]+$/.test(address) && !/^[0-9a-fA-F:]+$/.test(address)) {
+    throw new RouteGuardError(address, 'not an IP address (resolve names to the inventory address first)');
+  }
+}
+
+function checkRoute(address: string, r: RunResult): void {
+  if (r.code !== 0) throw new RouteGuardError(address, `no route (${r.stderr.trim()})`);
+  const problem = labRouteProblem(parseRouteGet(r.stdout));
+  if (problem) throw new RouteGuardError(address, problem);
 }
 
 /**

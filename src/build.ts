@@ -5,7 +5,9 @@
 // code only some commands need (the lab, the simulator) is split into chunks
 // loaded on demand. The balancer agent is built at the same time, with the
 // same options as balancer/bundle.ts, into dist/agent.mjs, which the bundle
-// reads instead of running esbuild.
+// reads instead of running esbuild. The inventory's ajv validator is
+// generated as standalone code (src/inventory/validator.ts), so the bundle
+// neither loads ajv's compiler nor compiles the schema.
 //
 // dist/manifest.json lists every source file that went in, with its mtime and
 // size, and every file written; bin/hvmctl.js runs the bundle only while all
@@ -21,6 +23,7 @@ import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentBuildOptions } from '../balancer/bundle.ts';
+import { standaloneValidatorModule } from './inventory/validator.ts';
 import { repoRoot } from './paths.ts';
 
 /** bin/hvmctl.js understands this format of the manifest (its FORMAT). */
@@ -68,6 +71,16 @@ export async function buildDist(outDir = join(repoRoot, 'dist')): Promise<BuildR
     legalComments: 'none',
     logLevel: 'silent',
     define: { __HVMCTL_DIST__: 'true' },
+    plugins: [{
+      name: 'hvmctl-standalone-validator',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]src[\\/]inventory[\\/]validator\.ts$/ }, async () => ({
+          contents: await standaloneValidatorModule(),
+          loader: 'js',
+          resolveDir: join(repoRoot, 'src/inventory'),
+        }));
+      },
+    }],
     banner: { js: '// hvmctl, bundled from the sources by src/build.ts (npm run build). Do not edit.' },
   });
 

@@ -76,6 +76,37 @@ describe('buildDist', () => {
     for (const rel of rendered) expect(readFileSync(path.join(out, rel), 'utf8'), rel).toBe(readFileSync(path.join(golden, rel), 'utf8'));
     expect(result.agent).toBe(readFileSync(path.join(outDir, 'agent.mjs'), 'utf8'));
   });
+
+  it("checks inventories with ajv's standalone code exactly as the sources do (every fixture: same messages, lines, exit code)", async () => {
+    await built;
+    const out = mkdtempSync(path.join(os.tmpdir(), 'hvmctl-dist-inv-'));
+    cleanup.push(out);
+    const fixtures = readdirSync(path.join(repoRoot, 'test/fixtures/inventories')).map((f) => `test/fixtures/inventories/${f}`);
+    fixtures.push('inventory.yaml');
+    const argsOf = (fixture: string) => ['render', '-i', fixture, '-o', out, '--json'];
+    const script = `
+      const { dispatch } = await import(${JSON.stringify(path.join(outDir, 'hvmctl.mjs'))});
+      const results = {};
+      for (const fixture of ${JSON.stringify(fixtures)}) {
+        const lines = [];
+        const io = { out: (t) => lines.push(t), err: (t) => lines.push(t), tty: false, env: { HOME: '/root' }, cwd: ${JSON.stringify(repoRoot)} };
+        const code = await dispatch(${JSON.stringify(argsOf('FIXTURE'))}.map((a) => (a === 'FIXTURE' ? fixture : a)), io);
+        results[fixture] = { code, lines };
+      }
+      process.stdout.write(JSON.stringify(results));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, maxBuffer: 16 << 20 });
+    const fromDist = JSON.parse(stdout) as Record<string, { code: number; lines: string[] }>;
+    const { dispatch } = await import('../src/cli/main.ts');
+    let bad = 0;
+    for (const fixture of fixtures) {
+      const lines: string[] = [];
+      const io = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t), tty: false, env: { HOME: '/root' }, cwd: repoRoot };
+      const code = await dispatch(argsOf(fixture), io);
+      if (code === 65) bad += 1;
+      expect(fromDist[fixture], fixture).toEqual({ code, lines });
+    }
+    expect(bad).toBe(fixtures.filter((f) => path.basename(f).startsWith('bad-')).length);
+  });
 });
 
 describe('bin/hvmctl.js', () => {

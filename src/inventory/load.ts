@@ -6,8 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Ajv } from 'ajv';
-import type { ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { crossCheck } from './cross-checks.ts';
 import type { InventoryIssue } from './inventory-error.ts';
@@ -18,6 +16,7 @@ import type { SchemaProblem } from './schema-errors.ts';
 import { schemaProblems } from './schema-errors.ts';
 import schema from './schema.json' with { type: 'json' };
 import type { Inventory } from './types.ts';
+import { inventoryValidator } from './validator.ts';
 import { pointAt } from './yaml-position.ts';
 
 export interface LoadOptions {
@@ -28,12 +27,6 @@ export interface LoadOptions {
 export { InventoryError } from './inventory-error.ts';
 export type { InventoryIssue } from './inventory-error.ts';
 export { schema as inventorySchema };
-
-let compiled: ValidateFunction | undefined;
-function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true }).compile(schema);
-  return compiled;
-}
 
 /** How `file` is named in messages: relative to the working directory when inside it. */
 function displayName(file: string): string {
@@ -79,7 +72,7 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
   const locateAll = (problems: readonly SchemaProblem[]): InventoryIssue[] =>
     problems.map((p) => ({ file: name, ...pointAt(doc, lines, p.path, p.at), message: p.message }));
 
-  const validate = validator();
+  const validate = inventoryValidator();
   if (!validate(data)) {
     throw new InventoryError(sortIssues(locateAll(schemaProblems(validate.errors ?? [], data))));
   }
