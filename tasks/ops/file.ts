@@ -123,7 +123,8 @@ function fileDiff(file: ManagedFile, state: FileState): string {
 
 /**
  * The write, as one script reading the content on stdin. Exit 65 when the
- * validation fails (the target is left untouched and the temp file removed).
+ * validation fails, 66 when the content did not arrive whole (in both cases
+ * the target is left untouched and the temp file removed).
  */
 export function writeScript(file: ManagedFile): string {
   const dir = posix.dirname(file.path);
@@ -144,12 +145,29 @@ export function writeScript(file: ManagedFile): string {
     `t=$(mktemp -- ${tmpPattern}XXXXXX)`,
     `trap 'rm -f -- "$t"' EXIT`,
     'cat > "$t"',
+    ...arrivedWhole(file),
     sh`chown ${`${file.owner}:${file.group}`} -- "$t"`,
     `chmod ${octal(file.mode)} -- "$t"`,
     ...validate,
     sh`if [ -e ${file.path} ]; then cp -pf -- ${file.path} ${file.path + BACKUP_SUFFIX}; fi`,
     sh`mv -f -- "$t" ${file.path}`,
   ].join('\n');
+}
+
+/**
+ * Checks that stdin delivered the whole content before anything else happens.
+ * When hvmctl dies (SIGKILL, a dropped connection) during the upload, sshd
+ * closes the script's stdin and `cat` sees an ordinary end of file: without
+ * this check the truncated file would be validated (an empty iptables file is
+ * valid) and renamed into place. Compared by SHA-256; for sensitive content by
+ * its size only, so no digest of a secret is ever in a command line.
+ */
+export function arrivedWhole(file: ManagedFile): string[] {
+  const fail = sh`{ echo ${`hvmctl: ${file.path}: the new content did not arrive whole (connection lost?); target left unchanged`} >&2; exit 66; }`;
+  if (file.sensitive) {
+    return [`n=$(wc -c < "$t") && [ $n -eq ${Buffer.byteLength(file.content)} ] || ${fail}`];
+  }
+  return [`h=$(sha256sum < "$t") && [ "\${h%% *}" = ${sha256(file.content)} ] || ${fail}`];
 }
 
 export interface FilesTaskSpec {

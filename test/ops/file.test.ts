@@ -80,7 +80,7 @@ describe('file change (pure)', () => {
     expect(c?.notify).toEqual(['network-restart']);
   });
 
-  it('writes through a temp file next to the target, validates, backs up and renames', () => {
+  it('writes through a temp file next to the target, checks it arrived whole, validates, backs up and renames', () => {
     const c = fileChange(file, { ...state, sha256: sha256('old\n'), content: 'old\n' });
     expect(c?.summary).toBe('update /etc/hosts');
     expect(c?.diff).toContain('-old');
@@ -95,6 +95,7 @@ describe('file change (pure)', () => {
         't=$(mktemp -- /etc/.hosts.hvmctl-tmp.XXXXXX)',
         `trap 'rm -f -- "$t"' EXIT`,
         'cat > "$t"',
+        `h=$(sha256sum < "$t") && [ "\${h%% *}" = ${sha256('new\n')} ] || { echo 'hvmctl: /etc/hosts: the new content did not arrive whole (connection lost?); target left unchanged' >&2; exit 66; }`,
         `chown ${me}:${myGroup} -- "$t"`,
         'chmod 0644 -- "$t"',
         'if ! { true "$t"',
@@ -181,6 +182,39 @@ describe('file write on a real file system', () => {
     const r = await local.run(`(${script.replace('cat > "$t"', 'cat > "$t"; kill -9 $$')})`, { input: 'new content' });
     expect(r.code).not.toBe(0);
     expect(readFileSync(path, 'utf8')).toBe('old\n');
+  });
+
+  // What the lab's SIGKILL test caught: hvmctl killed while uploading makes
+  // sshd close the script's stdin, so `cat` sees a normal end of file with
+  // part of the content (or none). An empty file passes iptables-restore --test.
+  it('content cut short on stdin (the operator side died) is never installed: exit 66, old file whole, no temp file', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'rules.v4');
+    writeFileSync(path, 'old\n');
+    const want = '*filter\n:INPUT DROP [0:0]\nCOMMIT\n';
+    for (const arrived of ['', want.slice(0, 10), want.slice(0, -1)]) {
+      const r = await local.run(writeScript(managed(path, want, { validate: 'true {}' })), { input: arrived });
+      expect(r.code, JSON.stringify(arrived)).toBe(66);
+      expect(r.stderr).toContain(`hvmctl: ${path}: the new content did not arrive whole (connection lost?); target left unchanged`);
+      expect(readFileSync(path, 'utf8')).toBe('old\n');
+      expect(readdirSync(dir)).toEqual(['rules.v4']);
+    }
+    const whole = await local.run(writeScript(managed(path, want)), { input: want });
+    expect(whole.code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe(want);
+  });
+
+  it('sensitive content is checked by its size, and no digest of it is in the script', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'secret');
+    const file = managed(path, 's3cret-value\n', { sensitive: true });
+    const script = writeScript(file);
+    expect(script).not.toContain(sha256(file.content));
+    expect(script).toContain('[ $n -eq 13 ]');
+    expect((await local.run(script, { input: 's3cret' })).code).toBe(66);
+    expect(readdirSync(dir)).toEqual([]);
+    expect((await local.run(script, { input: file.content })).code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe(file.content);
   });
 });
 
