@@ -180,20 +180,28 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
       files[h] = walk(path.join(rendered, h)).map((f) => f.slice(path.join(rendered, h).length));
       mustInHost(h, `rm -f ${files[h]!.filter((f) => f !== '/etc/hosts').join(' ')}`);
     }
-    for (const delay of [150, 400, 800]) {
+    // Kills spread over the run (start-up, facts, uploads of each stage); each
+    // new apply starts over on what the killed ones left.
+    let written = 0;
+    for (const delay of [150, 300, 450, 600, 800, 1100, 1500]) {
       const child = hvmctlChild(['apply']);
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
+      written = 0;
       for (const h of all) {
         for (const f of files[h]!) {
           const want = readFileSync(path.join(rendered, h, f), 'utf8');
           const r = inHost(h, `cat ${f}`);
           // Either not written yet, or whole: never a prefix of the new content.
-          if (r.code === 0) expect(r.stdout, `${h}:${f}`).toBe(want);
+          if (r.code === 0) {
+            expect(r.stdout, `${h}:${f} after a kill at ${delay} ms`).toBe(want);
+            if (f !== '/etc/hosts') written += 1;
+          }
         }
       }
     }
+    expect(written, 'the kills all landed before any file was written: the test proved nothing').toBeGreaterThan(0);
     const converge = hvmctl(['apply']);
     expect(converge.code, converge.stdout + converge.stderr).toBe(0);
     expect(hvmctl(['plan']).code).toBe(0);
