@@ -25,7 +25,18 @@ Commands:
   lab       a local four-host cluster on this machine (up, down, status, ...)
   balance   the load balancer (status, once, run, log, drain, simulate, ...)
 
-Run 'hvmctl <command> --help' for the options of one command.`;
+Run 'hvmctl <command> --help' for the options of one command.
+
+Environment:
+  HVMCTL_IDENTITY, HVMCTL_KNOWN_HOSTS
+                    the SSH private key and known_hosts file to use instead of
+                    the inventory's ssh.identity and ssh.known_hosts
+  HVMCTL_LAB_ONLY=1 refuse every host whose address is not routed through the
+                    local lab's bridge (the test suites set it)
+  HVMCTL_NO_DIST=1  run the TypeScript sources through tsx instead of the
+                    precompiled dist/ (which is rebuilt when a source changes)
+  HVMCTL_DEBUG=1    say on stderr which of the two runs
+  NO_COLOR          no colour, even on a terminal`;
 
 export async function main(argv: string[] = process.argv.slice(2), io: CliIo = defaultIo()): Promise<void> {
   process.exitCode = await dispatch(argv, io);

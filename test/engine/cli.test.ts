@@ -145,3 +145,22 @@ describe('hvmctl apply / plan', () => {
     expect(progress.join('')).toContain('[base] 4/4 hosts done');
   });
 });
+
+describe('hvmctl --help', () => {
+  it('documents every HVMCTL_ environment variable the code reads', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const path = await import('node:path');
+    const root = path.resolve(import.meta.dirname, '../..');
+    const sources = ['bin', 'src', 'tasks', 'balancer', 'lab'].flatMap((dir) =>
+      readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
+        .filter((f) => /\.(ts|js)$/.test(f))
+        .map((f) => readFileSync(path.join(root, dir, f), 'utf8')),
+    );
+    // Read from the environment: process.env.X, env.X or env['X'] (not the HVMCTL_ZONE-style names of firewall objects).
+    const read = new Set(sources.flatMap((text) => [...text.matchAll(/\benv(?:\.|\[')(HVMCTL_[A-Z_]+)/g)].map((m) => m[1]!)));
+    expect([...read].sort()).toEqual(['HVMCTL_DEBUG', 'HVMCTL_IDENTITY', 'HVMCTL_KNOWN_HOSTS', 'HVMCTL_LAB_ONLY', 'HVMCTL_NO_DIST']);
+    const io = captureIo();
+    expect(await dispatch(['--help'], io)).toBe(0);
+    for (const name of read) expect(io.stdout.join('\n')).toContain(name);
+  });
+});
