@@ -185,9 +185,11 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     let written = 0;
     for (const delay of [150, 300, 450, 600, 800, 1100, 1500]) {
       const child = hvmctlChild(['apply']);
+      // Listen before waiting: a late kill may find the apply already finished.
+      const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       written = 0;
       for (const h of all) {
         for (const f of files[h]!) {
