@@ -3,8 +3,8 @@
 // out through the lab's bridge. Anything else (the default route, loopback, a
 // real network) is refused, so a test or the demo can never reach a real host.
 import { HvmError } from '../src/errors.ts';
+import { execProcess } from '../balancer/exec.ts';
 import { runLocal } from './local.ts';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { RunResult } from '../src/connector/connector.ts';
 import { LAB_BRIDGE, LAB_STATE } from './topology.ts';
@@ -53,13 +53,7 @@ export function assertLabRoute(address: string): void {
  */
 export async function labRouteGuard(host: { readonly sshHost: string }): Promise<void> {
   checkAddress(host.sshHost);
-  const answer = await new Promise<RunResult>((resolve) => {
-    execFile('ip', ['route', 'get', host.sshHost], { timeout: 10_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 127) : 0;
-      resolve({ code, stdout, stderr: stderr || (error && code === 127 ? error.message : '') });
-    });
-  });
-  checkRoute(host.sshHost, answer);
+  checkRoute(host.sshHost, await execProcess(['ip', 'route', 'get', host.sshHost], { timeoutMs: 10_000 }));
 }
 
 function checkAddress(address: string): void {
