@@ -1,17 +1,19 @@
 // `hvmctl lab down`: remove everything a lab made, whether or not its state
 // file survived. It finds the lab by its names (every one starts with
-// hvmlab), so it also cleans up after a crashed `lab up`. Idempotent.
-// Order: guests (virsh destroy) → every process of the hosts (SIGKILL: the
-// host's PID 1 takes its PID namespace, mounts with it) → known_hosts lines
-// → network namespaces, veths, bridge → cgroups → the lab tmpfs.
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+// hvmlab) and its directory, so it also cleans up after a crashed `lab up`.
+// Idempotent. Order: every process of the hosts, supervisors first (SIGKILL:
+// a host's init takes its PID namespace, its guests and mounts with it), and
+// lxcfs → known_hosts lines → network namespaces, veths, bridge → mounts
+// (hosts' overlays, lxcfs, the lab tmpfs) → cgroups, deepest first (the
+// hosts' systemd and libvirt made their own below the lab's). The cached
+// image (/var/cache/hvmctl-lab) stays: it is a cache, not a lab.
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { forgetHostKeys } from './known-hosts.ts';
 import { runLocal } from './local.ts';
-import { runInHost } from './enter.ts';
 import type { LabState } from './state.ts';
 import { readLabState } from './state.ts';
-import { CGROUP_CONTROLLERS, CGROUP_ROOT, LAB_BRIDGE, LAB_DIR } from './topology.ts';
+import { CGROUP_PARENT, CGROUP_ROOT, LAB_BRIDGE, LAB_DIR } from './topology.ts';
 import { LabError } from './lab-error.ts';
 
 export interface DownOptions {
@@ -38,21 +40,11 @@ export async function labDown(options: DownOptions): Promise<DownReport> {
     state = undefined;
   }
 
-  let guests = 0;
-  for (const h of state?.hosts ?? []) {
-    if (h.role !== 'hypervisor' || !existsSync(`/proc/${h.initPid}/root/run/hvmctl-lab.ready`)) continue;
-    const r = runInHost(
-      h,
-      'for d in $(virsh -c qemu:///system list --name 2>/dev/null); do virsh -c qemu:///system destroy "$d" >/dev/null 2>&1 && echo "$d"; done',
-      { timeoutMs: 20_000 },
-    );
-    const names = r.stdout.split('\n').filter(Boolean);
-    guests += names.length;
-    if (names.length) say(`${h.name}: destroyed guests ${names.join(', ')}`);
-  }
-
-  const processes = await killLabProcesses(state);
-  if (processes) say(`killed ${processes} lab processes`);
+  // Power off: every process of every host (the supervisors first, so none
+  // powers its host on again), guests included: they run in the hosts' cgroups.
+  const guests = countGuests();
+  const processes = await killLabProcesses();
+  if (processes) say(`killed ${processes} lab processes${guests ? ` (${guests} guests among them)` : ''}`);
 
   for (const file of new Set([...(state ? [state.knownHosts] : []), ...(options.knownHosts ?? [])])) {
     forgetHostKeys(file);
@@ -70,13 +62,10 @@ export async function labDown(options: DownOptions): Promise<DownReport> {
   }
   if (namespaces || links) say(`network: removed ${namespaces} namespaces, ${links} links`);
 
-  const cgroups = removeCgroups();
-  if (cgroups) say(`removed ${cgroups} cgroups`);
-
+  // Deepest first: the hosts' overlays and lxcfs, then the lab tmpfs.
   let mounts = 0;
-  if (readFileSync('/proc/mounts', 'utf8').includes(` ${LAB_DIR} `)) {
-    const r = runLocal(['umount', LAB_DIR]);
-    if (r.code !== 0) runLocal(['umount', '-l', LAB_DIR]);
+  for (const where of labMounts().reverse()) {
+    if (runLocal(['umount', where]).code !== 0) runLocal(['umount', '-l', where]);
     mounts++;
   }
   if (existsSync(LAB_DIR)) {
@@ -86,6 +75,13 @@ export async function labDown(options: DownOptions): Promise<DownReport> {
       // not empty: something other than the lab put files there; leave them.
     }
   }
+
+  // What a killed nspawn could not remove.
+  for (const dir of nspawnLeftovers()) rmSync(dir, { recursive: true, force: true });
+
+  const cgroups = removeCgroups();
+  if (cgroups) say(`removed ${cgroups} cgroups`);
+
   const leftovers = labLeftovers();
   if (leftovers.length) {
     throw new LabError('E_LAB_DOWN', `lab down left: ${leftovers.join(', ')}`, { hint: 'run `hvmctl lab down` again; if it stays, remove these by hand' });
@@ -121,12 +117,12 @@ function cgroupDirs(): string[] {
     }
     out.push(dir); // children before parents
   };
-  for (const c of CGROUP_CONTROLLERS) walk(`${CGROUP_ROOT}/${c}/hvmlab`);
+  if (existsSync(CGROUP_ROOT)) for (const h of readdirSync(CGROUP_ROOT)) walk(`${CGROUP_ROOT}/${h}/${CGROUP_PARENT}`);
   return out;
 }
 
-/** PIDs of every process of the lab: in its cgroups or its network namespaces. */
-export function labPids(state?: LabState): number[] {
+/** PIDs of every process of the lab: in its cgroups or its network namespaces, and lxcfs. */
+export function labPids(): number[] {
   const pids = new Set<number>();
   for (const dir of cgroupDirs()) {
     try {
@@ -138,16 +134,68 @@ export function labPids(state?: LabState): number[] {
   for (const ns of labNamespaces()) {
     for (const p of runLocal(['ip', 'netns', 'pids', ns]).stdout.split('\n')) if (p.trim()) pids.add(Number(p));
   }
-  for (const h of state?.hosts ?? []) if (existsSync(`/proc/${h.initPid}`)) pids.add(h.initPid);
+  for (const file of labPidFiles()) {
+    try {
+      pids.add(Number(readFileSync(file, 'utf8').trim()));
+    } catch {
+      // gone meanwhile
+    }
+  }
   pids.delete(process.pid);
   return [...pids].filter((p) => Number.isInteger(p) && p > 1);
 }
 
-async function killLabProcesses(state: LabState | undefined): Promise<number> {
+/** The pid files the lab writes: lxcfs's, and each host's supervisor and nspawn. */
+function labPidFiles(): string[] {
+  if (!existsSync(LAB_DIR)) return [];
+  const files = [path.join(LAB_DIR, 'lxcfs.pid')];
+  for (const entry of readdirSync(LAB_DIR)) files.push(path.join(LAB_DIR, entry, 'supervisor.pid'), path.join(LAB_DIR, entry, 'nspawn.pid'));
+  return files.filter((f) => existsSync(f));
+}
+
+/** Guests running in the lab (QEMU processes in its cgroups). */
+function countGuests(): number {
+  return labPids().filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('qemu-system');
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+const NSPAWN_PROPAGATE = '/run/systemd/nspawn/propagate';
+
+/** nspawn's per-machine directories of lab hosts (machine names hvmlab-*). */
+function nspawnLeftovers(): string[] {
+  if (!existsSync(NSPAWN_PROPAGATE)) return [];
+  return readdirSync(NSPAWN_PROPAGATE)
+    .filter((n) => n.startsWith('hvmlab-'))
+    .map((n) => path.join(NSPAWN_PROPAGATE, n));
+}
+
+/** Mount points of the lab (LAB_DIR and below), in mount order. */
+export function labMounts(): string[] {
+  return readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m === LAB_DIR || m.startsWith(`${LAB_DIR}/`));
+}
+
+async function killLabProcesses(): Promise<number> {
   const killed = new Set<number>();
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const pids = labPids(state).filter((p) => existsSync(`/proc/${p}`) && !isZombie(p));
+    // Supervisors first: a host killed under a live supervisor would be powered on again.
+    const supervisors = labPidFiles().filter((f) => f.endsWith('supervisor.pid'));
+    for (const f of supervisors) {
+      try {
+        process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const pids = labPids().filter((p) => existsSync(`/proc/${p}`) && !isZombie(p));
     if (pids.length === 0) return killed.size;
     if (Date.now() > deadline) {
       throw new LabError('E_LAB_DOWN', `lab processes survive SIGKILL: ${pids.join(' ')}`, { hint: 'look at them with ps -o pid,stat,cmd -p PID' });
@@ -190,7 +238,8 @@ export function labLeftovers(): string[] {
   const left: string[] = [];
   for (const ns of labNamespaces()) left.push(`netns ${ns}`);
   for (const l of labLinks()) left.push(`link ${l}`);
-  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) if (line.includes('hvmlab')) left.push(`mount ${line.split(' ')[1]}`);
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) if (line.includes('hvmlab') || line.includes(LAB_DIR)) left.push(`mount ${line.split(' ')[1]}`);
   for (const dir of cgroupDirs()) left.push(`cgroup ${dir}`);
+  for (const dir of nspawnLeftovers()) left.push(`directory ${dir}`);
   return left;
 }

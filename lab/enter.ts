@@ -1,28 +1,54 @@
-// Running a command inside a lab host: join the host's cgroups (so its CPU
-// time counts for that host), then nsenter its mount, UTS, network and PID
-// namespaces and its root (the overlay chroot), with a clean environment.
+// Running a command inside a lab host, as its console would: join the host's
+// cgroups (so the command's CPU and memory count for that host), then enter
+// every namespace of the host's current init (mount, UTS, IPC, network, PID,
+// cgroup) and its root, with a clean environment. The init is looked up at
+// every call: a reboot gives the host a new one.
 import { spawn, spawnSync } from 'node:child_process';
+import { execProcess } from '../balancer/exec.ts';
 import type { RunResult } from '../src/connector/connector.ts';
-import type { LabHostState } from './state.ts';
+import { initPid } from './host-process.ts';
+import { LabError } from './lab-error.ts';
+import type { LabHostState, LabState } from './state.ts';
+import { accountingHierarchies, hostCgroups } from './topology.ts';
 
 const JOIN_CGROUPS = 'for g in "$@"; do case $g in --) shift; break;; esac; echo $$ >"$g/cgroup.procs" || exit 125; shift; done; exec "$@"';
 
-export function enterArgv(host: LabHostState, command: readonly string[], env: NodeJS.ProcessEnv = {}): string[] {
+/** Where a command for a host goes: its init, and the cgroups to join. */
+export interface HostEntry {
+  readonly name: string;
+  readonly initPid: number;
+  readonly cgroups: readonly string[];
+}
+
+/** The host's current init and cgroups; throws while the host is down (rebooting, powered off). */
+export function hostEntry(state: Pick<LabState, 'hierarchies'>, host: LabHostState): HostEntry {
+  const pid = initPid(host);
+  if (pid === undefined) {
+    throw new LabError('E_LAB_HOST_DOWN', `${host.name} is not running (no init: powered off or between boots)`, {
+      hint: `see ${host.dir}/console.log; \`hvmctl lab status\` shows every host`,
+    });
+  }
+  return { name: host.name, initPid: pid, cgroups: hostCgroups(accountingHierarchies(state.hierarchies), host.name) };
+}
+
+export function enterArgv(entry: HostEntry, command: readonly string[], env: NodeJS.ProcessEnv = {}): string[] {
   const term = env.TERM ?? 'dumb';
   return [
     '/bin/sh',
     '-c',
     JOIN_CGROUPS,
     'hvmlab-enter',
-    ...host.cgroups,
+    ...entry.cgroups,
     '--',
     'nsenter',
     '-t',
-    String(host.initPid),
+    String(entry.initPid),
     '-m',
     '-u',
+    '-i',
     '-n',
     '-p',
+    '-C',
     '--root',
     '--wd',
     '/usr/bin/env',
@@ -38,8 +64,8 @@ export function enterArgv(host: LabHostState, command: readonly string[], env: N
 }
 
 /** Runs `script` with sh -c in the host and captures its output. */
-export function runInHost(host: LabHostState, script: string, options: { input?: string; timeoutMs?: number } = {}): RunResult {
-  const [file, ...args] = enterArgv(host, ['/bin/sh', '-c', script]);
+export function runInHost(entry: HostEntry, script: string, options: { input?: string; timeoutMs?: number } = {}): RunResult {
+  const [file, ...args] = enterArgv(entry, ['/bin/sh', '-c', script]);
   const r = spawnSync(file!, args, {
     encoding: 'utf8',
     input: options.input,
@@ -49,9 +75,15 @@ export function runInHost(host: LabHostState, script: string, options: { input?:
   return { code: r.status ?? 137, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/** runInHost without blocking: hosts are asked side by side (readiness, status). */
+export async function runInHostAsync(entry: HostEntry, script: string, options: { timeoutMs?: number } = {}): Promise<RunResult> {
+  const r = await execProcess(enterArgv(entry, ['/bin/sh', '-c', script]), { timeoutMs: options.timeoutMs ?? 60_000 });
+  return { code: r.timedOut ? 124 : r.code, stdout: r.stdout, stderr: r.stderr };
+}
+
 /** Runs argv in the host with the caller's stdio; resolves with its exit code. */
-export function execInHost(host: LabHostState, command: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [file, ...args] = enterArgv(host, command, env);
+export function execInHost(entry: HostEntry, command: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [file, ...args] = enterArgv(entry, command, env);
   return new Promise((resolve, reject) => {
     const child = spawn(file!, args, { stdio: 'inherit' });
     child.on('error', reject);

@@ -4,6 +4,7 @@ import { sh } from '../src/shell.ts';
 import { loadKey } from './guest-image.ts';
 import { LabError } from './lab-error.ts';
 import type { LabState } from './state.ts';
+import { hostEntry } from './enter.ts';
 import { labRoles, locateGuests, mustInHost } from './vms.ts';
 
 export interface LoadResult {
@@ -22,6 +23,6 @@ export function setGuestLoad(state: LabState, vm: string, percent: number): Load
     });
   }
   const host = labRoles(state).hypervisors.find((h) => h.name === where.host)!;
-  mustInHost(host, sh`virsh -c qemu:///system send-key ${vm} ${key}`);
+  mustInHost(hostEntry(state, host), sh`virsh -c qemu:///system send-key ${vm} ${key}`);
   return { vm, host: host.name, percent: p, key };
 }

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the local lab needs (../shared/LAB-NOTES.md). Installs only
-# what is missing, so a second run takes a second.
+# Debian packages this machine needs for the lab and the unit tests
+# (../shared/LAB-NOTES.md). The lab's hosts are systemd-nspawn containers
+# (systemd-container) booting a Debian tree made by mmdebstrap, with a local
+# apt repository indexed by dpkg-scanpackages (dpkg-dev), each seeing its own
+# CPU and memory through lxcfs. libvirt, QEMU, ganesha and iptables are also
+# needed here: unit tests run some tasks for real in a private namespace of
+# this machine (test/ops/sandbox). Installs only what is missing, so a second
+# run takes a second.
 set -euo pipefail
 packages=(
+  systemd-container mmdebstrap lxcfs dpkg-dev
   qemu-system-x86 qemu-utils qemu-block-extra
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
   openssh-server openssh-client

@@ -1,19 +1,17 @@
-// The record of a running lab (state.json on the lab tmpfs): which hosts, the
-// PID (root namespace) of each host's init, where its files are, and what the
-// lab added to the operator's files. Written by `lab up`, read by everything
-// else, gone after `lab down`.
+// The record of a running lab (state.json on the lab tmpfs): which hosts,
+// where their files are, the image they boot, the cgroup hierarchies they
+// live in, and what the lab added to the operator's files. Written by `lab
+// up`, read by everything else, gone after `lab down`. A host's processes are
+// found at run time (lab/host-process.ts): a reboot gives it a new init.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ParseError } from '../src/errors.ts';
 import type { LabHost } from './topology.ts';
 import { LAB_STATE } from './topology.ts';
 
-export interface LabHostState extends LabHost {
-  /** PID 1 of the host's PID namespace, as the root namespace sees it. */
-  readonly initPid: number;
-}
+export type LabHostState = LabHost;
 
 export interface LabState {
-  readonly version: 1;
+  readonly version: 2;
   /** Absolute path of the inventory the lab was built from. */
   readonly inventory: string;
   readonly knownHosts: string;
@@ -23,8 +21,12 @@ export interface LabState {
   readonly startedAt: string;
   /** How guests are accelerated: kvm, or tcg when /dev/kvm is missing. */
   readonly accel: 'kvm' | 'tcg';
-  /** Hosts run only sshd and cron (`lab up --sshd-only`). */
+  /** Hosts run only sshd, no init (`lab up --sshd-only`). */
   readonly sshdOnly?: boolean;
+  /** The cached image the hosts boot (lab/image.ts). */
+  readonly image: string;
+  /** cgroup hierarchies (directories under /sys/fs/cgroup) each host has a cgroup in. */
+  readonly hierarchies: readonly string[];
   readonly hosts: readonly LabHostState[];
 }
 
@@ -33,7 +35,7 @@ export function readLabState(file = LAB_STATE): LabState | undefined {
   const text = readFileSync(file, 'utf8');
   try {
     const state = JSON.parse(text) as LabState;
-    if (state.version !== 1 || !Array.isArray(state.hosts)) throw new Error('unknown version');
+    if (state.version !== 2 || !Array.isArray(state.hosts)) throw new Error('unknown version');
     return state;
   } catch (error) {
     throw new ParseError(file, String(error), 'run `hvmctl lab down` to clear a broken lab');

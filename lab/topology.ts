@@ -1,16 +1,38 @@
 // Pure: what the lab builds for an inventory. Every name the lab creates on
 // this machine starts with `hvmlab`, so `lab down` (and a test) can find and
 // remove exactly those.
+//
+// A lab host is a systemd-nspawn container booting Debian's own systemd
+// (lab/supervise.sh), in a network namespace of its own whose `eth0` is a veth
+// on the lab bridge, with the inventory's MAC: the NIC of a server. Its cgroup
+// (one per hierarchy, under `hvmlab/<host>`) is its machine: hypervisors get
+// one CPU and a memory size of their own, and lxcfs turns those into the
+// host's own /proc/stat, /proc/meminfo and CPU count.
 import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 
 export const LAB_BRIDGE = 'hvmlab0';
-/** A tmpfs mounted here holds every host's overlay upper dir and the state file. */
+/** A tmpfs mounted here holds every host's layer, lxcfs and the state file. */
 export const LAB_DIR = '/var/lib/hvmctl-lab';
 export const LAB_STATE = `${LAB_DIR}/state.json`;
+/** lxcfs's mount point; hosts see it read-only at /var/lib/lxcfs. */
+export const LXCFS_DIR = `${LAB_DIR}/lxcfs`;
 export const CGROUP_ROOT = '/sys/fs/cgroup';
-export const CGROUP_CONTROLLERS = ['cpu', 'cpuacct'] as const;
+/** The cgroup subtree of the lab in every hierarchy. */
+export const CGROUP_PARENT = 'hvmlab';
 /** Marker at the end of every known_hosts line the lab adds. */
 export const KNOWN_HOSTS_MARKER = 'hvmctl-lab';
+
+/** What a lab host is given: CPUs (a CFS quota) and memory. */
+export const HOST_RESOURCES = {
+  hypervisor: { cpus: 1, memoryMiB: 4096 },
+  storage: { cpus: 1, memoryMiB: 2048 },
+} as const;
+/**
+ * cpu.shares of the whole lab against the rest of the machine (1024 = one
+ * ordinary process): a CPU hog beside the lab does not take a host's CPU away
+ * from its guests, so a host's measured load is its own.
+ */
+export const LAB_CPU_SHARES = 10240;
 
 export interface LabHost {
   readonly name: string;
@@ -23,18 +45,19 @@ export interface LabHost {
   readonly netns: string;
   /** The root namespace's end of the veth pair, enslaved to the bridge. */
   readonly veth: string;
-  /** This host's directory on the lab tmpfs (upper, work, root, console.log). */
+  /** This host's directory on the lab tmpfs (upper, work, root, console.log, pids). */
   readonly dir: string;
-  /** cgroup v1 directories per controller, e.g. /sys/fs/cgroup/cpuacct/hvmlab/kvmnode1. */
-  readonly cgroups: readonly string[];
-  /** The balancer's `cpu_source` setting that reads this host's CPU use. */
-  readonly cpuSource: string;
+  /** The host's own cpuacct cgroup, read from outside (tests, status). */
+  readonly cpuacct: string;
+  readonly cpus: number;
+  readonly memoryMiB: number;
 }
 
 export interface LabTopology {
   readonly bridge: string;
   /** Gateway address with prefix, put on the bridge, e.g. 172.21.3.1/26. */
   readonly gatewayCidr: string;
+  readonly gateway: string;
   readonly prefix: number;
   readonly hosts: readonly LabHost[];
 }
@@ -43,6 +66,7 @@ export function labTopology(inv: Inventory): LabTopology {
   return {
     bridge: LAB_BRIDGE,
     gatewayCidr: `${inv.cluster.gateway}/${inv.cluster.prefix}`,
+    gateway: inv.cluster.gateway,
     prefix: inv.cluster.prefix,
     hosts: inv.hosts.map((h, i) => ({
       name: h.name,
@@ -54,8 +78,22 @@ export function labTopology(inv: Inventory): LabTopology {
       netns: `hvmlab-${h.name}`,
       veth: `hvmlab-v${i}`,
       dir: `${LAB_DIR}/${h.name}`,
-      cgroups: CGROUP_CONTROLLERS.map((c) => `${CGROUP_ROOT}/${c}/hvmlab/${h.name}`),
-      cpuSource: `cgroup:${CGROUP_ROOT}/cpuacct/hvmlab/${h.name}`,
+      cpuacct: `${CGROUP_ROOT}/cpuacct/${CGROUP_PARENT}/${h.name}`,
+      ...HOST_RESOURCES[h.role],
     })),
   };
+}
+
+/** Pure: the host's cgroup directory in each of `hierarchies` (names under /sys/fs/cgroup). */
+export function hostCgroups(hierarchies: readonly string[], host: string): string[] {
+  return hierarchies.map((h) => `${CGROUP_ROOT}/${h}/${CGROUP_PARENT}/${host}`);
+}
+
+/**
+ * Pure: the hierarchies a command run in a host joins so its resources count
+ * for that host (not name=systemd or the v2 tree: those belong to the host's
+ * own systemd).
+ */
+export function accountingHierarchies(hierarchies: readonly string[]): string[] {
+  return hierarchies.filter((h) => h !== 'systemd' && h !== 'unified');
 }

@@ -1,28 +1,33 @@
-// `hvmctl lab up`: build the inventory's hosts on this machine.
-// bridge (gateway address, no forwarding) → per host: netns + veth with the
-// inventory's address and MAC, cgroups, then host-init.sh under `ip netns exec
-// … unshare` (own mount/UTS/PID namespaces, overlay root, services) → wait
-// until every host says ready → pin the host keys → state.json.
-import { randomUUID } from 'node:crypto';
+// `hvmctl lab up`: build the inventory's hosts on this machine, as freshly
+// installed Debian 12 servers that boot with systemd.
+// image (cached; lab/image.ts) → lab tmpfs, bridge (gateway address, no
+// forwarding) → cgroups (a CPU and memory per host) → lxcfs (each host's own
+// /proc) → per host: a copy-on-write layer over the image with the host's
+// identity (name, installer-style /etc/network/interfaces on eth0, SSH host
+// keys, the operator's key) → lab/supervise.sh (network namespace + nspawn,
+// again at every reboot) → wait until each host's systemd is up and sshd
+// answers → pin the host keys → state.json.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Inventory } from '../src/inventory/types.ts';
 import { repoPath } from '../src/paths.ts';
-import { alreadyUp, LabError, noKvm, notRoot } from './lab-error.ts';
-import { mustLocal, runLocal } from './local.ts';
+import { labDown } from './down.ts';
+import { ensureImage, REPO_IN_HOST } from './image.ts';
 import { recordHostKeys } from './known-hosts.ts';
 import type { HostKeys } from './known-hosts.ts';
+import { alreadyUp, LabError, noKvm, notRoot } from './lab-error.ts';
+import { labRepoPackages } from './packages.ts';
+import { mustLocal, runLocal } from './local.ts';
 import { assertLabRoute } from './route-guard.ts';
-import type { LabHostState, LabState } from './state.ts';
+import { waitHostsReady } from './ready.ts';
+import type { LabState } from './state.ts';
 import { writeLabState } from './state.ts';
-import type { LabHost } from './topology.ts';
-import { LAB_BRIDGE, LAB_DIR, labTopology } from './topology.ts';
-import { labDown } from './down.ts';
-import { waitForPort } from './wait.ts';
+import type { LabHost, LabTopology } from './topology.ts';
+import { CGROUP_PARENT, CGROUP_ROOT, hostCgroups, LAB_BRIDGE, LAB_CPU_SHARES, LAB_DIR, labTopology, LXCFS_DIR } from './topology.ts';
 
-const here = repoPath('lab');
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 90_000;
 
 export interface UpOptions {
   readonly knownHosts: string;
@@ -30,7 +35,7 @@ export interface UpOptions {
   readonly identity?: string;
   readonly progress: (line: string) => void;
   readonly readyTimeoutMs?: number;
-  /** Every host runs only sshd and cron (apply benchmarks with many hosts). */
+  /** Every host runs only sshd, no init (apply benchmarks with many hosts). */
   readonly sshdOnly?: boolean;
   /** Guests in QEMU's software emulation instead of KVM (where /dev/kvm is missing). */
   readonly tcg?: boolean;
@@ -60,49 +65,55 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
   if (present) throw alreadyUp(present);
 
   say('packages: checking (lab/install-packages.sh)');
-  mustLocal(['bash', path.join(here, 'install-packages.sh')], { timeoutMs: 600_000, hint: 'the lab needs the Debian packages listed in lab/install-packages.sh' });
+  mustLocal(['bash', repoPath('lab', 'install-packages.sh')], { timeoutMs: 900_000, hint: 'the lab needs the Debian packages listed in lab/install-packages.sh' });
+  const image = await ensureImage(labRepoPackages(), say);
+  say(`image: ${image.dir}`);
 
   const identity = options.identity ?? inv.ssh.identity;
   const pubkey = ensureIdentity(identity, say);
   const topo = labTopology(inv);
+  const sshdOnly = options.sshdOnly === true;
   try {
     say(`network: bridge ${topo.bridge} ${topo.gatewayCidr} (no forwarding out of the lab)`);
     mkdirSync(LAB_DIR, { recursive: true });
     mustLocal(['mount', '-t', 'tmpfs', '-o', 'mode=0700', 'hvmlab-state', LAB_DIR]);
     mustLocal(['ip', 'link', 'add', topo.bridge, 'type', 'bridge']);
     mustLocal(['sysctl', '-qw', `net.ipv4.conf.${topo.bridge}.forwarding=0`]);
+    mustLocal(['sysctl', '-qw', `net.ipv6.conf.${topo.bridge}.forwarding=0`]);
     mustLocal(['ip', 'addr', 'add', topo.gatewayCidr, 'dev', topo.bridge]);
     mustLocal(['ip', 'link', 'set', topo.bridge, 'up']);
 
-    for (const host of topo.hosts) {
-      plumbHost(host, topo.prefix, inv.cluster.gateway);
-      startHost(host, pubkey, inv.nfs.export, options.sshdOnly === true);
-      say(`${host.name}: ${host.role} ${host.address} (${host.netns}) starting`);
-    }
-    const ready = await waitReady(topo.hosts, options.readyTimeoutMs ?? Math.max(READY_TIMEOUT_MS, topo.hosts.length * 1000));
-    const withPids: LabHostState[] = topo.hosts.map((h) => ({ ...h, initPid: ready.get(h.name)! }));
+    const hierarchies = cgroupHierarchies();
+    makeCgroups(hierarchies, topo);
+    if (!sshdOnly) await startLxcfs(say);
 
-    for (const h of withPids) {
-      assertLabRoute(h.address);
-      await waitForPort(h.address, 22, 10_000);
+    for (const host of topo.hosts) {
+      prepareHost(host, topo, image.rootfs, pubkey, sshdOnly);
+      startSupervisor(host, hierarchies, nspawnArgv(host, inv, image.repo, { accel, sshdOnly, topo }));
+      say(`${host.name}: ${host.role} ${host.address}, ${host.cpus} cpu, ${host.memoryMiB} MiB: booting`);
     }
-    recordHostKeys(options.knownHosts, withPids.map(hostKeys));
-    say(`ssh: host keys of ${withPids.length} hosts pinned in ${options.knownHosts}`);
+    const timeoutMs = options.readyTimeoutMs ?? Math.max(READY_TIMEOUT_MS, topo.hosts.length * 2000);
+    await waitHostsReady({ hierarchies }, topo.hosts, { timeoutMs, sshdOnly, progress: say });
+    for (const h of topo.hosts) assertLabRoute(h.address);
+    recordHostKeys(options.knownHosts, topo.hosts.map(hostKeys));
+    say(`ssh: host keys of ${topo.hosts.length} hosts pinned in ${options.knownHosts}`);
 
     const state: LabState = {
-      version: 1,
+      version: 2,
       inventory: inv.file,
       knownHosts: options.knownHosts,
       identity,
       bridge: topo.bridge,
       gatewayCidr: topo.gatewayCidr,
       startedAt: new Date(started).toISOString(),
-      sshdOnly: options.sshdOnly === true,
+      sshdOnly,
       accel,
-      hosts: withPids,
+      image: image.dir,
+      hierarchies,
+      hosts: topo.hosts,
     };
     writeLabState(state);
-    say(`lab up: ${withPids.length} hosts${options.sshdOnly ? ' (sshd only)' : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    say(`lab up: ${topo.hosts.length} hosts${sshdOnly ? ' (sshd only)' : ''} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return state;
   } catch (error) {
     say('lab up failed; removing what was built');
@@ -128,106 +139,177 @@ function ensureIdentity(identity: string, say: (l: string) => void): string {
   return key;
 }
 
-function plumbHost(host: LabHost, prefix: number, gateway: string): void {
-  const ns = host.netns;
-  mustLocal(['ip', 'netns', 'add', ns]);
-  mustLocal(['ip', 'link', 'add', host.veth, 'type', 'veth', 'peer', 'name', host.interface, 'netns', ns]);
-  mustLocal(['ip', 'link', 'set', host.veth, 'master', LAB_BRIDGE, 'up']);
-  mustLocal(['ip', '-n', ns, 'link', 'set', host.interface, 'address', host.mac]);
-  mustLocal(['ip', '-n', ns, 'addr', 'add', `${host.address}/${prefix}`, 'dev', host.interface]);
-  mustLocal(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-  mustLocal(['ip', '-n', ns, 'link', 'set', host.interface, 'up']);
-  mustLocal(['ip', '-n', ns, 'route', 'add', 'default', 'via', gateway]);
-  for (const cg of host.cgroups) mkdirSync(cg, { recursive: true });
-  mkdirSync(host.dir, { recursive: true });
+/** The cgroup hierarchies mounted under /sys/fs/cgroup (v1 controllers, name=systemd, the v2 tree), from /proc/mounts. */
+export function cgroupHierarchies(mounts = readFileSync('/proc/mounts', 'utf8')): string[] {
+  const names: string[] = [];
+  for (const line of mounts.split('\n')) {
+    const [, where, type] = line.split(' ');
+    if ((type === 'cgroup' || type === 'cgroup2') && where?.startsWith(`${CGROUP_ROOT}/`)) {
+      const name = where.slice(CGROUP_ROOT.length + 1);
+      if (!name.includes('/')) names.push(name);
+    }
+  }
+  if (!names.some((n) => n === 'cpuacct' || n.split(',').includes('cpuacct'))) {
+    throw new LabError('E_LAB_CGROUP', 'no cgroup v1 cpuacct hierarchy under /sys/fs/cgroup', { hint: 'the lab needs cgroups v1 (as ../shared/LAB-NOTES.md describes this machine)' });
+  }
+  return names;
 }
 
-/** Starts host-init.sh detached, in the host's cgroups and netns; it records its own pid (init.pid). */
-function startHost(host: LabHost, pubkey: string, exportDir: string, sshdOnly: boolean): void {
+function write(file: string, value: string): void {
+  writeFileSync(file, value);
+}
+
+/** The lab's cgroup in every hierarchy, then one per host with its CPU quota and memory. */
+function makeCgroups(hierarchies: readonly string[], topo: LabTopology): void {
+  for (const h of hierarchies) {
+    const parent = `${CGROUP_ROOT}/${h}/${CGROUP_PARENT}`;
+    mkdirSync(parent, { recursive: true });
+    if (h.split(',').includes('cpuset')) inheritCpuset(parent);
+    if (h.split(',').includes('cpu')) write(`${parent}/cpu.shares`, String(LAB_CPU_SHARES));
+    for (const host of topo.hosts) {
+      const dir = `${parent}/${host.name}`;
+      mkdirSync(dir, { recursive: true });
+      const controllers = h.split(',');
+      if (controllers.includes('cpuset')) inheritCpuset(dir);
+      if (controllers.includes('cpu')) {
+        const period = 100_000;
+        write(`${dir}/cpu.cfs_period_us`, String(period));
+        write(`${dir}/cpu.cfs_quota_us`, String(host.cpus * period));
+      }
+      if (controllers.includes('memory')) write(`${dir}/memory.limit_in_bytes`, String(host.memoryMiB * 1024 * 1024));
+    }
+  }
+}
+
+function inheritCpuset(dir: string): void {
+  const parent = path.dirname(dir);
+  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+    if (readFileSync(`${dir}/${f}`, 'utf8').trim() === '') write(`${dir}/${f}`, readFileSync(`${parent}/${f}`, 'utf8').trim());
+  }
+}
+
+/** lxcfs with CPU views by quota (--enable-cfs): a host with one CPU's quota sees one CPU in /proc/stat and /proc/cpuinfo. */
+async function startLxcfs(say: (l: string) => void): Promise<void> {
+  mkdirSync(LXCFS_DIR, { recursive: true });
+  const log = openSync(path.join(LAB_DIR, 'lxcfs.log'), 'a');
+  const child = spawn('lxcfs', ['--enable-cfs', '-p', path.join(LAB_DIR, 'lxcfs.pid'), LXCFS_DIR], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  closeSync(log);
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(path.join(LXCFS_DIR, 'proc', 'stat'))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new LabError('E_LAB_LXCFS', `lxcfs did not mount ${LXCFS_DIR}`, { hint: `see ${path.join(LAB_DIR, 'lxcfs.log')}; is /dev/fuse there?` });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  say(`lxcfs: ${LXCFS_DIR} (each host's own /proc/stat, /proc/meminfo, CPU count)`);
+}
+
+/** Pure: /etc/network/interfaces as Debian's installer writes it for a static address on the NIC. */
+export function installerInterfaces(host: Pick<LabHost, 'interface' | 'address'>, prefix: number, gateway: string): string {
+  return [
+    '# This file describes the network interfaces available on your system',
+    '# and how to activate them. For more information, see interfaces(5).',
+    '',
+    'source /etc/network/interfaces.d/*',
+    '',
+    '# The loopback network interface',
+    'auto lo',
+    'iface lo inet loopback',
+    '',
+    '# The primary network interface',
+    `auto ${host.interface}`,
+    `iface ${host.interface} inet static`,
+    `\taddress ${host.address}/${prefix}`,
+    `\tgateway ${gateway}`,
+    '',
+  ].join('\n');
+}
+
+/** The host's copy-on-write layer over the image, with what an installer leaves: name, address on the NIC, host keys, root's key. */
+function prepareHost(host: LabHost, topo: LabTopology, rootfs: string, pubkey: string, sshdOnly: boolean): void {
+  const root = path.join(host.dir, 'root');
+  for (const d of ['upper', 'work', 'root', 'data']) mkdirSync(path.join(host.dir, d), { recursive: true });
+  mustLocal(['mount', '-t', 'overlay', `hvmlab-${host.name}`, '-o', `lowerdir=${rootfs},upperdir=${host.dir}/upper,workdir=${host.dir}/work`, root]);
+  writeFileSync(`${root}/etc/hostname`, `${host.name}\n`);
+  writeFileSync(`${root}/etc/hosts`, `127.0.0.1\tlocalhost\n127.0.1.1\t${host.fqdn}\t${host.name}\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n`);
+  writeFileSync(`${root}/etc/machine-id`, `${randomUUID().replaceAll('-', '')}\n`);
+  writeFileSync(`${root}/etc/network/interfaces`, installerInterfaces(host, topo.prefix, topo.gateway));
+  if (sshdOnly) mustLocal(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${host.name}`, '-f', `${root}/etc/ssh/ssh_host_ed25519_key`]);
+  else mustLocal(['ssh-keygen', '-A', '-f', root]);
+  mkdirSync(`${root}/root/.ssh`, { recursive: true, mode: 0o700 });
+  writeFileSync(`${root}/root/.ssh/authorized_keys`, `${pubkey}\n`, { mode: 0o600 });
+}
+
+interface NspawnOptions {
+  readonly accel: 'kvm' | 'tcg';
+  readonly sshdOnly: boolean;
+  readonly topo: LabTopology;
+}
+
+/** Pure: the systemd-nspawn command line that boots `host`. */
+export function nspawnArgv(host: LabHost, inv: Pick<Inventory, 'nfs'>, repo: string, o: NspawnOptions): string[] {
+  const argv = [
+    'systemd-nspawn',
+    '--quiet',
+    // This machine's PID 1 is not systemd: no machined to register with, no unit to make.
+    '--register=no',
+    '--keep-unit',
+    // hvmlab-*: what nspawn leaves in /run/systemd/nspawn after a kill is named for the lab.
+    `--machine=hvmlab-${host.name}`,
+    `--directory=${host.dir}/root`,
+    `--network-namespace-path=/run/netns/${host.netns}`,
+    // Its own network namespace is the host's network: it configures it (ifupdown, iptables).
+    '--capability=CAP_NET_ADMIN',
+    '--resolv-conf=off',
+    '--timezone=off',
+    '--link-journal=no',
+    '--console=read-only',
+    `--bind-ro=${repo}:${REPO_IN_HOST}`,
+  ];
+  if (o.sshdOnly) {
+    // No init: bring the NIC up the host's own way, then sshd in the foreground.
+    return [...argv, '--as-pid2', '/bin/sh', '-c', 'mkdir -p /run/network /run/sshd && ifup -a && exec /usr/sbin/sshd -D -e'];
+  }
+  argv.push(`--bind-ro=${LXCFS_DIR}:/var/lib/lxcfs`);
+  if (host.role === 'hypervisor' && o.accel === 'kvm') argv.push('--bind=/dev/kvm');
+  // The storage node's data disk: a file system of its own at the export
+  // (ganesha's VFS backend needs file handles, which an overlay does not give).
+  if (host.role === 'storage') argv.push(`--bind=${host.dir}/data:${inv.nfs.export}`);
+  return [...argv, '--boot'];
+}
+
+function startSupervisor(host: LabHost, hierarchies: readonly string[], argv: readonly string[]): void {
   const log = openSync(path.join(host.dir, 'console.log'), 'a');
-  const child = spawn(
-    '/bin/sh',
-    [
-      '-c',
-      'for g in "$@"; do case $g in --) shift; break;; esac; echo $$ >"$g/cgroup.procs" || exit 125; shift; done; exec "$@"',
-      'hvmlab-launch',
-      ...host.cgroups,
-      '--',
-      'ip',
-      'netns',
-      'exec',
-      host.netns,
-      'unshare',
-      '--mount',
-      '--uts',
-      '--pid',
-      '--fork',
-      '--propagation',
-      'private',
-      path.join(here, 'host-init.sh'),
-    ],
-    {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: {
-        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        LANG: 'C.UTF-8',
-        HOME: '/root',
-        LAB_DIR: host.dir,
-        LAB_HOST: host.name,
-        LAB_FQDN: host.fqdn,
-        LAB_ROLE: host.role,
-        LAB_PUBKEY: pubkey,
-        LAB_UUID: randomUUID(),
-        LAB_BOOT: path.join(here, 'host-boot.sh'),
-        LAB_EXPORT: host.role === 'storage' ? exportDir : '',
-        LAB_SSHD_ONLY: sshdOnly ? '1' : '',
-      },
+  const child = spawn('bash', [repoPath('lab', 'supervise.sh'), ...argv], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      LANG: 'C.UTF-8',
+      // No lock files in /run/systemd/nspawn/locks: lab down kills nspawn, which could not remove them.
+      SYSTEMD_NSPAWN_LOCK: '0',
+      LAB_HOST_DIR: host.dir,
+      LAB_NETNS: host.netns,
+      LAB_VETH: host.veth,
+      LAB_IFACE: host.interface,
+      LAB_MAC: host.mac,
+      LAB_BRIDGE,
+      LAB_CGROUPS: hostCgroups(hierarchies, host.name).join(' '),
     },
-  );
+  });
+  // Recorded here as well as by the script, so a wait that starts right now finds it.
+  if (child.pid !== undefined) writeFileSync(path.join(host.dir, 'supervisor.pid'), `${child.pid}\n`);
   child.unref();
   closeSync(log);
 }
 
-async function waitReady(hosts: readonly LabHost[], timeoutMs: number): Promise<Map<string, number>> {
-  const deadline = Date.now() + timeoutMs;
-  const ready = new Map<string, number>();
-  while (ready.size < hosts.length) {
-    for (const h of hosts) {
-      if (ready.has(h.name)) continue;
-      const pidFile = path.join(h.dir, 'init.pid');
-      if (!existsSync(pidFile)) continue;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      if (!existsSync(`/proc/${pid}`)) {
-        throw new LabError('E_LAB_HOST', `${h.name} stopped while starting`, { hint: `its console: ${consoleTail(h)}` });
-      }
-      if (existsSync(`/proc/${pid}/root/run/hvmctl-lab.ready`)) ready.set(h.name, pid);
-    }
-    if (ready.size === hosts.length) break;
-    if (Date.now() > deadline) {
-      const late = hosts.filter((h) => !ready.has(h.name));
-      throw new LabError('E_LAB_TIMEOUT', `hosts not ready after ${timeoutMs / 1000} s: ${late.map((h) => h.name).join(', ')}`, {
-        hint: late.map((h) => `${h.name}: ${consoleTail(h)}`).join('\n'),
-      });
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return ready;
-}
-
-function consoleTail(h: LabHost): string {
-  try {
-    return readFileSync(path.join(h.dir, 'console.log'), 'utf8').trim().split('\n').slice(-5).join(' | ') || '(empty)';
-  } catch {
-    return '(no console log)';
-  }
-}
-
-function hostKeys(h: LabHostState): HostKeys {
-  const dir = `/proc/${h.initPid}/root/etc/ssh`;
+function hostKeys(h: LabHost): HostKeys {
+  const dir = path.join(h.dir, 'root', 'etc', 'ssh');
   const keys = readdirSync(dir)
     .filter((f) => /^ssh_host_.*_key\.pub$/.test(f))
     .sort()
     .map((f) => readFileSync(path.join(dir, f), 'utf8').trim());
   return { names: [h.address, h.fqdn, h.name], keys };
 }
+

@@ -2,11 +2,11 @@
 // node's export. Needs the export to be up (`hvmctl apply` configures it), so
 // it first lists the export from the hypervisor with nfs-ls, as QEMU will
 // reach it. Idempotent: a guest already running anywhere is left alone.
-import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import type { Inventory } from '../src/inventory/types.ts';
 import { sh } from '../src/shell.ts';
-import { runInHost } from './enter.ts';
+import { hostEntry, runInHost } from './enter.ts';
+import type { HostEntry } from './enter.ts';
 import { guestDomainXml } from './guest-domain.ts';
 import { guestImage } from './guest-image.ts';
 import { LabError } from './lab-error.ts';
@@ -36,7 +36,7 @@ export function locateGuests(state: LabState, names: readonly string[]): GuestPl
   const { hypervisors } = labRoles(state);
   const seen = new Map<string, GuestPlacement>();
   for (const h of hypervisors) {
-    const r = runInHost(h, `${VIRSH} list --all | tail -n +3`, { timeoutMs: 20_000 });
+    const r = runInHost(hostEntry(state, h), `${VIRSH} list --all | tail -n +3`, { timeoutMs: 20_000 });
     for (const line of r.stdout.split('\n')) {
       const m = line.trim().match(/^(\S+)\s+(\S+)\s+(.+)$/);
       if (!m || !names.includes(m[2]!)) continue;
@@ -57,10 +57,11 @@ export async function labVms(state: LabState, inv: Inventory, progress: (line: s
   // A freshly started NFS server answers after a moment (ganesha's start-up
   // and grace period), so ask again for a while before giving up.
   const deadline = Date.now() + (options.nfsWaitMs ?? 5_000);
-  let probe = runInHost(home, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
+  const onHome = hostEntry(state, home);
+  let probe = runInHost(onHome, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
   while (probe.code !== 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
-    probe = runInHost(home, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
+    probe = runInHost(onHome, sh`nfs-ls ${exportUrl}`, { timeoutMs: 20_000 });
   }
   if (probe.code !== 0) {
     throw new LabError('E_LAB_NFS', `${home.name} cannot list the NFS export ${exportUrl} (${(probe.stderr || probe.stdout).trim().split('\n').slice(-1)[0] ?? ''})`, {
@@ -76,24 +77,24 @@ export async function labVms(state: LabState, inv: Inventory, progress: (line: s
       continue;
     }
     const image = path.posix.join(inv.nfs.export, `${p.name}.img`);
-    const onStorage = `/proc/${storage.initPid}/root${image}`;
-    if (!existsSync(onStorage)) {
-      mkdirSync(path.dirname(onStorage), { recursive: true });
-      writeFileSync(onStorage, guestImage());
-      chmodSync(onStorage, 0o644);
-      progress(`${p.name}: wrote disk image ${storage.name}:${image}`);
-    }
+    // The disk is written on the storage node, as its operator would put it in the export.
+    const wrote = mustInHost(
+      hostEntry(state, storage),
+      sh`if [ -e ${image} ]; then echo kept; else base64 -d > ${`${image}.tmp`} && chmod 0644 ${`${image}.tmp`} && mv ${`${image}.tmp`} ${image} && echo wrote; fi`,
+      guestImage().toString('base64'),
+    );
+    if (wrote.trim() === 'wrote') progress(`${p.name}: wrote disk image ${storage.name}:${image}`);
     if (p.state === 'undefined') {
       const domain = guestDomainXml({ name: p.name, home: home.name, storageAddress: storage.address, image, memoryMiB: 32, accel: state.accel });
-      mustInHost(home, `f=$(mktemp) && cat >"$f" && ${VIRSH} define "$f"; rc=$?; rm -f "$f"; exit $rc`, domain);
+      mustInHost(onHome, `f=$(mktemp) && cat >"$f" && ${VIRSH} define "$f"; rc=$?; rm -f "$f"; exit $rc`, domain);
     }
-    mustInHost(home, sh`${VIRSH.split(' ')} start ${p.name}`);
+    mustInHost(onHome, sh`${VIRSH.split(' ')} start ${p.name}`);
     progress(`${p.name}: started on ${home.name}`);
   }
   return locateGuests(state, GUEST_NAMES);
 }
 
-export function mustInHost(host: LabHostState, script: string, input?: string): string {
+export function mustInHost(host: HostEntry, script: string, input?: string): string {
   const r = runInHost(host, script, { input, timeoutMs: 60_000 });
   if (r.code !== 0) {
     throw new LabError('E_LAB_GUEST', `${host.name}: ${script.split('\n')[0]} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`, {

@@ -6,7 +6,8 @@ import { loadInventory } from '../inventory/load.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { CliIo } from './io.ts';
 import { labDown } from '../../lab/down.ts';
-import { execInHost } from '../../lab/enter.ts';
+import { execInHost, hostEntry } from '../../lab/enter.ts';
+import { labReboot } from '../../lab/reboot.ts';
 import { notUp } from '../../lab/lab-error.ts';
 import { assertLabRoute, labRouteGuard } from '../../lab/route-guard.ts';
 import { connectSsh } from '../connector/ssh.ts';
@@ -19,21 +20,30 @@ import { labDemo } from '../../lab/demo.ts';
 import { labUp } from '../../lab/up.ts';
 import { notRoot } from '../../lab/lab-error.ts';
 
-export const summary = 'a local four-host cluster on this machine (up, down, status, exec, ssh, vms, load, demo)';
+export const summary = 'a local four-host cluster on this machine (up, down, status, reboot, exec, ssh, vms, load, demo)';
 
 export const help = `usage: hvmctl lab <command> [-i INVENTORY]
 
   up [--sshd-only] [--tcg]
-                        build the inventory's hosts here (root, /dev/kvm);
-                        --sshd-only: every host runs only sshd and cron (benchmarks)
+                        build the inventory's hosts here (root, /dev/kvm): Debian 12
+                        servers booting systemd in containers, bare as after an
+                        install (the first run builds the image, 1-2 minutes)
+                        --sshd-only: every host runs only sshd, no init (benchmarks)
                         --tcg: guests in software emulation (no /dev/kvm needed)
-  down                  remove everything the lab made (idempotent)
-  status [--json]       hosts, addresses, pids, running services (exit 3: no lab)
+  down                  remove everything the lab made (idempotent; keeps the
+                        image cache /var/cache/hvmctl-lab)
+  status [--json]       hosts, addresses, init pids, running services (exit 3: no lab)
+  reboot HOST...|--all  clean reboot (systemctl reboot): files kept, network
+                        and processes start afresh; waits until systemd is up
+                        and sshd answers
   exec HOST -- CMD...   run CMD inside HOST (exit code passed through)
   ssh HOST [CMD...]     ssh to HOST as the operator (pinned host key)
   vms                   define and start server1..3 on the first hypervisor
   load VM PERCENT       set a guest's CPU load (0-100)
-  demo                  lab up, hvmctl apply, lab vms, then say where things run
+  demo [--balance]      lab up, hvmctl apply, lab vms, then say where things run;
+                        --balance: then load kvmnode1's guests, wait for the
+                        balancer (cron, every minute) to move one away, unload,
+                        and wait for it to come home
 
 Options:
   -i, --inventory FILE  the inventory (default ./inventory.yaml)
@@ -50,6 +60,8 @@ interface Parsed {
   readonly json: boolean;
   readonly sshdOnly: boolean;
   readonly tcg: boolean;
+  readonly all: boolean;
+  readonly balance: boolean;
   readonly rest: readonly string[];
   /** Arguments after `--`, if any. */
   readonly command: readonly string[] | undefined;
@@ -60,6 +72,8 @@ export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
   let json = false;
   let sshdOnly = false;
   let tcg = false;
+  let all = false;
+  let balance = false;
   const rest: string[] = [];
   let command: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -81,10 +95,12 @@ export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
     else if (a === '--json') json = true;
     else if (a === '--sshd-only') sshdOnly = true;
     else if (a === '--tcg') tcg = true;
+    else if (a === '--all') all = true;
+    else if (a === '--balance') balance = true;
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else rest.push(a);
   }
-  return { inventory, json, sshdOnly, tcg, rest, command };
+  return { inventory, json, sshdOnly, tcg, all, balance, rest, command };
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -125,8 +141,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     case 'exec': {
       const [hostName] = rest;
       if (!hostName || !args.command || args.command.length === 0) throw new UsageError('usage: hvmctl lab exec HOST -- CMD...');
-      const host = hostOf(requireLab(), hostName);
-      return execInHost(host, args.command, io.env);
+      const state = requireLab();
+      return execInHost(hostEntry(state, hostOf(state, hostName)), args.command, io.env);
+    }
+    case 'reboot': {
+      const state = requireLab();
+      if (args.all === rest.length > 0) throw new UsageError('usage: hvmctl lab reboot HOST...|--all');
+      const hosts = args.all ? state.hosts : rest.map((n) => hostOf(state, n));
+      const t0 = Date.now();
+      const ready = await labReboot(state, hosts, progress);
+      for (const r of ready) io.out(`${r.name}: rebooted, systemd ${r.state}${r.failedUnits.length ? ` (failed: ${r.failedUnits.join(', ')})` : ''}, sshd answers after ${(r.ms / 1000).toFixed(1)} s`);
+      io.out(`reboot of ${hosts.length} host(s) done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return 0;
     }
     case 'ssh': {
       const [hostName, ...cmd] = rest;
