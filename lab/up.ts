@@ -275,7 +275,11 @@ export function nspawnArgv(host: LabHost, inv: Pick<Inventory, 'nfs'>, repo: str
   if (host.role === 'hypervisor' && o.accel === 'kvm') argv.push('--bind=/dev/kvm');
   // The storage node's data disk: a file system of its own at the export
   // (ganesha's VFS backend needs file handles, which an overlay does not give).
-  if (host.role === 'storage') argv.push(`--bind=${host.dir}/data:${inv.nfs.export}`);
+  // ganesha's VFS backend opens files by handle (open_by_handle_at), which
+  // nspawn's default system call filter refuses, as a container escape on a
+  // shared file system; this host is the lab's own storage node, and the only
+  // file system it can reach by handle besides its own is its data disk.
+  if (host.role === 'storage') argv.push(`--bind=${host.dir}/data:${inv.nfs.export}`, '--system-call-filter=open_by_handle_at name_to_handle_at');
   return [...argv, '--boot'];
 }
 

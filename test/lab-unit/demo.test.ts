@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { demoSummary } from '../../lab/demo.ts';
 import { enterArgv } from '../../lab/enter.ts';
 import type { LabState } from '../../lab/state.ts';
-import { labTopology } from '../../lab/topology.ts';
+import { accountingHierarchies, hostCgroups, labTopology } from '../../lab/topology.ts';
 import { loadInventory } from '../../src/inventory/load.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -13,7 +13,7 @@ async function fixtureState(): Promise<{ state: LabState; inv: Awaited<ReturnTyp
   const inv = await loadInventory(path.join(repo, 'inventory.yaml'), { home: '/root' });
   const topo = labTopology(inv);
   const state: LabState = {
-    version: 1,
+    version: 2,
     inventory: inv.file,
     knownHosts: inv.ssh.knownHosts,
     identity: inv.ssh.identity,
@@ -21,7 +21,9 @@ async function fixtureState(): Promise<{ state: LabState; inv: Awaited<ReturnTyp
     gatewayCidr: topo.gatewayCidr,
     startedAt: '2026-01-01T00:00:00.000Z',
     accel: 'kvm',
-    hosts: topo.hosts.map((h, i) => ({ ...h, initPid: 1000 + i })),
+    image: '/var/cache/hvmctl-lab/image-0123456789abcdef',
+    hierarchies: ['cpu', 'cpuacct', 'memory', 'systemd', 'unified'],
+    hosts: topo.hosts,
   };
   return { state, inv };
 }
@@ -44,14 +46,14 @@ describe('demoSummary', () => {
 });
 
 describe('enterArgv', () => {
-  it('joins the host cgroups, then nsenters its namespaces and root with a clean environment', async () => {
+  it("joins the host's accounting cgroups (not its systemd's), then nsenters every namespace of its init and its root, with a clean environment", async () => {
     const { state } = await fixtureState();
-    const h = state.hosts[1]!;
-    const argv = enterArgv(h, ['virsh', 'list'], { TERM: 'xterm', SECRET: 'x' });
+    const entry = { name: 'kvmnode1', initPid: 1001, cgroups: hostCgroups(accountingHierarchies(state.hierarchies), 'kvmnode1') };
+    const argv = enterArgv(entry, ['virsh', 'list'], { TERM: 'xterm', SECRET: 'x' });
     expect(argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     const after = argv.slice(3);
-    expect(after.slice(0, 4)).toEqual(['hvmlab-enter', '/sys/fs/cgroup/cpu/hvmlab/kvmnode1', '/sys/fs/cgroup/cpuacct/hvmlab/kvmnode1', '--']);
-    expect(after.slice(4, 13)).toEqual(['nsenter', '-t', '1001', '-m', '-u', '-n', '-p', '--root', '--wd']);
+    expect(after.slice(0, 5)).toEqual(['hvmlab-enter', '/sys/fs/cgroup/cpu/hvmlab/kvmnode1', '/sys/fs/cgroup/cpuacct/hvmlab/kvmnode1', '/sys/fs/cgroup/memory/hvmlab/kvmnode1', '--']);
+    expect(after.slice(5, 16)).toEqual(['nsenter', '-t', '1001', '-m', '-u', '-i', '-n', '-p', '-C', '--root', '--wd']);
     expect(argv).toContain('TERM=xterm');
     expect(argv.join(' ')).not.toContain('SECRET');
     expect(argv.slice(-2)).toEqual(['virsh', 'list']);
