@@ -259,8 +259,10 @@ export function nspawnArgv(host: LabHost, inv: Pick<Inventory, 'nfs'>, repo: str
     `--machine=hvmlab-${host.name}`,
     `--directory=${host.dir}/root`,
     `--network-namespace-path=/run/netns/${host.netns}`,
-    // Its own network namespace is the host's network: it configures it (ifupdown, iptables).
-    '--capability=CAP_NET_ADMIN',
+    // With the path, --private-network makes nspawn mount a sysfs of that
+    // namespace (without it, /sys/class/net would be this machine's), and
+    // gives the host CAP_NET_ADMIN: its network is its own to configure.
+    '--private-network',
     '--resolv-conf=off',
     '--timezone=off',
     '--link-journal=no',

@@ -59,7 +59,7 @@ describe('a lab host', async () => {
     expect(argv[0]).toBe('systemd-nspawn');
     expect(argv).toEqual(expect.arrayContaining([
       '--register=no', '--keep-unit', '--machine=hvmlab-kvmnode1', '--directory=/var/lib/hvmctl-lab/kvmnode1/root',
-      '--network-namespace-path=/run/netns/hvmlab-kvmnode1', '--capability=CAP_NET_ADMIN',
+      '--network-namespace-path=/run/netns/hvmlab-kvmnode1', '--private-network',
       '--bind-ro=/cache/repo:/var/local/hvmlab-apt', '--bind-ro=/var/lib/hvmctl-lab/lxcfs:/var/lib/lxcfs', '--bind=/dev/kvm',
     ]));
     expect(argv.at(-1)).toBe('--boot');

@@ -1,6 +1,9 @@
-// End-to-end: `hvmctl apply` against the real lab (four hosts in namespaces,
-// real sshd, libvirtd, KVM, ganesha NFS, cron, iptables). Ordered: each block
-// builds on the state the previous one left, as an operator's day would.
+// End-to-end: `hvmctl apply` against the real lab: four Debian 12 hosts booted
+// with systemd, bare as an installer leaves them. apply really installs the
+// packages (from the lab's local repository), moves each host's address onto
+// the bridge, and enables the services; then real sshd, libvirtd, KVM,
+// ganesha NFS, the balancer's timer and iptables. Ordered: each block builds
+// on the state the previous one left, as an operator's day would.
 import { readFileSync, readdirSync, statSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,14 +40,33 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     for (const h of all) expect(inHost(h, 'test ! -e /etc/hvmctl/balancer.json').code).toBe(0);
   });
 
-  it('bootstraps the four blank hosts in one apply', () => {
-    const r = hvmctl(['apply', '--json']);
-    expect(r.code, r.stderr).toBe(0);
+  it('bootstraps the four blank hosts in one apply: packages installed, services enabled', () => {
+    const t0 = Date.now();
+    const r = hvmctl(['apply', '--json'], { timeoutMs: 900_000 });
+    process.stderr.write(`cold apply of the bare lab: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0);
     const doc = json(r);
     const hostsSeen = new Set(rows(doc).map((x) => x.host));
     expect([...hostsSeen].sort()).toEqual([...all].sort());
     expect(rows(doc).filter((x) => x.status === 'failed')).toEqual([]);
-    expect(changed(doc).length).toBeGreaterThan(0);
+    expect(changed(doc).map((x) => `${x.host}:${x.task}`)).toEqual(expect.arrayContaining(all.map((h) => `${h}:packages`)));
+    for (const h of hypervisors) {
+      expect(mustInHost(h, "dpkg-query -W -f='${db:Status-Abbrev}\\n' libvirt-daemon-system qemu-system-x86 iptables").trim().split('\n')).toEqual(['ii ', 'ii ', 'ii ']);
+      expect(mustInHost(h, 'systemctl is-enabled libvirtd virtlogd.socket; systemctl is-active libvirtd').trim().split('\n')).toEqual(['enabled', 'enabled', 'active']);
+    }
+    expect(mustInHost('kvmstorage', 'systemctl is-enabled nfs-ganesha; systemctl is-active nfs-ganesha').trim().split('\n')).toEqual(['enabled', 'active']);
+    expect(mustInHost('kvmnode1', 'systemctl is-enabled hvmctl-balancer.timer; systemctl is-active hvmctl-balancer.timer').trim().split('\n')).toEqual(['enabled', 'active']);
+  });
+
+  it("each host's address moved from eth0 onto the bridge br0, eth0 enslaved to it, and it is reached over it", () => {
+    for (const h of all) {
+      const links = mustInHost(h, 'ip -4 -o addr show dev br0; echo ---; ip -4 -o addr show dev eth0; echo ---; cat /sys/class/net/eth0/master/uevent');
+      const [br0, eth0, master] = links.split('---\n');
+      expect(br0).toContain(`inet ${address[h]}/26`);
+      expect(eth0!.trim()).toBe('');
+      expect(master).toContain('INTERFACE=br0');
+      expect(mustInHost(h, 'ip route show default').trim()).toMatch(/^default via 172\.21\.3\.1 dev br0/);
+    }
   });
 
   it('each hypervisor lists the NFS export and has pool default active', () => {
@@ -83,8 +105,8 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     // Listeners on kvmnode1: one on a migration port (allowed between
     // hypervisors) and one on 8080 (in no list).
     const listen = (port: number) =>
-      `python3 -c 'import socket,time;s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(("0.0.0.0",${port}));s.listen();time.sleep(20)' >/dev/null 2>&1 &`;
-    mustInHost('kvmnode1', `${listen(49152)} ${listen(8080)} sleep 1`);
+      `perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>${port},Listen=>5,ReuseAddr=>1) or die; sleep 20' >/dev/null 2>&1 &`;
+    mustInHost('kvmnode1', `${listen(49152)} ${listen(8080)} for i in $(seq 100); do ss -ltnH | grep -q ':8080 ' && ss -ltnH | grep -q ':49152 ' && exit 0; sleep 0.1; done; exit 1`);
     const tcp = (from: string, port: number) =>
       inHost(from, `timeout 3 bash -c 'echo > /dev/tcp/${address.kvmnode1}/${port}'`).code;
     expect(tcp('kvmnode2', 22)).toBe(0);
@@ -96,10 +118,12 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     expect(inHost('kvmnode1', `timeout 3 bash -c 'echo > /dev/tcp/127.0.0.1/8080'`).code).toBe(0);
   });
 
-  it('installs the balancer crontab entry on the home hypervisor', () => {
-    const cron = mustInHost('kvmnode1', 'cat /etc/cron.d/hvmctl-balancer');
-    expect(cron).toMatch(/^\* \* \* \* \* root .*balancer\.mjs once/m);
-    expect(inHost('kvmnode2', 'test -e /etc/cron.d/hvmctl-balancer').code).not.toBe(0);
+  it("schedules the balancer on the home hypervisor with a systemd timer (systemd is PID 1), not cron", () => {
+    const timer = mustInHost('kvmnode1', 'cat /etc/systemd/system/hvmctl-balancer.timer /etc/systemd/system/hvmctl-balancer.service');
+    expect(timer).toContain('OnCalendar=*-*-* *:*:00');
+    expect(timer).toMatch(/^ExecStart=.*balancer\.mjs once/m);
+    expect(inHost('kvmnode1', 'test -e /etc/cron.d/hvmctl-balancer').code).not.toBe(0);
+    expect(inHost('kvmnode2', 'test -e /etc/systemd/system/hvmctl-balancer.timer').code).not.toBe(0);
   });
 
   it('a second apply changes nothing and plan exits 0', () => {
@@ -152,7 +176,7 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
   });
 
   it('with sshd stopped on kvmnode3, apply completes the others, marks it unreachable and exits non-zero', () => {
-    mustInHost('kvmnode3', 'kill $(cat /run/sshd.pid)');
+    mustInHost('kvmnode3', 'systemctl stop ssh.service');
     try {
       mustInHost('kvmnode2', 'echo "10.9.9.8 intruder2" >> /etc/hosts');
       const r = hvmctl(['apply', '--json']);
@@ -166,7 +190,7 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
       expect(changed(doc).map((x) => x.host)).toEqual(['kvmnode2']);
       expect(mustInHost('kvmnode2', 'cat /etc/hosts')).not.toContain('intruder2');
     } finally {
-      mustInHost('kvmnode3', '/usr/sbin/sshd -o PidFile=/run/sshd.pid');
+      mustInHost('kvmnode3', 'systemctl start ssh.service');
     }
     expect(hvmctl(['plan']).code).toBe(0);
   });

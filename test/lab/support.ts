@@ -2,7 +2,7 @@
 // whether the lab can run here, the hvmctl CLI as a user runs it, commands
 // inside a lab host, and ssh to a host through the route guard. No mocks.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertLabRoute } from '../../lab/route-guard.ts';
@@ -78,13 +78,11 @@ export function labSsh(host: string, command: string, options: { timeoutMs?: num
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
-/** CPU time (ns) a lab host has used so far, from its cpuacct cgroup. */
+/** CPU time (ns) a lab host has used so far, from its cpuacct cgroup (read from outside). */
 export function hostCpuNs(host: string): number {
   const h = labState().hosts.find((x) => x.name === host);
   if (!h) throw new Error(`no lab host ${host}`);
-  const dir = h.cpuSource.replace(/^cgroup:/, '');
-  const r = spawnSync('cat', [`${dir}/cpuacct.usage`], { encoding: 'utf8' });
-  return Number(r.stdout.trim());
+  return Number(readFileSync(`${h.cpuacct}/cpuacct.usage`, 'utf8').trim());
 }
 
 /** Starts `node bin/hvmctl.js ARGS` in the background (e.g. to kill it mid-run). */
