@@ -41,9 +41,9 @@ export const help = `usage: hvmctl lab <command> [-i INVENTORY]
   vms                   define and start server1..3 on the first hypervisor
   load VM PERCENT       set a guest's CPU load (0-100)
   demo [--balance]      lab up, hvmctl apply, lab vms, then say where things run;
-                        --balance: then load kvmnode1's guests, wait for the
-                        balancer (cron, every minute) to move one away, unload,
-                        and wait for it to come home
+                        --balance: then load two of kvmnode1's guests, wait for
+                        the balancer (its timer, every minute) to move one away,
+                        unload, and wait for it to come home (about 8 minutes)
 
 Options:
   -i, --inventory FILE  the inventory (default ./inventory.yaml)
@@ -200,7 +200,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const identity = identityFile(inv, io);
       // apply's own SSH connector, with the lab's route guard in front of every connection.
       const connect = (i: Inventory, host: HostSpec) => connectSsh(host, { user: i.ssh.user, identity, knownHosts, guard: labRouteGuard });
-      return labDemo(inv, io, { knownHosts, identity, apply: (a) => apply.run(a, io, { connect }) });
+      return labDemo(inv, io, { knownHosts, identity, balance: args.balance, apply: (a) => apply.run(a, io, { connect }) });
     }
     default:
       throw new UsageError(sub === undefined ? 'missing lab command' : `unknown lab command '${sub}'`, "run 'hvmctl lab --help'");
