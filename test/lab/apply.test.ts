@@ -4,11 +4,13 @@
 // the bridge, and enables the services; then real sshd, libvirtd, KVM,
 // ganesha NFS, the balancer's timer and iptables. Ordered: each block builds
 // on the state the previous one left, as an operator's day would.
-import { readFileSync, readdirSync, statSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { labExec as inHost, labUnavailableReason, mustLabExec as mustInHost, parseJsonOutput as json, runHvmctl as hvmctl, spawnHvmctl as hvmctlChild } from './support.ts';
+import { eventually, labExec as inHost, labSsh, labUnavailableReason, mustLabExec as mustInHost, parseJsonOutput as json, repoRoot, runHvmctl as hvmctl, spawnHvmctl as hvmctlChild } from './support.ts';
+
+const sshWorks = (host: string) => labSsh(host, 'true', { timeoutMs: 10_000 }).code === 0;
 
 const skip = labUnavailableReason();
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
@@ -133,6 +135,89 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     const plan = hvmctl(['plan']);
     expect(plan.code, plan.stdout + plan.stderr).toBe(0);
   });
+
+  describe('after every host reboots, with no apply in between', () => {
+    let rebootSeconds = 0;
+    beforeAll(() => {
+      const t0 = Date.now();
+      const r = hvmctl(['lab', 'reboot', '--all'], { timeoutMs: 300_000 });
+      rebootSeconds = (Date.now() - t0) / 1000;
+      expect(r.code, r.stderr).toBe(0);
+      for (const h of all) expect(r.stdout).toMatch(new RegExp(`^${h}: rebooted, systemd running,`, 'm'));
+    }, 400_000);
+
+    it('the firewall (IPv4 and IPv6, default drop) was loaded by the boot before sshd started', () => {
+      for (const h of all) {
+        const v4 = mustInHost(h, 'iptables -S INPUT');
+        const v6 = mustInHost(h, 'ip6tables -S INPUT');
+        expect(v4, h).toMatch(/^-P INPUT DROP$/m);
+        expect(v4, h).toContain('hvmctl: ssh from the cluster');
+        expect(v6, h).toMatch(/^-P INPUT DROP$/m);
+        // This boot's order, from systemd's own monotonic clock: the rules were
+        // loaded (the loader unit finished) before sshd's process started.
+        const t = mustInHost(h, 'systemctl show -P ActiveEnterTimestampMonotonic netfilter-persistent.service; systemctl show -P ExecMainStartTimestampMonotonic ssh.service')
+          .trim()
+          .split('\n')
+          .map(Number);
+        expect(t[0], `${h}: netfilter-persistent active at ${t[0]}, sshd started at ${t[1]}`).toBeGreaterThan(0);
+        expect(t[0]!, h).toBeLessThan(t[1]!);
+      }
+    });
+
+    it('libvirtd and the pool are active, and the NFS export is served', async () => {
+      for (const h of hypervisors) {
+        expect(mustInHost(h, 'systemctl is-active libvirtd').trim()).toBe('active');
+        const info = mustInHost(h, 'virsh -c qemu:///system pool-info default');
+        expect(info).toMatch(/State:\s+running/);
+      }
+      expect(mustInHost('kvmstorage', 'systemctl is-active nfs-ganesha').trim()).toBe('active');
+      // ganesha registers with rpcbind a moment after its unit started: wait (bounded) for it.
+      for (const h of hypervisors) expect(await eventually(() => inHost(h, 'nfs-ls nfs://172.21.3.13/srv/kvmshared').code === 0, 60_000), h).toBe(true);
+    });
+
+    it("the balancer's timer runs again", async () => {
+      expect(mustInHost('kvmnode1', 'systemctl is-active hvmctl-balancer.timer').trim()).toBe('active');
+      const ranThisBoot = () => Number(mustInHost('kvmnode1', 'systemctl show -P ExecMainStartTimestampMonotonic hvmctl-balancer.service').trim()) > 0;
+      expect(await eventually(ranThisBoot, 150_000), 'the balancer service has not started since the reboot').toBe(true);
+    }, 200_000);
+
+    it('plan exits 0: nothing to change', () => {
+      const plan = hvmctl(['plan', '--json']);
+      expect(plan.code, plan.stdout.slice(0, 3000) + plan.stderr).toBe(0);
+      process.stderr.write(`reboot of the 4 hosts: ${rebootSeconds.toFixed(1)} s to sshd; plan after it: exit 0\n`);
+    });
+  });
+
+  it('a network change that cuts a host off is rolled back by the host within the bound apply prints; the next correct apply converges', async () => {
+    // kvmnode3's NIC named wrong (a typical slip: ens3 for eth0): the bridge
+    // comes up without a port and the operator loses the host.
+    const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-e2e-cutoff-'));
+    const bad = path.join(dir, 'inventory.yaml');
+    const good = readFileSync(path.join(repoRoot, 'inventory.yaml'), 'utf8');
+    const wrong = good.replace(/(kvmnode3:\n\s+address: 172\.21\.3\.12\n\s+mac: "[^"]+"\n\s+interface: )eth0/, '$1ens3');
+    expect(wrong).not.toBe(good);
+    writeFileSync(bad, wrong);
+    const before = mustInHost('kvmnode3', 'cat /etc/network/interfaces; ip -br addr show dev br0');
+    const t0 = Date.now();
+    const r = hvmctl(['apply', '-i', bad, '--json'], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(2);
+    const doc = json<{ results: { host: string; task: string; status: string; reason: string }[] }>(r);
+    const restart = doc.results.find((x) => x.host === 'kvmnode3' && /network-restart/.test(x.task));
+    expect(restart?.status, JSON.stringify(restart)).toBe('failed');
+    const bound = Number(/within (\d+) s/.exec(restart?.reason ?? '')?.[1]);
+    expect(bound, restart?.reason).toBeGreaterThan(0);
+    for (const other of ['kvmstorage', 'kvmnode1', 'kvmnode2']) expect(doc.results.filter((x) => x.host === other && x.status === 'failed')).toEqual([]);
+    // Back by itself, within the bound (counted from the start of the apply), on its old network.
+    const back = await eventually(() => inHost('kvmnode3', 'true').code === 0 && sshWorks('kvmnode3'), bound * 1000 + 30_000);
+    const rolledBack = (Date.now() - t0) / 1000;
+    expect(back, `kvmnode3 not reachable again ${rolledBack.toFixed(0)} s after the apply started`).toBe(true);
+    expect(rolledBack).toBeLessThan(bound + 30);
+    expect(mustInHost('kvmnode3', 'cat /etc/network/interfaces; ip -br addr show dev br0')).toBe(before);
+    process.stderr.write(`cut-off network change: kvmnode3 back on its old network ${rolledBack.toFixed(1)} s after apply started (bound ${bound} s)\n`);
+    const fix = hvmctl(['apply']);
+    expect(fix.code, fix.stdout + fix.stderr).toBe(0);
+    expect(hvmctl(['plan']).code).toBe(0);
+  }, 400_000);
 
   it('drift: plan names exactly the edited /etc/hosts and the deleted firewall rule, apply fixes exactly those', () => {
     mustInHost('kvmnode2', 'echo "10.9.9.9 intruder" >> /etc/hosts');

@@ -98,3 +98,13 @@ export function parseJsonOutput<T = unknown>(ran: Ran): T {
     throw new Error(`not JSON (exit ${ran.code}): ${ran.stdout.slice(0, 500)}\n${ran.stderr.slice(0, 2000)}`, { cause: error });
   }
 }
+
+/** Polls `check` until it holds or `timeoutMs` passes (a bounded wait for a state, never a fixed sleep). */
+export async function eventually(check: () => boolean, timeoutMs: number, intervalMs = 1000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
