@@ -38,3 +38,10 @@ export function parseCidr(cidr: string): Ipv4Network {
 export function contains(net: Ipv4Network, ip: string): boolean {
   return ((ipToInt(ip) & net.netmask) >>> 0) === net.network;
 }
+
+const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Whether `s` is a dotted-quad IPv4 address (no leading zeros, no CIDR suffix). */
+export function isIpv4(s: string): boolean {
+  return DOTTED_QUAD.test(s);
+}
