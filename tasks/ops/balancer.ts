@@ -15,8 +15,9 @@ import type { Change, Task, TaskContext, TaskResult } from '../engine/types.ts';
 import { type NodeVersion, nodeVersion } from '../facts/node-version.ts';
 import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
+import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { type FileState, fileChange, fileFact } from './file.ts';
-import { type UnitState, unitState } from './nfs.ts';
+import { installCommand, nodePackage } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export const MIN_NODE_MAJOR = 18;
@@ -28,17 +29,16 @@ const applies = (host: HostSpec, inv: Inventory) => isBalancerHome(inv, host);
 
 // ---- node runtime -------------------------------------------------------
 
+/** The OS's Node package, installed the way every package is (apt waits for the dpkg lock, never prompts). */
 export function installNodeScript(osFamily: HostSpec['osFamily']): string {
-  return osFamily === 'redhat'
-    ? 'dnf install -y nodejs'
-    : 'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs';
+  return installCommand(osFamily, [nodePackage(osFamily)]);
 }
 
 export function planNode(host: HostSpec, version: NodeVersion | undefined): TaskResult {
   if (version !== undefined && version.major >= MIN_NODE_MAJOR) return { changes: [], reason: `node ${version.text} (>= ${MIN_NODE_MAJOR})` };
   const found = version === undefined ? 'no node' : `node ${version.text} is too old`;
   return {
-    changes: [{ summary: `install nodejs (${found}; the balancer needs >= ${MIN_NODE_MAJOR})`, commands: [{ script: installNodeScript(host.osFamily) }] }],
+    changes: [{ summary: `install ${nodePackage(host.osFamily)} (${found}; the balancer needs >= ${MIN_NODE_MAJOR})`, commands: [{ script: installNodeScript(host.osFamily) }] }],
     reason: '',
   };
 }

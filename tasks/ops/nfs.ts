@@ -5,14 +5,13 @@
 // exported directory exists, and the server runs (systemd where PID 1 is
 // systemd; otherwise the documented fallback: `rpcbind -w`, then the daemon
 // detached from the SSH session).
-import type { Inventory } from '../../src/inventory/types.ts';
+import type { Inventory, OsFamily } from '../../src/inventory/types.ts';
 import { managedFiles, nfsMountPort } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, HandlerName, Task, TaskResult } from '../engine/types.ts';
-import type { RunResult } from '../../src/connector/connector.ts';
-import type { Fact } from '../engine/types.ts';
 import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
+import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { ganeshaStartScript } from '../handlers.ts';
 import { filesTask } from './file.ts';
 import { TaskCheckError } from './task-error.ts';
@@ -68,30 +67,6 @@ export const exportDirTask: Task<DirFacts> = {
     planExportDir(ctx.inventory.nfs.export, ctx.inventory.nfs.server === 'ganesha' ? 'ganesha-restart' : 'exportfs', facts.dir),
 };
 
-/** `systemctl is-enabled` and `is-active` of a unit, or undefined where PID 1 is not systemd. */
-export interface UnitState {
-  readonly enabled: boolean;
-  readonly active: boolean;
-}
-
-export function unitState(unit: string): Fact<UnitState | undefined> {
-  return {
-    key: `unit:${unit}`,
-    command: sh`if [ "$(ps -p 1 -o comm=)" != systemd ]; then echo no-systemd; exit 0; fi; echo "enabled=$(systemctl is-enabled ${unit} 2>/dev/null)"; echo "active=$(systemctl is-active ${unit} 2>/dev/null)"`,
-    parse: (result: RunResult) => parseUnitState(unit, result),
-  };
-}
-
-export function parseUnitState(unit: string, result: RunResult): UnitState | undefined {
-  if (result.stdout.trim() === 'no-systemd') return undefined;
-  const enabled = /^enabled=(.*)$/m.exec(result.stdout)?.[1];
-  const active = /^active=(.*)$/m.exec(result.stdout)?.[1];
-  if (result.code !== 0 || enabled === undefined || active === undefined) {
-    throw new TaskCheckError('E_PARSE', `cannot read the state of unit ${unit}: ${JSON.stringify(result.stdout)}`, 'run systemctl status on the host');
-  }
-  return { enabled: enabled === 'enabled' || enabled === 'static', active: active === 'active' };
-}
-
 interface ServiceFacts extends Record<string, unknown> {
   init: string;
   unit: UnitState | undefined;
@@ -143,9 +118,15 @@ interface KernelFacts extends Record<string, unknown> {
   mountd: readonly number[];
 }
 
-/** The kernel server's unit name per OS family. */
-export function kernelNfsUnit(osFamily: 'debian' | 'redhat'): string {
-  return osFamily === 'redhat' ? 'nfs-server' : 'nfs-kernel-server';
+/**
+ * The kernel server's unit per OS family. Debian's nfs-kernel-server package
+ * ships nfs-server.service and `nfs-kernel-server.service` only as an alias
+ * of it, which `systemctl is-enabled` reports as `alias`, never `enabled`.
+ */
+export const kernelNfsUnits: Readonly<Record<OsFamily, string>> = { debian: 'nfs-server', redhat: 'nfs-server' };
+
+export function kernelNfsUnit(osFamily: OsFamily): string {
+  return kernelNfsUnits[osFamily];
 }
 
 /** Pure: the kernel NFS server runs (systemd unit, or rpc.nfsd + rpc.mountd on the fixed port). */

@@ -1,45 +1,129 @@
-// Packages and services each role needs (first stage: later stages use them).
-//   packages: apt on Debian (fact: dpkg-query), dnf on RHEL (fact: rpm -q);
-//   services: where systemd is PID 1, `systemctl enable --now`; elsewhere (the
-//     lab, containers) the documented fallback: if no process of that name
-//     runs (`pgrep -x`), start the daemon directly. Without systemd nothing
-//     starts them at boot: the host's own start-up (the lab's host script)
-//     must, and apply starts them again when they are not running.
+// The OS packages each role needs (first stage: later stages use them), and
+// the one list of every package name apply installs, per OS family:
+//   - wantedPackages(inv, host): what the packages task installs on a host;
+//   - firewallLoaderPackages / nodePackage: what the firewall's boot-time
+//     loader task and the balancer's node task install;
+//   - allPackages(os) / allDebianPackages(): the union over roles and NFS
+//     choices, plus those two (the lab builds its local apt repository from it).
+// Facts: dpkg-query on Debian, rpm -q on RHEL, by exact package name (rpm -q
+// does not follow Provides:, so RHEL names are the real packages').
+// Debian names were checked against bookworm's packages (what each ships:
+// test/fixtures/captured/debian12-*.txt); RHEL names are EL9/Fedora's,
+// read from their spec files (libvirt.spec: libvirtd.service is in
+// libvirt-daemon, the dir pool's driver in libvirt-daemon-driver-storage-core,
+// virt-xml-validate in libvirt-client; EL9 renamed iptables and
+// iptables-services to iptables-nft and iptables-nft-services).
+// Services are tasks/ops/services.ts.
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
-import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import type { HostSpec, Inventory, OsFamily, Role } from '../../src/inventory/types.ts';
 import { sh } from '../../src/shell.ts';
-import type { Change, Fact, Task } from '../engine/types.ts';
+import type { Fact, Task } from '../engine/types.ts';
+import { servicesTask } from './services.ts';
 
-/** Pure: the packages `host` needs, by OS family, role and the inventory's NFS choices. */
+type NfsChoice = Inventory['nfs'];
+
+interface OsPackages {
+  /** Every host: the firewall tools, pgrep, and (Debian) what ifupdown needs for `bridge_ports`. */
+  readonly common: readonly string[];
+  readonly nfsServer: Readonly<Record<NfsChoice['server'], readonly string[]>>;
+  readonly hypervisor: readonly string[];
+  readonly nfsClient: Readonly<Record<NfsChoice['client'], readonly string[]>>;
+  /** The boot-time loader of the iptables rules files (tasks/ops/firewall-boot.ts). */
+  readonly firewallLoader: readonly string[];
+  /** The balancer's runtime (tasks/ops/balancer.ts). */
+  readonly node: string;
+}
+
+const osPackages: Readonly<Record<OsFamily, OsPackages>> = {
+  debian: {
+    // bridge-utils ships ifupdown's hook for `bridge_ports` (/etc/network/if-pre-up.d/bridge).
+    common: ['iptables', 'procps', 'bridge-utils'],
+    nfsServer: { kernel: ['nfs-kernel-server'], ganesha: ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind'] },
+    hypervisor: [
+      // libvirt-daemon has the binaries; libvirt-daemon-system the units (libvirtd, virtlogd), users and configuration.
+      'libvirt-daemon-system',
+      'libvirt-daemon',
+      'libvirt-daemon-driver-qemu',
+      'libvirt-clients',
+      // virt-xml-validate (libvirt-clients) runs xmllint; libvirt only recommends it.
+      'libxml2-utils',
+      'qemu-system-x86',
+      'qemu-utils',
+      'sysstat',
+      'openssh-client',
+      'cron',
+    ],
+    nfsClient: { kernel: ['nfs-common'], qemu: ['libnfs-utils', 'qemu-block-extra'] },
+    firewallLoader: ['iptables-persistent', 'netfilter-persistent'],
+    node: 'nodejs',
+  },
+  redhat: {
+    common: ['iptables-nft', 'procps-ng'],
+    nfsServer: { kernel: ['nfs-utils'], ganesha: ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind'] },
+    hypervisor: [
+      'libvirt-daemon',
+      'libvirt-daemon-driver-qemu',
+      'libvirt-daemon-driver-storage-core',
+      'libvirt-client',
+      'qemu-kvm',
+      'qemu-img',
+      'sysstat',
+      'openssh-clients',
+      'cronie',
+    ],
+    nfsClient: { kernel: ['nfs-utils'], qemu: ['libnfs-utils'] },
+    firewallLoader: ['iptables-nft-services'],
+    node: 'nodejs',
+  },
+};
+
+/** Pure: the packages a host of `role` needs, by OS family and the inventory's NFS choices. */
+export function packagesFor(os: OsFamily, role: Role, nfs: Pick<NfsChoice, 'server' | 'client'>): string[] {
+  const p = osPackages[os];
+  return role === 'storage' ? [...p.common, ...p.nfsServer[nfs.server]] : [...p.common, ...p.hypervisor, ...p.nfsClient[nfs.client]];
+}
+
+/** Pure: the packages `host` needs (what the packages task installs). */
 export function wantedPackages(inv: Inventory, host: HostSpec): string[] {
-  const debian = host.osFamily === 'debian';
-  const common = debian ? ['iptables', 'procps'] : ['iptables', 'procps-ng'];
-  if (host.role === 'storage') {
-    const nfs =
-      inv.nfs.server === 'ganesha'
-        ? ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind']
-        : debian
-          ? ['nfs-kernel-server']
-          : ['nfs-utils'];
-    return [...common, ...nfs];
+  return packagesFor(host.osFamily, host.role, inv.nfs);
+}
+
+/** The packages of the firewall's boot-time loader (netfilter-persistent; iptables-services). */
+export function firewallLoaderPackages(os: OsFamily): readonly string[] {
+  return osPackages[os].firewallLoader;
+}
+
+/** The package of the balancer's Node runtime. */
+export function nodePackage(os: OsFamily): string {
+  return osPackages[os].node;
+}
+
+/**
+ * Every package apply may install on a host of `os`, whatever the inventory
+ * chooses: each role with each NFS server and client, the firewall's boot
+ * loader and Node. Sorted, each name once.
+ */
+export function allPackages(os: OsFamily): string[] {
+  const all = new Set<string>([...firewallLoaderPackages(os), nodePackage(os)]);
+  const roles: readonly Role[] = ['storage', 'hypervisor'];
+  for (const role of roles) {
+    for (const server of Object.keys(osPackages[os].nfsServer) as NfsChoice['server'][]) {
+      for (const client of Object.keys(osPackages[os].nfsClient) as NfsChoice['client'][]) {
+        for (const p of packagesFor(os, role, { server, client })) all.add(p);
+      }
+    }
   }
-  const base = debian
-    ? ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils', 'sysstat', 'openssh-client', 'cron']
-    : ['libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-client', 'qemu-kvm', 'qemu-img', 'sysstat', 'openssh-clients', 'cronie'];
-  const nfsClient =
-    inv.nfs.client === 'qemu'
-      ? debian
-        ? ['libnfs-utils', 'qemu-block-extra']
-        : ['libnfs-utils']
-      : debian
-        ? ['nfs-common']
-        : ['nfs-utils'];
-  return [...common, ...base, ...nfsClient];
+  return [...all].sort();
+}
+
+/** allPackages('debian'): what the lab's local apt repository must hold. */
+export function allDebianPackages(): string[] {
+  return allPackages('debian');
 }
 
 /** Installed packages among `names` (dpkg-query on Debian, rpm -q on RHEL). */
-export function installedFact(osFamily: HostSpec['osFamily'], names: readonly string[]): Fact<ReadonlySet<string>> {
+export function installedFact(osFamily: OsFamily, names: readonly string[]): Fact<ReadonlySet<string>> {
   if (osFamily === 'debian') {
     return {
       key: `dpkg:${names.join(',')}`,
@@ -81,13 +165,43 @@ export function parseRpmQuery(names: readonly string[], result: RunResult): Read
   return installed;
 }
 
-export function installCommand(osFamily: HostSpec['osFamily'], missing: readonly string[]): string {
-  if (osFamily === 'debian') {
-    const install = sh`apt-get install -y -q --no-install-recommends ${missing}`;
+/** How long apt waits for the dpkg lock (apt-daily, unattended-upgrades, an operator's apt) before it fails. */
+export const APT_LOCK_TIMEOUT_S = 300;
+
+/**
+ * apt never asks: noninteractive debconf, and on a changed conffile it keeps
+ * the local one (--force-confdef --force-confold: apply writes some of them,
+ * e.g. ganesha.conf). It waits for the dpkg lock; `apt-get update` does not
+ * honour DPkg::Lock::Timeout for the lists lock, so that is retried (every
+ * 10 s, as long as the lock is the reason, up to the same bound).
+ */
+function aptInstall(missing: readonly string[]): string {
+  const opts = `-o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold`;
+  const tries = Math.ceil(APT_LOCK_TIMEOUT_S / 10);
+  return [
+    'export DEBIAN_FRONTEND=noninteractive',
+    `hvmctl_install() { apt-get ${opts} install -y -q --no-install-recommends ${sh`${missing}`}; }`,
+    'hvmctl_update() {',
+    '  i=0',
+    `  until out=$(apt-get -o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S} update -q 2>&1); do`,
+    `    case $out in *'/var/lib/apt/lists/lock'*) ;; *) printf '%s\\n' "$out" >&2; return 1 ;; esac`,
+    `    i=$((i+1)); if [ $i -ge ${tries} ]; then printf '%s\\n' "$out" >&2; return 1; fi`,
+    '    sleep 10',
+    '  done',
+    '}',
     // a stale package index is the usual reason for "unable to locate": update once and retry
-    return `export DEBIAN_FRONTEND=noninteractive\n${install} || { apt-get update -q && ${install}; }`;
-  }
-  return sh`dnf install -y ${missing}`;
+    'hvmctl_install || { hvmctl_update && hvmctl_install; }',
+  ].join('\n');
+}
+
+const installers: Readonly<Record<OsFamily, (missing: readonly string[]) => string>> = {
+  debian: aptInstall,
+  redhat: (missing) => sh`dnf install -y ${missing}`,
+};
+
+/** The script that installs `missing`, non-interactively. */
+export function installCommand(osFamily: OsFamily, missing: readonly string[]): string {
+  return installers[osFamily](missing);
 }
 
 export const packagesTask: Task<{ installed: ReadonlySet<string> }> = {
@@ -104,70 +218,6 @@ export const packagesTask: Task<{ installed: ReadonlySet<string> }> = {
       changes: [{ summary: `install ${missing.join(' ')}`, commands: [{ script: installCommand(ctx.host.osFamily, missing) }] }],
       reason: '',
     };
-  },
-};
-
-export interface Service {
-  /** systemd unit. */
-  readonly unit: string;
-  /** Process name for `pgrep -x` where systemd is not PID 1. */
-  readonly process: string;
-  /** How to start it without systemd (it must daemonize). */
-  readonly start: string;
-}
-
-/** Pure: the daemons `host` needs running (the NFS server's own service is the nfs task's). */
-export function wantedServices(host: HostSpec): Service[] {
-  if (host.role !== 'hypervisor') return [];
-  return [
-    { unit: 'virtlogd', process: 'virtlogd', start: 'mkdir -p /var/log/libvirt /run/libvirt && virtlogd -d' },
-    { unit: 'libvirtd', process: 'libvirtd', start: 'mkdir -p /var/log/libvirt /run/libvirt && libvirtd -d' },
-    host.osFamily === 'debian' ? { unit: 'cron', process: 'cron', start: 'cron' } : { unit: 'crond', process: 'crond', start: 'crond' },
-  ];
-}
-
-export type ServiceState = { readonly systemd: true; readonly enabled: boolean; readonly active: boolean } | { readonly systemd: false; readonly running: boolean };
-
-export function serviceFact(service: Service): Fact<ServiceState> {
-  return {
-    key: `service:${service.unit}`,
-    command: [
-      `if [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; then`,
-      sh`  printf 'systemd %s %s\\n' "$(systemctl is-enabled ${service.unit} 2>/dev/null || true)" "$(systemctl is-active ${service.unit} 2>/dev/null || true)"`,
-      sh`elif pgrep -x ${service.process} >/dev/null; then echo 'init running'; else echo 'init stopped'; fi`,
-    ].join('\n'),
-    parse: parseServiceState,
-  };
-}
-
-export function parseServiceState(result: RunResult): ServiceState {
-  const line = result.stdout.replace(/\n$/, '');
-  if (line === 'init running') return { systemd: false, running: true };
-  if (line === 'init stopped') return { systemd: false, running: false };
-  const m = /^systemd (\S*) (\S*)$/.exec(line);
-  if (!m) throw new ParseError('service state', `unexpected output ${JSON.stringify(line)}`);
-  return { systemd: true, enabled: m[1] === 'enabled' || m[1] === 'static' || m[1] === 'indirect', active: m[2] === 'active' };
-}
-
-export const servicesTask: Task<Record<string, ServiceState>> = {
-  name: 'services',
-  tags: ['packages', 'services'],
-  stage: 'packages',
-  applies: (host) => wantedServices(host).length > 0,
-  facts: (ctx) => Object.fromEntries(wantedServices(ctx.host).map((s) => [s.unit, serviceFact(s)])),
-  plan: (ctx, facts) => {
-    const changes: Change[] = [];
-    for (const s of wantedServices(ctx.host)) {
-      const state = facts[s.unit];
-      if (!state) continue;
-      if (state.systemd) {
-        if (!state.enabled || !state.active) changes.push({ summary: `enable and start ${s.unit}`, commands: [{ script: sh`systemctl enable --now ${s.unit}` }] });
-      } else if (!state.running) {
-        changes.push({ summary: `start ${s.process} (no systemd)`, commands: [{ script: s.start }] });
-      }
-    }
-    const names = wantedServices(ctx.host).map((s) => s.unit).join(', ');
-    return { changes, reason: `${names} running` };
   },
 };
 

@@ -15,6 +15,7 @@ import {
   scheduleTask,
   timerUnits,
 } from '../../tasks/ops/balancer.ts';
+import { installCommand } from '../../tasks/ops/packages.ts';
 import { captured } from '../facts/captured.ts';
 import { ctxFor, host, inventory, scripts } from './ops-support.ts';
 
@@ -39,7 +40,9 @@ describe('balancer install', () => {
     const v20 = parseNodeVersion({ code: 0, stdout: captured('node-version.txt'), stderr: '' });
     expect(planNode(host('kvmnode1'), v20)).toEqual({ changes: [], reason: 'node v20.20.2 (>= 18)' });
     const none = planNode(host('kvmnode1'), undefined);
-    expect(scripts(none)).toEqual(['DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs']);
+    // the same install as every package: waits for the dpkg lock, never prompts
+    expect(scripts(none)).toEqual([installCommand('debian', ['nodejs'])]);
+    expect(scripts(none)[0]).toContain('-o DPkg::Lock::Timeout=300');
     expect(none.changes[0]?.summary).toBe('install nodejs (no node; the balancer needs >= 18)');
     const old = planNode({ ...host('kvmnode1'), osFamily: 'redhat' }, { text: 'v16.20.0', major: 16, minor: 20, patch: 0 });
     expect(scripts(old)).toEqual(['dnf install -y nodejs']);

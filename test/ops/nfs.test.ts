@@ -4,8 +4,8 @@ import {
   exportDirTask,
   ganeshaServiceTask,
   kernelNfsServiceTask,
+  kernelNfsUnit,
   nfsConfigTask,
-  parseUnitState,
   planExportDir,
   planGanesha,
   planKernelNfs,
@@ -66,13 +66,6 @@ describe('nfs-ganesha running', () => {
     ]);
   });
 
-  it('unit state parser', () => {
-    expect(parseUnitState('x', { code: 0, stdout: 'no-systemd\n', stderr: '' })).toBeUndefined();
-    expect(parseUnitState('x', { code: 0, stdout: 'enabled=disabled\nactive=inactive\n', stderr: '' })).toEqual({ enabled: false, active: false });
-    expect(parseUnitState('x', { code: 0, stdout: 'enabled=enabled\nactive=active\n', stderr: '' })).toEqual({ enabled: true, active: true });
-    expect(() => parseUnitState('x', { code: 0, stdout: 'huh\n', stderr: '' })).toThrow(/unit x/);
-  });
-
   it('the handler restarts via the pid file, then starts with the same script', () => {
     const script = handlers.find((h) => h.name === 'ganesha-restart')?.commands(ctxFor('kvmstorage'))[0]?.script ?? '';
     expect(script).toContain('systemctl restart nfs-ganesha');
@@ -107,8 +100,14 @@ describe('kernel NFS server', () => {
     expect(scripts(planKernelNfs('nfs-server', 20048, facts))).toEqual(commands);
   });
 
+  it('the unit is nfs-server on both families (Debian\'s nfs-kernel-server.service is only an alias of it)', () => {
+    expect([kernelNfsUnit('debian'), kernelNfsUnit('redhat')]).toEqual(['nfs-server', 'nfs-server']);
+    const storage = ctxFor('kvmstorage', { inventory: kernel });
+    expect(Object.values(kernelNfsServiceTask.facts(storage)).map((f) => f.key)).toContain('unit:nfs-server');
+  });
+
   it('no systemd: nfsd and mountd on the fixed port the firewall opens', () => {
-    const script = scripts(planKernelNfs('nfs-kernel-server', 20048, { ...noSystemd, mountd: [] }))[0] ?? '';
+    const script = scripts(planKernelNfs('nfs-server', 20048, { ...noSystemd, mountd: [] }))[0] ?? '';
     expect(script).toContain('rpc.mountd --port 20048');
     expect(inventory.firewall.nfsPorts).toContain(20048);
   });

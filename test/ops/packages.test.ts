@@ -1,7 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { installCommand, installedFact, packagesTask, parseDpkgQuery, parseRpmQuery, parseServiceState, servicesTask, wantedPackages, wantedServices } from '../../tasks/ops/packages.ts';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalConnector } from '../../src/connector/local.ts';
+import {
+  allDebianPackages,
+  allPackages,
+  APT_LOCK_TIMEOUT_S,
+  installCommand,
+  installedFact,
+  packagesFor,
+  packagesTask,
+  parseDpkgQuery,
+  parseRpmQuery,
+  wantedPackages,
+} from '../../tasks/ops/packages.ts';
 import { testInventory } from '../engine/inventory.ts';
+import { captured } from '../facts/captured.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const [storage, node1] = [testInventory.hosts[0]!, testInventory.hosts[1]!];
@@ -29,15 +44,46 @@ describe('package facts', () => {
 });
 
 describe('wanted packages', () => {
+  const kernel = { ...testInventory, nfs: { ...testInventory.nfs, server: 'kernel' as const, client: 'kernel' as const } };
+
   it('follow role, OS family and the NFS choices', () => {
-    expect(wantedPackages(testInventory, storage)).toEqual(['iptables', 'procps', 'nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind']);
-    const kernel = { ...testInventory, nfs: { ...testInventory.nfs, server: 'kernel' as const, client: 'kernel' as const } };
+    expect(wantedPackages(testInventory, storage)).toEqual(['iptables', 'procps', 'bridge-utils', 'nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind']);
     expect(wantedPackages(kernel, storage)).toContain('nfs-kernel-server');
     expect(wantedPackages(kernel, { ...storage, osFamily: 'redhat' })).toContain('nfs-utils');
-    expect(wantedPackages(testInventory, node1)).toEqual(expect.arrayContaining(['libvirt-daemon', 'libvirt-clients', 'qemu-system-x86', 'sysstat', 'libnfs-utils', 'openssh-client', 'cron']));
+    expect(wantedPackages(testInventory, node1)).toEqual(
+      expect.arrayContaining(['libvirt-daemon-system', 'libvirt-daemon', 'libvirt-clients', 'libxml2-utils', 'qemu-system-x86', 'sysstat', 'libnfs-utils', 'openssh-client', 'cron']),
+    );
     expect(wantedPackages(kernel, node1)).toContain('nfs-common');
     expect(wantedPackages(kernel, node1)).not.toContain('libnfs-utils');
-    expect(wantedPackages(testInventory, { ...node1, osFamily: 'redhat' })).toEqual(expect.arrayContaining(['qemu-kvm', 'libvirt-client', 'cronie', 'openssh-clients']));
+    expect(wantedPackages(testInventory, { ...node1, osFamily: 'redhat' })).toEqual(
+      expect.arrayContaining(['iptables-nft', 'libvirt-daemon', 'libvirt-daemon-driver-storage-core', 'qemu-kvm', 'libvirt-client', 'cronie', 'openssh-clients']),
+    );
+  });
+
+  it('Debian: the unit files (libvirt-daemon-system) and what ifupdown and virt-xml-validate run (bridge-utils, xmllint)', () => {
+    for (const inv of [testInventory, kernel]) {
+      expect(wantedPackages(inv, node1)).toEqual(expect.arrayContaining(['libvirt-daemon-system', 'libxml2-utils', 'bridge-utils']));
+      expect(wantedPackages(inv, storage)).toContain('bridge-utils');
+    }
+  });
+
+  it('allDebianPackages: every role with every NFS choice, plus the firewall loader and node, each once, sorted', () => {
+    const all = allDebianPackages();
+    expect(all).toEqual([...new Set(all)].sort());
+    for (const role of ['storage', 'hypervisor'] as const) {
+      for (const server of ['kernel', 'ganesha'] as const) {
+        for (const client of ['kernel', 'qemu'] as const) expect(all).toEqual(expect.arrayContaining(packagesFor('debian', role, { server, client })));
+      }
+    }
+    expect(all).toEqual(expect.arrayContaining(['iptables-persistent', 'netfilter-persistent', 'nodejs', 'nfs-kernel-server', 'nfs-ganesha', 'nfs-common', 'qemu-block-extra']));
+    expect(all).toHaveLength(23);
+    expect(allPackages('redhat')).toEqual(expect.arrayContaining(['iptables-nft-services', 'nodejs', 'nfs-utils']));
+    expect(allPackages('redhat')).not.toContain('iptables-persistent');
+  });
+
+  it('every Debian name exists on Debian 12 (captured apt-cache show of allDebianPackages())', () => {
+    const known = new Set([...captured('debian12-apt-cache-show.txt').matchAll(/^Package: (\S+)$/gm)].map((m) => m[1]));
+    expect(allDebianPackages().filter((p) => !known.has(p))).toEqual([]);
   });
 });
 
@@ -47,33 +93,70 @@ describe('packages task', () => {
     expect(packagesTask.plan(ctx(), { installed: all })).toEqual({ changes: [], reason: `${all.size} packages installed` });
   });
 
-  it('installs exactly the missing ones, non-interactively, without recommends', () => {
+  it('installs exactly the missing ones: non-interactively, without recommends, keeping local conffiles, waiting for the dpkg lock', () => {
     const some = new Set(wantedPackages(testInventory, node1).filter((p) => p !== 'sysstat' && p !== 'cron'));
     const r = packagesTask.plan(ctx(), { installed: some });
     expect(r.changes).toHaveLength(1);
     expect(r.changes[0]?.summary).toBe('install sysstat cron');
-    expect(r.changes[0]?.commands[0]?.script).toBe(
-      'export DEBIAN_FRONTEND=noninteractive\napt-get install -y -q --no-install-recommends sysstat cron || { apt-get update -q && apt-get install -y -q --no-install-recommends sysstat cron; }',
+    const script = r.changes[0]?.commands[0]?.script ?? '';
+    expect(script).toBe(installCommand('debian', ['sysstat', 'cron']));
+    expect(script.split('\n')[0]).toBe('export DEBIAN_FRONTEND=noninteractive');
+    expect(script).toContain(
+      `apt-get -o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -q --no-install-recommends sysstat cron`,
     );
     expect(installCommand('redhat', ['cronie'])).toBe('dnf install -y cronie');
   });
 });
 
-describe('services task', () => {
-  it('parses systemd and non-systemd states', () => {
-    expect(parseServiceState({ code: 0, stdout: 'systemd enabled active\n', stderr: '' })).toEqual({ systemd: true, enabled: true, active: true });
-    expect(parseServiceState({ code: 0, stdout: 'systemd  \n', stderr: '' })).toEqual({ systemd: true, enabled: false, active: false });
-    expect(parseServiceState({ code: 0, stdout: 'init stopped\n', stderr: '' })).toEqual({ systemd: false, running: false });
-    expect(() => parseServiceState({ code: 0, stdout: 'what\n', stderr: '' })).toThrow(/unexpected output/);
+describe('the apt install script, on a real shell with a fake apt-get', () => {
+  // apt-get and sleep are scripts on PATH: apt-get logs its arguments and
+  // answers as `behaviour` says (counters in files: each call is a process).
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  async function run(behaviour: string) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-apt-'));
+    dirs.push(dir);
+    const fake = (name: string, body: string) => {
+      writeFileSync(path.join(dir, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(path.join(dir, name), 0o755);
+    };
+    fake('apt-get', `d=${dir}\necho "$*" >> "$d/log"\ncount() { n=$(cat "$d/$1" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$d/$1"; echo $n; }\n${behaviour}`);
+    fake('sleep', 'exit 0');
+    const r = await new LocalConnector().run(`PATH=${dir}:$PATH\n${installCommand('debian', ['cron', "it's"])}`);
+    let log: string[] = [];
+    try {
+      log = readFileSync(path.join(dir, 'log'), 'utf8').trim().split('\n');
+    } catch {
+      log = [];
+    }
+    return { ...r, calls: log.map((l) => (l.includes(' install ') ? 'install' : l.includes(' update') ? 'update' : l)), log };
+  }
+
+  it('installs once when the index is fresh, every name quoted', async () => {
+    const r = await run('exit 0');
+    expect(r.code).toBe(0);
+    expect(r.log).toEqual([
+      `-o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_S} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -q --no-install-recommends cron it's`,
+    ]);
   });
 
-  it('enables with systemd, starts the daemon directly without it, does nothing when running', () => {
-    const units = wantedServices(node1).map((s) => s.unit);
-    expect(units).toEqual(['virtlogd', 'libvirtd', 'cron']);
-    expect(servicesTask.applies(storage, testInventory)).toBe(false);
-    const running = Object.fromEntries(units.map((u) => [u, { systemd: false as const, running: true }]));
-    expect(servicesTask.plan(ctx(), running).changes).toEqual([]);
-    const r = servicesTask.plan(ctx(), { ...running, libvirtd: { systemd: false, running: false }, cron: { systemd: true, enabled: false, active: true } });
-    expect(r.changes.map((c) => c.commands[0]?.script)).toEqual(['mkdir -p /var/log/libvirt /run/libvirt && libvirtd -d', 'systemctl enable --now cron']);
+  it('"unable to locate" once: updates, then installs again', async () => {
+    const r = await run('case "$*" in *" install "*) [ "$(count install)" -gt 1 ] && exit 0; echo "E: Unable to locate package cron" >&2; exit 100 ;; *) exit 0 ;; esac');
+    expect(r.code).toBe(0);
+    expect(r.calls).toEqual(['install', 'update', 'install']);
+  });
+
+  it('the lists lock held (apt-daily): update waits and retries; any other update error fails at once', async () => {
+    const locked = await run(
+      'case "$*" in *" install "*) [ -e "$d/updated" ] && exit 0; exit 100 ;; *update*) if [ "$(count update)" -lt 3 ]; then echo "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 812 (apt-get)"; exit 100; fi; touch "$d/updated"; exit 0 ;; esac',
+    );
+    expect(locked.code).toBe(0);
+    expect(locked.calls).toEqual(['install', 'update', 'update', 'update', 'install']);
+    const broken = await run('case "$*" in *" install "*) exit 100 ;; *update*) echo "E: The repository is not signed."; exit 100 ;; esac');
+    expect(broken.code).not.toBe(0);
+    expect(broken.stderr).toContain('The repository is not signed.');
+    expect(broken.calls).toEqual(['install', 'update']);
   });
 });

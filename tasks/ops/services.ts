@@ -1,0 +1,91 @@
+// The daemons a hypervisor needs running (first stage, after the packages):
+//   - where systemd is PID 1: the unit enabled at boot and running. A
+//     socket-activated daemon counts as running while its socket listens:
+//     libvirtd exits after 120 s without clients (`--timeout 120` in its unit)
+//     and systemd starts it again on the next connection, so "inactive" is its
+//     normal idle state, and virtlogd is only ever started through its socket;
+//   - elsewhere (containers, the old lab) the documented fallback: if no
+//     process of that name runs (`pgrep -x`), start the daemon directly.
+//     Nothing then starts it at boot: the host's own start-up must, and apply
+//     starts it again when it is not running.
+// The NFS server's services are the nfs task's (tasks/ops/nfs.ts).
+import type { HostSpec, OsFamily } from '../../src/inventory/types.ts';
+import { sh } from '../../src/shell.ts';
+import type { Change, Fact, Task } from '../engine/types.ts';
+import { initProcess, isSystemd, processIds } from '../facts/process.ts';
+import { type UnitState, unitState } from '../facts/systemd-unit.ts';
+import { TaskCheckError } from './task-error.ts';
+
+export interface Service {
+  /** systemd unit to enable and start (Debian 12 and EL9 ship the same libvirt unit names). */
+  readonly unit: string;
+  /** The socket unit that starts `unit` on demand: while it listens, the daemon counts as running. */
+  readonly socket?: string;
+  /** Process name for `pgrep -x` where systemd is not PID 1. */
+  readonly process: string;
+  /** How to start it without systemd (it must daemonize). */
+  readonly start: string;
+}
+
+const cron: Readonly<Record<OsFamily, Service>> = {
+  debian: { unit: 'cron', process: 'cron', start: 'cron' },
+  redhat: { unit: 'crond', process: 'crond', start: 'crond' },
+};
+
+/** Pure: the daemons `host` needs running. */
+export function wantedServices(host: HostSpec): Service[] {
+  if (host.role !== 'hypervisor') return [];
+  return [
+    // virtlogd.service has no [Install] of its own: its socket is what is enabled.
+    { unit: 'virtlogd.socket', process: 'virtlogd', start: 'mkdir -p /var/log/libvirt /run/libvirt && virtlogd -d' },
+    { unit: 'libvirtd', socket: 'libvirtd.socket', process: 'libvirtd', start: 'mkdir -p /var/log/libvirt /run/libvirt && libvirtd -d' },
+    cron[host.osFamily],
+  ];
+}
+
+type ServiceFacts = Record<string, unknown> & { init: string };
+
+const unitKey = (unit: string) => `unit ${unit}`;
+const processKey = (name: string) => `process ${name}`;
+
+export function serviceFacts(host: HostSpec): Record<string, Fact<unknown>> {
+  const facts: Record<string, Fact<unknown>> = { init: initProcess };
+  for (const s of wantedServices(host)) {
+    facts[unitKey(s.unit)] = unitState(s.unit);
+    if (s.socket !== undefined) facts[unitKey(s.socket)] = unitState(s.socket);
+    facts[processKey(s.process)] = processIds(s.process);
+  }
+  return facts;
+}
+
+/** Pure: the change that makes one service enabled and running, or undefined when it is. */
+export function serviceChange(s: Service, facts: ServiceFacts): Change | undefined {
+  if (!isSystemd(facts.init)) {
+    const pids = facts[processKey(s.process)] as readonly number[] | undefined;
+    if (pids !== undefined && pids.length > 0) return undefined;
+    return { summary: `start ${s.process} (no systemd)`, commands: [{ script: s.start }] };
+  }
+  const unit = facts[unitKey(s.unit)] as UnitState | undefined;
+  const socket = s.socket === undefined ? undefined : (facts[unitKey(s.socket)] as UnitState | undefined);
+  if (unit === undefined || (s.socket !== undefined && socket === undefined)) {
+    throw new TaskCheckError('E_FACT', `PID 1 is systemd but the state of ${s.unit} was not read`, 'run apply again');
+  }
+  const enabled = unit.enabled && (socket?.enabled ?? true);
+  const running = unit.active || (socket?.active ?? false);
+  if (enabled && running) return undefined;
+  return { summary: `${enabled ? '' : 'enable and '}start ${s.unit}`, commands: [{ script: sh`systemctl enable --now ${s.unit}` }] };
+}
+
+export const servicesTask: Task<ServiceFacts> = {
+  name: 'services',
+  tags: ['packages', 'services'],
+  stage: 'packages',
+  applies: (host) => wantedServices(host).length > 0,
+  facts: (ctx) => serviceFacts(ctx.host) as { [K in keyof ServiceFacts]: Fact<ServiceFacts[K]> },
+  plan: (ctx, facts) => {
+    const services = wantedServices(ctx.host);
+    const changes = services.map((s) => serviceChange(s, facts)).filter((c): c is Change => c !== undefined);
+    const how = isSystemd(facts.init) ? 'enabled and running' : `running (no systemd: PID 1 is ${facts.init})`;
+    return { changes, reason: `${services.map((s) => (isSystemd(facts.init) ? s.unit : s.process)).join(', ')} ${how}` };
+  },
+};
