@@ -5,6 +5,8 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { isIpv4 } from '../inventory/ipv4.ts';
+import { isIpv6 } from '../inventory/ipv6.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { managedFiles } from '../render/managed-files.ts';
@@ -23,12 +25,11 @@ Options:
   -o, --output DIR      where to write (created if missing)
   -l, --limit HOSTS     only these hosts: comma-separated names, or the groups
                         'storage' and 'hypervisors'
-      --operator ADDR   the address apply connects from: SSH from it stays open
-                        in the firewall rules when it is outside the cluster
+      --operator ADDR   the address apply connects from (IPv4 or IPv6): SSH from
+                        it stays open in that family's firewall rules (IPv4:
+                        when it is outside the cluster network)
       --json            print the list of files as JSON
   -h, --help            this help`;
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 export interface RenderedFile {
   readonly host: string;
@@ -92,8 +93,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (values.output === undefined) throw new UsageError('render: -o DIR is required', 'e.g. hvmctl render -o rendered/');
-  if (values.operator !== undefined && !IPV4.test(values.operator)) {
-    throw new UsageError(`render: --operator '${values.operator}' is not an IPv4 address`);
+  if (values.operator !== undefined && !isIpv4(values.operator) && !isIpv6(values.operator)) {
+    throw new UsageError(`render: --operator '${values.operator}' is not an IPv4 or IPv6 address`, 'e.g. --operator 192.0.2.10 or --operator 2001:db8::10');
   }
   const inventoryFile = path.resolve(io.cwd, values.inventory ?? 'inventory.yaml');
   const outDir = path.resolve(io.cwd, values.output);

@@ -6,13 +6,15 @@ import { hypervisors } from '../inventory/types.ts';
 import { balancerConfig } from './balancer-config.ts';
 import { balancerPaths } from './balancer-paths.ts';
 import type { FirewallExtra } from './firewall-rules.ts';
-import { wantedFirewallRules } from './firewall-rules.ts';
+import { wantedFamilyRules } from './firewall-rules.ts';
+import { firewallRulesPaths, type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
 import { renderTemplate } from './renderer.ts';
 import type { ManagedFile } from './types.ts';
 
 export { balancerPaths } from './balancer-paths.ts';
 export type { FirewallExtra } from './firewall-rules.ts';
-export { firewallPolicies, wantedFirewallRules } from './firewall-rules.ts';
+export { firewallPolicies, wantedFamilyRules, wantedFirewallRules, wantedIpv6FirewallRules } from './firewall-rules.ts';
+export { type IpFamily, ipFamilies } from './ip-family.ts';
 
 /** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
 export const nfsMountPort = 20048;
@@ -35,9 +37,9 @@ function file(spec: Spec): ManagedFile {
   };
 }
 
-/** Path of the firewall rules file that the OS family's boot-time loader reads. */
-export function firewallRulesPath(host: HostSpec): string {
-  return host.osFamily === 'redhat' ? '/etc/sysconfig/iptables' : '/etc/iptables/rules.v4';
+/** Path of the rules file of `family` that the OS family's boot-time loader reads. */
+export function firewallRulesPath(host: HostSpec, family: IpFamily = 'ipv4'): string {
+  return firewallRulesPaths[host.osFamily][family];
 }
 
 /** Path of the libvirt pool definition. */
@@ -99,15 +101,22 @@ function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
   return [file({ ...common, path: `/etc/network/interfaces.d/hvmctl-${c.bridge}`, template: 'interfaces-bridge.hbs', context })];
 }
 
-function firewallFile(inv: Inventory, host: HostSpec, extra: FirewallExtra): ManagedFile {
+const firewallTemplates: Readonly<Record<IpFamily, string>> = { ipv4: 'iptables.hbs', ipv6: 'ip6tables.hbs' };
+
+function firewallFile(inv: Inventory, host: HostSpec, extra: FirewallExtra, family: IpFamily): ManagedFile {
   return file({
-    path: firewallRulesPath(host),
+    path: firewallRulesPath(host, family),
     mode: 0o600,
-    validate: 'iptables-restore --test {}',
+    validate: `${ipFamilyTools[family].restore} --test {}`,
     notify: ['firewall-reload'],
     tags: ['firewall'],
-    template: 'iptables.hbs',
-    context: { network: inv.cluster.network, bridge: inv.cluster.bridge, rules: wantedFirewallRules(inv, host, extra) },
+    template: firewallTemplates[family],
+    context: {
+      network: inv.cluster.network,
+      bridge: inv.cluster.bridge,
+      ipv4Path: firewallRulesPath(host, 'ipv4'),
+      rules: wantedFamilyRules(family, inv, host, extra),
+    },
   });
 }
 
@@ -170,7 +179,7 @@ function balancerFiles(inv: Inventory): ManagedFile[] {
 
 /** Every whole file apply manages on `host`, in apply order. */
 export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtra = {}): ManagedFile[] {
-  const files = [hostsFile(inv, host), ...networkFiles(inv, host), firewallFile(inv, host, extra)];
+  const files = [hostsFile(inv, host), ...networkFiles(inv, host), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
   if (host.role === 'storage') files.push(nfsServerFile(inv, host));
   if (host.role === 'hypervisor') {
     files.push(poolFile(inv));

@@ -1,8 +1,12 @@
-// Fact: which firewall front-ends a host has, to resolve `backend: auto`
-// (firewalld when it runs, else nftables, else iptables).
+// Fact: which firewall front-ends a host has, and chooseBackend(), which
+// resolves `backend: auto` from it (firewalld when it runs, else iptables,
+// else nftables).
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
+import type { Inventory } from '../../src/inventory/types.ts';
 import type { Fact } from '../engine/types.ts';
+
+export type Backend = 'firewalld' | 'nftables' | 'iptables';
 
 export interface FirewallTools {
   /** firewall-cmd exists and `firewall-cmd --state` says running. */
@@ -36,4 +40,13 @@ export function parseFirewallTools(result: RunResult): FirewallTools {
     iptablesRestore: values.get('iptables-restore') === 'yes',
     firewalldRunning: values.get('firewalld') === 'running',
   };
+}
+
+/** Which backend to drive: the inventory's choice, or for `auto` firewalld when it runs, else iptables, else nftables. */
+export function chooseBackend(wanted: Inventory['firewall']['backend'], tools: FirewallTools): Backend | undefined {
+  if (wanted !== 'auto') return wanted;
+  if (tools.firewalldRunning) return 'firewalld';
+  if (tools.iptablesRestore) return 'iptables';
+  if (tools.nft) return 'nftables';
+  return undefined;
 }

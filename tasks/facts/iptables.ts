@@ -1,8 +1,10 @@
-// Fact: the live IPv4 filter table (`iptables-save -t filter`), parsed into
-// chain policies and rules. Rules apply manages carry a comment starting with
+// Fact: the live filter table of one address family (`iptables-save -t
+// filter`, `ip6tables-save -t filter`: the same format), parsed into chain
+// policies and rules. Rules apply manages carry a comment starting with
 // `hvmctl:`; everything else is someone else's and only counted.
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
+import { ipFamilyTools } from '../../src/render/ip-family.ts';
 import type { Fact } from '../engine/types.ts';
 import { ABSENT, unexpected } from './result.ts';
 
@@ -22,27 +24,44 @@ export interface FilterTable {
 
 export const HVMCTL_COMMENT = 'hvmctl:';
 
+/** The live IPv4 filter table; undefined when iptables-save is not installed. */
 export const iptablesFilter: Fact<FilterTable | undefined> = {
   key: 'iptables-save:filter',
   command: `command -v iptables-save >/dev/null 2>&1 || exit ${ABSENT}; iptables-save -t filter`,
-  parse: (result: RunResult) => {
-    if (result.code === ABSENT) return undefined;
-    if (result.code !== 0) throw unexpected('iptables-save -t filter', result, 'apply needs root to read the firewall');
-    return parseIptablesSave(result.stdout);
-  },
+  parse: (result: RunResult) => parseFilterOutput(ipFamilyTools.ipv4.save, result),
 };
 
+/** The kernel has no IPv6 (booted with `ipv6.disable=1`): there is nothing to filter. */
+export const IPV6_DISABLED = 'ipv6-disabled';
+/** What the IPv6 fact prints when /proc/sys/net/ipv6 is missing (an exit status could be ip6tables-save's own). */
+const NO_IPV6 = 'hvmctl: no /proc/sys/net/ipv6';
+
+/** The live IPv6 filter table; undefined when ip6tables-save is not installed. */
+export const ip6tablesFilter: Fact<FilterTable | undefined | typeof IPV6_DISABLED> = {
+  key: 'ip6tables-save:filter',
+  command: `${ipFamilyTools.ipv6.inKernel ?? 'true'} || { echo '${NO_IPV6}'; exit 0; }; command -v ip6tables-save >/dev/null 2>&1 || exit ${ABSENT}; ip6tables-save -t filter`,
+  parse: (result: RunResult) =>
+    result.code === 0 && result.stdout.trim() === NO_IPV6 ? IPV6_DISABLED : parseFilterOutput(ipFamilyTools.ipv6.save, result),
+};
+
+function parseFilterOutput(save: string, result: RunResult): FilterTable | undefined {
+  if (result.code === ABSENT) return undefined;
+  if (result.code !== 0) throw unexpected(`${save} -t filter`, result, 'apply needs root to read the firewall');
+  return parseIptablesSave(result.stdout, save);
+}
+
 /**
- * Parses iptables-save output for the filter table. An empty output (legacy
- * iptables before any rule was loaded) is an empty table with ACCEPT policies.
+ * Parses iptables-save (or ip6tables-save, named by `tool` in errors) output
+ * for the filter table. An empty output (legacy iptables before any rule was
+ * loaded) is an empty table with ACCEPT policies.
  */
-export function parseIptablesSave(text: string): FilterTable {
+export function parseIptablesSave(text: string, tool = 'iptables-save'): FilterTable {
   const policies: Record<string, string> = {};
   const rules: IptablesRule[] = [];
   let table: string | undefined;
   let sawFilter = false;
   text.split('\n').forEach((line, i) => {
-    const where = `iptables-save line ${i + 1}`;
+    const where = `${tool} line ${i + 1}`;
     if (line === '' || line.startsWith('#')) return;
     if (line.startsWith('*')) {
       table = line.slice(1);
@@ -67,7 +86,7 @@ export function parseIptablesSave(text: string): FilterTable {
     const comment = ruleComment(spec);
     rules.push(comment === undefined ? { chain: m[1] ?? '', spec } : { chain: m[1] ?? '', spec, comment });
   });
-  if (!sawFilter && text.trim() !== '') throw new ParseError('iptables-save -t filter', 'no *filter table in the output');
+  if (!sawFilter && text.trim() !== '') throw new ParseError(`${tool} -t filter`, 'no *filter table in the output');
   if (!sawFilter) for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) policies[chain] = 'ACCEPT';
   return { policies, rules };
 }

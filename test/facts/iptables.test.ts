@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { iptablesFilter, isManaged, parseIptablesSave, ruleComment } from '../../tasks/facts/iptables.ts';
+import { IPV6_DISABLED, ip6tablesFilter, iptablesFilter, isManaged, parseIptablesSave, ruleComment } from '../../tasks/facts/iptables.ts';
 import { captured, ok } from './captured.ts';
 
 describe('parseIptablesSave (captured iptables-save v1.8.9 nf_tables)', () => {
@@ -50,5 +50,39 @@ describe('parseIptablesSave (captured iptables-save v1.8.9 nf_tables)', () => {
       /Permission denied/,
     );
     expect(iptablesFilter.parse(ok(captured('iptables-save-filter.txt')))?.rules).toHaveLength(6);
+  });
+});
+
+describe('the same parser on captured ip6tables-save v1.8.9 (nf_tables) output', () => {
+  it('reads a fresh namespace: ACCEPT everywhere, no rules', () => {
+    expect(parseIptablesSave(captured('ip6tables-save-filter-empty.txt'), 'ip6tables-save')).toEqual({
+      policies: { INPUT: 'ACCEPT', FORWARD: 'ACCEPT', OUTPUT: 'ACCEPT' },
+      rules: [],
+    });
+  });
+
+  it('reads the loaded rules.v6: ICMPv6 types as numbers, the operator as a /128', () => {
+    const t = parseIptablesSave(captured('ip6tables-save-after-restore-kvmnode1.txt'), 'ip6tables-save');
+    expect(t.policies.INPUT).toBe('DROP');
+    expect(t.rules.every(isManaged)).toBe(true);
+    expect(t.rules.find((r) => r.comment === 'hvmctl: icmpv6 neighbour solicitation')?.spec).toBe(
+      '-p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment "hvmctl: icmpv6 neighbour solicitation" -j ACCEPT',
+    );
+    expect(t.rules.at(-1)?.spec).toBe('-s 2001:db8::5/128 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
+  });
+
+  it('reads drift: a foreign rule has no comment', () => {
+    const t = parseIptablesSave(captured('ip6tables-save-filter-drift.txt'), 'ip6tables-save');
+    expect(t.policies.INPUT).toBe('ACCEPT');
+    expect(t.rules.filter((r) => !isManaged(r)).map((r) => r.spec)).toEqual(['-p tcp -m tcp --dport 111 -j ACCEPT']);
+  });
+
+  it('fact: IPv6 off in the kernel, ip6tables-save absent, and errors naming ip6tables-save', () => {
+    expect(ip6tablesFilter.command).toMatch(/^\[ -d \/proc\/sys\/net\/ipv6 \] \|\| /);
+    expect(ip6tablesFilter.parse(ok('hvmctl: no /proc/sys/net/ipv6\n'))).toBe(IPV6_DISABLED);
+    expect(ip6tablesFilter.parse({ code: 3, stdout: '', stderr: '' })).toBeUndefined();
+    expect(() => ip6tablesFilter.parse({ code: 4, stdout: '', stderr: "ip6tables-save: can't initialize table" })).toThrow(/ip6tables-save -t filter.*can't initialize/);
+    expect(ip6tablesFilter.parse(ok(captured('ip6tables-save-filter-drift.txt')))).toMatchObject({ policies: { INPUT: 'ACCEPT' } });
+    expect(() => parseIptablesSave('*filter\nhello\nCOMMIT\n', 'ip6tables-save')).toThrow(/ip6tables-save line 2/);
   });
 });

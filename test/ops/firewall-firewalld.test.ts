@@ -4,6 +4,7 @@ import { runPlaybook } from '../../tasks/engine/runner.ts';
 import { type FirewalldState, parseFirewalldZone } from '../../tasks/facts/firewalld.ts';
 import { handlers } from '../../tasks/handlers.ts';
 import { planFirewalld, richAcceptsSsh, wantedRichRules } from '../../tasks/ops/firewall-firewalld.ts';
+import { firewallBootTask } from '../../tasks/ops/firewall-boot.ts';
 import { firewallFile, firewallLiveTask, firewallRulesFileTask, firewallTasks } from '../../tasks/ops/firewall.ts';
 import { captured } from '../facts/captured.ts';
 import { FakeConnector, ok, type Recorded } from '../support/fake-connector.ts';
@@ -12,7 +13,7 @@ import { ctxFor, host, inventory, scripts } from './ops-support.ts';
 const running = { firewallCmd: true, firewalldRunning: true, nft: true, iptablesRestore: true };
 const fact = (name: string): FirewalldState => parseFirewalldZone(captured(name));
 const planFor = (name: string, operator: string | undefined, firewalld: FirewalldState) =>
-  firewallLiveTask.plan(ctxFor(name, operator === undefined ? {} : { operatorAddress: operator }), { tools: running, live: undefined, firewalld });
+  firewallLiveTask.plan(ctxFor(name, operator === undefined ? {} : { operatorAddress: operator }), { tools: running, live: undefined, live6: undefined, firewalld });
 
 const fc = 'firewall-cmd --permanent --zone=hvmctl';
 const add = (rule: string) => `${fc} --add-rich-rule='${rule}'`;
@@ -97,7 +98,7 @@ describe('firewalld backend', () => {
     const ctx = ctxFor('kvmnode1', { inventory: inv });
     let error: unknown;
     try {
-      firewallLiveTask.plan(ctx, { tools: { ...running, firewalldRunning: false }, live: undefined, firewalld: state });
+      firewallLiveTask.plan(ctx, { tools: { ...running, firewalldRunning: false }, live: undefined, live6: undefined, firewalld: state });
     } catch (e) {
       error = e;
     }
@@ -106,10 +107,12 @@ describe('firewalld backend', () => {
     expect((error as HvmError).hint).toMatch(/firewall\.backend/);
   });
 
-  it('the iptables rules file is skipped where firewalld is the backend', () => {
+  it('the iptables rules files are skipped where firewalld is the backend, and so is their boot-time loader', () => {
     const ctx = ctxFor('kvmnode1');
     const r = firewallRulesFileTask.plan(ctx, { 'firewall-tools': running });
     expect(r).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; its zone hvmctl is persisted by firewalld' });
+    const boot = firewallBootTask.plan(ctx, { tools: running, installed: new Set(), init: 'systemd', 'unit netfilter-persistent': { enabled: false, active: false } });
+    expect(boot).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' });
   });
 
   it('through the runner: check mode executes nothing; apply runs exactly the firewall-cmd commands, no iptables', async () => {
@@ -121,8 +124,13 @@ describe('firewalld backend', () => {
           facts: {
             'firewall-tools': ok('firewall-cmd=yes\nnft=yes\niptables-restore=yes\nfirewalld=running\n'),
             'iptables-save:filter': ok(captured('iptables-save-filter-empty.txt')),
+            'ip6tables-save:filter': ok(captured('ip6tables-save-filter-empty.txt')),
             'firewalld:hvmctl': ok(captured('firewalld-fact-drift.txt')),
+            'init-process': ok('systemd\n'),
+            'dpkg:iptables-persistent,netfilter-persistent': { code: 1, stdout: '', stderr: 'dpkg-query: no packages found matching iptables-persistent\n' },
+            'unit:netfilter-persistent': ok('enabled=\nactive=inactive\n'),
             [`file:${firewallFile(ctxFor('kvmnode1')).path}`]: ok('absent\n'),
+            [`file:${firewallFile(ctxFor('kvmnode1'), 'ipv6').path}`]: ok('absent\n'),
           },
           answers: [[/^printf .*SSH_CLIENT/, ok('10.0.0.5 51234 22\n')]],
         },
@@ -132,6 +140,7 @@ describe('firewalld backend', () => {
       expect(report.results.map((r) => [r.task, r.status])).toEqual([
         ['firewall rules file', 'skipped'],
         ['firewall live rules', 'changed'],
+        ['firewall at boot', 'skipped'],
       ]);
       const executed = log.filter((l) => !l.factKeys && !l.command.includes('SSH_CLIENT')).map((l) => l.command);
       if (check) expect(executed).toEqual([]);

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { HvmError } from '../../src/errors.ts';
-import { wantedFirewallRules } from '../../src/render/managed-files.ts';
+import { wantedFirewallRules, wantedIpv6FirewallRules } from '../../src/render/managed-files.ts';
 import { runPlaybook } from '../../tasks/engine/runner.ts';
-import { parseIptablesSave } from '../../tasks/facts/iptables.ts';
+import { IPV6_DISABLED, type FilterTable, parseIptablesSave } from '../../tasks/facts/iptables.ts';
 import { handlers } from '../../tasks/handlers.ts';
+import { acceptsSsh, inputChainRestore } from '../../tasks/ops/firewall-live.ts';
 import {
-  acceptsSsh,
   chooseBackend,
   firewallFile,
-  inputChainRestore,
   firewallLiveTask,
   firewallTasks,
+  operatorAddress,
   operatorIpv4,
   planLiveFirewall,
 } from '../../tasks/ops/firewall.ts';
@@ -22,23 +22,31 @@ const tools = { firewallCmd: false, firewalldRunning: false, nft: true, iptables
 // Captured: the rendered rules for kvmnode1 (operator 10.0.0.5) loaded with
 // iptables-restore in a fresh namespace, then read back with iptables-save.
 const applied = parseIptablesSave(captured('iptables-save-after-restore-kvmnode1.txt'));
+// Captured: rendered rules.v6 loaded with ip6tables-restore and read back.
+// IPv6 rules do not depend on the role: kvmstorage's (IPv4 operator, so no
+// IPv6 operator rule) are what kvmnode1 wants with an IPv4 operator too;
+// kvmnode1's were rendered for an operator on 2001:db8::5.
+const applied6 = parseIptablesSave(captured('ip6tables-save-after-restore-kvmstorage.txt'), 'ip6tables-save');
+const applied6op = parseIptablesSave(captured('ip6tables-save-after-restore-kvmnode1.txt'), 'ip6tables-save');
+const empty6 = parseIptablesSave(captured('ip6tables-save-filter-empty.txt'), 'ip6tables-save');
 const ctx = ctxFor('kvmnode1', { operatorAddress: '10.0.0.5' });
 const wanted = wantedFirewallRules(inventory, host('kvmnode1'), { operatorAddress: '10.0.0.5' });
-const plan = (live: ReturnType<typeof parseIptablesSave> | undefined, t = tools) => firewallLiveTask.plan(ctx, { tools: t, live });
+const plan = (live: FilterTable | undefined, t = tools, live6: FilterTable | undefined | typeof IPV6_DISABLED = applied6) =>
+  firewallLiveTask.plan(ctx, { tools: t, live, live6 });
 
-function without(comment: string) {
-  return { ...applied, rules: applied.rules.filter((r) => r.comment !== comment) };
+function without(table: FilterTable, comment: string): FilterTable {
+  return { ...table, rules: table.rules.filter((r) => r.comment !== comment) };
 }
 
 describe('firewall live rules', () => {
-  it('no-op when iptables-save shows exactly the rendered rules (round trip captured)', () => {
+  it('no-op when iptables-save and ip6tables-save show exactly the rendered rules (round trips captured)', () => {
     const r = plan(applied);
     expect(r.changes).toEqual([]);
-    expect(r.reason).toMatch(/live firewall matches: 9 hvmctl rules, INPUT policy DROP/);
+    expect(r.reason).toBe('live firewall matches: 9 hvmctl rules, INPUT policy DROP; IPv6 10 hvmctl rules, INPUT policy DROP');
   });
 
-  it('a deleted rule is named, and the whole file is restored atomically', () => {
-    const r = plan(without('hvmctl: migration from kvmnode2'));
+  it('a deleted rule is named, and the whole INPUT chain is restored atomically', () => {
+    const r = plan(without(applied, 'hvmctl: migration from kvmnode2'));
     expect(r.changes).toHaveLength(1);
     expect(r.changes[0]?.summary).toBe('load firewall rules: missing rule: hvmctl: migration from kvmnode2');
     expect(r.changes[0]?.commands).toEqual([{ script: 'iptables-restore --noflush', input: inputChainRestore(wanted) }]);
@@ -59,10 +67,23 @@ describe('firewall live rules', () => {
     expect(summary).toContain('1 rule(s) in it without an hvmctl comment go too');
   });
 
-  it('a blank host (ACCEPT everything, no rules) gets every rule', () => {
-    const r = plan(parseIptablesSave(captured('iptables-save-filter-empty.txt')));
-    expect(r.changes[0]?.summary.match(/missing rule/g)).toHaveLength(9);
-    expect(scripts(r)).toEqual(['iptables-restore --noflush']);
+  it('a blank host (ACCEPT everything, no rules, in both families) gets every rule of both', () => {
+    const r = plan(parseIptablesSave(captured('iptables-save-filter-empty.txt')), tools, empty6);
+    expect(r.changes.map((c) => c.summary.match(/missing rule/g)?.length)).toEqual([9, 10]);
+    expect(r.changes[1]?.summary).toMatch(/^load IPv6 firewall rules: missing rule: hvmctl: loopback; .*INPUT policy ACCEPT -> DROP$/);
+    expect(scripts(r)).toEqual(['iptables-restore --noflush', 'ip6tables-restore --noflush']);
+    expect(r.changes[1]?.commands[0]?.input).toBe(inputChainRestore(wantedIpv6FirewallRules(host('kvmnode1'))));
+  });
+
+  it('IPv6 drift as captured (a rule deleted, a foreign rpcbind rule, policy ACCEPT) is named and fixed; IPv4 untouched', () => {
+    const drift = parseIptablesSave(captured('ip6tables-save-filter-drift.txt'), 'ip6tables-save');
+    const r = plan(applied, tools, drift);
+    expect(r.changes).toHaveLength(1);
+    expect(r.changes[0]?.summary).toBe(
+      'load IPv6 firewall rules: missing rule: hvmctl: icmpv6 multicast listener query; INPUT policy ACCEPT -> DROP (INPUT is replaced as a whole: 1 rule(s) in it without an hvmctl comment go too)',
+    );
+    expect(r.changes[0]?.diff).toBe('IPv6 missing rule: hvmctl: icmpv6 multicast listener query\nIPv6 INPUT policy ACCEPT -> DROP\n');
+    expect(scripts(r)).toEqual(['ip6tables-restore --noflush']);
   });
 
   it('rules in another order are a change', () => {
@@ -78,21 +99,51 @@ describe('firewall live rules', () => {
     expect(acceptsSsh(wanted, '10.0.0.5', 22)).toBe(true);
     expect(acceptsSsh(wanted, '10.0.0.6', 22)).toBe(false);
     expect(acceptsSsh(wanted, '172.21.3.40', 22)).toBe(true); // inside the cluster network
+    expect(acceptsSsh(wanted, '2001:db8::5', 22)).toBe(false); // IPv4 rules never accept an IPv6 address
     expect(firewallFile(ctx).content).toContain('-A INPUT -s 10.0.0.5/32 -p tcp -m tcp --dport 22');
     // A rule set without it is refused, whatever the live state.
     const broken = wanted.filter((l) => !l.includes('operator'));
-    expect(() => planLiveFirewall(host('kvmnode1'), 'auto', firewallFile(ctx), broken, '10.0.0.5', { tools, live: applied })).toThrow(
-      /would not accept SSH from the operator's address 10.0.0.5/,
+    const wanted6 = wantedIpv6FirewallRules(host('kvmnode1'));
+    expect(() => planLiveFirewall(host('kvmnode1'), 'auto', { ipv4: broken, ipv6: wanted6 }, '10.0.0.5', { tools, live: applied, live6: applied6 })).toThrow(
+      /wanted IPv4 firewall rules would not accept SSH from the operator's address 10.0.0.5/,
     );
   });
 
-  it("the operator's address: IPv4, IPv4-mapped; IPv6 is not filtered by iptables and is left out", () => {
-    expect(operatorIpv4('10.0.0.5')).toBe('10.0.0.5');
-    expect(operatorIpv4('::ffff:10.0.0.5')).toBe('10.0.0.5');
+  it('an operator on IPv6: SSH from its /128 in the IPv6 rules (captured round trip), none in the IPv4 rules', () => {
+    const v6 = ctxFor('kvmnode1', { operatorAddress: '2001:db8::5' });
+    const live4 = without(applied, 'hvmctl: operator ssh');
+    expect(firewallLiveTask.plan(v6, { tools, live: live4, live6: applied6op }).changes).toEqual([]);
+    expect(firewallFile(v6, 'ipv6').content).toContain('-A INPUT -s 2001:db8::5/128 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
+    expect(firewallFile(v6).content).not.toContain('operator');
+    // Before the rule exists (a host that only had the IPv6 defaults), apply adds it.
+    const r = firewallLiveTask.plan(v6, { tools, live: live4, live6: applied6 });
+    expect(r.changes.map((c) => c.summary)).toEqual(['load IPv6 firewall rules: missing rule: hvmctl: operator ssh']);
+    // And a rule set that forgot it is refused.
+    const wanted6 = wantedIpv6FirewallRules(host('kvmnode1'));
+    expect(() => planLiveFirewall(host('kvmnode1'), 'auto', { ipv4: wanted, ipv6: wanted6 }, '2001:db8::5', { tools, live: live4, live6: applied6 })).toThrow(
+      /wanted IPv6 firewall rules would not accept SSH from the operator's address 2001:db8::5/,
+    );
+  });
+
+  it("the operator's address: IPv4, IPv4-mapped unwrapped; IPv6 canonical, without the link-local zone; anything else ignored", () => {
+    expect(operatorAddress('10.0.0.5')).toBe('10.0.0.5');
+    expect(operatorAddress('::ffff:10.0.0.5')).toBe('10.0.0.5');
+    expect(operatorAddress('2001:DB8:0:0::5')).toBe('2001:db8::5');
+    expect(operatorAddress('fe80::1%br0')).toBe('fe80::1');
+    expect(operatorAddress('somewhere')).toBeUndefined();
+    expect(operatorAddress(undefined)).toBeUndefined();
     expect(operatorIpv4('fe80::1')).toBeUndefined();
-    expect(operatorIpv4(undefined)).toBeUndefined();
-    const v6 = firewallLiveTask.plan(ctxFor('kvmnode1', { operatorAddress: 'fe80::1' }), { tools, live: applied });
-    expect(v6.changes[0]?.summary).toBe('load firewall rules: extra rule: hvmctl: operator ssh');
+    expect(operatorIpv4('::ffff:10.0.0.5')).toBe('10.0.0.5');
+    const ll = firewallFile(ctxFor('kvmnode1', { operatorAddress: 'fe80::1%br0' }), 'ipv6').content;
+    expect(ll).toContain('-A INPUT -s fe80::1/128 -p tcp -m tcp --dport 22');
+  });
+
+  it('IPv6 disabled in the kernel: the IPv4 rules only, and the reason says so', () => {
+    const r = plan(applied, tools, IPV6_DISABLED);
+    expect(r).toEqual({
+      changes: [],
+      reason: 'live firewall matches: 9 hvmctl rules, INPUT policy DROP; IPv6 disabled in the kernel (no /proc/sys/net/ipv6): no IPv6 table to filter',
+    });
   });
 
   it('backends: auto picks firewalld when it runs; firewalld and nftables fail clearly instead of doing nothing', () => {
@@ -103,7 +154,7 @@ describe('firewall live rules', () => {
     let error: unknown;
     try {
       // firewalld is planned by tasks/ops/firewall-firewalld.ts (test/ops/firewall-firewalld.test.ts).
-      firewallLiveTask.plan(ctx, { tools: { ...tools, firewallCmd: true, firewalldRunning: true }, live: applied, firewalld: { state: 'stopped' } });
+      firewallLiveTask.plan(ctx, { tools: { ...tools, firewallCmd: true, firewalldRunning: true }, live: applied, live6: applied6, firewalld: { state: 'stopped' } });
     } catch (e) {
       error = e;
     }
@@ -111,19 +162,21 @@ describe('firewall live rules', () => {
     expect((error as HvmError).message).toBe('kvmnode1: firewall backend firewalld, but firewalld is not running');
     expect((error as HvmError).hint).toMatch(/firewall.backend: auto/);
     expect(() => plan(undefined)).toThrow(/iptables-save not found/);
+    expect(() => firewallLiveTask.plan(ctx, { tools, live: applied, live6: undefined })).toThrow(/ip6tables-save not found/);
   });
 
-  it('storage node: NFS ports, no migration ports', () => {
+  it('storage node: NFS ports, no migration ports; the same IPv6 rules as a hypervisor', () => {
     const s = ctxFor('kvmstorage', { operatorAddress: '172.21.3.1' });
     const live = parseIptablesSave(captured('iptables-save-after-restore-kvmstorage.txt'));
     // Captured with operator 10.0.0.5 (outside): from inside the network that rule is not wanted.
-    const r = firewallLiveTask.plan(s, { tools, live });
-    expect(r.changes[0]?.summary).toBe('load firewall rules: extra rule: hvmctl: operator ssh');
+    const r = firewallLiveTask.plan(s, { tools, live, live6: applied6 });
+    expect(r.changes.map((c) => c.summary)).toEqual(['load firewall rules: extra rule: hvmctl: operator ssh']);
     expect(firewallFile(s).content).toContain('--dport 2049');
     expect(firewallFile(s).content).not.toContain('migration');
+    expect(firewallFile(s, 'ipv6').content).not.toMatch(/--dport (2049|111|16509)/);
   });
 
-  it('through the runner: check mode executes nothing; apply runs exactly iptables-restore with the file', async () => {
+  it('through the runner: check mode executes nothing; apply writes both files, loads both tables, reloads both', async () => {
     for (const check of [true, false]) {
       const log: Recorded[] = [];
       const conn = new FakeConnector(
@@ -132,8 +185,13 @@ describe('firewall live rules', () => {
           facts: {
             'firewall-tools': ok('firewall-cmd=no\nnft=yes\niptables-restore=yes\nfirewalld=stopped\n'),
             'iptables-save:filter': ok(captured('iptables-save-filter-empty.txt')),
+            'ip6tables-save:filter': ok(captured('ip6tables-save-filter-empty.txt')),
             'firewalld:hvmctl': { code: 3, stdout: '', stderr: '' }, // no firewall-cmd
             [`file:${firewallFile(ctx).path}`]: ok('absent\n'),
+            [`file:${firewallFile(ctx, 'ipv6').path}`]: ok('absent\n'),
+            'init-process': ok('systemd\n'),
+            'dpkg:iptables-persistent,netfilter-persistent': ok('iptables-persistent ii \nnetfilter-persistent ii \n'),
+            'unit:netfilter-persistent': ok('enabled=enabled\nactive=active\n'),
           },
           answers: [[/^printf .*SSH_CLIENT/, ok('10.0.0.5 51234 22\n')]],
         },
@@ -151,16 +209,24 @@ describe('firewall live rules', () => {
       expect(report.results.map((r) => [r.task, r.status])).toEqual([
         ['firewall rules file', 'changed'],
         ['firewall live rules', 'changed'],
+        ['firewall at boot', 'ok'],
         ['handler firewall-reload', 'changed'],
       ]);
       if (check) expect(executed).toEqual([]);
       else {
         expect(executed.map((l) => l.command.split('\n')[0])).toEqual([
           'set -e',
+          'set -e',
           'iptables-restore --noflush',
+          'ip6tables-restore --noflush',
           `awk '/^-A INPUT /&&!f{print "-F INPUT";f=1}{print}' /etc/iptables/rules.v4 | iptables-restore --noflush`,
+          `if [ -d /proc/sys/net/ipv6 ]; then awk '/^-A INPUT /&&!f{print "-F INPUT";f=1}{print}' /etc/iptables/rules.v6 | ip6tables-restore --noflush; fi`,
         ]);
-        expect(executed[1]?.input).toContain('-s 10.0.0.5/32 -p tcp -m tcp --dport 22');
+        expect(executed[0]?.command).toContain('iptables-restore --test "$t"');
+        expect(executed[0]?.input).toBe(firewallFile(ctx).content);
+        expect(executed[1]?.command).toContain('ip6tables-restore --test "$t"');
+        expect(executed[1]?.input).toBe(firewallFile(ctx, 'ipv6').content);
+        expect(executed[2]?.input).toContain('-s 10.0.0.5/32 -p tcp -m tcp --dport 22');
       }
     }
   });

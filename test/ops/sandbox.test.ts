@@ -23,7 +23,15 @@ describe.skipIf(missing !== undefined)(`pool, firewall, key pair, balancer in a 
       ['--mount', '--uts', '--net', '--pid', '--fork', '--mount-proc', '--propagation', 'private', 'sh', `${dir}sandbox.sh`, 'npx', 'tsx', `${dir}apply-in-sandbox.mts`],
       { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] },
     );
-    const d = JSON.parse(out) as Record<'first' | 'second' | 'drift' | 'fix' | 'third', Row[]> & { poolInfo: string; rulesFile: string; live: string; cron: string; agent: string };
+    const d = JSON.parse(out) as Record<'first' | 'second' | 'drift' | 'fix' | 'third', Row[]> & {
+      poolInfo: string;
+      rulesFile: string;
+      live: string;
+      rulesFile6: string;
+      live6: string;
+      cron: string;
+      agent: string;
+    };
     const status = (rows: Row[]) => rows.map((r) => `${r.task}: ${r.status}`);
     expect(status(d.first)).toEqual([
       'firewall rules file: changed',
@@ -61,5 +69,10 @@ describe.skipIf(missing !== undefined)(`pool, firewall, key pair, balancer in a 
     expect(d.live.split('\n').filter((l) => l.startsWith('-A INPUT '))).toEqual(wanted);
     // Other chains (libvirt's) survive both the live task and the reload handler.
     expect(d.live).toContain('-A FORWARD -j LIBVIRT_FWX');
+    // IPv6: the file's rules are the live ones, default drop.
+    const wanted6 = d.rulesFile6.split('\n').filter((l) => l.startsWith('-A '));
+    expect(wanted6.length).toBeGreaterThan(8);
+    expect(d.live6.split('\n').filter((l) => l.startsWith('-A INPUT '))).toEqual(wanted6);
+    expect(d.live6).toContain(':INPUT DROP');
   }, 150_000);
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { hostByName } from '../../src/inventory/types.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
-import { firewallPolicies, wantedFirewallRules } from '../../src/render/firewall-rules.ts';
+import { firewallPolicies, icmpv6Accepted, wantedFirewallRules, wantedIpv6FirewallRules } from '../../src/render/firewall-rules.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const inv = await loadInventory(path.join(root, 'inventory.yaml'), { home: '/root' });
@@ -19,6 +19,7 @@ const host = (name: string): HostSpec => {
   return h;
 };
 const captured = (name: string) => readFileSync(path.join(root, 'test/render/fixtures', name), 'utf8').split('\n');
+const capturedV6 = (name: string) => readFileSync(path.join(root, 'test/fixtures/captured', name), 'utf8').split('\n');
 
 describe('wantedFirewallRules', () => {
   it.each([
@@ -53,8 +54,11 @@ describe('wantedFirewallRules', () => {
     expect(inside.some((r) => r.includes('operator'))).toBe(false);
   });
 
-  it('refuses an operator address that is not an IPv4 address (it would land in a rule)', () => {
-    expect(() => wantedFirewallRules(inv, host('kvmnode1'), { operatorAddress: '1.2.3.4 -j DROP' })).toThrow(/not an IPv4 address/);
+  it('refuses an operator address that is neither IPv4 nor IPv6 (it would land in a rule)', () => {
+    for (const bad of ['1.2.3.4 -j DROP', 'fe80::1%br0', '2001:db8::/64', '']) {
+      expect(() => wantedFirewallRules(inv, host('kvmnode1'), { operatorAddress: bad })).toThrow(/not an IPv4 or IPv6 address/);
+      expect(() => wantedIpv6FirewallRules(host('kvmnode1'), { operatorAddress: bad })).toThrow(/not an IPv4 or IPv6 address/);
+    }
   });
 
   it('names every rule with an hvmctl comment', () => {
@@ -63,5 +67,37 @@ describe('wantedFirewallRules', () => {
         expect(r).toMatch(/ -m comment --comment "hvmctl: [^"]+" -j ACCEPT$/);
       }
     }
+  });
+});
+
+describe('wantedIpv6FirewallRules', () => {
+  it.each([
+    ['kvmnode1', '2001:db8::5', 'ip6tables-save-after-restore-kvmnode1.txt'],
+    ['kvmstorage', '10.0.0.5', 'ip6tables-save-after-restore-kvmstorage.txt'],
+  ])('%s (operator %s): identical to what ip6tables-save printed after loading them', (name, operator, fixture) => {
+    const lines = capturedV6(fixture);
+    expect(wantedIpv6FirewallRules(host(name), { operatorAddress: operator })).toEqual(lines.filter((l) => l.startsWith('-A ')));
+    const policies = Object.entries(firewallPolicies).map(([chain, policy]) => `:${chain} ${policy} [0:0]`);
+    expect(lines.filter((l) => l.startsWith(':'))).toEqual(policies);
+  });
+
+  it('no cluster port over IPv6: only loopback, replies, ICMPv6 and the operator', () => {
+    for (const h of inv.hosts) {
+      const rules = wantedIpv6FirewallRules(h, { operatorAddress: '2001:db8::5' });
+      expect(rules.filter((r) => r.includes('--dport'))).toEqual([
+        '-A INPUT -s 2001:db8::5/128 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT',
+      ]);
+      expect(rules.some((r) => /172\.21\.3\.|ipv6-icmp.*--icmpv6-type 128 /.test(r))).toBe(false); // no IPv4 source, no echo request
+      for (const r of rules) expect(r).toMatch(/ -m comment --comment "hvmctl: [^"]+" -j ACCEPT$/);
+    }
+  });
+
+  it('ICMPv6 after RFC 4890 for a host: errors, packet too big, MLD query, RA, NS, NA, and nothing a router or ping needs', () => {
+    expect(icmpv6Accepted.map((t) => t.type)).toEqual([1, 2, 3, 4, 130, 134, 135, 136]);
+  });
+
+  it('an IPv4 operator adds nothing to the IPv6 rules, an IPv6 operator nothing to the IPv4 rules', () => {
+    expect(wantedIpv6FirewallRules(host('kvmnode3'), { operatorAddress: '192.168.7.20' })).toEqual(wantedIpv6FirewallRules(host('kvmnode3')));
+    expect(wantedFirewallRules(inv, host('kvmnode3'), { operatorAddress: '2001:db8::20' })).toEqual(wantedFirewallRules(inv, host('kvmnode3')));
   });
 });

@@ -18,11 +18,18 @@ const paths = (inv: Inventory, name: string) => managedFiles(inv, host(inv, name
 
 describe('managedFiles', () => {
   it('gives each role its files (debian, ganesha)', () => {
-    expect(paths(lab, 'kvmstorage')).toEqual(['/etc/hosts', '/etc/network/interfaces.d/hvmctl-br0', '/etc/iptables/rules.v4', '/etc/ganesha/ganesha.conf']);
+    expect(paths(lab, 'kvmstorage')).toEqual([
+      '/etc/hosts',
+      '/etc/network/interfaces.d/hvmctl-br0',
+      '/etc/iptables/rules.v4',
+      '/etc/iptables/rules.v6',
+      '/etc/ganesha/ganesha.conf',
+    ]);
     expect(paths(lab, 'kvmnode1')).toEqual([
       '/etc/hosts',
       '/etc/network/interfaces.d/hvmctl-br0',
       '/etc/iptables/rules.v4',
+      '/etc/iptables/rules.v6',
       '/etc/libvirt/storage/default.xml',
       balancerPaths.config,
       balancerPaths.cron,
@@ -36,6 +43,7 @@ describe('managedFiles', () => {
       '/etc/sysconfig/network-scripts/ifcfg-eth0',
       '/etc/sysconfig/network-scripts/ifcfg-br0',
       '/etc/sysconfig/iptables',
+      '/etc/sysconfig/ip6tables',
       '/etc/exports',
     ]);
   });
@@ -71,10 +79,15 @@ describe('managedFiles', () => {
     }
   });
 
-  it('tells the firewall file about the operator', () => {
-    const file = managedFiles(lab, host(lab, 'kvmstorage'), { operatorAddress: '192.0.2.7' }).find((f) => f.tags.includes('firewall'));
-    expect(file?.content).toContain('-A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22');
-    expect(file?.validate).toBe('iptables-restore --test {}');
+  it('tells the firewall file of the operator\'s family about the operator', () => {
+    const [v4, v6] = managedFiles(lab, host(lab, 'kvmstorage'), { operatorAddress: '192.0.2.7' }).filter((f) => f.tags.includes('firewall'));
+    expect(v4?.content).toContain('-A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22');
+    expect(v4?.validate).toBe('iptables-restore --test {}');
+    expect(v6?.content).not.toContain('hvmctl: operator ssh');
+    const [w4, w6] = managedFiles(lab, host(lab, 'kvmstorage'), { operatorAddress: '2001:DB8::7' }).filter((f) => f.tags.includes('firewall'));
+    expect(w4?.content).not.toContain('hvmctl: operator ssh');
+    expect(w6?.content).toContain('-A INPUT -s 2001:db8::7/128 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
+    expect(w6).toMatchObject({ path: '/etc/iptables/rules.v6', mode: 0o600, validate: 'ip6tables-restore --test {}', notify: ['firewall-reload'] });
   });
 
   it('installs the balancer on every home host, with the inventory schedule', () => {

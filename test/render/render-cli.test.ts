@@ -23,7 +23,7 @@ describe('hvmctl render', () => {
     const io = fakeIo();
     expect(await run(['-o', out], io)).toBe(0);
     expect(io.stdout).toHaveLength(4);
-    expect(io.stdout[1]).toMatch(/^kvmnode1: 6 files -> .*kvmnode1 \(\/etc\/hosts, /);
+    expect(io.stdout[1]).toMatch(/^kvmnode1: 7 files -> .*kvmnode1 \(\/etc\/hosts, .*\/etc\/iptables\/rules.v4, \/etc\/iptables\/rules.v6, /);
     for (const rel of ['kvmnode1/etc/cron.d/hvmctl-balancer', 'kvmstorage/etc/ganesha/ganesha.conf', 'kvmnode3/etc/iptables/rules.v4']) {
       expect(await readFile(path.join(out, rel), 'utf8')).toBe(await readFile(path.join(root, 'test/golden/default', rel), 'utf8'));
     }
@@ -48,6 +48,10 @@ describe('hvmctl render', () => {
     const out = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-'));
     expect(await run(['-o', out, '-l', 'kvmnode2', '--operator', '198.51.100.4'], fakeIo())).toBe(0);
     expect(await readFile(path.join(out, 'kvmnode2/etc/iptables/rules.v4'), 'utf8')).toContain('-s 198.51.100.4/32 -p tcp -m tcp --dport 22');
+    const v6 = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-'));
+    expect(await run(['-o', v6, '-l', 'kvmnode2', '--operator', '2001:db8::4'], fakeIo())).toBe(0);
+    expect(await readFile(path.join(v6, 'kvmnode2/etc/iptables/rules.v6'), 'utf8')).toContain('-s 2001:db8::4/128 -p tcp -m tcp --dport 22');
+    expect(await readFile(path.join(v6, 'kvmnode2/etc/iptables/rules.v4'), 'utf8')).not.toContain('operator');
   });
 
   it('--help prints the usage', async () => {
@@ -62,7 +66,8 @@ describe('hvmctl render', () => {
     [['-o', '/tmp/x', '--bogus'], /Unknown option '--bogus'/],
     [['-o', '/tmp/x', 'extra'], /positional/i],
     [['-o', '/tmp/x', '--limit', 'kvmnode9'], /no host or group named 'kvmnode9'/],
-    [['-o', '/tmp/x', '--operator', 'somewhere'], /not an IPv4 address/],
+    [['-o', '/tmp/x', '--operator', 'somewhere'], /not an IPv4 or IPv6 address/],
+    [['-o', '/tmp/x', '--operator', 'fe80::1%br0'], /not an IPv4 or IPv6 address/],
   ])('%j is a usage error', async (argv, message) => {
     const error = await run(argv as string[], fakeIo()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);

@@ -8,7 +8,7 @@ import { parseInventory } from '../../../src/inventory/load.ts';
 import { runPlaybook } from '../../../tasks/engine/runner.ts';
 import type { Task } from '../../../tasks/engine/types.ts';
 import { handlers } from '../../../tasks/handlers.ts';
-import { firewallTasks } from '../../../tasks/ops/firewall.ts';
+import { firewallLiveTask, firewallRulesFileTask } from '../../../tasks/ops/firewall.ts';
 import { poolTask } from '../../../tasks/ops/pool.ts';
 import { loadBalancerTasks } from '../../../tasks/ops/balancer.ts';
 import { keyPairTask } from '../../../tasks/ops/ssh-trust.ts';
@@ -17,7 +17,9 @@ const file = new URL('../../../inventory.yaml', import.meta.url).pathname;
 const inventory = parseInventory(readFileSync(file, 'utf8'), file);
 const host = inventory.hosts.find((h) => h.name === 'kvmnode1');
 if (!host) throw new Error('no kvmnode1');
-const tasks: Task[] = [...firewallTasks, poolTask as Task, keyPairTask as Task, ...(await loadBalancerTasks())];
+// Not the firewall's boot-time loader task: it installs packages, and apt here
+// would write /usr, which the sandbox does not overlay (test/ops/firewall-boot.test.ts covers it).
+const tasks: Task[] = [firewallRulesFileTask, firewallLiveTask as Task, poolTask as Task, keyPairTask as Task, ...(await loadBalancerTasks())];
 const local = new LocalConnector('kvmnode1');
 const sh = async (c: string) => (await local.run(c)).stdout;
 const run = async (check: boolean) => {
@@ -36,6 +38,8 @@ const fix = await run(false);
 const third = await run(false);
 const rulesFile = await sh('cat /etc/iptables/rules.v4');
 const live = await sh('iptables-save -t filter');
+const rulesFile6 = await sh('cat /etc/iptables/rules.v6');
+const live6 = await sh('ip6tables-save -t filter');
 const cron = await sh('cat /etc/cron.d/hvmctl-balancer; pgrep -x cron >/dev/null && echo cron-running');
 const agent = await sh('/usr/bin/env node /opt/hvmctl/balancer.mjs --help 2>&1 | head -3; ls -l /opt/hvmctl/balancer.mjs /root/.ssh/id_ed25519.pub | cut -c1-10');
-process.stdout.write(JSON.stringify({ first, poolInfo, second, drift, fix, third, rulesFile, live, cron, agent }));
+process.stdout.write(JSON.stringify({ first, poolInfo, second, drift, fix, third, rulesFile, live, rulesFile6, live6, cron, agent }));

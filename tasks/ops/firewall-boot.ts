@@ -1,0 +1,100 @@
+// The firewall at boot: the OS's own loader reads the rules files apply
+// writes (tasks/ops/firewall.ts), so after a reboot the rules are in force
+// before the network comes up, with no apply in between.
+//   - Debian: netfilter-persistent with iptables-persistent's plugins, which
+//     load /etc/iptables/rules.v4 and rules.v6; its unit runs before
+//     network-pre.target. iptables-persistent asks at install whether to save
+//     the live rules into those very files (debconf autosave_v4/v6, default
+//     yes): apply answers no beforehand, so the install never overwrites
+//     apply's files with whatever happens to be loaded.
+//   - RHEL family: iptables-services (EL9: iptables-nft-services), units
+//     iptables and ip6tables, files /etc/sysconfig/iptables and ip6tables.
+// Only for the iptables backend: firewalld loads its own configuration, and
+// both loaders at boot would fight. Installed in the base stage, after the
+// rules files are written and the live rules loaded: Debian's package starts
+// its unit at install, which then loads apply's files, not none. The unit is
+// only enabled, not started (the live task already loaded the rules; starting
+// iptables.service on RHEL before its file is apply's would load the
+// package's sample rules). Where PID 1 is not systemd nothing can be enabled:
+// the reason says so.
+import type { HostSpec, Inventory, OsFamily } from '../../src/inventory/types.ts';
+import { firewallRulesPath, ipFamilies } from '../../src/render/managed-files.ts';
+import { sh } from '../../src/shell.ts';
+import type { Change, Fact, Task, TaskResult } from '../engine/types.ts';
+import { chooseBackend, type FirewallTools, firewallTools } from '../facts/firewall-backend.ts';
+import { initProcess, isSystemd } from '../facts/process.ts';
+import { type UnitState, unitState } from '../facts/systemd-unit.ts';
+import { firewallLoaderPackages, installCommand, installedFact } from './packages.ts';
+import { TaskCheckError } from './task-error.ts';
+
+export interface BootLoader {
+  /** The units that load the rules files at boot (real unit names, never aliases). */
+  readonly units: readonly string[];
+  /** Runs before the packages are installed (answers the install's questions). */
+  readonly beforeInstall?: string;
+}
+
+/** iptables-persistent's debconf questions, answered "no": never save the live rules over apply's files. */
+export const IPTABLES_PERSISTENT_PRESEED = [
+  'iptables-persistent iptables-persistent/autosave_v4 boolean false',
+  'iptables-persistent iptables-persistent/autosave_v6 boolean false',
+] as const;
+
+export const firewallBootLoaders: Readonly<Record<OsFamily, BootLoader>> = {
+  debian: { units: ['netfilter-persistent'], beforeInstall: sh`printf '%s\\n' ${[...IPTABLES_PERSISTENT_PRESEED]} | debconf-set-selections` },
+  redhat: { units: ['iptables', 'ip6tables'] },
+};
+
+export interface BootFacts extends Record<string, unknown> {
+  tools: FirewallTools;
+  installed: ReadonlySet<string>;
+  init: string;
+}
+
+const unitKey = (unit: string) => `unit ${unit}`;
+
+/** Pure: install the loader where missing, enable its units where systemd runs. */
+export function planFirewallBoot(host: HostSpec, backendSetting: Inventory['firewall']['backend'], facts: BootFacts): TaskResult {
+  const backend = chooseBackend(backendSetting, facts.tools);
+  if (backend === 'firewalld') return { changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' };
+  if (backend !== 'iptables') return { changes: [], reason: `skipped: no iptables rules to load at boot (backend ${backend ?? 'none found'})` };
+  const loader = firewallBootLoaders[host.osFamily];
+  const packages = firewallLoaderPackages(host.osFamily);
+  const files = ipFamilies.map((f) => firewallRulesPath(host, f)).join(' and ');
+  const changes: Change[] = [];
+  const missing = packages.filter((p) => !facts.installed.has(p));
+  if (missing.length > 0) {
+    const script = [...(loader.beforeInstall === undefined ? [] : [loader.beforeInstall]), installCommand(host.osFamily, missing)].join('\n');
+    changes.push({ summary: `install ${missing.join(' ')} (loads ${files} at boot)`, commands: [{ script }] });
+  }
+  if (!isSystemd(facts.init)) {
+    const reason = `PID 1 is ${facts.init}, not systemd: ${loader.units.join(', ')} cannot be enabled here; the host's own start-up must load ${files}`;
+    return { changes, reason };
+  }
+  const disabled = loader.units.filter((u) => {
+    const state = facts[unitKey(u)] as UnitState | undefined;
+    if (state === undefined) throw new TaskCheckError('E_FACT', `${host.name}: PID 1 is systemd but the state of ${u} was not read`, 'run apply again');
+    return !state.enabled;
+  });
+  if (disabled.length > 0) {
+    changes.push({ summary: `enable ${disabled.join(' ')} (loads ${files} at boot)`, commands: [{ script: sh`systemctl enable ${disabled}` }] });
+  }
+  return { changes, reason: changes.length > 0 ? '' : `${loader.units.join(', ')} enabled: ${files} are loaded at boot` };
+}
+
+export const firewallBootTask: Task<BootFacts> = {
+  name: 'firewall at boot',
+  tags: ['firewall'],
+  stage: 'base',
+  applies: () => true,
+  facts: (ctx) => {
+    const facts: Record<string, Fact<unknown>> = {
+      tools: firewallTools,
+      installed: installedFact(ctx.host.osFamily, firewallLoaderPackages(ctx.host.osFamily)),
+      init: initProcess,
+    };
+    for (const u of firewallBootLoaders[ctx.host.osFamily].units) facts[unitKey(u)] = unitState(u);
+    return facts as { [K in keyof BootFacts]: Fact<BootFacts[K]> };
+  },
+  plan: (ctx, facts) => planFirewallBoot(ctx.host, ctx.inventory.firewall.backend, facts),
+};
