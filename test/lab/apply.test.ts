@@ -54,9 +54,10 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     expect(changed(doc).map((x) => `${x.host}:${x.task}`)).toEqual(expect.arrayContaining(all.map((h) => `${h}:packages`)));
     for (const h of hypervisors) {
       expect(mustInHost(h, "dpkg-query -W -f='${db:Status-Abbrev}\\n' libvirt-daemon-system qemu-system-x86 iptables").trim().split('\n')).toEqual(['ii ', 'ii ', 'ii ']);
-      expect(mustInHost(h, 'systemctl is-enabled libvirtd virtlogd.socket; systemctl is-active libvirtd').trim().split('\n')).toEqual(['enabled', 'enabled', 'active']);
+      // libvirtd is socket-activated on Debian (it exits after 120 s without clients): its socket listens.
+      expect(mustInHost(h, 'systemctl is-enabled libvirtd libvirtd.socket virtlogd.socket netfilter-persistent; systemctl is-active libvirtd.socket').trim().split('\n')).toEqual(['enabled', 'enabled', 'enabled', 'enabled', 'active']);
     }
-    expect(mustInHost('kvmstorage', 'systemctl is-enabled nfs-ganesha; systemctl is-active nfs-ganesha').trim().split('\n')).toEqual(['enabled', 'active']);
+    expect(mustInHost('kvmstorage', 'systemctl is-enabled nfs-ganesha netfilter-persistent; systemctl is-active nfs-ganesha').trim().split('\n')).toEqual(['enabled', 'enabled', 'active']);
     expect(mustInHost('kvmnode1', 'systemctl is-enabled hvmctl-balancer.timer; systemctl is-active hvmctl-balancer.timer').trim().split('\n')).toEqual(['enabled', 'active']);
   });
 
@@ -166,7 +167,8 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
 
     it('libvirtd and the pool are active, and the NFS export is served', async () => {
       for (const h of hypervisors) {
-        expect(mustInHost(h, 'systemctl is-active libvirtd').trim()).toBe('active');
+        expect(mustInHost(h, 'systemctl is-active libvirtd.socket').trim()).toBe('active');
+        expect(mustInHost(h, 'virsh -c qemu:///system uri').trim()).toBe('qemu:///system');
         const info = mustInHost(h, 'virsh -c qemu:///system pool-info default');
         expect(info).toMatch(/State:\s+running/);
       }
