@@ -54,10 +54,26 @@ export const exportfsHandler: Handler = {
   commands: () => one('exportfs -ra'),
 };
 
+/** Seconds the ganesha-restart handler waits for the server to answer. */
+export const GANESHA_READY_SECONDS = 30;
+
+/**
+ * Waits (bounded) until ganesha has registered NFS (100003) and mountd
+ * (100005) with rpcbind: its unit is "started" a moment before that, and a
+ * hypervisor asking in between gets "program not available".
+ */
+export function ganeshaReadyScript(seconds = GANESHA_READY_SECONDS): string {
+  return [
+    `i=0; until rpcinfo -p 127.0.0.1 2>/dev/null | awk '$1==100003{n=1} $1==100005{m=1} END{exit !(n&&m)}'; do`,
+    `  i=$((i+1)); if [ $i -ge ${seconds * 4} ]; then echo 'ganesha did not register nfs and mountd with rpcbind within ${seconds} s (rpcinfo -p 127.0.0.1)' >&2; exit 1; fi; sleep 0.25`,
+    'done',
+  ].join('\n');
+}
+
 export const ganeshaRestartHandler: Handler = {
   name: 'ganesha-restart',
   commands: () =>
-    one(`if ${SYSTEMD}; then systemctl restart nfs-ganesha; else\n${ganeshaStopScript()}\n${ganeshaStartScript()}\nfi`),
+    one(`if ${SYSTEMD}; then systemctl restart nfs-ganesha || exit 1; else\n${ganeshaStopScript()}\n${ganeshaStartScript()}\nfi\n${ganeshaReadyScript()}`),
 };
 
 export function poolRefreshScript(pool: string): string {

@@ -12,7 +12,7 @@ import type { Change, HandlerName, Task, TaskResult } from '../engine/types.ts';
 import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
-import { ganeshaStartScript } from '../handlers.ts';
+import { ganeshaReadyScript, ganeshaStartScript } from '../handlers.ts';
 import { filesTask } from './file.ts';
 import { TaskCheckError } from './task-error.ts';
 
@@ -81,7 +81,7 @@ export function planGanesha(facts: ServiceFacts): TaskResult {
     if (unit === undefined) throw new TaskCheckError('E_NFS', 'PID 1 is systemd but the unit state was not read', 'run apply again');
     if (unit.enabled && unit.active) return { changes: [], reason: 'nfs-ganesha enabled and active' };
     return {
-      changes: [{ summary: `${unit.enabled ? '' : 'enable and '}start nfs-ganesha`, commands: [{ script: 'systemctl enable --now nfs-ganesha' }] }],
+      changes: [{ summary: `${unit.enabled ? '' : 'enable and '}start nfs-ganesha`, commands: [{ script: `systemctl enable --now nfs-ganesha\n${ganeshaReadyScript()}` }] }],
       reason: '',
     };
   }
@@ -98,7 +98,7 @@ export function planGanesha(facts: ServiceFacts): TaskResult {
     };
   }
   return {
-    changes: [{ summary: `start ${facts.rpcbind.length > 0 ? '' : 'rpcbind and '}ganesha.nfsd (no systemd)`, commands: [{ script: ganeshaStartScript() }] }],
+    changes: [{ summary: `start ${facts.rpcbind.length > 0 ? '' : 'rpcbind and '}ganesha.nfsd (no systemd)`, commands: [{ script: `${ganeshaStartScript()}\n${ganeshaReadyScript()}` }] }],
     reason: '',
   };
 }

@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { handlers } from '../../tasks/handlers.ts';
+import { ganeshaReadyScript, handlers } from '../../tasks/handlers.ts';
 import {
   exportDirTask,
   ganeshaServiceTask,
@@ -62,7 +66,7 @@ describe('nfs-ganesha running', () => {
 
   it('systemd: enable --now', () => {
     expect(scripts(planGanesha({ init: 'systemd', unit: { enabled: false, active: false }, daemon: [], rpcbind: [] }))).toEqual([
-      'systemctl enable --now nfs-ganesha',
+      `systemctl enable --now nfs-ganesha\n${ganeshaReadyScript()}`,
     ]);
   });
 
@@ -71,6 +75,22 @@ describe('nfs-ganesha running', () => {
     expect(script).toContain('systemctl restart nfs-ganesha');
     expect(script).toContain('kill "$(cat /run/ganesha/ganesha.pid)"');
     expect(script).toContain('ganesha.nfsd -f /etc/ganesha/ganesha.conf');
+    expect(script.endsWith(ganeshaReadyScript())).toBe(true);
+  });
+
+  // rpcinfo -p as the lab's storage node answered, before ganesha registered and after.
+  const beforeGanesha = readFileSync(new URL('../fixtures/captured/rpcinfo-p-rpcbind-only.txt', import.meta.url), 'utf8');
+  const afterGanesha = readFileSync(new URL('../fixtures/captured/rpcinfo-p-ganesha.txt', import.meta.url), 'utf8');
+  it.each([
+    { name: 'returns once nfs and mountd are registered', output: afterGanesha, code: 0, stderr: '' },
+    { name: 'gives up after its bound, saying what it waited for', output: beforeGanesha, code: 1, stderr: 'ganesha did not register nfs and mountd with rpcbind within 1 s' },
+  ])('ready wait on a real shell with a fake rpcinfo: $name', ({ output, code, stderr }) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-rpcinfo-'));
+    writeFileSync(path.join(dir, 'out'), output);
+    writeFileSync(path.join(dir, 'rpcinfo'), `#!/bin/sh\ncat ${path.join(dir, 'out')}\n`, { mode: 0o755 });
+    const r = spawnSync('sh', ['-c', ganeshaReadyScript(1)], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    expect(r.status).toBe(code);
+    expect(r.stderr).toContain(stderr);
   });
 });
 
