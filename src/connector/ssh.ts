@@ -128,6 +128,8 @@ export class SshConnector implements Connector {
   private readonly waiting: (() => void)[] = [];
   private closed = false;
   private lost: Error | undefined;
+  /** The client emitted 'close' (it does so once: close() must not wait for it again). */
+  private ended = false;
 
   constructor(
     readonly host: string,
@@ -138,6 +140,7 @@ export class SshConnector implements Connector {
       this.lost = e;
     });
     client.on('close', () => {
+      this.ended = true;
       this.lost ??= new Error('connection closed');
     });
   }
@@ -213,10 +216,18 @@ export class SshConnector implements Connector {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A connection that died (keepalive timeout, reset) has emitted 'close'
+    // already: waiting for it with only an unref'd timer left an apply whose
+    // host was cut off with an empty event loop, and Node exited (code 13)
+    // in the middle of the run, printing nothing.
+    if (this.ended) return;
     await new Promise<void>((resolve) => {
-      this.client.once('close', () => resolve());
+      const timer = setTimeout(resolve, 1000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.client.end();
-      setTimeout(resolve, 1000).unref();
     });
   }
 }

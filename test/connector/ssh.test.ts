@@ -85,6 +85,24 @@ describe.skipIf(why !== '')(`ssh connector against a real sshd${why ? ` (skipped
     }
   }, 20_000);
 
+  // An apply whose host was cut off (a network restart) closes a connection
+  // that died long before: close() waited for a 'close' event already emitted,
+  // with only an unref'd timer left, and Node exited in the middle of the run
+  // (code 13). Here other work keeps the loop alive, so the wait shows as time.
+  it('close() of a connection the server dropped returns at once', async () => {
+    const c = await connectSsh(host, opts());
+    await c.run('kill -9 $PPID').catch(() => undefined); // the connection's own sshd process dies
+    let lost = false;
+    for (let i = 0; i < 100 && !lost; i++) {
+      lost = await c.run('true').then(() => false, () => true);
+      if (!lost) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(lost).toBe(true);
+    const started = Date.now();
+    await c.close();
+    expect(Date.now() - started).toBeLessThan(500);
+  }, 20_000);
+
   it('refuses an unknown host key and says how to pin it', async () => {
     writeFileSync(join(dir, 'empty_known_hosts'), '');
     const err = await connectSsh(host, { ...opts(), knownHosts: join(dir, 'empty_known_hosts') }).catch((e: unknown) => e);
