@@ -54,14 +54,17 @@ export async function runHandlers(run: HandlerRun): Promise<{ connector: Connect
             }
           },
         });
-        // The handler may have cut the old connection (a network restart): reconnect for what follows.
-        const alive = await conn.run('true', { timeoutMs: 5000 }).then((r) => r.code === 0, () => false);
-        if (!alive) {
-          await conn.close().catch(() => undefined);
-          conn = await run.connect();
-        }
+        // Reported before reconnecting: a host the handler cut off cannot be
+        // reconnected to, and its reason (the rollback's bound) must not be lost.
         if (outcome.status === 'failed') fail(task, { code: 'E_HANDLER', message: outcome.reason });
-        else run.report(task, outcome.status, outcome.reason);
+        // The handler may have cut the old connection (a network restart): reconnect for what follows.
+        const next = await reconnectIfCut(conn, run.connect).catch((error: unknown) => ({ error }));
+        if ('error' in next) {
+          if (outcome.status !== 'failed') fail(task, errorRecord(next.error));
+          break; // no connection to the host any more: later handlers cannot run
+        }
+        conn = next;
+        if (outcome.status !== 'failed') run.report(task, outcome.status, outcome.reason);
         continue;
       }
       for (const command of handler.commands(run.ctx)) {
@@ -74,4 +77,12 @@ export async function runHandlers(run: HandlerRun): Promise<{ connector: Connect
     }
   }
   return failure ? { connector: conn, failure } : { connector: conn };
+}
+
+/** The same connection when it still answers, else a new one (throws when the host cannot be reached). */
+async function reconnectIfCut(conn: Connector, connect: () => Promise<Connector>): Promise<Connector> {
+  const alive = await conn.run('true', { timeoutMs: 5000 }).then((r) => r.code === 0, () => false);
+  if (alive) return conn;
+  await conn.close().catch(() => undefined);
+  return connect();
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { HostSpec } from '../../src/inventory/types.ts';
+import { ConnectError } from '../../src/errors.ts';
 import { sh } from '../../src/shell.ts';
 import { exitCode } from '../../tasks/engine/result.ts';
 import { runPlaybook, type RunnerOptions } from '../../tasks/engine/runner.ts';
@@ -265,6 +266,35 @@ describe('handlers that cut the connection', () => {
     expect(probeRuns).toEqual(['conn1\n']);
     expect(connectors).toEqual(['conn0', 'conn1', 'conn2']);
     expect(report.results.map((r) => `${r.status} ${r.task}`)).toEqual(['changed net', 'changed handler network-restart', 'changed later']);
+  });
+});
+
+describe('a handler that leaves the host unreachable', () => {
+  it('is reported with its own reason (not the failed reconnect), and nothing more runs on that host', async () => {
+    const fleet = new FakeFleet({});
+    let cut = false;
+    const restart: Handler = {
+      name: 'network-restart',
+      commands: () => [],
+      execute: async () => {
+        cut = true;
+        return { status: 'failed', reason: 'host unreachable after the network restart; it restores the previous network files by itself within 60 s' };
+      },
+    };
+    const report = await runPlaybook({
+      ...options(fleet, [markerTask('net', 'base', { notify: ['network-restart', 'exportfs'] }), markerTask('later', 'trust')], { hosts: [testInventory.hosts[1]!] }),
+      handlers: [restart, ...handlers.filter((h) => h.name === 'exportfs')],
+      connect: async (h) => {
+        if (cut) throw new ConnectError(h.name, 'unreachable: connect timed out');
+        const c = await fleet.connect(h.name);
+        return { host: c.host, close: () => c.close(), run: async (cmd, o) => (cut ? Promise.reject(new Error('connection lost')) : c.run(cmd, o)) };
+      },
+    });
+    expect(report.results.map((r) => `${r.status} ${r.task}: ${r.reason}`)).toEqual([
+      'changed net: do net',
+      'failed handler network-restart: host unreachable after the network restart; it restores the previous network files by itself within 60 s',
+    ]);
+    expect(report.recap[0]).toMatchObject({ failed: 1 });
   });
 });
 
