@@ -77,6 +77,9 @@ function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
   });
 }
 
+/** ifupdown's configuration, managed whole on Debian-family hosts. */
+export const debianInterfacesPath = '/etc/network/interfaces';
+
 function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
   const c = inv.cluster;
   const context = {
@@ -98,7 +101,8 @@ function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
       file({ ...common, path: `${dir}/ifcfg-${c.bridge}`, template: 'ifcfg-bridge.hbs', context }),
     ];
   }
-  return [file({ ...common, path: `/etc/network/interfaces.d/hvmctl-${c.bridge}`, template: 'interfaces-bridge.hbs', context })];
+  // Debian: the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs).
+  return [file({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context })];
 }
 
 const firewallTemplates: Readonly<Record<IpFamily, string>> = { ipv4: 'iptables.hbs', ipv6: 'ip6tables.hbs' };

@@ -1,50 +1,101 @@
-// Network: the bridge files (ifcfg-eth0/ifcfg-br0 on RHEL-family hosts, an
-// ifupdown stanza on Debian-family hosts; rendered by managed-files.ts) and
-// the 'network-restart' handler with its SAFETY NET, all in this module:
-//   1. arm: on the host, a detached `sleep 60; restore the .hvmctl-bak files;
-//      restart the network` (setsid, pid in /run/hvmctl-network-rollback.pid);
-//   2. restart the network (ifreload -a / ifdown+ifup, network service, nmcli);
-//   3. from the operator side, open a NEW connection within PROBE_DEADLINE_MS;
-//   4. reachable: disarm (kill the rollback); not: report failure, the host
-//      puts the previous files back and restarts its network by itself.
-// Where the host has no tool to restart with (the lab's Debian hosts have no
-// ifupdown and already carry their address), the files are still managed and
+// Network: the bridge files (ifcfg-eth0/ifcfg-br0 on RHEL-family hosts, the
+// whole /etc/network/interfaces on Debian-family hosts; rendered by
+// managed-files.ts) and the 'network-restart' handler with its SAFETY NET:
+//   1. each write records what to restore (file.ts undo records, UNDO_DIR);
+//   2. arm: on the host, a detached rollback that, ROLLBACK_DELAY_SECONDS
+//      later, takes the new network down, restores the previous files from
+//      the backups and starts the network again (network-restart.ts);
+//   3. restart the network with the host's own tool, detached from the
+//      session it may cut;
+//   4. from the operator side, open a NEW connection (until PROBE_DEADLINE_MS
+//      after arming): it waits for the restart's outcome and claims the
+//      rollback (disarms it). Unreachable: report the failure and the bound
+//      (ROLLBACK_SECONDS); the host goes back by itself.
+// Where the host has no tool to restart with, the files are still managed and
 // the handler says "skipped: ... restart by hand".
 import { posix } from 'node:path';
-import type { OsFamily } from '../../src/inventory/types.ts';
 import { managedFiles } from '../../src/render/managed-files.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
-import { quote, sh } from '../../src/shell.ts';
+import { sh } from '../../src/shell.ts';
 import { gatherFacts } from '../engine/facts.ts';
-import type { Command, Fact, Handler, HandlerContext, HandlerOutcome, Task, TaskContext } from '../engine/types.ts';
+import type { Change, Command, Fact, Handler, HandlerContext, HandlerOutcome, Task, TaskContext } from '../engine/types.ts';
 import { commandPath } from '../facts/command-path.ts';
 import { initProcess, isSystemd } from '../facts/process.ts';
-import { BACKUP_SUFFIX, filesTask } from './file.ts';
+import { type FileState, filesTask, type RetiredFile } from './file.ts';
+import {
+  armScript,
+  type Confirmation,
+  confirmScript,
+  detachedRestartScript,
+  type NetworkMethod,
+  networkMethod,
+  type NetworkNames,
+  type NetworkTools,
+  parseConfirmation,
+  ROLLBACK_DELAY_SECONDS,
+  ROLLBACK_LOG,
+  ROLLBACK_SECONDS,
+  UNDO_DIR,
+} from './network-restart.ts';
 
-export const ROLLBACK_SECONDS = 60;
-/** How long the operator side keeps trying to reconnect; well inside the rollback delay. */
+export { ROLLBACK_PID, ROLLBACK_SECONDS, UNDO_DIR } from './network-restart.ts';
+export type { NetworkTools } from './network-restart.ts';
+
+/** How long after arming the operator side keeps trying to confirm; inside the rollback delay. */
 export const PROBE_DEADLINE_MS = 30_000;
-export const ROLLBACK_PID = '/run/hvmctl-network-rollback.pid';
 
 export function networkFiles(ctx: Omit<TaskContext, 'cluster'>): ManagedFile[] {
   return managedFiles(ctx.inventory, ctx.host).filter((f) => f.tags.includes('network'));
 }
 
-export const networkTask: Task = filesTask({
+/**
+ * Files earlier versions wrote that now double a stanza: ifupdown merges every
+ * `iface br0` it reads, so the old interfaces.d file beside the whole-file
+ * /etc/network/interfaces would add its address a second time.
+ */
+export function retiredNetworkFiles(ctx: Omit<TaskContext, 'cluster'>): RetiredFile[] {
+  if (ctx.host.osFamily !== 'debian') return [];
+  const path = `/etc/network/interfaces.d/hvmctl-${ctx.inventory.cluster.bridge}`;
+  return [{ path, why: 'the bridge is in /etc/network/interfaces now', notify: ['network-restart'] }];
+}
+
+const files = filesTask({
   name: 'network files',
   tags: ['network', 'base'],
   stage: 'base',
   files: networkFiles,
+  retired: retiredNetworkFiles,
+  undoDir: UNDO_DIR,
 });
 
-export interface NetworkTools {
-  readonly ifup?: string;
-  readonly ifreload?: string;
-  readonly nmcli?: string;
-  readonly systemd: boolean;
-  /** A `network` service exists (RHEL network-scripts: /etc/init.d/network or network.service). */
-  readonly networkService: boolean;
-}
+const UNCONFIRMED = 'network-unconfirmed';
+
+/** Undo records left behind: an earlier apply changed the files and never confirmed a restart (it was killed). */
+export const unconfirmedFact: Fact<boolean> = {
+  key: UNCONFIRMED,
+  command: sh`if [ -d ${UNDO_DIR} ]; then echo unconfirmed; else echo none; fi`,
+  parse: (r) => r.stdout.trim() === 'unconfirmed',
+};
+
+type NetworkFacts = Record<string, FileState | boolean>;
+
+/** The files task, plus a restart when an earlier apply wrote the files but never restarted the network. */
+export const networkTask: Task<NetworkFacts> = {
+  ...files,
+  facts: (ctx) => ({ ...files.facts(ctx), [UNCONFIRMED]: unconfirmedFact }),
+  plan(ctx, facts) {
+    const fileFacts: Record<string, FileState> = {};
+    for (const [k, v] of Object.entries(facts)) if (typeof v === 'object') fileFacts[k] = v;
+    const result = files.plan(ctx, fileFacts);
+    if (result.changes.length > 0 || facts[UNCONFIRMED] !== true) return result;
+    const restart: Change = {
+      summary: 'restart the network: an earlier apply changed its files and never confirmed a restart',
+      commands: [],
+      notify: ['network-restart'],
+    };
+    return { changes: [restart], reason: '' };
+  },
+};
 
 const networkServiceFact: Fact<boolean> = {
   key: 'network-service',
@@ -67,39 +118,13 @@ export function toolsFrom(values: ReadonlyMap<string, unknown>): NetworkTools {
   };
 }
 
-/** Pure: the command that restarts this host's network, or undefined when it has no way to. */
-export function restartScript(osFamily: OsFamily, bridge: string, iface: string, tools: NetworkTools): string | undefined {
-  if (osFamily === 'debian') {
-    if (tools.ifreload) return 'ifreload -a';
-    if (tools.ifup) return sh`ifdown --force ${bridge} 2>/dev/null; ifdown --force ${iface} 2>/dev/null; ifup ${bridge}`;
-  }
-  if (osFamily === 'redhat') {
-    if (tools.networkService) return tools.systemd ? 'systemctl restart network' : '/etc/init.d/network restart';
-    if (tools.nmcli) return sh`nmcli connection reload && nmcli connection up ${bridge}`;
-    if (tools.ifup) return sh`ifdown ${bridge} 2>/dev/null; ifup ${iface}; ifup ${bridge}`;
-  }
-  return undefined;
+function namesOf(ctx: Omit<TaskContext, 'cluster'>): NetworkNames {
+  return { bridge: ctx.inventory.cluster.bridge, iface: ctx.host.interface };
 }
 
-/** What the detached rollback does after the delay: previous files back (or the new ones removed), then restart. */
-export function rollbackScript(paths: readonly string[], restart: string): string {
-  const restore = paths.map((p) => sh`if [ -e ${p + BACKUP_SUFFIX} ]; then cp -pf -- ${p + BACKUP_SUFFIX} ${p}; else rm -f -- ${p}; fi`);
-  return [`sleep ${ROLLBACK_SECONDS}`, ...restore, restart, sh`rm -f -- ${ROLLBACK_PID}`].join('; ');
-}
-
-/** Arms the rollback, detached from the SSH session (it survives the connection dropping). */
-export function armScript(paths: readonly string[], restart: string): string {
-  return [
-    disarmScript(),
-    sh`setsid nohup sh -c ${rollbackScript(paths, restart)} </dev/null >/dev/null 2>&1 &`,
-    sh`echo $! > ${ROLLBACK_PID}`,
-  ].join('\n');
-}
-
-/** Kills a pending rollback (its whole process group: setsid made it a group leader). */
-export function disarmScript(): string {
-  const pid = quote(ROLLBACK_PID);
-  return `if [ -s ${pid} ]; then p=$(cat ${pid}); kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; rm -f -- ${pid}; fi`;
+/** Every path the rollback puts back: the files and the retired ones (their undo records say which changed). */
+function rollbackPaths(ctx: Omit<TaskContext, 'cluster'>): string[] {
+  return [...retiredNetworkFiles(ctx).map((r) => r.path), ...networkFiles(ctx).map((f) => f.path)];
 }
 
 export interface SafetyNetOptions {
@@ -115,36 +140,30 @@ export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetO
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = opts.now ?? Date.now;
   const tools = toolsFrom(await gatherFacts(ctx.connector, networkToolFacts()));
-  const restart = restartScript(ctx.host.osFamily, ctx.inventory.cluster.bridge, ctx.host.interface, tools);
-  if (!restart) {
-    return {
-      status: 'skipped',
-      reason: `no ifupdown/NetworkManager on this host; files written, restart by hand`,
-    };
+  const method = networkMethod(ctx.host.osFamily, namesOf(ctx), tools);
+  if (!method) {
+    // nothing will restart or roll back: the undo records have no use
+    await ctx.connector.run(sh`rm -rf -- ${UNDO_DIR}`);
+    return { status: 'skipped', reason: `no ifupdown/NetworkManager on this host; files written, restart by hand` };
   }
-  const paths = networkFiles(ctx).map((f) => f.path);
-  const armed = await ctx.connector.run(armScript(paths, restart));
+  const paths = rollbackPaths(ctx);
+  const armedAt = now();
+  const armed = await ctx.connector.run(armScript(paths, method, namesOf(ctx)));
   if (armed.code !== 0) {
     return { status: 'failed', reason: `could not arm the rollback (exit ${armed.code}: ${armed.stderr.trim()}); network not restarted` };
   }
-  // The restart may cut this very connection: its outcome is only a hint, the probe decides.
-  const restarted = await ctx.connector
-    .run(restart, { timeoutMs: opts.restartTimeoutMs ?? 20_000 })
-    .then(
-      (r) => (r.code === 0 ? 'ok' : r.code === 124 ? 'dropped' : `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}`),
-      () => 'dropped', // the restart cut the session: expected when the route goes through the bridge
-    );
-  const deadline = now() + (opts.probeDeadlineMs ?? PROBE_DEADLINE_MS);
-  let last = '';
+  // The restart may cut this very connection: what it says is a hint, the new connection decides.
+  const first = await ctx.connector
+    .run(detachedRestartScript(method.restart), { timeoutMs: opts.restartTimeoutMs ?? 20_000 })
+    .then((r) => parseConfirmation(r.stdout), () => undefined);
+  const deadline = armedAt + (opts.probeDeadlineMs ?? PROBE_DEADLINE_MS);
+  let last = first?.restart.state === 'running' ? 'restart still running' : 'no answer yet';
   for (;;) {
     try {
-      const r = await ctx.probe(disarmScript());
-      if (r.code === 0) {
-        return restarted === 'ok' || restarted === 'dropped'
-          ? { status: 'changed', reason: `network restarted (${restart}); reachable again, rollback disarmed` }
-          : { status: 'failed', reason: `network restart reported ${restarted}; host still reachable, rollback disarmed; check its network` };
-      }
-      last = `disarm exited ${r.code}`;
+      const r = await ctx.probe(confirmScript());
+      const c = parseConfirmation(r.stdout);
+      if (c.rollback !== undefined) return confirmed(c, method, networkFiles(ctx).map((f) => f.path));
+      last = r.code === 0 ? `the restart (${method.tool}) was still running` : `confirmation exited ${r.code}: ${r.stderr.trim()}`;
     } catch (error) {
       last = error instanceof Error ? error.message : String(error);
     }
@@ -153,18 +172,36 @@ export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetO
   }
   return {
     status: 'failed',
-    reason: `host unreachable after the network restart (${last}); it restores the previous network files (${paths.map((p) => posix.basename(p)).join(', ')}) and restarts its network by itself within ${ROLLBACK_SECONDS} s`,
+    reason:
+      `host unreachable after the network restart (${last}); it restores the previous network files (${names(networkFiles(ctx).map((f) => f.path))}) ` +
+      `and restarts its network by itself within ${ROLLBACK_SECONDS} s (see ${ROLLBACK_LOG} there)`,
   };
+}
+
+const names = (paths: readonly string[]): string => paths.map((p) => posix.basename(p)).join(', ');
+
+/** Pure: the handler's outcome once a new connection answered. */
+export function confirmed(c: Confirmation, method: NetworkMethod, paths: readonly string[]): HandlerOutcome {
+  const log = c.log.length > 0 ? `: ${c.log.join(' / ')}` : '';
+  if (c.rollback === 'fired') {
+    return {
+      status: 'failed',
+      reason: `network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s; the host went back to its previous network files (${names(paths)}) by itself (see ${ROLLBACK_LOG} there)`,
+    };
+  }
+  if (c.restart.state === 'done' && c.restart.code !== 0) {
+    return { status: 'failed', reason: `network restart (${method.tool}) exited ${c.restart.code}${log}; host still reachable, rollback disarmed; check its network` };
+  }
+  return { status: 'changed', reason: `network restarted (${method.tool}); reachable over a new connection, rollback disarmed` };
 }
 
 export const networkRestartHandler: Handler = {
   name: 'network-restart',
-  // Only for runners without `execute`: arm and restart, no probe.
+  // Only for runners without `execute`: arm and restart, no confirmation (the rollback then always runs).
   commands: (ctx): Command[] => {
-    const restart = restartScript(ctx.host.osFamily, ctx.inventory.cluster.bridge, ctx.host.interface, { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false }) ?? 'false';
-    const tool = restart.split(' ')[0] ?? 'ifreload';
-    const check = sh`command -v ${tool} >/dev/null 2>&1 || { echo ${`network-restart: no ${tool} on this host; files written, restart the network by hand`} >&2; exit 1; }`;
-    return [{ script: `${check}\n${armScript(networkFiles(ctx).map((f) => f.path), restart)}` }, { script: restart }];
+    const method = networkMethod(ctx.host.osFamily, namesOf(ctx), { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false });
+    if (!method) return [{ script: `echo 'network-restart: no way to restart the network on this host; restart it by hand' >&2; exit 1` }];
+    return [{ script: armScript(rollbackPaths(ctx), method, namesOf(ctx)) }, { script: detachedRestartScript(method.restart) }];
   },
   execute: (ctx) => restartNetworkSafely(ctx),
 };

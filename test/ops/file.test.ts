@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { gatherFacts } from '../../tasks/engine/facts.ts';
-import { fileChange, fileFact, filesTask, parseFileState, sha256, writeScript } from '../../tasks/ops/file.ts';
+import { BACKUPS_KEPT, fileChange, fileFact, filesTask, parseFileState, removalChange, sha256, type WriteOptions, writeScript } from '../../tasks/ops/file.ts';
 
 const local = new LocalConnector();
 const me = userInfo().username;
@@ -30,8 +30,15 @@ async function stateOf(path: string, sensitive = false) {
   return (await gatherFacts(local, [fact])).get(fact.key) as ReturnType<typeof parseFileState>;
 }
 
-async function apply(file: ManagedFile) {
-  const change = fileChange(file, await stateOf(file.path, file.sensitive));
+// Every real write in these tests backs up into a temp dir, never /var/backups.
+let backupDir = '';
+beforeEach(() => {
+  backupDir = tempDir();
+});
+const opts = (): WriteOptions => ({ backupDir });
+
+async function apply(file: ManagedFile, options: WriteOptions = opts()) {
+  const change = fileChange(file, await stateOf(file.path, file.sensitive), options);
   if (!change) return { change, results: [] };
   const results = [];
   for (const c of change.commands) results.push(await local.run(c.script, c.input === undefined ? {} : { input: c.input }));
@@ -80,7 +87,7 @@ describe('file change (pure)', () => {
     expect(c?.notify).toEqual(['network-restart']);
   });
 
-  it('writes through a temp file next to the target, checks it arrived whole, validates, backs up and renames', () => {
+  it('writes through a temp file next to the target, checks it arrived whole, validates, fsyncs, backs up outside /etc and renames', () => {
     const c = fileChange(file, { ...state, sha256: sha256('old\n'), content: 'old\n' });
     expect(c?.summary).toBe('update /etc/hosts');
     expect(c?.diff).toContain('-old');
@@ -103,8 +110,18 @@ describe('file change (pure)', () => {
         `  echo 'hvmctl: validation of the new /etc/hosts failed (true {}); target left unchanged' >&2`,
         '  exit 65',
         'fi',
-        'if [ -e /etc/hosts ]; then cp -pf -- /etc/hosts /etc/hosts.hvmctl-bak; fi',
+        'sync -- "$t"',
+        'b=',
+        'if [ -e /etc/hosts ]; then',
+        '  mkdir -p -- /var/backups/hvmctl /var/backups/hvmctl/etc && chmod 0700 -- /var/backups/hvmctl',
+        '  b=/var/backups/hvmctl/etc/hosts.$(date -u +%Y%m%dT%H%M%S.%NZ)',
+        '  cp -p -- /etc/hosts "$b" && chmod 0600 -- "$b"',
+        '  keep=',
+        `  set -- /var/backups/hvmctl/etc/hosts.[0-9]*Z; k=$(($# - ${BACKUPS_KEPT}))`,
+        '  for f; do [ $k -gt 0 ] || break; k=$((k - 1)); [ "$f" = "$keep" ] || rm -f -- "$f"; done',
+        'fi',
         'mv -f -- "$t" /etc/hosts',
+        'if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then restorecon -F -- /etc/hosts; fi',
       ].join('\n'),
     );
   });
@@ -122,6 +139,15 @@ describe('file change (pure)', () => {
     const script = writeScript(managed("/tmp/it's here/a file", 'x'));
     expect(script).toContain(`mkdir -p -- '/tmp/it'\\''s here'`);
     expect(script).toContain(`mv -f -- "$t" '/tmp/it'\\''s here/a file'`);
+    expect(script).toContain(`set -- '/var/backups/hvmctl/tmp/it'\\''s here/a file'.[0-9]*Z;`);
+  });
+
+  it('backs up and prunes a path with spaces and quotes on a real shell', async () => {
+    const dir = tempDir();
+    const path = join(dir, "it's a file");
+    for (const v of ['1', '2', '3', '4', '5', '6', '7']) await apply(managed(path, `${v}\n`));
+    expect(readdirSync(join(backupDir, dir))).toHaveLength(BACKUPS_KEPT);
+    expect(readdirSync(dir)).toEqual(["it's a file"]);
   });
 
   it('refuses to replace something that is not a regular file', () => {
@@ -130,20 +156,43 @@ describe('file change (pure)', () => {
 });
 
 describe('file write on a real file system', () => {
-  it('creates, then is a no-op, then updates keeping one backup; no temp files left', async () => {
+  it('creates, then is a no-op, then updates; backups 0600 under the backup dir (0700), the newest kept, nothing beside the file', async () => {
     const dir = tempDir();
     const path = join(dir, 'sub', 'conf');
-    const first = await apply(managed(path, 'one\n', { mode: 0o600 }));
+    const first = await apply(managed(path, 'one\n', { mode: 0o640 }));
     expect(first.results.map((r) => r.code)).toEqual([0]);
     expect(readFileSync(path, 'utf8')).toBe('one\n');
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect((await apply(managed(path, 'one\n', { mode: 0o600 }))).change).toBeUndefined();
-    await apply(managed(path, 'two\n', { mode: 0o600 }));
-    expect(readFileSync(path, 'utf8')).toBe('two\n');
-    expect(readFileSync(`${path}.hvmctl-bak`, 'utf8')).toBe('one\n');
-    await apply(managed(path, 'three\n', { mode: 0o600 }));
-    expect(readFileSync(`${path}.hvmctl-bak`, 'utf8')).toBe('two\n');
-    expect(readdirSync(join(dir, 'sub')).sort()).toEqual(['conf', 'conf.hvmctl-bak']);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    expect(existsSync(join(backupDir, dir))).toBe(false); // nothing to back up on create
+    expect((await apply(managed(path, 'one\n', { mode: 0o640 }))).change).toBeUndefined();
+    const versions = ['two', 'three', 'four', 'five', 'six', 'seven', 'eight'];
+    for (const v of versions) expect((await apply(managed(path, `${v}\n`, { mode: 0o640 }))).results[0]?.code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe('eight\n');
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['conf']);
+    const kept = readdirSync(join(backupDir, dir, 'sub')).sort();
+    expect(kept).toHaveLength(BACKUPS_KEPT);
+    expect(kept.every((n) => /^conf\.\d{8}T\d{6}\.\d{9}Z$/.test(n))).toBe(true);
+    // the newest five previous versions, oldest first (the names sort by time)
+    expect(kept.map((n) => readFileSync(join(backupDir, dir, 'sub', n), 'utf8'))).toEqual(['three\n', 'four\n', 'five\n', 'six\n', 'seven\n']);
+    expect(kept.every((n) => (statSync(join(backupDir, dir, 'sub', n)).mode & 0o777) === 0o600)).toBe(true);
+    expect(statSync(backupDir).mode & 0o777).toBe(0o700);
+  });
+
+  it('with an undo dir, the FIRST write records the previous state (backup, mode, owner), later ones leave it; that backup is never pruned', async () => {
+    const dir = tempDir();
+    const undoDir = join(tempDir(), 'undo');
+    const path = join(dir, 'interfaces');
+    writeFileSync(path, 'installer\n');
+    chmodSync(path, 0o644);
+    for (const v of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) await apply(managed(path, `${v}\n`), { backupDir, undoDir });
+    const [backup, meta] = readFileSync(join(undoDir, path), 'utf8').split('\n');
+    expect(readFileSync(backup ?? '', 'utf8')).toBe('installer\n');
+    expect(meta).toBe(`644 ${process.getuid?.()} ${process.getgid?.()}`);
+    expect(readdirSync(join(backupDir, dir))).toHaveLength(BACKUPS_KEPT + 1); // the five newest and the recorded one
+    // a path that did not exist is recorded as one empty line (the rollback removes it)
+    const fresh = join(dir, 'new-file');
+    await apply(managed(fresh, 'x\n'), { backupDir, undoDir });
+    expect(readFileSync(join(undoDir, fresh), 'utf8')).toBe('\n');
   });
 
   it('a failing validation leaves the target untouched and removes the temp file', async () => {
@@ -178,7 +227,7 @@ describe('file write on a real file system', () => {
     const path = join(dir, 'hosts');
     writeFileSync(path, 'old\n');
     // kill the writer while it is still reading its input: the target must be untouched
-    const script = writeScript(managed(path, 'x'));
+    const script = writeScript(managed(path, 'x'), opts());
     const r = await local.run(`(${script.replace('cat > "$t"', 'cat > "$t"; kill -9 $$')})`, { input: 'new content' });
     expect(r.code).not.toBe(0);
     expect(readFileSync(path, 'utf8')).toBe('old\n');
@@ -193,13 +242,13 @@ describe('file write on a real file system', () => {
     writeFileSync(path, 'old\n');
     const want = '*filter\n:INPUT DROP [0:0]\nCOMMIT\n';
     for (const arrived of ['', want.slice(0, 10), want.slice(0, -1)]) {
-      const r = await local.run(writeScript(managed(path, want, { validate: 'true {}' })), { input: arrived });
+      const r = await local.run(writeScript(managed(path, want, { validate: 'true {}' }), opts()), { input: arrived });
       expect(r.code, JSON.stringify(arrived)).toBe(66);
       expect(r.stderr).toContain(`hvmctl: ${path}: the new content did not arrive whole (connection lost?); target left unchanged`);
       expect(readFileSync(path, 'utf8')).toBe('old\n');
       expect(readdirSync(dir)).toEqual(['rules.v4']);
     }
-    const whole = await local.run(writeScript(managed(path, want)), { input: want });
+    const whole = await local.run(writeScript(managed(path, want), opts()), { input: want });
     expect(whole.code).toBe(0);
     expect(readFileSync(path, 'utf8')).toBe(want);
   });
@@ -208,13 +257,41 @@ describe('file write on a real file system', () => {
     const dir = tempDir();
     const path = join(dir, 'secret');
     const file = managed(path, 's3cret-value\n', { sensitive: true });
-    const script = writeScript(file);
+    const script = writeScript(file, opts());
     expect(script).not.toContain(sha256(file.content));
     expect(script).toContain('[ $n -eq 13 ]');
     expect((await local.run(script, { input: 's3cret' })).code).toBe(66);
     expect(readdirSync(dir)).toEqual([]);
     expect((await local.run(script, { input: file.content })).code).toBe(0);
     expect(readFileSync(path, 'utf8')).toBe(file.content);
+  });
+});
+
+describe('retired files', () => {
+  const retired = { path: '/etc/network/interfaces.d/hvmctl-br0', why: 'moved', notify: ['network-restart'] as const };
+
+  it('nothing when already gone; else back up, then remove, notifying', () => {
+    expect(removalChange(retired, { exists: false })).toBeUndefined();
+    const c = removalChange(retired, { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256('auto br0\n'), content: 'auto br0\n' });
+    expect(c?.summary).toBe('remove /etc/network/interfaces.d/hvmctl-br0 (moved)');
+    expect(c?.notify).toEqual(['network-restart']);
+    expect(c?.diff).toContain('-auto br0');
+    const script = c?.commands[0]?.script ?? '';
+    expect(script.indexOf('cp -p -- /etc/network/interfaces.d/hvmctl-br0 "$b"')).toBeLessThan(script.indexOf('rm -f -- /etc/network/interfaces.d/hvmctl-br0'));
+    expect(() => removalChange(retired, { exists: true, kind: 'other' })).toThrow(/not a regular file/);
+  });
+
+  it('on a real file system: removed, backed up, recorded for undo', async () => {
+    const dir = tempDir();
+    const undoDir = join(tempDir(), 'undo');
+    const path = join(dir, 'hvmctl-br0');
+    writeFileSync(path, 'auto br0\n');
+    const c = removalChange({ path, why: 'moved', notify: [] }, await stateOf(path), { backupDir, undoDir });
+    const r = await local.run(c?.commands[0]?.script ?? 'false');
+    expect(r.code).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+    const [backup] = readFileSync(join(undoDir, path), 'utf8').split('\n');
+    expect(readFileSync(backup ?? '', 'utf8')).toBe('auto br0\n');
   });
 });
 
@@ -231,6 +308,17 @@ describe('filesTask', () => {
     });
     const r = task.plan(ctx, { '/a': same(files[0]!), '/b': { exists: false } });
     expect(r.changes.map((c) => c.summary)).toEqual(['create /b']);
+  });
+
+  it('asks for retired paths too and removes them before writing; passes the undo dir to every script', () => {
+    const files = [managed('/a', 'a')];
+    const task = filesTask({ name: 't', tags: ['t'], stage: 'base', files: () => files, retired: () => [{ path: '/old', why: 'gone', notify: [] }], undoDir: '/run/u' });
+    const ctx = {} as Parameters<typeof task.plan>[0];
+    expect(Object.keys(task.facts(ctx))).toEqual(['/old', '/a']);
+    const old = { exists: true as const, kind: 'file' as const, mode: 0o644, owner: 'root', group: 'root', sha256: sha256('x'), content: 'x' };
+    const r = task.plan(ctx, { '/old': old, '/a': { exists: false } });
+    expect(r.changes.map((c) => c.summary)).toEqual(['remove /old (gone)', 'create /a']);
+    expect(r.changes.every((c) => c.commands[0]?.script.includes('/run/u/'))).toBe(true);
   });
 });
 

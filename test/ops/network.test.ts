@@ -1,18 +1,45 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The network files task and the network-restart handler's safety net: pure
+// plans and scripts, the handler against a fake connector (outputs captured
+// from a Debian 12 container, test/fixtures/captured/network-*), and the
+// scripts' file handling on a real shell in temp dirs. The trials on a real
+// ifupdown host are described in test/fixtures/captured/README.md.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
 import { ConnectError } from '../../src/errors.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
 import type { HandlerContext } from '../../tasks/engine/types.ts';
-import { armScript, disarmScript, networkFiles, networkTask, restartNetworkSafely, restartScript, rollbackScript, ROLLBACK_PID } from '../../tasks/ops/network.ts';
-import { FakeConnector, FakeFleet, fail, ok, type FakeScript, type Recorded } from '../support/fake-connector.ts';
+import { fileChange, sha256 } from '../../tasks/ops/file.ts';
+import { networkFiles, networkRestartHandler, networkTask, restartNetworkSafely, retiredNetworkFiles, unconfirmedFact } from '../../tasks/ops/network.ts';
+import {
+  armScript,
+  confirmScript,
+  detachedRestartScript,
+  disarmScript,
+  networkMethod,
+  parseConfirmation,
+  restoreScript,
+  ROLLBACK_DELAY_SECONDS,
+  ROLLBACK_FIRED,
+  ROLLBACK_PID,
+  ROLLBACK_SECONDS,
+  rollbackScript,
+  UNDO_DIR,
+} from '../../tasks/ops/network-restart.ts';
 import { testInventory } from '../engine/inventory.ts';
+import { FakeConnector, FakeFleet, fail, ok, type FakeScript, type Recorded } from '../support/fake-connector.ts';
 
+const captured = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/captured/${name}`, import.meta.url)), 'utf8');
 const debianHost = testInventory.hosts[1]!;
 const redhatHost: HostSpec = { ...debianHost, osFamily: 'redhat' };
 const none = { code: 1, stdout: '', stderr: '' };
+const names = { bridge: 'br0', iface: 'eth0' };
+const ifupdown = networkMethod('debian', names, { ifup: '/sbin/ifup', systemd: true, networkService: false })!;
+const interfaces = '/etc/network/interfaces';
+const legacy = '/etc/network/interfaces.d/hvmctl-br0';
 
 function tools(found: { ifup?: boolean; ifreload?: boolean; nmcli?: boolean; systemd?: boolean; service?: boolean }): FakeScript['facts'] {
   return {
@@ -24,7 +51,9 @@ function tools(found: { ifup?: boolean; ifreload?: boolean; nmcli?: boolean; sys
   };
 }
 
-function handlerCtx(script: FakeScript, probe: (command?: string) => Promise<{ code: number; stdout: string; stderr: string }>, host = debianHost) {
+type ProbeAnswer = (command?: string) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+function handlerCtx(script: FakeScript, probe: ProbeAnswer, host = debianHost) {
   const log: Recorded[] = [];
   const connector = new FakeConnector(host.name, script, log);
   const probes: (string | undefined)[] = [];
@@ -39,7 +68,7 @@ function handlerCtx(script: FakeScript, probe: (command?: string) => Promise<{ c
       return probe(command);
     },
   };
-  return { ctx, log, probes };
+  return { ctx, log, probes, commands: () => log.filter((r) => !r.factKeys).map((r) => r.command) };
 }
 
 const fakeClock = () => {
@@ -47,67 +76,189 @@ const fakeClock = () => {
   return { now: () => t, sleep: async (ms: number) => void (t += ms) };
 };
 
+const restarted = ok(captured('network-restart-detached.stdout'), captured('network-restart-detached.stderr'));
+const disarmed = async () => ok(captured('network-confirm-disarmed.stdout'));
+
 describe('network files task', () => {
-  it('manages the Debian stanza on Debian hosts and ifcfg-eth0 + ifcfg-br0 on RHEL hosts, notifying network-restart', () => {
-    const ctx = { inventory: testInventory, host: debianHost, check: false };
-    expect(networkFiles(ctx).map((f) => f.path)).toEqual(['/etc/network/interfaces.d/hvmctl-br0']);
+  const ctx = { inventory: testInventory, host: debianHost, check: false, cluster: { get: () => undefined } };
+  const absent = { exists: false } as const;
+
+  it('manages the whole /etc/network/interfaces on Debian hosts and ifcfg-eth0 + ifcfg-br0 on RHEL hosts, notifying network-restart', () => {
+    expect(networkFiles(ctx).map((f) => f.path)).toEqual([interfaces]);
     const rh = networkFiles({ ...ctx, host: redhatHost });
     expect(rh.map((f) => f.path)).toEqual(['/etc/sysconfig/network-scripts/ifcfg-eth0', '/etc/sysconfig/network-scripts/ifcfg-br0']);
     expect(rh.every((f) => f.notify.includes('network-restart'))).toBe(true);
-    const plan = networkTask.plan({ ...ctx, host: redhatHost, cluster: { get: () => undefined } }, Object.fromEntries(rh.map((f) => [f.path, { exists: false }])));
+    expect(retiredNetworkFiles({ ...ctx, host: redhatHost })).toEqual([]);
+  });
+
+  it('Debian: removes the old interfaces.d stanza first, then writes the file, both recording undo records', () => {
+    const facts = networkTask.facts(ctx);
+    expect(Object.keys(facts)).toEqual([legacy, interfaces, 'network-unconfirmed']);
+    const old = { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256('auto br0\n'), content: 'auto br0\n' } as const;
+    const plan = networkTask.plan(ctx, { [legacy]: old, [interfaces]: absent, 'network-unconfirmed': false });
+    expect(plan.changes.map((c) => c.summary)).toEqual([`remove ${legacy} (the bridge is in /etc/network/interfaces now)`, `create ${interfaces}`]);
     expect(plan.changes.map((c) => c.notify)).toEqual([['network-restart'], ['network-restart']]);
+    for (const c of plan.changes) expect(c.commands[0]?.script).toContain(`${UNDO_DIR}/etc/network/`);
+  });
+
+  it('asks for a restart when an earlier apply wrote the files but never confirmed one (it was killed), and only then', () => {
+    const file = networkFiles(ctx)[0]!;
+    const same = { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256(file.content), content: file.content } as const;
+    const upToDate = { [legacy]: absent, [interfaces]: same };
+    expect(networkTask.plan(ctx, { ...upToDate, 'network-unconfirmed': false })).toEqual({ changes: [], reason: `${interfaces} already up to date` });
+    const pending = networkTask.plan(ctx, { ...upToDate, 'network-unconfirmed': true });
+    expect(pending.changes).toEqual([{ summary: 'restart the network: an earlier apply changed its files and never confirmed a restart', commands: [], notify: ['network-restart'] }]);
+    expect(unconfirmedFact.parse(ok('unconfirmed\n'))).toBe(true);
+    expect(unconfirmedFact.parse(ok('none\n'))).toBe(false);
+  });
+
+  it('the rendered file is what ifupdown was seen to read as one bridge stanza and a bare port (captured)', () => {
+    const capture = captured('ifupdown-golden-kvmnode1.txt');
+    const kvmnode1 = testInventory.hosts.find((h) => h.name === 'kvmnode1')!;
+    const content = networkFiles({ ...ctx, host: kvmnode1 })[0]?.content ?? '';
+    // re-capture with the commands in the fixture's header when the template changes
+    expect(capture).toContain(`sha256 ${sha256(content)}`);
+    expect(capture).toContain('$ ifquery -i $F -l\nlo\nbr0\n$');
+    expect(capture).toContain('bridge_ports: eth0\n');
+    expect(capture).toMatch(/\$ ifquery -i \$F eth0\n\(exit 0\)/); // a stanza with no address
+    expect(capture).toContain('ip -4 addr flush dev eth0'); // what ifdown of the port does with this file
   });
 });
 
-describe('restart method (pure)', () => {
+describe('restart methods (pure)', () => {
   it.each([
-    ['debian', { ifreload: '/x' }, 'ifreload -a'],
-    ['debian', { ifup: '/x' }, 'ifdown --force br0 2>/dev/null; ifdown --force eth0 2>/dev/null; ifup br0'],
-    ['debian', {}, undefined],
-    ['redhat', { networkService: true, systemd: true }, 'systemctl restart network'],
-    ['redhat', { networkService: true }, '/etc/init.d/network restart'],
-    ['redhat', { nmcli: '/x' }, 'nmcli connection reload && nmcli connection up br0'],
-    ['redhat', {}, undefined],
-  ] as const)('%s %j -> %s', (os, found, expected) => {
-    expect(restartScript(os, 'br0', 'eth0', { systemd: false, networkService: false, ...found })).toBe(expected);
+    ['debian', { ifreload: '/x' }, 'ifupdown2', 'ifreload -a'],
+    ['debian', { ifup: '/x', ifreload: undefined }, 'ifupdown', 'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo'],
+    ['redhat', { networkService: true, systemd: true }, 'network-scripts', 'systemctl restart network'],
+    ['redhat', { networkService: true }, 'network-scripts', '/etc/init.d/network restart'],
+    ['redhat', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection reload && nmcli connection up br0'],
+    ['redhat', { ifup: '/x' }, 'ifup', 'ifdown br0 2>/dev/null; ifup eth0; ifup br0'],
+  ] as const)('%s %j -> %s', (os, found, tool, restartEnds) => {
+    const m = networkMethod(os, names, { systemd: false, networkService: false, ...found });
+    expect(m?.tool).toBe(tool);
+    expect(m?.restart.endsWith(restartEnds)).toBe(true);
+  });
+
+  it.each(['debian', 'redhat'] as const)('%s without any tool: no method', (os) => {
+    expect(networkMethod(os, names, { systemd: true, networkService: false })).toBeUndefined();
+  });
+
+  it('ifupdown: down with the previous file the undo record names, then with the current one, the port bare, a stray bridge gone, then up', () => {
+    expect(ifupdown.restart.split('\n')).toEqual([
+      `old=$(head -n 1 -- ${UNDO_DIR}/etc/network/interfaces 2>/dev/null || true)`,
+      'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
+      'ifdown -a --force --exclude=lo',
+      'ip addr flush dev eth0 scope global',
+      'if [ -n "$(ip -o link show dev br0 type bridge 2>/dev/null)" ]; then ip link set dev br0 down; ip link del dev br0; fi',
+      'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo',
+    ]);
+  });
+
+  it('quotes inventory names in every script', () => {
+    const odd = { bridge: "br'0", iface: 'eth 0' };
+    for (const [os, t] of [['debian', { ifup: '/x' }], ['redhat', { ifup: '/x' }], ['redhat', { nmcli: '/x' }]] as const) {
+      const m = networkMethod(os, odd, { systemd: false, networkService: false, ...t })!;
+      for (const script of [m.restart, m.stop, m.start, rollbackScript([interfaces], m, odd)]) {
+        expect(script).not.toMatch(/[^'"]eth 0/);
+        expect(script).not.toMatch(/[^\\]br'0/);
+      }
+    }
+  });
+
+  it('the rollback: waits, claims the pid file, stops with the new files, restores, removes a stray bridge, starts, clears the records', () => {
+    const lines = rollbackScript([legacy, interfaces], ifupdown, names).split('\n');
+    expect(lines[0]).toBe(`sleep ${ROLLBACK_DELAY_SECONDS}`);
+    expect(lines[1]).toBe(`mv -f -- ${ROLLBACK_PID} ${ROLLBACK_FIRED} 2>/dev/null || exit 0`);
+    const at = (text: string) => lines.findIndex((l) => l.replace(/^\( /, '').startsWith(text));
+    expect(at('ifdown -a --force --exclude=lo')).toBeLessThan(at(`if [ -e ${UNDO_DIR}${legacy} ]`));
+    expect(at(`if [ -e ${UNDO_DIR}${interfaces} ]`)).toBeLessThan(at('if [ -n "$(ip -o link show dev br0 type bridge'));
+    expect(at('if [ -n "$(ip -o link show dev br0 type bridge')).toBeLessThan(at('ifup -a --exclude=lo'));
+    expect(at('ifup -a --exclude=lo')).toBeLessThan(at(`rm -rf -- ${UNDO_DIR}`));
+    expect(ROLLBACK_DELAY_SECONDS).toBeLessThan(ROLLBACK_SECONDS);
+  });
+
+  it.each([
+    ['debian ifupdown', ifupdown],
+    ['redhat network-scripts', networkMethod('redhat', names, { systemd: true, networkService: true })!],
+    ['redhat nmcli', networkMethod('redhat', names, { systemd: true, networkService: false, nmcli: '/x' })!],
+  ])('%s: every script is valid sh', async (_, m) => {
+    const local = new LocalConnector();
+    for (const script of [m.restart, armScript([interfaces], m, names), detachedRestartScript(m.restart), confirmScript(), disarmScript()]) {
+      const r = await local.run('sh -n', { input: script });
+      expect(r, script).toMatchObject({ code: 0, stderr: '' });
+    }
+  });
+});
+
+describe('confirmation output (parsed from captured output)', () => {
+  it('reads the detached restart, a confirmation that disarmed, one that found the rollback fired, and arming', () => {
+    expect(parseConfirmation(captured('network-restart-detached.stdout'))).toEqual({ restart: { state: 'done', code: 0 }, log: [] });
+    expect(parseConfirmation(captured('network-confirm-disarmed.stdout'))).toEqual({
+      restart: { state: 'done', code: 0 },
+      rollback: 'disarmed',
+      log: ["device br0 already exists; can't create bridge with the same name", 'RTNETLINK answers: Operation not supported'],
+    });
+    expect(parseConfirmation(captured('network-confirm-fired.stdout'))).toEqual({ restart: { state: 'unknown' }, rollback: 'fired', log: [] });
+    expect(parseConfirmation(captured('network-arm.stdout'))).toEqual({ restart: { state: 'unknown' }, rollback: 'none', log: [] });
+    expect(parseConfirmation('restart-running\n')).toEqual({ restart: { state: 'running' }, log: [] });
+    expect(parseConfirmation('')).toEqual({ restart: { state: 'unknown' }, log: [] });
   });
 });
 
 describe('network-restart safety net', () => {
-  it('skips (files stay written) where the host has no ifupdown/NetworkManager, as in the lab', async () => {
-    const { ctx, log, probes } = handlerCtx({ facts: tools({}) }, async () => ok());
+  it('skips where the host has no ifupdown/NetworkManager, dropping the undo records nothing will use', async () => {
+    const { ctx, commands, probes } = handlerCtx({ facts: tools({}) }, disarmed);
     const outcome = await restartNetworkSafely(ctx);
     expect(outcome).toEqual({ status: 'skipped', reason: 'no ifupdown/NetworkManager on this host; files written, restart by hand' });
-    expect(log.filter((r) => !r.factKeys)).toEqual([]);
+    expect(commands()).toEqual([`rm -rf -- ${UNDO_DIR}`]);
     expect(probes).toEqual([]);
   });
 
-  it('arms the rollback, restarts, reconnects on a NEW connection and disarms', async () => {
-    const { ctx, log, probes } = handlerCtx({ facts: tools({ ifreload: true }) }, async () => ok());
+  it('arms the rollback, restarts detached, confirms on a NEW connection (which disarms)', async () => {
+    const { ctx, commands, probes } = handlerCtx({ facts: tools({ ifup: true }), answers: [['restart-rc', restarted]] }, disarmed);
     const outcome = await restartNetworkSafely(ctx, fakeClock());
-    expect(outcome.status).toBe('changed');
-    const commands = log.filter((r) => !r.factKeys).map((r) => r.command);
-    expect(commands).toEqual([armScript(['/etc/network/interfaces.d/hvmctl-br0'], 'ifreload -a'), 'ifreload -a']);
-    expect(probes).toEqual([disarmScript()]);
+    expect(outcome).toEqual({ status: 'changed', reason: 'network restarted (ifupdown); reachable over a new connection, rollback disarmed' });
+    expect(commands()).toEqual([armScript([legacy, interfaces], ifupdown, names), detachedRestartScript(ifupdown.restart)]);
+    expect(probes).toEqual([confirmScript()]);
   });
 
   it('a restart that cuts the session is fine when the host answers a new connection', async () => {
-    const script: FakeScript = { facts: tools({ ifup: true }), answers: [[/^ifdown/, () => { throw new ConnectError('kvmnode1', 'connection lost'); }]] };
-    const { ctx } = handlerCtx(script, async () => ok());
+    const script: FakeScript = { facts: tools({ ifup: true }), answers: [[/restart-rc/, () => { throw new ConnectError('kvmnode1', 'connection lost'); }]] };
+    const { ctx } = handlerCtx(script, disarmed);
     expect((await restartNetworkSafely(ctx, fakeClock())).status).toBe('changed');
   });
 
-  it('keeps probing until the deadline, then fails saying the host rolls back by itself', async () => {
+  it('asks again while the restart is still running', async () => {
+    const answers = [ok('restart-running\n'), ok(captured('network-confirm-disarmed.stdout'))];
+    const { ctx, probes } = handlerCtx({ facts: tools({ ifup: true }) }, async () => answers.shift() ?? fail());
+    expect((await restartNetworkSafely(ctx, fakeClock())).status).toBe('changed');
+    expect(probes).toHaveLength(2);
+  });
+
+  it('keeps probing until the deadline (counted from arming), then fails with the bound the host rolls back within', async () => {
     let attempts = 0;
-    const { ctx, probes } = handlerCtx({ facts: tools({ ifreload: true }) }, async () => {
+    const { ctx, probes } = handlerCtx({ facts: tools({ ifup: true }) }, async () => {
       attempts += 1;
-      throw new ConnectError('kvmnode1', 'unreachable: connect timed out');
+      throw new ConnectError('kvmnode1', 'unreachable: 172.21.3.10:22: connect timed out');
     });
     const outcome = await restartNetworkSafely(ctx, { ...fakeClock(), probeDeadlineMs: 10_000, probeIntervalMs: 2000 });
-    expect(outcome.status).toBe('failed');
-    expect(outcome.reason).toContain('restores the previous network files (hvmctl-br0) and restarts its network by itself within 60 s');
+    expect(outcome).toEqual({
+      status: 'failed',
+      reason:
+        'host unreachable after the network restart (kvmnode1: unreachable: 172.21.3.10:22: connect timed out); it restores the previous network files (interfaces) ' +
+        'and restarts its network by itself within 60 s (see /var/log/hvmctl/network-rollback.log there)',
+    });
     expect(attempts).toBe(6);
-    expect(probes.every((p) => p === disarmScript())).toBe(true);
+    expect(probes.every((p) => p === confirmScript())).toBe(true);
+  });
+
+  it('a host that answers only after its rollback started is reported as rolled back, not restarted', async () => {
+    const { ctx } = handlerCtx({ facts: tools({ ifup: true }) }, async () => ok(captured('network-confirm-fired.stdout')));
+    const outcome = await restartNetworkSafely(ctx, fakeClock());
+    expect(outcome).toEqual({
+      status: 'failed',
+      reason: `network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s; the host went back to its previous network files (interfaces) by itself (see /var/log/hvmctl/network-rollback.log there)`,
+    });
   });
 
   it('recovers when the host comes back before the deadline', async () => {
@@ -115,79 +266,106 @@ describe('network-restart safety net', () => {
     const { ctx } = handlerCtx({ facts: tools({ nmcli: true }) }, async () => {
       attempts += 1;
       if (attempts < 3) throw new ConnectError('kvmnode1', 'unreachable');
-      return ok();
+      return disarmed();
     }, redhatHost);
     expect((await restartNetworkSafely(ctx, fakeClock())).status).toBe('changed');
     expect(attempts).toBe(3);
   });
 
   it('does not restart when the rollback cannot be armed', async () => {
-    const { ctx, log } = handlerCtx({ facts: tools({ ifreload: true }), answers: [[ROLLBACK_PID, fail(1, 'read-only file system')]] }, async () => ok());
+    const { ctx, commands } = handlerCtx({ facts: tools({ ifup: true }), answers: [[ROLLBACK_PID, fail(1, 'read-only file system')]] }, disarmed);
     const outcome = await restartNetworkSafely(ctx, fakeClock());
     expect(outcome.status).toBe('failed');
-    expect(log.map((r) => r.command)).not.toContain('ifreload -a');
+    expect(outcome.reason).toContain('read-only file system');
+    expect(commands()).toHaveLength(1);
   });
 
-  it('a restart failure with the host still reachable is reported as failed (rollback disarmed)', async () => {
-    const { ctx } = handlerCtx({ facts: tools({ ifreload: true }), answers: [['ifreload -a', fail(1, 'error: br0: bad config')]] }, async () => ok());
+  it('a restart that failed on a host still reachable is reported as failed with its output (rollback disarmed)', async () => {
+    const confirmation = 'restart-rc=1\nrestart-log: ifup: failed to bring up br0\nrollback=disarmed\n';
+    const { ctx } = handlerCtx({ facts: tools({ ifup: true }) }, async () => ok(confirmation));
     const outcome = await restartNetworkSafely(ctx, fakeClock());
-    expect(outcome).toMatchObject({ status: 'failed' });
-    expect(outcome.reason).toContain('bad config');
+    expect(outcome).toEqual({ status: 'failed', reason: 'network restart (ifupdown) exited 1: ifup: failed to bring up br0; host still reachable, rollback disarmed; check its network' });
   });
 });
 
-describe('rollback scripts on a real shell', () => {
-  it('the rollback restores the backup, removes a file that had none, and restarts', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-net-'));
-    try {
-      const a = join(dir, 'ifcfg-br0');
-      const b = join(dir, 'ifcfg-eth0');
-      writeFileSync(a, 'new');
-      writeFileSync(`${a}.hvmctl-bak`, 'old');
-      writeFileSync(b, 'new only');
-      const script = rollbackScript([a, b], `echo restarted > ${join(dir, 'log')}`).replace(/^sleep \d+; /, '').replace(/; rm -f -- \S+$/, '');
-      const r = await new LocalConnector().run(script);
-      expect(r.code).toBe(0);
-      expect(readFileSync(a, 'utf8')).toBe('old');
-      expect(existsSync(b)).toBe(false);
-      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('restarted\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+describe('scripts on a real shell', () => {
+  const dirs: string[] = [];
+  const temp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'hvmctl-net-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const local = new LocalConnector();
+
+  it('writes record the state before the FIRST unconfirmed write; the restore puts it back (content, mode) and removes what was new', async () => {
+    const dir = temp();
+    const opts = { backupDir: join(temp(), 'backups'), undoDir: join(temp(), 'undo') };
+    const conf = join(dir, 'interfaces');
+    const added = join(dir, 'added');
+    writeFileSync(conf, 'installer\n');
+    chmodSync(conf, 0o640);
+    const group = (await local.run('id -gn')).stdout.trim();
+    const file = (path: string, content: string) => ({ path, content, mode: 0o644, owner: userInfo().username, group, notify: [], tags: [], template: 't' });
+    for (const [path, content] of [[conf, 'bridge 1\n'], [conf, 'bridge 2\n'], [added, 'new\n']] as const) {
+      const change = fileChange(file(path, content), readFileState(path), opts);
+      const r = await local.run(change?.commands[0]?.script ?? 'false', { input: content });
+      expect(r.code, r.stderr).toBe(0);
     }
+    expect(readFileSync(conf, 'utf8')).toBe('bridge 2\n');
+    const r = await local.run(restoreScript([conf, added, join(dir, 'untouched')], opts.undoDir));
+    expect(r.code).toBe(0);
+    expect(readFileSync(conf, 'utf8')).toBe('installer\n');
+    expect(statSync(conf).mode & 0o777).toBe(0o640);
+    expect(existsSync(added)).toBe(false);
+    expect(r.stdout).toContain(`restored ${conf} from ${opts.backupDir}${conf}.`);
+    expect(r.stdout).toContain(`removed ${added}`);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('arm leaves a detached waiting process whose pid is recorded; disarm kills it and removes the pid file', async () => {
-    const local = new LocalConnector();
-    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-net-'));
-    const marker = join(dir, 'restarted');
+  it.skipIf(process.getuid?.() !== 0)('detached restart and confirmation report the outcome; arm leaves one detached process that a confirmation kills', async () => {
+    const harmless = { tool: 'test', restart: 'echo restarting; exit 3', stop: 'true', start: 'true' };
+    const bridge = { bridge: 'hvmctltest0', iface: 'hvmctltest1' };
     try {
-      expect((await local.run(armScript([join(dir, 'x')], `touch ${marker}`))).code).toBe(0);
+      const restart = await local.run(detachedRestartScript(harmless.restart));
+      expect(restart.stdout).toBe('restart-rc=3\n');
+      expect(restart.stderr).toBe('restarting\n');
+      expect((await local.run(armScript([join(temp(), 'x')], harmless, bridge))).code).toBe(0);
       const pid = readFileSync(ROLLBACK_PID, 'utf8').trim();
-      expect((await local.run(`kill -0 ${pid}`)).code).toBe(0);
-      expect((await local.run(`ps -eo pgid=,args= | awk '$1 == ${pid}'`)).stdout).toMatch(/sleep 60/);
-      expect((await local.run(`ps -o args= -p ${pid}`)).stdout).toContain('sleep 60');
-      expect((await local.run(disarmScript())).code).toBe(0);
+      expect((await local.run(`ps -o args= -p ${pid}`)).stdout).toContain(`sleep ${ROLLBACK_DELAY_SECONDS}`);
+      await local.run(detachedRestartScript(harmless.restart));
+      expect(parseConfirmation((await local.run(confirmScript())).stdout)).toEqual({ restart: { state: 'done', code: 3 }, rollback: 'disarmed', log: ['restarting'] });
       await new Promise((r) => setTimeout(r, 100));
-      // nothing of its process group is left running (a reaped-later zombie does not count)
       const group = await local.run(`ps -eo pgid=,stat=,args= | awk '$1 == ${pid} && $2 !~ /Z/'`);
       expect(group.stdout).toBe('');
       expect(existsSync(ROLLBACK_PID)).toBe(false);
-      expect(existsSync(marker)).toBe(false);
+      // a rollback that already claimed the pid file wins: the confirmation says so
+      const fast = armScript([join(temp(), 'x')], harmless, bridge).replace(`sleep ${ROLLBACK_DELAY_SECONDS}`, 'sleep 0');
+      await local.run(fast);
+      await local.run(`i=0; until [ -e ${ROLLBACK_FIRED} ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done`);
+      expect(parseConfirmation((await local.run(confirmScript())).stdout).rollback).toBe('fired');
     } finally {
       await local.run(disarmScript());
-      rmSync(dir, { recursive: true, force: true });
+      await local.run(`rm -rf /run/hvmctl`);
     }
   });
 });
 
+function readFileState(path: string) {
+  if (!existsSync(path)) return { exists: false } as const;
+  const content = readFileSync(path, 'utf8');
+  const st = statSync(path);
+  return { exists: true, kind: 'file', mode: st.mode & 0o777, owner: 'x', group: 'x', sha256: sha256(content), content } as const;
+}
+
 describe('network handler in the runner', () => {
-  it('is reported skipped in the lab case and does not stop the host', async () => {
+  it('is reported skipped where there is no tool and does not stop the host', async () => {
     const { runPlaybook } = await import('../../tasks/engine/runner.ts');
-    const { networkRestartHandler } = await import('../../tasks/ops/network.ts');
-    const fleet = new FakeFleet({ kvmnode1: { facts: { ...tools({}), 'file:/etc/network/interfaces.d/hvmctl-br0': ok('absent\n') } } });
-    const report = await runPlaybook({ inventory: testInventory, tasks: [networkTask], handlers: [networkRestartHandler], hosts: [debianHost], connect: (h) => fleet.connect(h.name) });
+    const fleet = new FakeFleet({ kvmnode1: { facts: { ...tools({}), [`file:${interfaces}`]: ok('absent\n'), [`file:${legacy}`]: ok('absent\n'), 'network-unconfirmed': ok('none\n') } } });
+    const report = await runPlaybook({ inventory: testInventory, tasks: [networkTask as never], handlers: [networkRestartHandler], hosts: [debianHost], connect: (h) => fleet.connect(h.name) });
     expect(report.results.map((r) => [r.status, r.task, r.reason])).toEqual([
-      ['changed', 'network files', 'create /etc/network/interfaces.d/hvmctl-br0'],
+      ['changed', 'network files', `create ${interfaces}`],
       ['skipped', 'handler network-restart', 'no ifupdown/NetworkManager on this host; files written, restart by hand'],
     ]);
     expect(report.recap[0]).toMatchObject({ changed: 1, skipped: 1, failed: 0 });

@@ -20,14 +20,14 @@ describe('managedFiles', () => {
   it('gives each role its files (debian, ganesha)', () => {
     expect(paths(lab, 'kvmstorage')).toEqual([
       '/etc/hosts',
-      '/etc/network/interfaces.d/hvmctl-br0',
+      '/etc/network/interfaces',
       '/etc/iptables/rules.v4',
       '/etc/iptables/rules.v6',
       '/etc/ganesha/ganesha.conf',
     ]);
     expect(paths(lab, 'kvmnode1')).toEqual([
       '/etc/hosts',
-      '/etc/network/interfaces.d/hvmctl-br0',
+      '/etc/network/interfaces',
       '/etc/iptables/rules.v4',
       '/etc/iptables/rules.v6',
       '/etc/libvirt/storage/default.xml',
@@ -57,6 +57,16 @@ describe('managedFiles', () => {
     const debian = managedFiles(lab, host(lab, 'kvmnode2')).find((f) => f.tags.includes('network'));
     expect(debian?.content).toContain('iface br0 inet static\n    address 172.21.3.11\n');
     expect(debian?.content).toContain('iface eth0 inet manual');
+  });
+
+  it('Debian: the whole /etc/network/interfaces, one stanza per interface (ifupdown merges stanzas of one name), the port with no address and not auto', () => {
+    const debian = managedFiles(lab, host(lab, 'kvmnode2')).find((f) => f.tags.includes('network'));
+    const lines = (debian?.content ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(lines.slice(0, 5)).toEqual(['source /etc/network/interfaces.d/*', 'auto lo', 'iface lo inet loopback', 'iface eth0 inet manual', 'auto br0']);
+    expect(lines.filter((l) => l.startsWith('iface ')).map((l) => l.split(' ')[1])).toEqual(['lo', 'eth0', 'br0']);
+    expect(lines).not.toContain('auto eth0');
+    expect(lines).toContain('    bridge_ports eth0');
+    expect(debian?.notify).toEqual(['network-restart']);
   });
 
   it('exports to the cluster network only', () => {

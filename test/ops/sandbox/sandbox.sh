@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs COMMAND as if on a blank hypervisor, on THIS machine but inside private
 # namespaces: its own network (so its own iptables), its own mounts (a tmpfs
-# /run; /etc, /var/lib, /var/log, /opt and /root as copy-on-write overlays whose
+# /run; /etc, /var/lib, /var/log, /var/backups, /opt and /root as copy-on-write overlays whose
 # changes live in a tmpfs) and a throw-away libvirtd. Nothing outside the
 # namespaces changes; every process started here dies with the PID namespace.
 #   unshare --mount --uts --net --pid --fork --propagation private sh sandbox.sh COMMAND...
@@ -17,6 +17,9 @@ overlay /var/lib varlib
 overlay /var/log varlog
 overlay /opt opt
 overlay /root root
+# where file writes put their backups (tasks/ops/file.ts BACKUP_DIR)
+mkdir -p /var/backups
+overlay /var/backups backups
 # A blank hypervisor has no cluster key pair: hide this machine's (only in the
 # overlay's upper layer; refuse unless /root really is the overlay).
 if [ "$(findmnt -n -o FSTYPE --mountpoint /root)" = overlay ]; then rm -f /root/.ssh/id_ed25519 /root/.ssh/id_ed25519.pub; else echo 'sandbox: /root is not an overlay' >&2; exit 1; fi

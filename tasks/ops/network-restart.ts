@@ -1,0 +1,255 @@
+// The shell side of the network restart and its rollback, pure: per OS family
+// and tool, how to take the network down with the configuration it was
+// brought up with, bring it up with the new one, and undo that. The handler
+// that runs them and decides from a new connection is in network.ts.
+//
+// Why each step, from trials on Debian 12 (ifupdown 0.8.41, bridge-utils 1.7.1;
+// test/fixtures/captured/ifupdown-*.txt):
+//   - `ifdown` reads the CURRENT files. After the write it would take eth0
+//     down as the new `inet manual` stanza says; the address it had comes from
+//     the previous file, which the write's undo record names: so the restart
+//     first takes the network down with that file (`ifdown -i OLD`).
+//   - A restart can cut the very session that started it (the address moves,
+//     or the new one is wrong). It runs detached (setsid, output to a file);
+//     the operator side then asks over a NEW connection how it ended.
+//   - The rollback must undo a bridge the previous files do not know: it takes
+//     the network down with the NEW files (still current), then restores the
+//     previous ones, deletes a bridge left behind (a start that failed half-way
+//     leaves br0 with the new address and no ifupdown state), and starts.
+//   - Rollback and confirmation race at the deadline: each claims the armed
+//     rollback by renaming its pid file (atomic); the loser knows it lost.
+import { posix } from 'node:path';
+import type { OsFamily } from '../../src/inventory/types.ts';
+import { debianInterfacesPath } from '../../src/render/managed-files.ts';
+import { quote, raw, sh } from '../../src/shell.ts';
+
+/** The bound apply prints: the host has restored its previous files and restarted its network this long after the restart. */
+export const ROLLBACK_SECONDS = 60;
+/** When the rollback starts, after it is armed; the rest of ROLLBACK_SECONDS is for its own restart. */
+export const ROLLBACK_DELAY_SECONDS = 40;
+/** How long the restart command waits for the detached restart (a session that survives reports its outcome). */
+export const RESTART_WAIT_SECONDS = 15;
+/** How long a confirmation waits for a restart still running before it answers "running". */
+export const CONFIRM_WAIT_SECONDS = 8;
+
+const RUN_DIR = '/run/hvmctl';
+/** Undo records of the network files (file.ts WriteOptions.undoDir); on tmpfs: a reboot runs the files as written. */
+export const UNDO_DIR = `${RUN_DIR}/network-undo`;
+export const ROLLBACK_PID = `${RUN_DIR}/network-rollback.pid`;
+/** Left by a rollback that started: a late confirmation must not report success. */
+export const ROLLBACK_FIRED = `${RUN_DIR}/network-rollback.fired`;
+export const ROLLBACK_LOG = '/var/log/hvmctl/network-rollback.log';
+export const RESTART_LOG = `${RUN_DIR}/network-restart.log`;
+export const RESTART_RC = `${RUN_DIR}/network-restart.rc`;
+
+export interface NetworkTools {
+  readonly ifup?: string;
+  readonly ifreload?: string;
+  readonly nmcli?: string;
+  readonly systemd: boolean;
+  /** A `network` service exists (RHEL network-scripts: /etc/init.d/network or network.service). */
+  readonly networkService: boolean;
+}
+
+export interface NetworkNames {
+  readonly bridge: string;
+  /** The physical interface enslaved to the bridge. */
+  readonly iface: string;
+}
+
+/** Shell for one way of restarting: the forward restart, and the rollback's stop (current files) and start (restored files). */
+export interface NetworkMethod {
+  readonly tool: string;
+  readonly restart: string;
+  readonly stop: string;
+  readonly start: string;
+}
+
+/**
+ * Deletes the bridge when it is still there (a half-failed start leaves it
+ * with its address and no ifupdown state). Asks the kernel through `ip`, not
+ * /sys/class/net: in a container that joined its network namespace late
+ * (systemd-nspawn --network-namespace-path) sysfs shows the host's devices.
+ */
+export function deleteBridgeScript(bridge: string): string {
+  return sh`if [ -n "$(ip -o link show dev ${bridge} type bridge 2>/dev/null)" ]; then ip link set dev ${bridge} down; ip link del dev ${bridge}; fi`;
+}
+
+function ifupdown(n: NetworkNames): NetworkMethod {
+  const old = sh`$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`;
+  // `--allow=hotplug` as networking.service does: an installer's `allow-hotplug eth0` is not `auto`.
+  const start = 'ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo';
+  return {
+    tool: 'ifupdown',
+    restart: [
+      `old=${old}`,
+      'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
+      'ifdown -a --force --exclude=lo',
+      // what no ifupdown state covers: an address the port kept from a start that failed half-way
+      sh`ip addr flush dev ${n.iface} scope global`,
+      deleteBridgeScript(n.bridge),
+      'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo',
+    ].join('\n'),
+    stop: ['ifdown -a --force --exclude=lo', sh`ip addr flush dev ${n.iface} scope global`].join('\n'),
+    start,
+  };
+}
+
+type MethodChooser = (n: NetworkNames, t: NetworkTools) => NetworkMethod | undefined;
+
+/** Per OS family, the first tool the host has, in order of preference. */
+const methods: Readonly<Record<OsFamily, MethodChooser>> = {
+  debian: (n, t) => {
+    // ifupdown2 reloads by difference and takes down what the files no longer name
+    if (t.ifreload) return { tool: 'ifupdown2', restart: 'ifreload -a', stop: 'true', start: 'ifreload -a' };
+    if (t.ifup) return ifupdown(n);
+    return undefined;
+  },
+  redhat: (n, t) => {
+    if (t.networkService) {
+      const svc = (verb: string): string => (t.systemd ? `systemctl ${verb} network` : `/etc/init.d/network ${verb}`);
+      return { tool: 'network-scripts', restart: svc('restart'), stop: svc('stop'), start: svc('start') };
+    }
+    if (t.nmcli) {
+      return {
+        tool: 'NetworkManager',
+        restart: sh`nmcli connection reload && nmcli connection up ${n.bridge}`,
+        stop: sh`nmcli connection down ${n.bridge}`,
+        start: sh`nmcli connection reload; nmcli device connect ${n.iface}`,
+      };
+    }
+    if (t.ifup) {
+      return {
+        tool: 'ifup',
+        restart: sh`ifdown ${n.bridge} 2>/dev/null; ifup ${n.iface}; ifup ${n.bridge}`,
+        stop: sh`ifdown ${n.bridge}; ifdown ${n.iface}`,
+        start: sh`ifup ${n.iface}; if [ -e ${`/etc/sysconfig/network-scripts/ifcfg-${n.bridge}`} ]; then ifup ${n.bridge}; fi`,
+      };
+    }
+    return undefined;
+  },
+};
+
+/** Pure: how this host restarts its network, or undefined when it has no way to. */
+export function networkMethod(osFamily: OsFamily, names: NetworkNames, tools: NetworkTools): NetworkMethod | undefined {
+  return methods[osFamily](names, tools);
+}
+
+/** Runs the restart detached from the SSH session, waits a bounded time and prints `restart-rc=N` or `restart-running`. */
+export function detachedRestartScript(restart: string): string {
+  // a subshell: an `exit` in the restart must still leave its status in the rc file
+  const job = [`( ${restart}\n) > ${quote(RESTART_LOG)} 2>&1`, sh`echo $? > ${RESTART_RC}.tmp`, sh`mv -f -- ${RESTART_RC}.tmp ${RESTART_RC}`].join('; ');
+  return [
+    sh`mkdir -p -- ${RUN_DIR} && rm -f -- ${RESTART_RC} ${RESTART_LOG}`,
+    sh`setsid sh -c ${job} </dev/null >/dev/null 2>&1 &`,
+    waitFor(sh`[ -e ${RESTART_RC} ]`, RESTART_WAIT_SECONDS),
+    sh`if [ -e ${RESTART_RC} ]; then echo "restart-rc=$(cat ${RESTART_RC})"; else echo restart-running; fi`,
+    sh`tail -n 20 -- ${RESTART_LOG} >&2 2>/dev/null || true`,
+  ].join('\n');
+}
+
+function waitFor(condition: string, seconds: number): string {
+  return `i=0; until ${condition} || [ $i -ge ${seconds * 10} ]; do sleep 0.1; i=$((i + 1)); done`;
+}
+
+/** Puts back what each undo record names (or removes what did not exist), atomically per file. */
+export function restoreScript(paths: readonly string[], undoDir: string = UNDO_DIR): string {
+  return paths
+    .map((path) => {
+      const p = quote(path);
+      const u = quote(undoDir + path);
+      const t = quote(`${posix.dirname(path)}/.${posix.basename(path)}.hvmctl-tmp.rollback`);
+      return [
+        `if [ -e ${u} ]; then`,
+        `  b=; m=; o=; g=; { read -r b; read -r m o g; } < ${u}`,
+        `  if [ -z "$b" ]; then rm -f -- ${p}; echo ${quote(`removed ${path}`)}`,
+        `  elif [ -f "$b" ]; then cp -- "$b" ${t} && chown "$o:$g" -- ${t} && chmod "$m" -- ${t} && mv -f -- ${t} ${p} && echo ${quote(`restored ${path} from`)} "$b"`,
+        `  else echo ${quote(`the backup of ${path} is gone:`)} "$b"; fi`,
+        'fi',
+      ].join('\n');
+    })
+    .join('\n');
+}
+
+/** What the detached rollback does after the delay, unless a confirmation claimed it first. */
+export function rollbackScript(paths: readonly string[], method: NetworkMethod, names: NetworkNames): string {
+  return [
+    `sleep ${ROLLBACK_DELAY_SECONDS}`,
+    sh`mv -f -- ${ROLLBACK_PID} ${ROLLBACK_FIRED} 2>/dev/null || exit 0`,
+    sh`mkdir -p -- ${posix.dirname(ROLLBACK_LOG)}; exec >> ${ROLLBACK_LOG} 2>&1`,
+    `echo "$(date -u +%FT%TZ) hvmctl: network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s: back to the previous files (${method.tool})"`,
+    `( ${method.stop}\n)`,
+    restoreScript(paths),
+    deleteBridgeScript(names.bridge),
+    `( ${method.start}\n)`,
+    sh`rm -rf -- ${UNDO_DIR}`,
+    `echo "$(date -u +%FT%TZ) hvmctl: rollback done"`,
+  ].join('\n');
+}
+
+/** Arms the rollback, detached from the SSH session (it survives the connection dropping). */
+export function armScript(paths: readonly string[], method: NetworkMethod, names: NetworkNames): string {
+  return [
+    disarmScript(),
+    sh`mkdir -p -- ${RUN_DIR} && rm -f -- ${ROLLBACK_FIRED} ${RESTART_RC}`,
+    sh`setsid nohup sh -c ${rollbackScript(paths, method, names)} </dev/null >/dev/null 2>&1 &`,
+    sh`echo $! > ${ROLLBACK_PID}`,
+  ].join('\n');
+}
+
+/** Claims and kills a pending rollback (its whole process group: setsid made it a group leader). Prints what it found. */
+export function disarmScript(): string {
+  const claimed = quote(`${ROLLBACK_PID}.disarming`);
+  return [
+    sh`if mv -f -- ${ROLLBACK_PID} ${raw(claimed)} 2>/dev/null; then`,
+    `  p=$(cat ${claimed}); kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; rm -f -- ${claimed}; echo rollback=disarmed`,
+    sh`elif [ -e ${ROLLBACK_FIRED} ]; then echo rollback=fired`,
+    'else echo rollback=none; fi',
+  ].join('\n');
+}
+
+/**
+ * Run over a NEW connection: waits (bounded) for the restart to end, prints its
+ * outcome, then claims the rollback and clears the undo records, unless the
+ * restart is still running (then nothing is claimed: ask again) or the
+ * rollback already started.
+ */
+export function confirmScript(): string {
+  return [
+    waitFor(sh`[ -e ${RESTART_RC} ] || [ ! -e ${ROLLBACK_PID} ]`, CONFIRM_WAIT_SECONDS),
+    sh`if [ -e ${RESTART_RC} ]; then echo "restart-rc=$(cat ${RESTART_RC})"; tail -n 5 -- ${RESTART_LOG} 2>/dev/null | sed 's/^/restart-log: /'`,
+    sh`elif [ -e ${ROLLBACK_PID} ]; then echo restart-running; exit 0`,
+    'else echo restart-unknown; fi',
+    disarmScript(),
+    sh`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; fi`,
+  ].join('\n');
+}
+
+export type RestartState = { readonly state: 'done'; readonly code: number } | { readonly state: 'running' } | { readonly state: 'unknown' };
+export type RollbackState = 'disarmed' | 'fired' | 'none';
+
+export interface Confirmation {
+  readonly restart: RestartState;
+  /** Undefined when the confirmation did not get that far (restart still running). */
+  readonly rollback?: RollbackState;
+  /** The end of the restart's output, when it ended. */
+  readonly log: readonly string[];
+}
+
+/** Pure: the restart's and the rollback's state from detachedRestartScript's or confirmScript's output. */
+export function parseConfirmation(stdout: string): Confirmation {
+  let restart: RestartState = { state: 'unknown' };
+  let rollback: RollbackState | undefined;
+  const log: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const rc = /^restart-rc=(\d+)$/.exec(line);
+    if (rc) restart = { state: 'done', code: Number(rc[1]) };
+    else if (line === 'restart-running') restart = { state: 'running' };
+    else if (line.startsWith('restart-log: ')) log.push(line.slice('restart-log: '.length));
+    else {
+      const rb = /^rollback=(disarmed|fired|none)$/.exec(line);
+      if (rb) rollback = rb[1] as RollbackState;
+    }
+  }
+  return rollback === undefined ? { restart, log } : { restart, rollback, log };
+}
