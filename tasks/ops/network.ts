@@ -186,7 +186,7 @@ export function confirmed(c: Confirmation, method: NetworkMethod, paths: readonl
   if (c.rollback === 'fired') {
     return {
       status: 'failed',
-      reason: `network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s; the host went back to its previous network files (${names(paths)}) by itself (see ${ROLLBACK_LOG} there)`,
+      reason: `network change not confirmed in time (${ROLLBACK_DELAY_SECONDS} s); the host went back to its previous network files (${names(paths)}) by itself within ${ROLLBACK_SECONDS} s (see ${ROLLBACK_LOG} there)`,
     };
   }
   if (c.restart.state === 'done' && c.restart.code !== 0) {

@@ -257,7 +257,7 @@ describe('network-restart safety net', () => {
     const outcome = await restartNetworkSafely(ctx, fakeClock());
     expect(outcome).toEqual({
       status: 'failed',
-      reason: `network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s; the host went back to its previous network files (interfaces) by itself (see /var/log/hvmctl/network-rollback.log there)`,
+      reason: `network change not confirmed in time (${ROLLBACK_DELAY_SECONDS} s); the host went back to its previous network files (interfaces) by itself within 60 s (see /var/log/hvmctl/network-rollback.log there)`,
     });
   });
 
