@@ -241,6 +241,13 @@ function prepareHost(host: LabHost, topo: LabTopology, rootfs: string, pubkey: s
   writeFileSync(`${root}/root/.ssh/authorized_keys`, `${pubkey}\n`, { mode: 0o600 });
 }
 
+const SSHD_ONLY_START = [
+  'mkdir -p /run/network /run/sshd',
+  'ifup -a',
+  'if ! command -v iptables-restore >/dev/null; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iptables >/dev/null; fi',
+  'exec /usr/sbin/sshd -D -e',
+].join(' && ');
+
 interface NspawnOptions {
   readonly accel: 'kvm' | 'tcg';
   readonly sshdOnly: boolean;
@@ -270,8 +277,11 @@ export function nspawnArgv(host: LabHost, inv: Pick<Inventory, 'nfs'>, repo: str
     `--bind-ro=${repo}:${REPO_IN_HOST}`,
   ];
   if (o.sshdOnly) {
-    // No init: bring the NIC up the host's own way, then sshd in the foreground.
-    return [...argv, '--as-pid2', '/bin/sh', '-c', 'mkdir -p /run/network /run/sshd && ifup -a && exec /usr/sbin/sshd -D -e'];
+    // No init: bring the NIC up the host's own way, then sshd in the
+    // foreground. iptables is installed once (from the lab repository): the
+    // many-host benchmark applies the firewall, whose rules file is validated
+    // with iptables-restore before anything else of it runs.
+    return [...argv, '--as-pid2', '/bin/sh', '-c', SSHD_ONLY_START];
   }
   argv.push(`--bind-ro=${LXCFS_DIR}:/var/lib/lxcfs`);
   if (host.role === 'hypervisor' && o.accel === 'kvm') argv.push('--bind=/dev/kvm');
