@@ -64,6 +64,10 @@ rm -f "$rootfs/etc/resolv.conf"
 printf '# hvmctl lab: no DNS server; names resolve through /etc/hosts\n' >"$rootfs/etc/resolv.conf"
 # The console of a container is a pseudo-terminal nobody types on.
 chroot "$rootfs" systemctl mask -q console-getty.service getty@tty1.service
+# This machine's kernel has no sunrpc (no NFS in the kernel at all, see
+# ../shared/LAB-NOTES.md): nfs-common's rpc_pipefs mount, pulled in by the NFS
+# packages apply installs, could only fail at every boot.
+chroot "$rootfs" systemctl mask -q run-rpc_pipefs.mount
 # The image's kvm group owns this machine's /dev/kvm (bound into hypervisors).
 if [[ -n ${KVM_GID:-} ]] && [[ $(chroot "$rootfs" getent group kvm | cut -d: -f3) != "$KVM_GID" ]]; then
   chroot "$rootfs" groupmod -g "$KVM_GID" kvm
