@@ -6,12 +6,19 @@
 // to be (a "no-change" run that changed something, a playbook that leaves
 // hvmctl something to do).
 //
-// Needs root, /dev/kvm, Debian's `ansible` and python3-libvirt. It takes the
-// lab lock (/tmp/hvmctl-lab-usage.lock) for the whole run, brings labs up and
-// down itself, and refuses to start while someone's lab is up unless given
-// --replace-lab (then it leaves a fresh lab of the same kind when done).
+// Needs root and /dev/kvm. It takes the lab lock (/tmp/hvmctl-lab-usage.lock)
+// for the whole run, brings labs up and down itself, and refuses to start
+// while someone's lab is up unless given --replace-lab (then it leaves a fresh
+// lab of the same kind when done).
 //
-//   npm run bench:apply [-- --replace-lab] [--sizes 4,25,100] [--repeat N] [--no-ansible]
+// The Ansible side (--ansible) is not available on the booted lab yet: its
+// hosts start bare (no libvirt, QEMU, ganesha, iptables; the address on eth0),
+// and bench/ansible/playbook.yml, written for the earlier lab whose hosts had
+// every package, does not install packages, move the address onto the bridge,
+// write the IPv6 rules or enable the boot-time firewall. Its figures
+// (bench/results-2026-11-24-precompiled.txt) were taken on that earlier lab.
+//
+//   npm run bench:apply [-- --replace-lab] [--sizes 4,25,100] [--repeat N]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,11 +45,20 @@ const opt = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const replaceLab = argv.includes('--replace-lab');
-const withAnsible = !argv.includes('--no-ansible');
+if (argv.includes('--ansible')) {
+  console.error(
+    'bench:apply: --ansible is not available on the booted lab yet: bench/ansible/playbook.yml does not install packages,\n' +
+      'move the address onto the bridge, write the IPv6 rules or enable the boot-time firewall, which the bare hosts need\n' +
+      '(its earlier figures, on the namespace lab: bench/results-2026-11-24-precompiled.txt)',
+  );
+  process.exit(64);
+}
+// The comparison code below stays for the playbook's update (see the top of this file).
+const withAnsible = false;
 const sizes = (opt('--sizes') ?? '4,25,100').split(',').map(Number);
 const repeat = Number(opt('--repeat') ?? '5');
 if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > 120) || !Number.isInteger(repeat) || repeat < 1) {
-  console.error('usage: npm run bench:apply -- [--replace-lab] [--sizes 4,25,100 (2..120)] [--repeat N (≥1)] [--no-ansible]');
+  console.error('usage: npm run bench:apply -- [--replace-lab] [--sizes 4,25,100 (2..120)] [--repeat N (≥1)]');
   process.exit(64);
 }
 
@@ -114,7 +130,7 @@ function prerequisites(): void {
       if (!new RegExp(`^${c.replace('.', '\\.')}\\s`, 'm').test(collections)) missing.push(`Ansible collection ${c}: apt-get install -y ansible (Debian ships it)`);
     }
   }
-  if (missing.length > 0) fail(`missing prerequisites:\n  - ${missing.join('\n  - ')}\n(or run with --no-ansible for hvmctl figures only)`);
+  if (missing.length > 0) fail(`missing prerequisites:\n  - ${missing.join('\n  - ')}`);
 }
 
 // --- the lab --------------------------------------------------------------------
@@ -310,9 +326,9 @@ if (found) {
 // --- report -------------------------------------------------------------------------
 const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? 'unknown CPU';
 console.log(`\nbench:apply on ${cpu}; wall time of the whole command (process start to exit), median of ${repeat} no-change runs (Ansible: of ${Math.min(repeat, 3)})`);
-console.log(`\n1. Four lab hosts (storage + 3 hypervisors), everything apply manages: packages present, /etc/hosts, network files,`);
-console.log('   firewall, NFS export (ganesha), libvirt pool, cluster SSH key pairs and trust, balancer; Ansible: bench/ansible/playbook.yml');
-console.log('   with the same rendered files (after it, `hvmctl apply --check` finds nothing to change: checked).\n');
+console.log(`\n1. Four booted lab hosts (storage + 3 hypervisors, Debian 12 with systemd, bare), everything apply manages: packages`);
+console.log('   installed from the lab repository, /etc/hosts, the bridge (with a network restart), IPv4/IPv6 firewall and its boot-time');
+console.log('   loader, NFS export (ganesha), libvirt pool, cluster SSH key pairs and trust, balancer and its timer.\n');
 console.log('tool       cold bootstrap   no-change re-apply (min … max)');
 for (const r of rows) {
   console.log(`${r.tool.padEnd(9)} ${sec(r.cold).padStart(15)}   ${sec(median(r.warm)).padStart(8)} (${sec(Math.min(...r.warm))} … ${sec(Math.max(...r.warm))})`);
@@ -329,7 +345,7 @@ if (h) {
       (ratio === undefined ? '' : `; ≥10x faster than Ansible: ${ratio >= 10 ? 'met' : 'MISSED'} (${ratio.toFixed(1)}x)`),
   );
 }
-console.log(`\n2. No-change re-apply vs number of hosts: lab up --sshd-only (1 storage + N-1 hypervisors, sshd and cron only),`);
+console.log(`\n2. No-change re-apply vs number of hosts: lab up --sshd-only (1 storage + N-1 hypervisors, sshd only, no init),`);
 console.log(`   apply --tags ${SCALE_TAGS} (per host: /etc/hosts with every host, firewall rules file and live rules), --forks 10 (default)\n`);
 console.log(`hosts   hvmctl no-change (min … max)   per host${withAnsible ? '   ansible no-change   ratio' : ''}`);
 for (const s of scale) {
