@@ -1,9 +1,13 @@
 // The agent's configuration, /etc/hvmctl/balancer.json, rendered by apply from
 // the inventory (src/render/balancer-config.ts, BalancerFileConfig): the
 // inventory's balancer section (BalancerSpec, camelCase) at the top level,
-// plus the hosts list and paths:
-//   { "home": ["kvmnode1"], "helpers": [...], "high": 80, "low": 50,
-//     "overloadWindow": 2, "calmWindow": 3, "cooldown": 600, "maxMigrationsPerRun": 1,
+// plus the hosts list and paths. The strategy is named, and only its own
+// section is read (a file without "strategy" predates named strategies and is
+// refused rather than guessed):
+//   { "strategy": "home",
+//     "home": { "hosts": ["kvmnode1"], "helpers": [...], "high": 80, "low": 50,
+//               "overloadWindow": 2, "calmWindow": 3, "cooldown": 600 },
+//     "maxMigrationsPerRun": 1,
 //     "migrationTimeout": 120, "sampleSeconds": 5, "cpuSource": "procstat",
 //     "schedule": "* * * * *", "pinned": [], "drained": [],
 //     "hosts": [{ "name": "kvmnode1", "address": "172.21.3.10",
@@ -17,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { HvmError } from '../src/errors.ts';
-import type { BalancerSpec } from '../src/inventory/types.ts';
+import { balancerHosts, type BalancerSpec, type StrategySpec } from '../src/inventory/types.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/hvmctl/balancer.json';
 
@@ -119,11 +123,7 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return fail(`balancer.${snake} must be a list of names`);
     return v as string[];
   };
-  const home = hostList('home', 'home', []);
-  if (home.length === 0) fail('balancer.home must name at least one hypervisor');
-  const high = num('high', 'high', 1, 100);
-  const low = num('low', 'low', 0, 100);
-  if (low >= high) fail(`balancer.low (${low}) must be below balancer.high (${high}), or VMs would bounce`);
+  const strategy = parseStrategy(b, fail, hypervisorNames);
   const cpuSource = pick('cpu_source', 'cpuSource') ?? 'procstat';
   if (typeof cpuSource !== 'string' || !(cpuSource === 'procstat' || /^cgroup:\/\S+$/.test(cpuSource))) {
     fail(`balancer.cpu_source is ${JSON.stringify(cpuSource)}, expected "procstat" or "cgroup:/absolute/cpuacct/dir" ({host} is replaced by the host name)`);
@@ -131,13 +131,7 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
   const schedule = pick('schedule', 'schedule') ?? '* * * * *';
   if (typeof schedule !== 'string') fail('balancer.schedule must be a string');
   const balancer: BalancerSpec = {
-    home,
-    helpers: hostList('helpers', 'helpers', []),
-    high,
-    low,
-    overloadWindow: num('overload_window', 'overloadWindow', 1, 1000, 2),
-    calmWindow: num('calm_window', 'calmWindow', 1, 1000, 3),
-    cooldown: num('cooldown', 'cooldown', 0, 1e9, 600),
+    ...strategy,
     maxMigrationsPerRun: num('max_migrations_per_run', 'maxMigrationsPerRun', 0, 1000, 1),
     migrationTimeout: num('migration_timeout', 'migrationTimeout', 1, 86400, 120),
     sampleSeconds: num('sample_seconds', 'sampleSeconds', 0.1, 300, 5),
@@ -147,7 +141,7 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
     drained: hostList('drained', 'drained', []),
   };
   const byHostname = hostname === undefined ? undefined : hosts.find((h) => h.role === 'hypervisor' && (h.name === hostname || h.fqdn === hostname || h.fqdn.split('.')[0] === hostname));
-  const self = data.self ?? byHostname?.name ?? home[0];
+  const self = data.self ?? byHostname?.name ?? balancerHosts(strategy)[0];
   if (typeof self !== 'string' || !hypervisorNames.has(self)) fail(`"self" (${JSON.stringify(self)}) must name a hypervisor in "hosts"`);
   const pathsRaw = data.paths ?? {};
   if (!isObject(pathsRaw)) return fail('"paths" must be an object');
@@ -176,4 +170,51 @@ export function hypervisorNames(config: AgentConfig): string[] {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+type Fail = (msg: string) => never;
+
+/** The named strategy and its own section, each key in the inventory's or the file's spelling. */
+function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: ReadonlySet<string>): StrategySpec {
+  const name = b.strategy;
+  if (name === undefined) {
+    return fail('balancer.strategy is missing: this file predates named strategies (home, consolidate)');
+  }
+  if (name !== 'home' && name !== 'consolidate') return fail(`balancer.strategy is ${JSON.stringify(name)}, expected "home" or "consolidate"`);
+  const raw = b[name] ?? {};
+  if (!isObject(raw)) return fail(`balancer.${name} must be an object (the ${name} strategy's settings)`);
+  const pick = (snake: string, camel: string): unknown => (raw[snake] !== undefined ? raw[snake] : raw[camel]);
+  const key = (snake: string): string => `balancer.${name}.${snake}`;
+  const num = (snake: string, camel: string, min: number, max: number, dflt: number): number => {
+    const v = pick(snake, camel) ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) return fail(`${key(snake)} must be a number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const hostList = (snake: string, dflt: string[]): string[] => {
+    const v = pick(snake, snake) ?? dflt;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return fail(`${key(snake)} must be a list of names`);
+    for (const n of v as string[]) if (!hypervisors.has(n)) fail(`${key(snake)} names "${n}", which is not a hypervisor in "hosts"`);
+    return v as string[];
+  };
+  const hosts = hostList('hosts', []);
+  if (hosts.length === 0) fail(`${key('hosts')} must name at least one hypervisor`);
+  // Defaults as in src/inventory/schema.json (test/balancer/cycle-config.test.ts compares them).
+  const d = name === 'home' ? { high: 80, low: 50, overload: 2, calm: 3, cooldown: 600 } : { high: 90, low: 40, overload: 2, calm: 2, cooldown: 21600 };
+  const high = num('high', 'high', 1, 100, d.high);
+  const low = num('low', 'low', 0, 100, d.low);
+  if (low >= high) fail(`${key('low')} (${low}) must be below ${key('high')} (${high}), or VMs would bounce`);
+  const shared = {
+    hosts,
+    high,
+    low,
+    overloadWindow: num('overload_window', 'overloadWindow', 1, 1000, d.overload),
+    calmWindow: num('calm_window', 'calmWindow', 1, 1000, d.calm),
+    cooldown: num('cooldown', 'cooldown', 0, 1e9, d.cooldown),
+  };
+  if (name === 'home') return { strategy: 'home', home: { ...shared, helpers: hostList('helpers', []) } };
+  const onEmpty = pick('on_empty', 'onEmpty');
+  if (onEmpty !== undefined && (!Array.isArray(onEmpty) || onEmpty.length === 0 || onEmpty.some((x) => typeof x !== 'string' || x === ''))) {
+    fail(`${key('on_empty')} must be a non-empty list of arguments`);
+  }
+  return { strategy: 'consolidate', consolidate: { ...shared, ...(onEmpty ? { onEmpty: onEmpty as string[] } : {}) } };
 }

@@ -11,8 +11,9 @@ import { acquireLock, type LockResult } from './lock.ts';
 import { appendRunLog, type RunRecord } from './log.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
 import { effectiveDrained, historyOf, nextState, readState, writeState } from './state.ts';
-import type { BalancerConfig, History, Plan, Snapshot } from './types.ts';
-import type { BalancerSpec } from '../src/inventory/types.ts';
+import type { BalancerConfig } from './policy/strategies.ts';
+import type { History, Plan, Snapshot } from './types.ts';
+import { homeHosts, longestWindow, type BalancerSpec } from '../src/inventory/types.ts';
 
 export type Decide = (snapshot: Snapshot, config: BalancerConfig, history: History) => Plan;
 
@@ -32,20 +33,28 @@ export type CycleOutcome =
   | { readonly ran: false; readonly holder: number; readonly message: string }
   | { readonly ran: true; readonly record: RunRecord; readonly collected: Collected };
 
+/** The inventory's balancer section as decide() takes it: the configured strategy's name, its
+ * own settings (fractions for percentages), and the common part. */
 export function policyConfig(spec: BalancerSpec, drained: readonly string[]): BalancerConfig {
-  return {
-    policy: 'hvmctl',
-    home: spec.home,
-    helpers: spec.helpers,
-    high: spec.high / 100,
-    low: spec.low / 100,
-    overloadWindow: spec.overloadWindow,
-    calmWindow: spec.calmWindow,
-    cooldown: spec.cooldown,
-    maxMigrationsPerRun: spec.maxMigrationsPerRun,
-    pinned: spec.pinned,
-    drained,
-  };
+  const common = { maxMigrationsPerRun: spec.maxMigrationsPerRun, pinned: spec.pinned, drained };
+  switch (spec.strategy) {
+    case 'home': {
+      const h = spec.home;
+      return {
+        ...common,
+        strategy: 'home',
+        settings: { home: h.hosts, helpers: h.helpers, high: h.high / 100, low: h.low / 100, overloadWindow: h.overloadWindow, calmWindow: h.calmWindow, cooldown: h.cooldown },
+      };
+    }
+    case 'consolidate': {
+      const c = spec.consolidate;
+      return {
+        ...common,
+        strategy: 'consolidate',
+        settings: { high: c.high / 100, low: c.low / 100, overloadWindow: c.overloadWindow, calmWindow: c.calmWindow, cooldown: c.cooldown },
+      };
+    }
+  }
 }
 
 export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
@@ -77,7 +86,8 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
     const record: RunRecord = {
       time: collected.snapshot.time,
       dryRun: executor.dryRun,
-      home: config.balancer.home,
+      home: config.balancer.strategy === 'home' ? homeHosts(config.balancer) : config.balancer.consolidate.hosts,
+      strategy: config.balancer.strategy,
       snapshot: collected.snapshot,
       plan,
       results,
@@ -89,7 +99,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       for (const h of collected.snapshot.hosts) if (h.reachable) utilisation.set(h.name, utilisationOf(h));
       const movedNow = new Map<string, number>();
       for (const r of results) if (r.ok && r.movedAt !== undefined) movedNow.set(r.migration.vm, r.movedAt);
-      const keep = Math.max(config.balancer.overloadWindow, config.balancer.calmWindow) + 5;
+      const keep = longestWindow(config.balancer) + 5;
       const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
       // drain/undrain may have been run meanwhile: keep what is on disk now.
       const fresh = (await readState(config.paths.state)).state;

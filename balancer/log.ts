@@ -10,7 +10,10 @@ import type { MigrationResult } from './migrate.ts';
 export interface RunRecord {
   readonly time: number;
   readonly dryRun: boolean;
+  /** Hosts whose CPU and memory the log line shows: the homes, or under 'consolidate' the pool. */
   readonly home: readonly string[];
+  /** The configured strategy's name. */
+  readonly strategy: string;
   readonly snapshot: Snapshot;
   readonly plan: Plan;
   readonly results: readonly MigrationResult[];
@@ -57,6 +60,7 @@ export function formatJsonLine(record: RunRecord): string {
   return JSON.stringify({
     time: record.time,
     dryRun: record.dryRun,
+    strategy: record.strategy,
     action: actionText(record.results),
     collectMs: Math.round(record.collectMs),
     hosts: record.snapshot.hosts,

@@ -1,5 +1,5 @@
 // The balancer's data: what `collect` measures (Snapshot), what `decide` is
-// told (BalancerConfig, History) and what it returns (Plan). decide() is pure
+// told (a strategy's name and settings, CommonConfig, History) and what it returns (Plan). decide() is pure
 // and the same function runs in the cron job, in `--dry-run` and in trace
 // replay (`hvmctl balance simulate`), so units are abstract:
 //   CPU: capacity and use in one unit per snapshot. On real hosts it is
@@ -54,21 +54,9 @@ export interface History {
   readonly vmCpu?: ReadonlyMap<string, readonly number[]>;
 }
 
-export type PolicyName = 'hvmctl' | 'thr-mmt';
-
-export interface BalancerConfig {
-  readonly policy: PolicyName;
-  /** Home hosts (whose overload is relieved); empty = every host is treated alike (simulator). */
-  readonly home: readonly string[];
-  /** Helper hosts in order of preference; empty = any host. */
-  readonly helpers: readonly string[];
-  /** Utilisation thresholds, 0..1 (the inventory's percentages / 100). */
-  readonly high: number;
-  readonly low: number;
-  readonly overloadWindow: number;
-  readonly calmWindow: number;
-  /** Seconds. */
-  readonly cooldown: number;
+/** What every strategy shares: the run's limit and the operator's orders. A strategy's own
+ * settings (thresholds, windows, homes) are its own: see policy/strategies.ts. */
+export interface CommonConfig {
   readonly maxMigrationsPerRun: number;
   readonly pinned: readonly string[];
   readonly drained: readonly string[];
@@ -93,4 +81,6 @@ export interface Plan {
   readonly migrations: readonly Migration[];
   /** Why nothing (more) was done, one line per host or rule, always at least one line. */
   readonly reasons: readonly string[];
+  /** Hosts this plan leaves with no VM (strategy 'consolidate'): they may be switched off. */
+  readonly emptied?: readonly string[];
 }

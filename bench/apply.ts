@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../src/inventory/load.ts';
-import { hypervisors, storageHosts } from '../src/inventory/types.ts';
+import { balancerHosts, hypervisors, storageHosts } from '../src/inventory/types.ts';
 import type { Inventory } from '../src/inventory/types.ts';
 import { generatedInventory } from './inventory-gen.ts';
 import { ansibleInventory } from './ansible-inventory.ts';
@@ -221,7 +221,7 @@ async function renderFor(invFile: string, dir: string): Promise<void> {
   const i = await loadInventory(invFile);
   const { buildAgentBundle } = await import('../balancer/bundle.ts');
   const bundle = await buildAgentBundle();
-  for (const home of i.balancer.home) {
+  for (const home of balancerHosts(i.balancer)) {
     mkdirSync(path.join(dir, home, 'opt/hvmctl'), { recursive: true });
     writeFileSync(path.join(dir, home, 'opt/hvmctl/balancer.mjs'), bundle);
   }

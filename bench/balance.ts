@@ -18,7 +18,8 @@ import { execProcess } from '../balancer/exec.ts';
 import { createHostFiles } from '../balancer/host-files.ts';
 import { createVirshLibvirt } from '../balancer/libvirt.ts';
 import { decide } from '../balancer/policy/decide.ts';
-import type { BalancerConfig, HostState, Snapshot, VmState } from '../balancer/types.ts';
+import type { BalancerConfig } from '../balancer/policy/strategies.ts';
+import type { HostState, Snapshot, VmState } from '../balancer/types.ts';
 
 const SEED_SAMPLING_S = 60;
 const sampleSeconds = Number(process.env.HVMCTL_BENCH_SAMPLE_SECONDS ?? 5);
@@ -48,7 +49,7 @@ async function benchCycle(): Promise<void> {
   const self = hostname();
   const config = parseAgentConfig(
     {
-      home: [self], helpers: [], high: 80, low: 50, sampleSeconds, cpuSource: 'procstat',
+      strategy: 'home', home: { hosts: [self], helpers: [], high: 80, low: 50 }, sampleSeconds, cpuSource: 'procstat',
       hosts: [{ name: self, address: '127.0.0.1', fqdn: self, role: 'hypervisor' }],
       paths: { state: '/nonexistent/state.json', log: '/nonexistent/log', lock: '/nonexistent/lock' },
     },
@@ -103,8 +104,9 @@ export function syntheticCluster(hostCount: number, vmCount: number, homeCount: 
     hosts.push({ name, reachable: rnd() > 0.01, drained: h === hostCount - 1, cpuCapacity: 3200, cpuPerCore: 100, cpuUsed: Math.min(3200, used + 50), memTotalMiB: 131072, memAvailableMiB: 131072 - mem - 2048 });
   }
   const config: BalancerConfig = {
-    policy: 'hvmctl', home: hosts.slice(0, homeCount).map((h) => h.name), helpers: [], high: 0.8, low: 0.5, overloadWindow: 2, calmWindow: 3,
-    cooldown: 600, maxMigrationsPerRun: 50, pinned: [], drained: [hosts[hostCount - 1]!.name],
+    strategy: 'home',
+    settings: { home: hosts.slice(0, homeCount).map((h) => h.name), helpers: [], high: 0.8, low: 0.5, overloadWindow: 2, calmWindow: 3, cooldown: 600 },
+    maxMigrationsPerRun: 50, pinned: [], drained: [hosts[hostCount - 1]!.name],
   };
   return { snapshot: { time: 1_000_000, hosts, vms }, config };
 }

@@ -4,27 +4,27 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { simConfig } from '../balancer/sim/config.ts';
+import { CLOUDSIM_CONFIGS } from '../balancer/sim/config.ts';
 import { simulate } from '../balancer/sim/simulate.ts';
 import { loadTrace } from '../balancer/sim/trace.ts';
 import { VARIANTS } from '../balancer/sim/variants.ts';
-import type { PolicyName } from '../balancer/types.ts';
 
 const TRACES = process.env.HVMCTL_TRACES ?? new URL('../../shared/traces/planetlab/', import.meta.url).pathname;
 const DAYS = ['20110303', '20110306'];
-const POLICIES: PolicyName[] = ['hvmctl', 'thr-mmt'];
+type Name = keyof typeof CLOUDSIM_CONFIGS;
+const POLICIES: Name[] = ['consolidate', 'thr-mmt'];
 
-async function one(day: string, policy: PolicyName): Promise<void> {
+async function one(day: string, policy: Name): Promise<void> {
   const started = performance.now();
   const trace = await loadTrace(`${TRACES}/${day}`);
   const loaded = performance.now();
-  const r = simulate(trace, { config: simConfig(policy) });
+  const r = simulate(trace, { config: CLOUDSIM_CONFIGS[policy] });
   const done = performance.now();
   const m = r.metrics;
   process.stdout.write(
     JSON.stringify({
       day,
-      policy,
+      strategy: policy,
       wallS: (done - started) / 1000,
       loadS: (loaded - started) / 1000,
       decideS: r.decideMs / 1000,
@@ -38,13 +38,13 @@ async function one(day: string, policy: PolicyName): Promise<void> {
 
 /** --variants: both policies on days the policy was not tuned on (see balancer/sim/variants.ts). */
 async function variants(): Promise<void> {
-  console.log('day       variant          THR-MMT-0.8: kWh  migr  SLATAH | hvmctl: kWh  migr  SLATAH | migr ratio');
+  console.log('day       variant          THR-MMT-0.8: kWh  migr  SLATAH | consolidate: kWh  migr  SLATAH | migr ratio');
   for (const day of DAYS) {
     const trace = await loadTrace(`${TRACES}/${day}`);
     for (const v of VARIANTS) {
       const t = v.make(trace);
-      const thr = simulate(t, { config: simConfig('thr-mmt') }).metrics;
-      const ours = simulate(t, { config: simConfig('hvmctl') }).metrics;
+      const thr = simulate(t, { config: CLOUDSIM_CONFIGS['thr-mmt'] }).metrics;
+      const ours = simulate(t, { config: CLOUDSIM_CONFIGS.consolidate }).metrics;
       const f = (m: typeof thr): string => `${m.energyKWh.toFixed(1).padStart(6)} ${String(m.migrations).padStart(6)} ${(m.slatah * 100).toFixed(2)} %`;
       console.log(`${day}  ${v.name.padEnd(15)}  ${f(thr)} | ${f(ours)} | ${((ours.migrations / thr.migrations) * 100).toFixed(1)} %`);
     }
@@ -52,7 +52,7 @@ async function variants(): Promise<void> {
 }
 
 if (process.argv[2] === '--one') {
-  await one(process.argv[3] as string, process.argv[4] as PolicyName);
+  await one(process.argv[3] as string, process.argv[4] as Name);
 } else if (process.argv[2] === '--variants') {
   await variants();
 } else {
@@ -61,7 +61,7 @@ if (process.argv[2] === '--one') {
     process.exit(1);
   }
   const self = fileURLToPath(import.meta.url);
-  console.log('day       policy   wall s  (load  decide)  peak RSS MB  kWh     migrations  SLATAH');
+  console.log('day       strategy     wall s  (load  decide)  peak RSS MB  kWh     migrations  SLATAH');
   let ok = true;
   for (const day of DAYS) {
     for (const policy of POLICIES) {
@@ -73,7 +73,7 @@ if (process.argv[2] === '--one') {
       const r = JSON.parse(run.stdout) as Record<string, number>;
       ok &&= (r.wallS as number) < 5 && (r.peakRssMB as number) < 300;
       console.log(
-        `${day}  ${policy.padEnd(7)}  ${(r.wallS as number).toFixed(2).padStart(6)}  (${(r.loadS as number).toFixed(2)}  ${(r.decideS as number).toFixed(2)})  ` +
+        `${day}  ${policy.padEnd(11)}  ${(r.wallS as number).toFixed(2).padStart(6)}  (${(r.loadS as number).toFixed(2)}  ${(r.decideS as number).toFixed(2)})  ` +
           `${(r.peakRssMB as number).toFixed(0).padStart(11)}  ${(r.energyKWh as number).toFixed(2).padStart(6)}  ${String(r.migrations).padStart(10)}  ${((r.slatah as number) * 100).toFixed(2)} %`,
       );
     }

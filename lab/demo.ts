@@ -69,8 +69,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Load → the timer's balancer moves a guest away → unload → it comes home. False when a step timed out. */
 async function balanceWalkthrough(state: LabState, inv: Inventory, io: CliIo, deps: DemoDeps): Promise<boolean> {
   const say = (line: string) => io.err(`demo: ${line}`);
-  const home = inv.balancer.home[0];
-  if (!home) throw new LabError('E_LAB_DEMO', 'the inventory names no balancer home', { hint: 'set balancer.home' });
+  if (inv.balancer.strategy !== 'home') {
+    throw new LabError('E_LAB_DEMO', `the walk-through shows the home strategy; the inventory runs '${inv.balancer.strategy}'`, { hint: 'set balancer.strategy: home' });
+  }
+  const settings = inv.balancer.home;
+  const home = settings.hosts[0];
+  if (!home) throw new LabError('E_LAB_DEMO', 'the inventory names no balancer home', { hint: 'set balancer.home.hosts' });
   const homeHost = labRoles(state).hypervisors.find((h) => h.name === home);
   if (!homeHost) throw new LabError('E_LAB_DEMO', `the balancer's home ${home} is not a lab hypervisor`, { hint: `check ${inv.file}` });
   const poll = deps.pollMs ?? 5000;
@@ -86,7 +90,7 @@ async function balanceWalkthrough(state: LabState, inv: Inventory, io: CliIo, de
   // leave for a helper that stays below `high` (one guest using a whole CPU
   // fits on no helper of the same size).
   const busy = GUEST_NAMES.slice(0, 2);
-  say(`4/5 overload: lab load ${busy.join(' and ')} 100 on ${home} (the balancer runs every minute; it acts after ${inv.balancer.overloadWindow} runs above ${inv.balancer.high} %)`);
+  say(`4/5 overload: lab load ${busy.join(' and ')} 100 on ${home} (the balancer runs every minute; it acts after ${settings.overloadWindow} runs above ${settings.high} %)`);
   for (const g of busy) setGuestLoad(state, g, 100);
   const loadedAt = Date.now();
   const away = await waitFor(deps.awayTimeoutMs ?? 300_000, poll, showLog, () => locateGuests(state, GUEST_NAMES).find((p) => p.host !== undefined && p.host !== home));
@@ -95,7 +99,7 @@ async function balanceWalkthrough(state: LabState, inv: Inventory, io: CliIo, de
     return false;
   }
   say(`${away.name} moved ${home} -> ${away.host} ${seconds(Date.now() - loadedAt)} after the load started`);
-  say(`5/5 calm: lab load ${busy.join(' and ')} 0 (a guest comes home once ${home} with it back stays below ${inv.balancer.low} % for ${inv.balancer.calmWindow} runs, and its ${inv.balancer.cooldown} s cooldown is over)`);
+  say(`5/5 calm: lab load ${busy.join(' and ')} 0 (a guest comes home once ${home} with it back stays below ${settings.low} % for ${settings.calmWindow} runs, and its ${settings.cooldown} s cooldown is over)`);
   for (const g of GUEST_NAMES) setGuestLoad(state, g, 0);
   const calmAt = Date.now();
   const back = await waitFor(deps.homeTimeoutMs ?? 480_000, poll, showLog, () => {

@@ -5,6 +5,7 @@
 // second time. A hypervisor that does not answer is `reachable: false`.
 import type { HostState, Snapshot, VmState } from '../types.ts';
 import type { AgentConfig } from '../config.ts';
+import { homeHosts } from '../../src/inventory/types.ts';
 import type { Clock } from '../clock.ts';
 import type { HostFiles } from '../host-files.ts';
 import type { Libvirt } from '../libvirt.ts';
@@ -142,7 +143,7 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
     const where = running[0] ?? list[0]!;
     if (list.length > 1) notes.push(`${vm} has ${list.length} active copies (${list.map((c) => `${c.host}${c.running ? '' : ' paused'}`).join(', ')}): treated as pinned until resolved`);
     const meta = metadata.get(`${where.host}/${vm}`);
-    const home = meta?.home ?? (config.balancer.home.includes(where.host) ? where.host : undefined);
+    const home = meta?.home ?? (homeHosts(config.balancer).includes(where.host) ? where.host : undefined);
     const a = first.get(where.host)?.domains.find((d) => d.name === vm);
     const b = second.get(where.host)!.domains.find((d) => d.name === vm)!;
     const dtNs = (second.get(where.host)!.domainsAt - (first.get(where.host)?.domainsAt ?? 0)) * 1e6;

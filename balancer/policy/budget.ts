@@ -1,12 +1,12 @@
 // At most N migrations per run; what was left out is said once.
-import type { BalancerConfig } from '../types.ts';
+import type { CommonConfig } from '../types.ts';
 import type { Ledger } from './ledger.ts';
 
 export class Budget {
   private skipped = 0;
   constructor(
     private readonly ledger: Ledger,
-    private readonly config: BalancerConfig,
+    private readonly config: CommonConfig,
   ) {}
 
   get left(): number {

@@ -1,6 +1,6 @@
 // Choosing where a VM may go: filter candidates (reachable, not drained, memory,
 // stays under a CPU limit), collect why the others were refused.
-import type { BalancerConfig, VmState } from '../types.ts';
+import type { CommonConfig, VmState } from '../types.ts';
 import { cannotReceive, lacksMemory } from './eligibility.ts';
 import type { HostBook, Ledger } from './ledger.ts';
 import { pct } from './format.ts';
@@ -15,7 +15,7 @@ export function fitting(
   ledger: Ledger,
   vm: VmState,
   candidates: readonly HostBook[],
-  config: BalancerConfig,
+  config: CommonConfig,
   limit: number,
   exclude: ReadonlySet<string> = new Set(),
 ): Choice {

@@ -1,13 +1,14 @@
-// Drained hosts are emptied (kind 'drain'), whatever the policy: every movable
+// Drained hosts are emptied (kind 'drain'), whatever the strategy: every movable
 // VM goes to its home if that can take it, else to the least loaded host that can.
-import type { BalancerConfig } from '../types.ts';
+import type { CommonConfig } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { fitting, refusedText } from './destination.ts';
 import { isDrained } from './eligibility.ts';
 import { pct } from './format.ts';
 import type { Ledger } from './ledger.ts';
 
-export function planDrains(config: BalancerConfig, ledger: Ledger, budget: Budget): void {
+/** `limit`: the utilisation a destination may reach (the strategy's own, Strategy.drainLimit). */
+export function planDrains(config: CommonConfig, limit: number, ledger: Ledger, budget: Budget): void {
   for (const book of ledger.order) {
     if (!isDrained(book, config)) continue;
     const name = book.state.name;
@@ -31,7 +32,7 @@ export function planDrains(config: BalancerConfig, ledger: Ledger, budget: Budge
       const others = ledger.order
         .filter((b) => b !== book && b !== home)
         .sort((a, b) => ledger.util(a) - ledger.util(b));
-      const { fits, refused } = fitting(ledger, vm, home ? [home, ...others] : others, config, config.high);
+      const { fits, refused } = fitting(ledger, vm, home ? [home, ...others] : others, config, limit);
       const to = fits[0];
       if (!to) {
         ledger.reasons.push(`${name} is drained but no host can take ${vm.name}: ${refusedText(refused)}`);

@@ -1,13 +1,13 @@
 // Who may give, who may receive, which VM may move: the rules every policy shares.
-import type { BalancerConfig, History, VmState } from '../types.ts';
+import type { CommonConfig, History, VmState } from '../types.ts';
 import type { HostBook } from './ledger.ts';
 
-export function isDrained(book: HostBook, config: BalancerConfig): boolean {
+export function isDrained(book: HostBook, config: CommonConfig): boolean {
   return book.state.drained || config.drained.includes(book.state.name);
 }
 
 /** Why a host cannot receive VMs, or undefined when it can. */
-export function cannotReceive(book: HostBook, config: BalancerConfig): string | undefined {
+export function cannotReceive(book: HostBook, config: CommonConfig): string | undefined {
   if (!book.state.reachable) return `${book.state.name} is unreachable`;
   if (isDrained(book, config)) return `${book.state.name} is drained`;
   if (book.state.cpuCapacity <= 0) return `${book.state.name} reports no CPU capacity`;
@@ -17,7 +17,8 @@ export function cannotReceive(book: HostBook, config: BalancerConfig): string | 
 /** Why a VM may not move now, or undefined when it may. */
 export function cannotMove(
   vm: VmState,
-  config: BalancerConfig,
+  config: CommonConfig,
+  cooldown: number,
   history: History,
   now: number,
   moved: ReadonlySet<string>,
@@ -25,18 +26,18 @@ export function cannotMove(
   if (vm.pinned || config.pinned.includes(vm.name)) return `${vm.name} is pinned`;
   if (moved.has(vm.name)) return `${vm.name} already moves this run`;
   const last = history.lastMigration.get(vm.name);
-  if (last !== undefined && now - last < config.cooldown) {
-    return `${vm.name} moved ${Math.round(now - last)} s ago (cooldown ${config.cooldown} s)`;
+  if (last !== undefined && now - last < cooldown) {
+    return `${vm.name} moved ${Math.round(now - last)} s ago (cooldown ${cooldown} s)`;
   }
   return undefined;
 }
 
-export function memMargin(config: BalancerConfig): number {
+export function memMargin(config: CommonConfig): number {
   return config.memMarginMiB ?? 256;
 }
 
 /** Why `book` cannot take `vm` in memory, or undefined. */
-export function lacksMemory(book: HostBook, vm: VmState, config: BalancerConfig): string | undefined {
+export function lacksMemory(book: HostBook, vm: VmState, config: CommonConfig): string | undefined {
   const free = book.mem - memMargin(config);
   if (free < vm.memMiB) {
     return `${book.state.name} has ${Math.round(free)} MiB free after margin, ${vm.name} needs ${Math.round(vm.memMiB)} MiB`;

@@ -1,4 +1,5 @@
-// Policy 'hvmctl' with home hosts (the seed's behaviour, with hysteresis):
+// Strategy 'home' (the default on clusters): the seed's rule, done right. Each
+// VM has a home hypervisor; helpers take the overload, in order:
 //  - migrate: a home host above `high` for `overloadWindow` consecutive
 //    measurements sends away the VM whose departure best brings it below
 //    `high`, one per run, to a helper (in order, least used by this home's
@@ -9,15 +10,41 @@
 // The gap high/low, the two windows and the per-VM cooldown together make a
 // bounce impossible: a VM that left cannot return before its cooldown, and
 // returns only when the home has been calm enough to hold it with margin.
-import type { BalancerConfig, History, Snapshot } from '../types.ts';
+import type { CommonConfig, History, Snapshot } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { fitting, refusedText } from './destination.ts';
 import { cannotMove, cannotReceive, isDrained, lacksMemory } from './eligibility.ts';
 import { pct, plural } from './format.ts';
 import type { HostBook, Ledger } from './ledger.ts';
 import { sustained, windowOf } from './predict.ts';
+import type { Strategy } from './strategy.ts';
 
-export function planHome(snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
+export interface HomeSettings {
+  /** Home hypervisors: where VMs live, and whose overload is relieved. */
+  readonly home: readonly string[];
+  /** Helper hypervisors in order of preference; empty = every other host. */
+  readonly helpers: readonly string[];
+  /** Utilisation thresholds, 0..1 (the inventory's percentages / 100). */
+  readonly high: number;
+  readonly low: number;
+  /** Measurements (runs). */
+  readonly overloadWindow: number;
+  readonly calmWindow: number;
+  /** Seconds a VM stays where it is after it moved. */
+  readonly cooldown: number;
+}
+
+export const homeStrategy: Strategy<HomeSettings> = {
+  name: 'home',
+  summary: 'relieve each home hypervisor above high to its helpers, bring VMs home when it is calm',
+  drainLimit: (s) => s.high,
+  plan: ({ snapshot, settings, common, history, ledger, budget }) => planHome(snapshot, { ...common, ...settings }, history, ledger, budget),
+};
+
+/** The settings and the common part, as one flat view for the functions below. */
+type Config = HomeSettings & CommonConfig;
+
+export function planHome(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
   const homes = config.home.map((name) => ledger.hosts.get(name));
   config.home.forEach((name, i) => {
     const book = homes[i];
@@ -27,7 +54,7 @@ export function planHome(snapshot: Snapshot, config: BalancerConfig, history: Hi
   planReturns(snapshot, config, history, ledger, budget);
 }
 
-function helperBooks(ledger: Ledger, config: BalancerConfig): HostBook[] {
+function helperBooks(ledger: Ledger, config: Config): HostBook[] {
   const names = config.helpers.length > 0 ? config.helpers : ledger.order.map((b) => b.state.name).filter((n) => !config.home.includes(n));
   return names.flatMap((n) => {
     const b = ledger.hosts.get(n);
@@ -35,7 +62,7 @@ function helperBooks(ledger: Ledger, config: BalancerConfig): HostBook[] {
   });
 }
 
-function relieve(book: HostBook, snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
+function relieve(book: HostBook, snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
   const name = book.state.name;
   if (!book.state.reachable) return; // decide() has said it is unreachable
   if (isDrained(book, config)) return; // planDrains has spoken for it
@@ -54,7 +81,7 @@ function relieve(book: HostBook, snapshot: Snapshot, config: BalancerConfig, his
   }
   const blocked: string[] = [];
   const movable = book.vms.filter((vm) => {
-    const why = cannotMove(vm, config, history, snapshot.time, ledger.moved);
+    const why = cannotMove(vm, config, config.cooldown, history, snapshot.time, ledger.moved);
     if (why) blocked.push(why);
     return !why;
   });
@@ -98,7 +125,7 @@ function relieve(book: HostBook, snapshot: Snapshot, config: BalancerConfig, his
   ledger.reasons.push(`${name} overloaded (${pct(now)}) but no helper can take a VM: ${refusals.slice(0, 3).join(' | ')}`);
 }
 
-function planReturns(snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
+function planReturns(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
   for (const vm of snapshot.vms) {
     if (vm.home === undefined || vm.home === vm.host) continue;
     const home = ledger.hosts.get(vm.home);
@@ -111,7 +138,7 @@ function planReturns(snapshot: Snapshot, config: BalancerConfig, history: Histor
       ledger.reasons.push(`${vm.name} stays on ${vm.host}: ${vm.host} is unreachable`);
       continue;
     }
-    const why = cannotReceive(home, config) ?? cannotMove(vm, config, history, snapshot.time, ledger.moved) ?? lacksMemory(home, vm, config);
+    const why = cannotReceive(home, config) ?? cannotMove(vm, config, config.cooldown, history, snapshot.time, ledger.moved) ?? lacksMemory(home, vm, config);
     if (why) {
       ledger.reasons.push(`${vm.name} stays on ${vm.host} (home ${vm.home}): ${why}`);
       continue;

@@ -49,6 +49,12 @@ export class Ledger {
     return book.state.cpuCapacity > 0 ? (book.cpu - vm.cpuUsed) / book.state.cpuCapacity : 0;
   }
 
+  /** Hosts that ran VMs and that this plan's 'consolidate' moves leave with none. */
+  emptied(): string[] {
+    const from = new Set(this.migrations.filter((m) => m.kind === 'consolidate').map((m) => m.from));
+    return this.order.filter((b) => from.has(b.state.name) && b.vms.length === 0).map((b) => b.state.name);
+  }
+
   /** Plans a move and updates both hosts' projections. */
   move(vm: VmState, from: HostBook, to: HostBook, migration: Migration): void {
     const at = from.vms.indexOf(vm);

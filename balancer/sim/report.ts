@@ -90,7 +90,7 @@ svg .g{stroke:#e3e6ea;stroke-width:1} dl{display:grid;grid-template-columns:max-
 <h1>${esc(title)}</h1>
 <p class="lead">${esc(lead)}</p>
 <dl><dt>cluster</dt><dd>${r.hosts} hosts (HP ML110 G4 / G5), ${r.vms} VMs, ${r.intervals} intervals of 5 min</dd>
-<dt>policy</dt><dd>${esc(r.config.policy)} — high ${Math.round(r.config.high * 100)} %, low ${Math.round(r.config.low * 100)} %, windows ${r.config.overloadWindow}/${r.config.calmWindow}, cooldown ${r.config.cooldown} s, at most ${r.config.maxMigrationsPerRun >= 1e9 ? 'unlimited' : r.config.maxMigrationsPerRun} moves per run</dd>
+<dt>strategy</dt><dd>${esc(r.config.strategy)} — ${esc(JSON.stringify(r.config.settings))}, at most ${r.config.maxMigrationsPerRun >= 1e9 ? 'unlimited' : r.config.maxMigrationsPerRun} moves per run</dd>
 <dt>migrations by kind</dt><dd>${esc(Object.entries(r.byKind).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')}</dd></dl>
 <pre>${esc(table)}</pre>
 <section>${chart('Active hosts', 'hosts', s.activeHosts, '#2563eb')}</section>

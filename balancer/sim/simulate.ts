@@ -1,19 +1,20 @@
 // Trace replay: a day of PlanetLab load on CloudSim's cluster model, the
-// balancer's own decide() called every 300 s on a Snapshot of it, the Plan
+// balancer's own decide() (with the simulator's registry: the agent's
+// strategies plus the yardsticks) called every 300 s on a Snapshot of it, the Plan
 // applied as live migrations (RAM / (bandwidth / 2) seconds each, 10 % of the
 // VM's CPU lost meanwhile), and CloudSim's metrics accounted between decisions.
-import { decide } from '../policy/decide.ts';
-import type { BalancerConfig, HostState, Plan, Snapshot, VmState } from '../types.ts';
-import { simConfig } from './config.ts';
+import type { HostState, Plan, Snapshot, VmState } from '../types.ts';
+import { consolidateConfig } from './config.ts';
 import { hostInstant, type Guest } from './host-state.ts';
 import { emptyTotals, metricsOf, type Metrics } from './metrics.ts';
 import { energyJ, HOST_RAM, INTERVAL, MIGRATION_MB_PER_S } from './model.ts';
 import { placeInitially } from './placement.ts';
 import { Cluster } from './state.ts';
+import { replayDecide, type ReplayConfig } from './strategies.ts';
 import type { Trace } from './trace.ts';
 
 export interface SimOptions {
-  readonly config?: BalancerConfig;
+  readonly config?: ReplayConfig;
   readonly hosts?: number;
   /** Measurements of history handed to decide() (default 12: one hour). */
   readonly historyWindow?: number;
@@ -33,7 +34,7 @@ export interface Series {
 }
 
 export interface SimResult {
-  readonly config: BalancerConfig;
+  readonly config: ReplayConfig;
   readonly hosts: number;
   readonly vms: number;
   readonly intervals: number;
@@ -56,10 +57,11 @@ interface Move {
 }
 
 export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
-  const config = options.config ?? simConfig('hvmctl');
+  const config = options.config ?? consolidateConfig;
   const c = new Cluster(trace, options.hosts ?? 800);
   placeInitially(c, options.initialPlacement);
-  const window = options.historyWindow ?? Math.max(12, config.overloadWindow, 2 * config.calmWindow);
+  // One hour: longer than any replayed strategy's windows (at most 2 measurements here).
+  const window = options.historyWindow ?? 12;
   const totals = emptyTotals();
   const series: Series = { activeHosts: [], overloadedHosts: [], migrations: [], energyKWh: [] };
   const hostNames = Array.from({ length: c.hostCount }, (_, h) => `host${h}`);
@@ -94,7 +96,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     if (k >= 1) {
       const snapshot = snapshotOf(c, hostNames, trace.names, req, t);
       const started = performance.now();
-      const plan = decide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist });
+      const plan = replayDecide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist });
       decideMs += performance.now() - started;
       for (const m of plan.migrations) byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
       ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));

@@ -11,7 +11,7 @@ import { agentMain, agentUsage, defaultAgentEnv } from '../../balancer/agent.ts'
 import { DEFAULT_CONFIG_PATH } from '../../balancer/config.ts';
 import type { Connector } from '../connector/connector.ts';
 import { UsageError } from '../errors.ts';
-import type { HostSpec, Inventory } from '../inventory/types.ts';
+import { balancerHosts, type HostSpec, type Inventory } from '../inventory/types.ts';
 import { sh } from '../shell.ts';
 import type { CliIo } from './io.ts';
 
@@ -102,9 +102,10 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
   const load = deps.loadInventory ?? (async (f: string) => (await import('../inventory/load.ts')).loadInventory(f));
   const { withEnvOverrides } = await import('./apply.ts');
   const inventory = withEnvOverrides(await load(file), io.env);
-  const homeName = inventory.balancer.home[0];
-  const host = inventory.hosts.find((h) => h.name === homeName);
-  if (!host) throw new UsageError(`the inventory's balancer.home names no host`, 'set balancer.home in the inventory');
+  // The balancer runs on the first of its hosts (the first home, or the pool's first).
+  const agentName = balancerHosts(inventory.balancer)[0];
+  const host = inventory.hosts.find((h) => h.name === agentName);
+  if (!host) throw new UsageError(`the inventory's balancer (strategy ${inventory.balancer.strategy}) names no host to run on`, `set balancer.${inventory.balancer.strategy}.hosts in the inventory`);
   const connect =
     deps.connect ??
     (async (inv: Inventory, h: HostSpec) =>

@@ -20,7 +20,8 @@ function hostEntries(raw: RawInventory): HostEntry[] {
   ];
 }
 
-export function crossCheck(raw: RawInventory): Problem[] {
+/** `written`: the data as parsed, before the schema filled in defaults (to tell what the file says). */
+export function crossCheck(raw: RawInventory, written: unknown = raw): Problem[] {
   const problems: Problem[] = [];
   const net = parseCidr(raw.cluster.network);
   const cidr = raw.cluster.network;
@@ -116,45 +117,61 @@ export function crossCheck(raw: RawInventory): Problem[] {
     });
   }
 
-  problems.push(...balancerChecks(raw));
+  problems.push(...balancerChecks(raw, written));
   return problems;
 }
 
-function balancerChecks(raw: RawInventory): Problem[] {
+function balancerChecks(raw: RawInventory, written: unknown): Problem[] {
   const problems: Problem[] = [];
   const b = raw.balancer;
   const hypervisorNames = Object.keys(raw.hypervisors.hosts);
-  const list = (field: 'home' | 'helpers' | 'drained') => {
-    (b[field] ?? []).forEach((name, i) => {
+  const names = (path: (string | number)[], list: readonly string[] | undefined) => {
+    (list ?? []).forEach((name, i) => {
       if (!hypervisorNames.includes(name)) {
         problems.push({
-          path: ['balancer', field, i],
+          path: [...path, i],
           at: 'value',
-          message: `balancer.${field}[${i}]: "${name}" is not a hypervisor (hypervisors: ${hypervisorNames.join(', ')})`,
+          message: `${path.join('.')}[${i}]: "${name}" is not a hypervisor (hypervisors: ${hypervisorNames.join(', ')})`,
         });
       }
     });
   };
-  list('home');
-  list('helpers');
-  list('drained');
-  if (b.home !== undefined && b.home.length === 0) {
-    problems.push({ path: ['balancer', 'home'], at: 'value', message: 'balancer.home: is empty; name at least one hypervisor' });
-  }
-  (b.helpers ?? []).forEach((name, i) => {
-    if (b.home?.includes(name)) {
+  names(['balancer', 'drained'], b.drained);
+  // A strategy reads only its own section: a section written for another one would be
+  // silently ignored, so it is an error (the inventory as written, before defaults).
+  const section = (name: 'home' | 'consolidate'): boolean => isObject(written) && isObject(written.balancer) && written.balancer[name] !== undefined;
+  for (const other of ['home', 'consolidate'] as const) {
+    if (other !== b.strategy && section(other)) {
       problems.push({
-        path: ['balancer', 'helpers', i],
-        at: 'value',
-        message: `balancer.helpers[${i}]: "${name}" is also a home host; a host cannot be both`,
+        path: ['balancer', other],
+        at: 'key',
+        message: `balancer.${other}: settings of the '${other}' strategy, but balancer.strategy is '${b.strategy}': set strategy: ${other}, or remove this section`,
       });
     }
-  });
-  if (b.low >= b.high) {
+  }
+  const s = b.strategy === 'home' ? b.home : b.consolidate;
+  const at = ['balancer', b.strategy];
+  names([...at, 'hosts'], s.hosts);
+  if (s.hosts !== undefined && s.hosts.length === 0) {
+    problems.push({ path: [...at, 'hosts'], at: 'value', message: `balancer.${b.strategy}.hosts: is empty; name at least one hypervisor` });
+  }
+  if (b.strategy === 'home') {
+    names([...at, 'helpers'], b.home.helpers);
+    (b.home.helpers ?? []).forEach((name, i) => {
+      if (b.home.hosts?.includes(name)) {
+        problems.push({
+          path: [...at, 'helpers', i],
+          at: 'value',
+          message: `balancer.home.helpers[${i}]: "${name}" is also a home host; a host cannot be both`,
+        });
+      }
+    });
+  }
+  if (s.low >= s.high) {
     problems.push({
-      path: ['balancer', 'low'],
+      path: [...at, 'low'],
       at: 'value',
-      message: `balancer.low: ${b.low} must be below balancer.high (${b.high}), or VMs would bounce between hosts`,
+      message: `balancer.${b.strategy}.low: ${s.low} must be below balancer.${b.strategy}.high (${s.high}), or VMs would bounce between hosts`,
     });
   }
   const fieldCount = b.schedule.trim().split(/\s+/).length;
@@ -166,4 +183,8 @@ function balancerChecks(raw: RawInventory): Problem[] {
     });
   }
   return problems;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

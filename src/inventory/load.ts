@@ -72,12 +72,13 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
   const locateAll = (problems: readonly SchemaProblem[]): InventoryIssue[] =>
     problems.map((p) => ({ file: name, ...pointAt(doc, lines, p.path, p.at), message: p.message }));
 
+  const written: unknown = doc.toJS() ?? {};
   const validate = inventoryValidator();
   if (!validate(data)) {
     throw new InventoryError(sortIssues(locateAll(schemaProblems(validate.errors ?? [], data))));
   }
   const raw = data as RawInventory;
-  const cross = crossCheck(raw);
+  const cross = crossCheck(raw, written);
   if (cross.length > 0) throw new InventoryError(sortIssues(locateAll(cross)));
   return normalize(raw, file, opts.home ?? os.homedir());
 }

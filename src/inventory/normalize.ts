@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { intToIp, parseCidr } from './ipv4.ts';
 import type { RawHost, RawInventory } from './raw.ts';
-import type { HostSpec, Inventory, Role } from './types.ts';
+import type { BalancerSpec, HostSpec, Inventory, Role, StrategySpec } from './types.ts';
 
 export function expandHome(p: string, home: string): string {
   if (p === '~') return home;
@@ -25,9 +25,7 @@ export function normalize(raw: RawInventory, file: string, homeDirectory: string
     sshPort: h.ssh_port ?? raw.ssh.port,
   });
   const hypervisorNames = Object.keys(raw.hypervisors.hosts);
-  const home = raw.balancer.home ?? hypervisorNames.slice(0, 1);
   const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
-  const b = raw.balancer;
   return {
     file: path.resolve(file),
     cluster: {
@@ -59,21 +57,58 @@ export function normalize(raw: RawInventory, file: string, homeDirectory: string
       libvirtPorts: [...raw.firewall.libvirt_ports],
       nfsPorts: [...raw.firewall.nfs_ports],
     },
-    balancer: {
-      home,
-      helpers: b.helpers ?? hypervisorNames.filter((n) => !home.includes(n)),
-      high: b.high,
-      overloadWindow: b.overload_window,
-      low: b.low,
-      calmWindow: b.calm_window,
-      cooldown: b.cooldown,
-      maxMigrationsPerRun: b.max_migrations_per_run,
-      migrationTimeout: b.migration_timeout,
-      sampleSeconds: b.sample_seconds,
-      cpuSource: b.cpu_source,
-      schedule: b.schedule,
-      pinned: [...b.pinned],
-      drained: [...b.drained],
-    },
+    balancer: balancerSpec(raw, hypervisorNames),
   };
+}
+
+function balancerSpec(raw: RawInventory, hypervisorNames: readonly string[]): BalancerSpec {
+  const b = raw.balancer;
+  return {
+    ...strategySpec(raw, hypervisorNames),
+    maxMigrationsPerRun: b.max_migrations_per_run,
+    migrationTimeout: b.migration_timeout,
+    sampleSeconds: b.sample_seconds,
+    cpuSource: b.cpu_source,
+    schedule: b.schedule,
+    pinned: [...b.pinned],
+    drained: [...b.drained],
+  };
+}
+
+/** Only the named strategy's section is read (cross-checks reject the other one when written). */
+function strategySpec(raw: RawInventory, hypervisorNames: readonly string[]): StrategySpec {
+  const b = raw.balancer;
+  switch (b.strategy) {
+    case 'home': {
+      const h = b.home;
+      const hosts = h.hosts ?? hypervisorNames.slice(0, 1);
+      return {
+        strategy: 'home',
+        home: {
+          hosts,
+          helpers: h.helpers ?? hypervisorNames.filter((n) => !hosts.includes(n)),
+          high: h.high,
+          overloadWindow: h.overload_window,
+          low: h.low,
+          calmWindow: h.calm_window,
+          cooldown: h.cooldown,
+        },
+      };
+    }
+    case 'consolidate': {
+      const c = b.consolidate;
+      return {
+        strategy: 'consolidate',
+        consolidate: {
+          hosts: c.hosts ?? [...hypervisorNames],
+          high: c.high,
+          overloadWindow: c.overload_window,
+          low: c.low,
+          calmWindow: c.calm_window,
+          cooldown: c.cooldown,
+          ...(c.on_empty ? { onEmpty: [...c.on_empty] } : {}),
+        },
+      };
+    }
+  }
 }

@@ -32,13 +32,25 @@ export interface RawInventory {
     nfs_ports: number[];
   };
   balancer: {
-    home?: string[];
-    helpers?: string[];
-    high: number;
-    overload_window: number;
-    low: number;
-    calm_window: number;
-    cooldown: number;
+    strategy: 'home' | 'consolidate';
+    home: {
+      hosts?: string[];
+      helpers?: string[];
+      high: number;
+      overload_window: number;
+      low: number;
+      calm_window: number;
+      cooldown: number;
+    };
+    consolidate: {
+      hosts?: string[];
+      high: number;
+      overload_window: number;
+      low: number;
+      calm_window: number;
+      cooldown: number;
+      on_empty?: string[];
+    };
     max_migrations_per_run: number;
     migration_timeout: number;
     sample_seconds: number;

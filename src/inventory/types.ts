@@ -63,8 +63,10 @@ export interface FirewallSpec {
   readonly nfsPorts: readonly number[];
 }
 
-export interface BalancerSpec {
-  readonly home: readonly string[];
+/** Settings of the `home` strategy, as in the inventory (percentages, seconds). */
+export interface HomeSpec {
+  /** Home hypervisors; the balancer is installed on them. */
+  readonly hosts: readonly string[];
   readonly helpers: readonly string[];
   readonly high: number;
   readonly overloadWindow: number;
@@ -72,6 +74,29 @@ export interface BalancerSpec {
   readonly calmWindow: number;
   /** Seconds. */
   readonly cooldown: number;
+}
+
+/** Settings of the `consolidate` strategy, as in the inventory. */
+export interface ConsolidateSpec {
+  /** The pool; the balancer is installed on the first. */
+  readonly hosts: readonly string[];
+  readonly high: number;
+  readonly overloadWindow: number;
+  readonly low: number;
+  readonly calmWindow: number;
+  /** Seconds. */
+  readonly cooldown: number;
+  /** argv run for each emptied host, `{host}` replaced; absent: nothing is run. */
+  readonly onEmpty?: readonly string[];
+}
+
+/** The strategy that runs, named, with its own settings under its own name. */
+export type StrategySpec =
+  | { readonly strategy: 'home'; readonly home: HomeSpec }
+  | { readonly strategy: 'consolidate'; readonly consolidate: ConsolidateSpec };
+
+/** What every strategy shares. */
+export interface BalancerCommonSpec {
   readonly maxMigrationsPerRun: number;
   /** Seconds. */
   readonly migrationTimeout: number;
@@ -81,6 +106,34 @@ export interface BalancerSpec {
   readonly schedule: string;
   readonly pinned: readonly string[];
   readonly drained: readonly string[];
+}
+
+export type BalancerSpec = StrategySpec & BalancerCommonSpec;
+
+/** Hypervisors the balancer is installed on and runs from. */
+export function balancerHosts(spec: StrategySpec): readonly string[] {
+  switch (spec.strategy) {
+    case 'home':
+      return spec.home.hosts;
+    case 'consolidate':
+      return spec.consolidate.hosts.slice(0, 1);
+  }
+}
+
+/** Home hypervisors (a VM on one of them without a recorded home lives there); none under consolidate. */
+export function homeHosts(spec: StrategySpec): readonly string[] {
+  switch (spec.strategy) {
+    case 'home':
+      return spec.home.hosts;
+    case 'consolidate':
+      return [];
+  }
+}
+
+/** Runs a strategy's windows refer to (how much history the agent keeps). */
+export function longestWindow(spec: StrategySpec): number {
+  const s = spec.strategy === 'home' ? spec.home : spec.consolidate;
+  return Math.max(s.overloadWindow, s.calmWindow);
 }
 
 export interface Inventory {

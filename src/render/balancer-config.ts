@@ -10,8 +10,11 @@ export interface BalancerFileHost {
   readonly role: Role;
 }
 
-/** The JSON document in balancerPaths.config. */
-export interface BalancerFileConfig extends BalancerSpec {
+/** The JSON document in balancerPaths.config: the inventory's balancer section (the named
+ * strategy and its own settings, the common settings) plus the hosts and paths. */
+export type BalancerFileConfig = BalancerSpec & BalancerFileExtras;
+
+interface BalancerFileExtras {
   /** Constant marker: the file is managed by hvmctl. */
   readonly managedBy: string;
   /** Every cluster member, storage first, then hypervisors in inventory order. */

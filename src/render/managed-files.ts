@@ -2,7 +2,7 @@
 // `hvmctl render` writes them out, apply's file tasks compare and install them.
 // Pure (apart from reading the templates once): (inventory, host) -> files.
 import type { HostSpec, Inventory } from '../inventory/types.ts';
-import { hypervisors } from '../inventory/types.ts';
+import { balancerHosts, hypervisors } from '../inventory/types.ts';
 import { balancerConfig } from './balancer-config.ts';
 import { balancerPaths } from './balancer-paths.ts';
 import type { FirewallExtra } from './firewall-rules.ts';
@@ -47,9 +47,9 @@ export function poolXmlPath(inv: Inventory): string {
   return `/etc/libvirt/storage/${inv.pool.name}.xml`;
 }
 
-/** Whether `host` is a home hypervisor of the balancer (where it is installed). */
+/** Whether the balancer is installed on `host` (the home hypervisors, or the pool's first). */
 export function isBalancerHome(inv: Inventory, host: HostSpec): boolean {
-  return host.role === 'hypervisor' && inv.balancer.home.includes(host.name);
+  return host.role === 'hypervisor' && balancerHosts(inv.balancer).includes(host.name);
 }
 
 /**

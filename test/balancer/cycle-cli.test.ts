@@ -24,7 +24,8 @@ function writeConfig(dir: string): string {
   writeFileSync(
     file,
     JSON.stringify({
-      managedBy: 'hvmctl', home: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 3, cooldown: 600,
+      managedBy: 'hvmctl', strategy: 'home',
+      home: { hosts: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 3, cooldown: 600 },
       maxMigrationsPerRun: 1, migrationTimeout: 120, sampleSeconds: 5, cpuSource: 'procstat', schedule: '* * * * *', pinned: [], drained: [],
       hosts: ['kvmnode1', 'kvmnode2', 'kvmnode3'].map((n, i) => ({ name: n, address: `172.21.3.${10 + i}`, fqdn: `${n}.localdomain`, role: 'hypervisor' })),
       libvirtUri: 'qemu+ssh://{fqdn}/system',
@@ -84,10 +85,10 @@ describe('agent', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hvmctl-agent-'));
     try {
       const file = join(dir, 'b.json');
-      writeFileSync(file, JSON.stringify({ home: ['kvmnode9'], hosts: [{ name: 'kvmnode1', address: 'a', fqdn: 'f', role: 'hypervisor' }] }));
+      writeFileSync(file, JSON.stringify({ strategy: 'home', home: { hosts: ['kvmnode9'] }, hosts: [{ name: 'kvmnode1', address: 'a', fqdn: 'f', role: 'hypervisor' }] }));
       const io = captureIo();
       expect(await agentMain(['once', '--config', file], { ...({} as AgentEnv), io, loadConfig: (p) => readAgentConfig(p) })).toBe(1);
-      expect(io.errText.join('\n')).toMatch(/b\.json: balancer\.home names "kvmnode9", which is not a hypervisor in "hosts"\nhint: /);
+      expect(io.errText.join('\n')).toMatch(/b\.json: balancer\.home\.hosts names "kvmnode9", which is not a hypervisor in "hosts"\nhint: /);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -97,7 +98,7 @@ describe('agent', () => {
 describe('hvmctl balance', () => {
   const inventory = {
     ssh: { user: 'root', identity: '/id', knownHosts: '/kh' },
-    balancer: { home: ['kvmnode1'] },
+    balancer: { strategy: 'home', home: { hosts: ['kvmnode1'] } },
     hosts: [{ name: 'kvmnode1', role: 'hypervisor' }],
   } as unknown as Inventory;
 

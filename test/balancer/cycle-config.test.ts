@@ -4,6 +4,7 @@ import { BalancerConfigError, parseAgentConfig } from '../../balancer/config.ts'
 import type { Exec } from '../../balancer/exec.ts';
 import { createHostFiles } from '../../balancer/host-files.ts';
 import { ConnectError } from '../../src/errors.ts';
+import schema from '../../src/inventory/schema.json' with { type: 'json' };
 
 const hosts = [
   { name: 'kvmstorage', address: '172.21.3.13', fqdn: 'kvmstorage.localdomain', role: 'storage' },
@@ -12,7 +13,7 @@ const hosts = [
 ];
 // As src/render/balancer-config.ts renders it.
 const rendered = {
-  managedBy: 'hvmctl', home: ['kvmnode1'], helpers: ['kvmnode2'], high: 80, overloadWindow: 2, low: 50, calmWindow: 3, cooldown: 600,
+  managedBy: 'hvmctl', strategy: 'home', home: { hosts: ['kvmnode1'], helpers: ['kvmnode2'], high: 80, overloadWindow: 2, low: 50, calmWindow: 3, cooldown: 600 },
   maxMigrationsPerRun: 1, migrationTimeout: 120, sampleSeconds: 5, cpuSource: 'procstat', schedule: '* * * * *', pinned: [], drained: [],
   hosts, libvirtUri: 'qemu+ssh://{fqdn}/system',
   log: '/var/log/hvmctl/balancer.log', state: '/var/lib/hvmctl/balancer-state.json', lock: '/var/lib/hvmctl/balancer.lock',
@@ -22,20 +23,28 @@ describe('agent config', () => {
   it('reads the file apply renders', () => {
     const c = parseAgentConfig(rendered, '/etc/hvmctl/balancer.json', 'kvmnode1.localdomain');
     expect(c.self).toBe('kvmnode1');
-    expect(c.balancer).toMatchObject({ home: ['kvmnode1'], high: 80, low: 50, overloadWindow: 2, sampleSeconds: 5, cpuSource: 'procstat' });
+    expect(c.balancer).toMatchObject({ strategy: 'home', home: { hosts: ['kvmnode1'], high: 80, low: 50, overloadWindow: 2 }, sampleSeconds: 5, cpuSource: 'procstat' });
     expect(c.paths).toEqual({ state: '/var/lib/hvmctl/balancer-state.json', log: '/var/log/hvmctl/balancer.log', jsonl: '/var/log/hvmctl/balancer.jsonl', lock: '/var/lib/hvmctl/balancer.lock' });
     expect(c.libvirtUri).toBe('qemu+ssh://{fqdn}/system');
   });
   it('takes the inventory spelling under "balancer" too, and finds itself by hostname', () => {
-    const c = parseAgentConfig({ hosts, balancer: { home: ['kvmnode1'], helpers: ['kvmnode2'], high: 85, low: 40, overload_window: 4, cpu_source: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' } }, 'f', 'kvmnode2');
+    const c = parseAgentConfig({ hosts, balancer: { strategy: 'home', home: { hosts: ['kvmnode1'], helpers: ['kvmnode2'], high: 85, low: 40, overload_window: 4 }, cpu_source: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' } }, 'f', 'kvmnode2');
     expect(c.self).toBe('kvmnode2');
-    expect(c.balancer).toMatchObject({ high: 85, low: 40, overloadWindow: 4, calmWindow: 3, cpuSource: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' });
+    expect(c.balancer).toMatchObject({ home: { high: 85, low: 40, overloadWindow: 4, calmWindow: 3 }, cpuSource: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' });
+  });
+  it('reads the consolidate strategy with its own defaults, and runs on the pool\'s first host', () => {
+    const c = parseAgentConfig({ hosts, strategy: 'consolidate', consolidate: { hosts: ['kvmnode2', 'kvmnode1'], on_empty: ['/usr/local/sbin/bmc', 'off', '{host}'] } }, 'f');
+    expect(c.self).toBe('kvmnode2');
+    expect(c.balancer).toMatchObject({ strategy: 'consolidate', consolidate: { high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 21600, onEmpty: ['/usr/local/sbin/bmc', 'off', '{host}'] } });
   });
   it.each([
     [{ ...rendered, hosts: [] }, /"hosts" must be a non-empty array/],
-    [{ ...rendered, home: ['kvmstorage'] }, /balancer\.home names "kvmstorage", which is not a hypervisor/],
-    [{ ...rendered, low: 80 }, /balancer\.low \(80\) must be below balancer\.high \(80\)/],
-    [{ ...rendered, high: '80' }, /balancer\.high must be a number from 1 to 100 \(got "80"\)/],
+    [{ ...rendered, home: { ...rendered.home, hosts: ['kvmstorage'] } }, /balancer\.home\.hosts names "kvmstorage", which is not a hypervisor/],
+    [{ ...rendered, home: { ...rendered.home, low: 80 } }, /balancer\.home\.low \(80\) must be below balancer\.home\.high \(80\)/],
+    [{ ...rendered, home: { ...rendered.home, high: '80' } }, /balancer\.home\.high must be a number from 1 to 100 \(got "80"\)/],
+    [{ ...rendered, strategy: undefined }, /balancer\.strategy is missing: this file predates named strategies/],
+    [{ ...rendered, strategy: 'pool' }, /balancer\.strategy is "pool", expected "home" or "consolidate"/],
+    [{ ...rendered, strategy: 'consolidate', consolidate: { hosts: ['kvmnode1'], on_empty: 'poweroff' } }, /balancer\.consolidate\.on_empty must be a non-empty list of arguments/],
     [{ ...rendered, cpuSource: 'mpstat' }, /cpu_source is "mpstat"/],
     [{ ...rendered, state: 'relative/state.json' }, /state must be an absolute path/],
     [{ ...rendered, libvirtUri: 'qemu:///system' }, /libvirtUri must be a URI template/],
@@ -46,6 +55,18 @@ describe('agent config', () => {
     expect(fn).toThrow(BalancerConfigError);
     expect(fn).toThrow(message);
     expect(fn).toThrow(/^\/etc\/hvmctl\/balancer\.json: /);
+  });
+});
+
+describe('each strategy has one set of defaults', () => {
+  it.each(['home', 'consolidate'] as const)('%s: the agent fills in what the inventory schema does', (name) => {
+    const props = (schema.properties.balancer.properties[name] as { properties: Record<string, { default?: unknown }> }).properties;
+    const c = parseAgentConfig({ hosts, strategy: name, [name]: { hosts: ['kvmnode1'] } }, 'f');
+    const settings = (c.balancer as unknown as Record<string, Record<string, unknown>>)[name] as Record<string, unknown>;
+    const camel = (k: string): string => k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const withDefault = Object.entries(props).filter(([, p]) => p.default !== undefined);
+    expect(withDefault.length).toBeGreaterThanOrEqual(5);
+    for (const [key, p] of withDefault) expect([key, settings[camel(key)]]).toEqual([key, p.default]);
   });
 });
 

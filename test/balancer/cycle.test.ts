@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCycle, type Decide } from '../../balancer/cycle.ts';
 import { createDryRunExecutor, createLiveExecutor } from '../../balancer/migrate.ts';
 import { acquireLock } from '../../balancer/lock.ts';
-import type { BalancerConfig, History, Migration, Plan, Snapshot } from '../../balancer/types.ts';
+import type { BalancerConfig } from '../../balancer/policy/strategies.ts';
+import type { History, Migration, Plan, Snapshot } from '../../balancer/types.ts';
 import { seedCluster, seedConfig, type FakeCluster } from './fake-cluster.ts';
 
 let dir: string;
@@ -50,8 +51,9 @@ describe('runCycle', () => {
       ['server2', 'kvmnode1', 'kvmnode1', 70, 512],
       ['server3', 'kvmnode1', 'kvmnode1', 50, 512], // no metadata: home is the home host it runs on
     ]);
-    expect(config.high).toBe(0.8);
-    expect(config.low).toBe(0.5);
+    // the configured strategy, by name, with its own settings (percentages as fractions)
+    expect(config.strategy).toBe('home');
+    expect(config.settings).toMatchObject({ home: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 0.8, low: 0.5 });
     // The window is the configured 5 s, not a minute.
     expect(cluster.mono).toBe(5000);
   });

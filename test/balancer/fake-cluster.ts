@@ -167,7 +167,8 @@ export class FakeCluster implements Libvirt, HostFiles {
 export function seedConfig(dir: string, overrides: Record<string, unknown> = {}): AgentConfig {
   return parseAgentConfig(
     {
-      home: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 3, cooldown: 600,
+      strategy: 'home',
+      home: { hosts: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 3, cooldown: 600 },
       maxMigrationsPerRun: 1, migrationTimeout: 120, sampleSeconds: 5, cpuSource: 'procstat', schedule: '* * * * *', pinned: [], drained: [],
       hosts: [
         { name: 'kvmstorage', address: '172.21.3.13', fqdn: 'kvmstorage.localdomain', role: 'storage' },

@@ -13,6 +13,7 @@ const record: RunRecord = {
   time: 1_795_000_262, // 2026-11-18 11:11:02 UTC
   dryRun: false,
   home: ['kvmnode1'],
+  strategy: 'home',
   snapshot: {
     time: 1_795_000_262,
     hosts: [

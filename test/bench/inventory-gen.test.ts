@@ -14,7 +14,7 @@ describe('bench inventory of N hosts', () => {
     expect(hypervisors(inv)).toHaveLength(n - 1);
     expect(new Set(inv.hosts.map((h) => h.address)).size).toBe(n);
     expect(new Set(inv.hosts.map((h) => h.mac)).size).toBe(n);
-    expect(inv.balancer.home).toEqual(['benchnode001']);
+    expect(inv.balancer).toMatchObject({ strategy: 'home', home: { hosts: ['benchnode001'], helpers: ['benchnode002'] } });
   });
   it('refuses sizes the /25 cannot hold', () => {
     expect(() => generatedInventory(base, 121)).toThrow(RangeError);

@@ -56,7 +56,7 @@ describe('the default inventory', () => {
     });
     expect(inv.nfs).toEqual({ server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
     expect(inv.firewall.migrationPorts).toEqual([49152, 49215]);
-    expect(inv.balancer).toMatchObject({ home: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2 });
+    expect(inv.balancer).toMatchObject({ strategy: 'home', home: { hosts: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 2, cooldown: 180 } });
     expect(storageHosts(inv).map((h) => h.name)).toEqual(['kvmstorage']);
     expect(hypervisors(inv)).toHaveLength(3);
   });
@@ -109,13 +109,8 @@ describe('defaults and normalization', () => {
     expect(inv.pool).toEqual({ name: 'default', path: '/var/lib/libvirt/images/kvmshared' });
     expect(inv.firewall).toEqual({ backend: 'auto', migrationPorts: [49152, 49215], libvirtPorts: [16509], nfsPorts: [111, 2049, 20048] });
     expect(inv.balancer).toEqual({
-      home: ['hv-b'],
-      helpers: ['hv-a'],
-      high: 80,
-      overloadWindow: 2,
-      low: 50,
-      calmWindow: 3,
-      cooldown: 600,
+      strategy: 'home',
+      home: { hosts: ['hv-b'], helpers: ['hv-a'], high: 80, overloadWindow: 2, low: 50, calmWindow: 3, cooldown: 600 },
       maxMigrationsPerRun: 1,
       migrationTimeout: 120,
       sampleSeconds: 5,
@@ -151,15 +146,15 @@ const broken: [string, number, number, string][] = [
   ['bad-duplicate-mac.yaml', 18, 12, 'hypervisors.hosts.kvmnode2.mac: "52:54:00:15:03:0A" is already the MAC address of kvmnode1'],
   ['bad-duplicate-hostname.yaml', 16, 5, 'hypervisors.hosts.kvmstorage: host name "kvmstorage" is already used in storage.hosts'],
   ['bad-duplicate-key.yaml', 19, 7, 'YAML syntax: duplicate key "address"'],
-  ['bad-yaml-syntax.yaml', 21, 1, 'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  ['bad-yaml-syntax.yaml', 22, 1, 'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]'],
   ['bad-missing-mac.yaml', 16, 5, 'hypervisors.hosts.kvmnode2: missing required property "mac"'],
   ['bad-mac-format.yaml', 15, 12, 'hypervisors.hosts.kvmnode1.mac: "52-54-00-15-03-0a" is not a MAC address'],
   ['bad-os-family-enum.yaml', 6, 14, 'cluster.os_family: "ubuntu" is not one of debian, redhat'],
   ['bad-no-hypervisors.yaml', 12, 3, 'hypervisors.hosts: is empty; at least 1 host is required'],
   ['bad-two-storage.yaml', 7, 3, 'storage.hosts: has 2 hosts; exactly 1 is supported'],
-  ['bad-balancer-home-storage.yaml', 20, 10, 'balancer.home[0]: "kvmstorage" is not a hypervisor (hypervisors: kvmnode1, kvmnode2)'],
-  ['bad-balancer-thresholds.yaml', 21, 8, 'balancer.low: 75 must be below balancer.high (70)'],
-  ['bad-balancer-overlap.yaml', 21, 23, 'balancer.helpers[1]: "kvmnode1" is also a home host'],
+  ['bad-balancer-home-storage.yaml', 21, 13, 'balancer.home.hosts[0]: "kvmstorage" is not a hypervisor (hypervisors: kvmnode1, kvmnode2)'],
+  ['bad-balancer-thresholds.yaml', 22, 10, 'balancer.home.low: 75 must be below balancer.home.high (70)'],
+  ['bad-balancer-overlap.yaml', 22, 25, 'balancer.home.helpers[1]: "kvmnode1" is also a home host'],
   ['bad-pinned-name.yaml', 20, 21, 'balancer.pinned[1]: "server 2" is not a plain name'],
   ['bad-pool-relative.yaml', 20, 9, 'pool.path: "images/kvmshared" is not an absolute path'],
   ['bad-port-range.yaml', 20, 20, 'firewall.migration_ports: "49215-49152" must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535'],
@@ -201,11 +196,11 @@ describe('broken inventories', () => {
 
   it('reports several cross-field problems at once', async () => {
     const error = await problems('bad-several-cross.yaml');
-    expect(error.issues.map((i) => `${i.line}:${i.column}`)).toEqual(['17:16', '20:10', '22:8']);
+    expect(error.issues.map((i) => `${i.line}:${i.column}`)).toEqual(['17:16', '21:13', '23:10']);
     expect(error.issues.map((i) => i.message.split(':')[0])).toEqual([
       'hypervisors.hosts.kvmnode2.address',
-      'balancer.home[0]',
-      'balancer.low',
+      'balancer.home.hosts[0]',
+      'balancer.home.low',
     ]);
   });
 
@@ -307,5 +302,48 @@ hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
     ['balancer:\n  cpu_source: cgroup\n', 'm.yaml:5:15: balancer.cpu_source: "cgroup" is not valid here: `procstat` (/proc/stat) or `cgroup:<absolute path of a cpuacct cgroup>`.'],
   ])('%j -> %s', (extra, message) => {
     expect(messageOf(extra)).toBe(message);
+  });
+});
+
+describe('balancer strategies', () => {
+  const base = `cluster:
+  domain: example.org
+  network: 10.1.0.0/24
+  gateway: 10.1.0.254
+storage:
+  hosts:
+    nas: {address: 10.1.0.5, mac: "aa:bb:cc:00:00:05", interface: eth0}
+hypervisors:
+  hosts:
+    hv-a: {address: 10.1.0.10, mac: "aa:bb:cc:00:00:0a", interface: eth0}
+    hv-b: {address: 10.1.0.11, mac: "aa:bb:cc:00:00:0b", interface: eth0}
+`;
+  const fails = (balancer: string): string => {
+    try {
+      parseInventory(`${base}balancer:\n${balancer}`, 's.yaml', { home: '/h' });
+    } catch (error) {
+      if (error instanceof InventoryError) return error.issues.map((i) => `${i.line}:${i.column} ${i.message}`).join('\n');
+      throw error;
+    }
+    return 'accepted';
+  };
+  it('consolidate: its own defaults, every hypervisor in the pool, no command unless set', () => {
+    const inv = parseInventory(`${base}balancer:\n  strategy: consolidate\n`, 's.yaml', { home: '/h' });
+    expect(inv.balancer).toMatchObject({
+      strategy: 'consolidate',
+      consolidate: { hosts: ['hv-a', 'hv-b'], high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 21600 },
+    });
+    expect(inv.balancer).not.toHaveProperty('home');
+    expect(inv.balancer.strategy === 'consolidate' && inv.balancer.consolidate.onEmpty).toBeUndefined();
+  });
+  it.each([
+    ['  strategy: pool\n', '13:13 balancer.strategy: "pool" is not one of home, consolidate'],
+    ['  consolidate:\n    high: 85\n', "13:3 balancer.consolidate: settings of the 'consolidate' strategy, but balancer.strategy is 'home': set strategy: consolidate, or remove this section"],
+    ['  strategy: consolidate\n  home:\n    hosts: [hv-a]\n', "14:3 balancer.home: settings of the 'home' strategy, but balancer.strategy is 'consolidate': set strategy: home, or remove this section"],
+    ['  strategy: consolidate\n  consolidate:\n    low: 95\n', '15:10 balancer.consolidate.low: 95 must be below balancer.consolidate.high (90), or VMs would bounce between hosts'],
+    ['  strategy: consolidate\n  consolidate:\n    on_empty: poweroff\n', '15:15 balancer.consolidate.on_empty: expected a list, got "poweroff"'],
+    ['  home:\n    helpers: [hv-c]\n', '14:15 balancer.home.helpers[0]: "hv-c" is not a hypervisor (hypervisors: hv-a, hv-b)'],
+  ])('%j is refused at its line', (balancer, message) => {
+    expect(fails(balancer)).toBe(message);
   });
 });

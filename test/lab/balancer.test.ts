@@ -57,7 +57,7 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     const config = JSON.parse(mustLabExec('kvmnode1', `cat ${CONFIG}`)) as Record<string, unknown>;
     if (typeof config.state === 'string') statePath = config.state;
     expect((config.balancer as Record<string, unknown> | undefined)?.cpuSource ?? config.cpuSource).toBe('procstat');
-    const adjusted = { ...config, sampleSeconds: 3, cooldown: 0, overloadWindow: 2, calmWindow: 3, maxMigrationsPerRun: 1 };
+    const adjusted = { ...config, sampleSeconds: 3, maxMigrationsPerRun: 1, home: { ...(config.home as object), cooldown: 0, overloadWindow: 2, calmWindow: 3 } };
     ok(runHvmctl(['lab', 'exec', 'kvmnode1', '--', 'sh', '-c', `cat > ${CONFIG}.test && mv ${CONFIG}.test ${CONFIG}`], { input: JSON.stringify(adjusted) }));
     mustLabExec('kvmnode1', `systemctl stop ${TIMER}; rm -f ${statePath}`);
     load(0);

@@ -69,7 +69,7 @@ describe('balancer install', () => {
     expect(fresh.changes.map((c) => c.summary)).toEqual([`create ${balancerPaths.script}`, `create ${balancerPaths.config}`]);
     expect(fresh.changes[0]?.diff).toBe(`${balancerPaths.script}: 35 bytes from buildAgentBundle()\n`);
     const json = fresh.changes[1]?.commands[0]?.input ?? '';
-    expect(JSON.parse(json).high).toBe(80);
+    expect(JSON.parse(json)).toMatchObject({ strategy: 'home', home: { high: 80 } });
     const same = task.plan(ctx, {
       [balancerPaths.script]: present('#!/usr/bin/env node\nconsole.log(1)\n', 0o755),
       [balancerPaths.config]: present(json),

@@ -104,7 +104,7 @@ describe('managedFiles', () => {
     const text = `cluster: {domain: d, network: 10.0.0.0/24, gateway: 10.0.0.1}
 storage: {hosts: {s: {address: 10.0.0.2, mac: "02:00:00:00:00:02"}}}
 hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}, b: {address: 10.0.0.4, mac: "02:00:00:00:00:04"}, c: {address: 10.0.0.5, mac: "02:00:00:00:00:05"}}}
-balancer: {home: [a, b], helpers: [c], schedule: "*/2 * * * *"}
+balancer: {home: {hosts: [a, b], helpers: [c]}, schedule: "*/2 * * * *"}
 `;
     const inv = parseInventory(text, 'two-homes.yaml', { home: '/root' });
     const cron = (name: string) => managedFiles(inv, host(inv, name)).find((f) => f.path === balancerPaths.cron);
@@ -114,8 +114,23 @@ balancer: {home: [a, b], helpers: [c], schedule: "*/2 * * * *"}
     expect(cron('b')).toBeDefined();
     expect(cron('c')).toBeUndefined();
     const config = JSON.parse(managedFiles(inv, host(inv, 'a')).find((f) => f.path === balancerPaths.config)?.content ?? '{}');
-    expect(config.home).toEqual(['a', 'b']);
+    expect(config).toMatchObject({ strategy: 'home', home: { hosts: ['a', 'b'], helpers: ['c'] } });
     expect(config.hosts.map((h: { name: string; role: string }) => `${h.name}/${h.role}`)).toEqual(['s/storage', 'a/hypervisor', 'b/hypervisor', 'c/hypervisor']);
+  });
+
+  it('under consolidate, installs the balancer on the first host of the pool only', () => {
+    const text = `cluster: {domain: d, network: 10.0.0.0/24, gateway: 10.0.0.1}
+storage: {hosts: {s: {address: 10.0.0.2, mac: "02:00:00:00:00:02"}}}
+hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}, b: {address: 10.0.0.4, mac: "02:00:00:00:00:04"}}}
+balancer: {strategy: consolidate, consolidate: {hosts: [b, a]}}
+`;
+    const inv = parseInventory(text, 'pool.yaml', { home: '/root' });
+    const cron = (name: string) => managedFiles(inv, host(inv, name)).find((f) => f.path === balancerPaths.cron);
+    expect(cron('b')).toBeDefined();
+    expect(cron('a')).toBeUndefined();
+    const config = JSON.parse(managedFiles(inv, host(inv, 'b')).find((f) => f.path === balancerPaths.config)?.content ?? '{}');
+    expect(config).toMatchObject({ strategy: 'consolidate', consolidate: { hosts: ['b', 'a'], high: 90, low: 40 } });
+    expect(config).not.toHaveProperty('home');
   });
 });
 

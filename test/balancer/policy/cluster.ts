@@ -1,10 +1,30 @@
 // A tiny cluster for policy tests: hosts and VMs from tables, one decide() per
 // step, the plan applied as the executor would, history kept as the runtime does.
 import { decide } from '../../../balancer/policy/decide.ts';
-import type { BalancerConfig, HostState, Migration, Plan, Snapshot, VmState } from '../../../balancer/types.ts';
+import type { ConsolidateSettings } from '../../../balancer/policy/consolidate.ts';
+import type { HomeSettings } from '../../../balancer/policy/home.ts';
+import type { BalancerConfig } from '../../../balancer/policy/strategies.ts';
+import type { CommonConfig, HostState, Migration, Plan, Snapshot, VmState } from '../../../balancer/types.ts';
 
-export const seedConfig: BalancerConfig = {
-  policy: 'hvmctl',
+/** A strategy's settings and the common part written flat, as tests like to override them. */
+export type Flat<S> = S & CommonConfig;
+
+function split<S>(flat: Flat<S>): { settings: S; common: CommonConfig } {
+  const { maxMigrationsPerRun, pinned, drained, memMarginMiB, ...settings } = flat;
+  return { settings: settings as unknown as S, common: { maxMigrationsPerRun, pinned, drained, ...(memMarginMiB === undefined ? {} : { memMarginMiB }) } };
+}
+
+export function homeConfig(over: Partial<Flat<HomeSettings>> = {}): BalancerConfig {
+  const { settings, common } = split<HomeSettings>({ ...seedFlat, ...over });
+  return { ...common, strategy: 'home', settings };
+}
+
+export function consolidateConfig(flat: Flat<ConsolidateSettings>): BalancerConfig {
+  const { settings, common } = split<ConsolidateSettings>(flat);
+  return { ...common, strategy: 'consolidate', settings };
+}
+
+export const seedFlat: Flat<HomeSettings> = {
   home: ['kvmnode1'],
   helpers: ['kvmnode2', 'kvmnode3'],
   high: 0.8,
@@ -17,6 +37,8 @@ export const seedConfig: BalancerConfig = {
   drained: [],
   memMarginMiB: 256,
 };
+
+export const seedConfig = homeConfig();
 
 export interface HostSpec {
   name: string;

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../balancer/types.ts';
-import { Cluster, seedConfig, seedHosts, seedVms } from './cluster.ts';
+import { Cluster, homeConfig, seedFlat, seedHosts, seedVms } from './cluster.ts';
 
 const moves = (plan: Plan): string[] => plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}:${m.kind}`);
 const hot = { server1: 80, server2: 45, server3: 50 }; // kvmnode1 at 87.5 %
 const hotter = { server1: 95, server2: 45, server3: 70 };
 const calm = { server1: 20, server2: 20, server3: 20 };
 
-describe('policy hvmctl with a home host: the seed scenario', () => {
+describe('strategy home: the seed scenario', () => {
   it.each([
     { max: 1, cooldown: 120, returns: [['server2:kvmnode2->kvmnode1:remigrate'], ['server3:kvmnode3->kvmnode1:remigrate']] },
     { max: 2, cooldown: 120, returns: [['server2:kvmnode2->kvmnode1:remigrate', 'server3:kvmnode3->kvmnode1:remigrate'], []] },
   ])('overload -> kvmnode2, still overloaded -> kvmnode3, calm -> home (max $max per run)', ({ max, cooldown, returns }) => {
-    const c = new Cluster(seedHosts, seedVms, { ...seedConfig, maxMigrationsPerRun: max, cooldown });
+    const c = new Cluster(seedHosts, seedVms, homeConfig({ maxMigrationsPerRun: max, cooldown }));
     const first = c.step(hot);
     expect(first.migrations).toEqual([]);
     expect(first.reasons.join('\n')).toMatch(/kvmnode1 at 88 % > 80 % but only 1 of the last 2 measurements: waiting/);
@@ -37,7 +37,7 @@ describe('policy hvmctl with a home host: the seed scenario', () => {
   });
 });
 
-describe('policy hvmctl with a home host: refusals and special hosts', () => {
+describe('strategy home: refusals and special hosts', () => {
   const twice = (c: Cluster, load: Record<string, number>): Plan => {
     c.step(load);
     return c.step(load);
@@ -92,7 +92,7 @@ describe('policy hvmctl with a home host: refusals and special hosts', () => {
       reason: undefined,
     },
   ])('$name', ({ hosts, vms, config, want, reason }) => {
-    const c = new Cluster(hosts, vms, { ...seedConfig, ...config });
+    const c = new Cluster(hosts, vms, homeConfig({ ...config }));
     const plan = twice(c, hot);
     expect(moves(plan)).toEqual(want);
     if (reason) expect(plan.reasons.join('\n')).toMatch(reason);
@@ -103,7 +103,7 @@ describe('policy hvmctl with a home host: refusals and special hosts', () => {
     const c = new Cluster(
       [{ name: 'kvmnode1' }, { name: 'kvmnode2' }, { name: 'kvmnode3', drained: true }],
       [...seedVms, { name: 'server4', host: 'kvmnode3', home: 'kvmnode2' }, { name: 'server5', host: 'kvmnode3', pinned: true }],
-      { ...seedConfig, maxMigrationsPerRun: 5 },
+      homeConfig({ maxMigrationsPerRun: 5 }),
     );
     const load = { ...hot, server4: 10, server5: 10 };
     const first = c.step(load);
@@ -131,21 +131,21 @@ describe('policy hvmctl with a home host: refusals and special hosts', () => {
   });
 });
 
-describe('policy hvmctl: an oscillating load never ping-pongs', () => {
+describe('strategy home: an oscillating load never ping-pongs', () => {
   it.each([
     { name: 'high/low every run', period: 2 },
     { name: 'two runs high, two runs low', period: 4 },
     { name: 'three runs high, three runs low', period: 6 },
     { name: 'five runs high, five runs low', period: 10 },
   ])('$name, 300 runs', ({ period }) => {
-    const c = new Cluster(seedHosts, seedVms, { ...seedConfig, cooldown: 600 });
+    const c = new Cluster(seedHosts, seedVms, homeConfig({ cooldown: 600 }));
     for (let i = 0; i < 300; i++) c.step(i % period < period / 2 ? hotter : calm);
     const byVm = new Map<string, number[]>();
     for (const m of c.moves) byVm.set(m.vm, [...(byVm.get(m.vm) ?? []), m.time]);
     for (const times of byVm.values()) {
       for (let i = 1; i < times.length; i++) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(600);
     }
-    if (period / 2 < 2 * seedConfig.calmWindow) {
+    if (period / 2 < 2 * seedFlat.calmWindow) {
       // calm phases shorter than twice the calm window are not calm: a VM that left stays away
       expect(c.moves.filter((m) => m.kind === 'remigrate')).toEqual([]);
     }
@@ -156,10 +156,10 @@ describe('policy hvmctl: an oscillating load never ping-pongs', () => {
   });
 });
 
-describe('policy hvmctl with a home host: a short history', () => {
+describe('strategy home: a short history', () => {
   it('a runtime keeping fewer than 2 × calmWindow measurements still brings VMs home', () => {
     // the test cluster keeps 10 measurements; calmWindow 6 would want 12
-    const c = new Cluster(seedHosts, seedVms, { ...seedConfig, calmWindow: 6, cooldown: 60 });
+    const c = new Cluster(seedHosts, seedVms, homeConfig({ calmWindow: 6, cooldown: 60 }));
     c.step(hot);
     c.step(hot);
     expect(c.where.get('server2')).toBe('kvmnode2');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { simConfig } from '../../../balancer/sim/config.ts';
+import { thrMmtConfig } from '../../../balancer/sim/config.ts';
 import { hostInstant } from '../../../balancer/sim/host-state.ts';
 import { energyJ, HOST_TYPES, power } from '../../../balancer/sim/model.ts';
 import { simulate } from '../../../balancer/sim/simulate.ts';
@@ -55,7 +55,7 @@ describe('simulate: 2 hosts, 2 VMs, 3 intervals, no migration, by hand', () => {
     [0.4, 0.6, 0.2],
     [0.5, 1.0, 0.5],
   ]);
-  const r = simulate(t, { config: { ...simConfig('thr-mmt'), maxMigrationsPerRun: 0 }, hosts: 2, removeIdleVms: false });
+  const r = simulate(t, { config: { ...thrMmtConfig, maxMigrationsPerRun: 0 }, hosts: 2, removeIdleVms: false });
   it('energy: a trapezoid per interval on the one active host, to 0 after the last sample', () => {
     // host 1 asks 1000 + 1000, 1500 + 2000, 500 + 1000, then 0 MIPS
     const p = [2000 / 5320, 3500 / 5320, 1500 / 5320, 0].map((u) => power(G5, u));
@@ -81,7 +81,7 @@ describe('simulate: one migration, its time and its cost', () => {
     [0.1, 0.9, 0.9, 0.9],
     [0.1, 0.9, 0.9, 0.9],
   ]);
-  const r = simulate(t, { config: simConfig('thr-mmt'), hosts: 4, removeIdleVms: false });
+  const r = simulate(t, { config: thrMmtConfig, hosts: 4, removeIdleVms: false });
   it('counts migrations and charges 10 % of the moving VM for RAM / 62.5 MB/s', () => {
     expect(r.metrics.migrations).toBeGreaterThan(0);
     expect(r.metrics.pdm).toBeGreaterThan(0);

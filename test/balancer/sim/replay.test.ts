@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSimulate } from '../../../balancer/sim/cli.ts';
-import { simConfig } from '../../../balancer/sim/config.ts';
+import { consolidateConfig, thrMmtConfig } from '../../../balancer/sim/config.ts';
 import { simulate } from '../../../balancer/sim/simulate.ts';
 import { loadTrace, parseTraceFile } from '../../../balancer/sim/trace.ts';
 import type { CliIo } from '../../../src/cli/io.ts';
@@ -38,16 +38,16 @@ describe('trace loading', () => {
 
 describe('replaying the slice end to end', async () => {
   const t = await loadTrace(SLICE);
-  const none = simulate(t, { config: { ...simConfig('thr-mmt'), maxMigrationsPerRun: 0 } });
-  const thr = simulate(t, { config: simConfig('thr-mmt') });
-  const ours = simulate(t, { config: simConfig('hvmctl') });
+  const none = simulate(t, { config: { ...thrMmtConfig, maxMigrationsPerRun: 0 } });
+  const thr = simulate(t, { config: thrMmtConfig });
+  const ours = simulate(t, { config: consolidateConfig });
   it('without migrations nothing is ever short (CloudSim places VMs at their full MIPS)', () => {
     expect(none.metrics.migrations).toBe(0);
     expect(none.metrics.slatah).toBe(0);
   });
   it.each([
     { name: 'thr-mmt', r: thr },
-    { name: 'hvmctl', r: ours },
+    { name: 'consolidate', r: ours },
   ])('$name consolidates: less energy than no migration, sane metrics, a value per interval', ({ r }) => {
     expect(r.metrics.migrations).toBeGreaterThan(0);
     expect(r.metrics.energyKWh).toBeGreaterThan(0);
@@ -70,18 +70,20 @@ describe('hvmctl balance simulate (runSimulate)', () => {
     try {
       const out = io();
       const report = join(dir, 'day.html');
-      expect(await runSimulate(['--trace', SLICE, '--policy', 'thr-mmt', '--hosts', '100', '--report', report], out)).toBe(0);
+      expect(await runSimulate(['--trace', SLICE, '--strategy', 'thr-mmt', '--hosts', '100', '--report', report], out)).toBe(0);
       const text = out.lines.join('\n');
       expect(text).toMatch(/40 VMs on 100 hosts, 288 intervals/);
-      expect(text).toMatch(/hvmctl sim THR-MMT-0.8\s+\d+\.\d\d\s+\d+/);
+      expect(text).toMatch(/replayed THR-MMT-0.8\s+\d+\.\d\d\s+\d+/);
       const html = await readFile(report, 'utf8');
       expect(html).toMatch(/^<!doctype html>/);
       expect((html.match(/<svg /g) ?? []).length).toBe(4);
       expect(html).not.toMatch(/<script|https?:\/\//);
       const json = io();
       expect(await runSimulate(['--trace', SLICE, '--json'], json)).toBe(0);
-      const parsed = JSON.parse(json.lines.join('\n')) as { metrics: { migrations: number }; policy: string };
-      expect(parsed.policy).toBe('hvmctl');
+      const parsed = JSON.parse(json.lines.join('\n')) as { metrics: { migrations: number }; strategy: string; settings: Record<string, number>; common: Record<string, number> };
+      expect(parsed.strategy).toBe('consolidate');
+      expect(parsed.settings).toEqual({ high: 0.9, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 21600 });
+      expect(parsed.common.maxMigrationsPerRun).toBe(300);
       expect(parsed.metrics.migrations).toBeGreaterThan(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -89,7 +91,8 @@ describe('hvmctl balance simulate (runSimulate)', () => {
   });
   it.each([
     { argv: [], error: /--trace DIR is required/ },
-    { argv: ['--trace', SLICE, '--policy', 'lr-mmt'], error: /unknown policy 'lr-mmt'/ },
+    { argv: ['--trace', SLICE, '--strategy', 'lr-mmt'], error: /unknown strategy 'lr-mmt'/ },
+    { argv: ['--trace', SLICE, '--policy', 'hvmctl'], error: /--policy is now --strategy/ },
     { argv: ['--trace', SLICE, '--hosts', 'x'], error: /--hosts must be a positive integer/ },
     { argv: ['--bogus'], error: /Unknown option/ },
   ])('usage error: $argv', async ({ argv, error }) => {

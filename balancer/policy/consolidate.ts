@@ -1,6 +1,6 @@
-// Policy 'hvmctl' when no host is anyone's home (trace replay, or a pool of
-// equal hypervisors): keep every host under `high` by prediction, and empty
-// the hosts that stay under `low` so they can switch off.
+// Strategy 'consolidate': a pool of equal hypervisors, no homes. Keep every
+// host under `high` by prediction, and empty the hosts that stay under `low`
+// so they can switch off (the agent only reports them: Plan.emptied).
 //  - Each VM's CPU is summarised over its whole history (+ now) as mean and
 //    spread; a host's predicted load is the sum of its VMs' means plus
 //    `spread` times the square root of the summed variances (independent
@@ -20,11 +20,32 @@
 //  - A VM that moved is held by the cooldown, so nothing bounces.
 // Needs History.vmCpu: without per-VM history only saturated hosts are relieved
 // and nothing is consolidated (the windows cannot be checked).
-import type { BalancerConfig, History, Snapshot, VmState } from '../types.ts';
+import type { CommonConfig, History, Snapshot, VmState } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { cannotMove, cannotReceive, memMargin } from './eligibility.ts';
 import { pct } from './format.ts';
 import type { HostBook, Ledger } from './ledger.ts';
+import type { Strategy } from './strategy.ts';
+
+export interface ConsolidateSettings {
+  /** Utilisation thresholds, 0..1. */
+  readonly high: number;
+  readonly low: number;
+  /** Measurements (runs). */
+  readonly overloadWindow: number;
+  readonly calmWindow: number;
+  /** Seconds a VM stays where it is after it moved. */
+  readonly cooldown: number;
+}
+
+export const consolidateStrategy: Strategy<ConsolidateSettings> = {
+  name: 'consolidate',
+  summary: 'keep every host under high by prediction, empty hosts that stay under low so they can switch off',
+  drainLimit: (s) => s.high,
+  plan: ({ snapshot, settings, common, history, ledger, budget }) => planPool(snapshot, { ...common, ...settings }, history, ledger, budget),
+};
+
+type Config = ConsolidateSettings & CommonConfig;
 
 interface Load {
   mean: number;
@@ -35,7 +56,7 @@ interface Load {
 /** How many standard deviations of head-room a prediction keeps. */
 const SPREAD = 1.5;
 
-export function planPool(snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
+export function planPool(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
   // Predictions use the whole history handed over (the runtime keeps what it keeps; the
   // simulator one hour), not just the trigger windows: a host that was hot within the hour
   // keeps a wide spread, so it is neither emptied nor filled on a short calm spell.
@@ -158,7 +179,7 @@ export function planPool(snapshot: Snapshot, config: BalancerConfig, history: Hi
       : `${book.state.name} above ${pct(config.high)} for ${config.overloadWindow} measurements, predicted ${pct(predicted(book))}`;
     for (let guard = book.vms.length; guard > 0; guard--) {
       if (!saturated(book) && predicted(book) <= config.high) break;
-      const movable = book.vms.filter((vm) => cannotMove(vm, config, history, now, ledger.moved) === undefined);
+      const movable = book.vms.filter((vm) => cannotMove(vm, config, config.cooldown, history, now, ledger.moved) === undefined);
       if (movable.length === 0) {
         ledger.reasons.push(`${why} but every VM on it is pinned or cooling down`);
         break;
@@ -210,7 +231,7 @@ export function planPool(snapshot: Snapshot, config: BalancerConfig, history: Hi
     }
     if (received.has(book)) continue;
     const vms = [...book.vms];
-    if (vms.some((vm) => cannotMove(vm, config, history, now, ledger.moved) !== undefined)) continue;
+    if (vms.some((vm) => cannotMove(vm, config, config.cooldown, history, now, ledger.moved) !== undefined)) continue;
     emptying.add(book);
     const plan: { vm: VmState; to: HostBook }[] = [];
     const order = vms.sort((a, b) => (vmLoad.get(b.name)?.mean ?? 0) - (vmLoad.get(a.name)?.mean ?? 0));

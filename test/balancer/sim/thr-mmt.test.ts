@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decide } from '../../../balancer/policy/decide.ts';
-import type { BalancerConfig, HostState, VmState } from '../../../balancer/types.ts';
+import { replayDecide as decide, type ReplayConfig } from '../../../balancer/sim/strategies.ts';
+import type { HostState, VmState } from '../../../balancer/types.ts';
 
-const thr: BalancerConfig = {
-  policy: 'thr-mmt',
-  home: [],
-  helpers: [],
-  high: 0.8,
-  low: 0,
-  overloadWindow: 1,
-  calmWindow: 1,
-  cooldown: 0,
+const thr: ReplayConfig = {
+  strategy: 'thr-mmt',
+  settings: { threshold: 0.8 },
   maxMigrationsPerRun: 1000,
   pinned: [],
   drained: [],
@@ -52,7 +46,7 @@ const run = (spec: Record<string, { cap: number; core?: number; vms: [string, nu
   return plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}:${m.kind}`);
 };
 
-describe('policy thr-mmt (CloudSim THR-MMT-0.8)', () => {
+describe('yardstick thr-mmt (CloudSim THR-MMT-0.8)', () => {
   it.each([
     {
       name: 'overloaded host sheds least-RAM VMs until under 80 %; the least power increase wins (bigger host)',

@@ -1,4 +1,4 @@
-// Policy 'thr-mmt': CloudSim's THR-MMT (PowerVmAllocationPolicyMigrationStatic-
+// Yardstick 'thr-mmt' (replay only, not in the agent): CloudSim's THR-MMT (PowerVmAllocationPolicyMigrationStatic-
 // Threshold + PowerVmSelectionPolicyMinimumMigrationTime), reproduced to
 // validate the simulator against the published figures. Its details, kept:
 //  - a host is overloaded when the REQUESTED CPU of its VMs exceeds `high` of
@@ -14,12 +14,25 @@
 //    emptied later. As in CloudSim, hosts that received VMs from overloaded
 //    hosts are not protected from being emptied.
 // No hysteresis, no cooldown: this is the yardstick, not our policy.
-import type { BalancerConfig, History, Snapshot, VmState } from '../types.ts';
-import type { Budget } from './budget.ts';
-import { cannotMove, cannotReceive, memMargin } from './eligibility.ts';
-import { pct } from './format.ts';
-import type { HostBook, Ledger } from './ledger.ts';
-import { powerAt } from './power.ts';
+import type { Budget } from '../policy/budget.ts';
+import { cannotMove, cannotReceive, memMargin } from '../policy/eligibility.ts';
+import { pct } from '../policy/format.ts';
+import type { HostBook, Ledger } from '../policy/ledger.ts';
+import { powerAt } from '../policy/power.ts';
+import type { Strategy } from '../policy/strategy.ts';
+import type { CommonConfig, History, Snapshot, VmState } from '../types.ts';
+
+export interface ThrMmtSettings {
+  /** Static overload threshold on requested CPU, 0..1 (THR-MMT-0.8: 0.8). */
+  readonly threshold: number;
+}
+
+export const thrMmtStrategy: Strategy<ThrMmtSettings> = {
+  name: 'thr-mmt',
+  summary: "CloudSim's THR-MMT: static threshold, least-memory VM first, least power increase",
+  drainLimit: (s) => s.threshold,
+  plan: ({ snapshot, settings, common, history, ledger, budget }) => planThrMmt(snapshot, settings, common, history, ledger, budget),
+};
 
 interface Extra {
   readonly book: HostBook;
@@ -39,8 +52,8 @@ function allocatedOf(vms: readonly VmState[], book: HostBook): number {
   return Math.min(sum, book.state.cpuCapacity);
 }
 
-export function planThrMmt(snapshot: Snapshot, config: BalancerConfig, history: History, ledger: Ledger, budget: Budget): void {
-  const threshold = config.high;
+export function planThrMmt(snapshot: Snapshot, settings: ThrMmtSettings, config: CommonConfig, history: History, ledger: Ledger, budget: Budget): void {
+  const threshold = settings.threshold;
   const extras = new Map<HostBook, Extra>();
   for (const book of ledger.order) {
     const measured = allocatedOf(book.vms, book);
@@ -58,7 +71,7 @@ export function planThrMmt(snapshot: Snapshot, config: BalancerConfig, history: 
   const ex = (b: HostBook): Extra => extras.get(b) as Extra;
   const overloaded = (b: HostBook): boolean => b.state.cpuCapacity > 0 && ex(b).requested / b.state.cpuCapacity > threshold;
   const usable = (b: HostBook): boolean => cannotReceive(b, config) === undefined;
-  const movable = (vm: VmState): boolean => cannotMove(vm, config, history, snapshot.time, new Set()) === undefined;
+  const movable = (vm: VmState): boolean => cannotMove(vm, config, 0, history, snapshot.time, new Set()) === undefined;
 
   // 1. overloaded hosts and the VMs (least memory first) that leave them
   const over = ledger.order.filter((b) => usable(b) && overloaded(b));

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../balancer/policy/decide.ts';
-import type { BalancerConfig, HostState, Snapshot, VmState } from '../../../balancer/types.ts';
+import type { HostState, VmState } from '../../../balancer/types.ts';
+import { consolidateConfig } from './cluster.ts';
 
-const pool: BalancerConfig = {
-  policy: 'hvmctl',
-  home: [],
-  helpers: [],
+const poolFlat = {
   high: 0.8,
   low: 0.3,
   overloadWindow: 2,
@@ -16,6 +14,7 @@ const pool: BalancerConfig = {
   drained: [],
   memMarginMiB: 0,
 };
+const pool = consolidateConfig(poolFlat);
 
 function host(name: string, used: number, mem = 4096, extra: Partial<HostState> = {}): HostState {
   return { name, reachable: true, drained: false, cpuCapacity: 1000, cpuUsed: used, memTotalMiB: 4096, memAvailableMiB: mem, ...extra };
@@ -25,7 +24,7 @@ function vm(name: string, on: string, cpu: number, mem = 500, pinned = false): V
 }
 const flat = (vms: VmState[], n = 2): Map<string, number[]> => new Map(vms.map((v) => [v.name, Array(n).fill(v.cpuUsed)]));
 
-describe('policy hvmctl without homes (pool)', () => {
+describe('strategy consolidate', () => {
   it.each([
     {
       name: 'overloaded for the window: sheds the VM with least memory that alone brings it under, onto the fullest host that stays under',
@@ -85,47 +84,7 @@ describe('policy hvmctl without homes (pool)', () => {
   });
 });
 
-function synthetic(hosts: number, vmsPerHost: number): Snapshot {
-  const hs: HostState[] = [];
-  const vs: VmState[] = [];
-  for (let h = 0; h < hosts; h++) {
-    let used = 0;
-    for (let i = 0; i < vmsPerHost; i++) {
-      // deterministic spread of loads: some hosts hot, some calm
-      const cpu = ((h * 7919 + i * 104729) % 97) * (h % 5 === 0 ? 2 : 0.5);
-      used += cpu;
-      vs.push(vm(`vm${h}-${i}`, `h${h}`, cpu, 100));
-    }
-    hs.push(host(`h${h}`, used, 4096 - vmsPerHost * 100, { cpuCapacity: 1000 + (h % 2) * 500, cpuPerCore: 500 }));
-  }
-  return { time: 100_000, hosts: hs, vms: vs };
-}
-
-describe('decide() at scale: 1,000 hosts and 20,000 VMs', () => {
-  const snapshot = synthetic(1000, 20);
-  const vmCpu = new Map(snapshot.vms.map((v) => [v.name, [v.cpuUsed, v.cpuUsed * 1.1, v.cpuUsed * 0.9]]));
-  const hostUtilisation = new Map(snapshot.hosts.map((h) => [h.name, [0.5, 0.9, 0.95]]));
-  it.each([
-    { policy: 'hvmctl' as const, home: [] as string[] },
-    { policy: 'hvmctl' as const, home: ['h0', 'h5', 'h10'] },
-    { policy: 'thr-mmt' as const, home: [] as string[] },
-  ])('$policy with homes $home decides in well under 100 ms', ({ policy, home }) => {
-    const config = { ...pool, policy, home, maxMigrationsPerRun: 50 };
-    // best of five: the first calls pay for the JIT, not for the algorithm
-    let ms = Infinity;
-    let plan = decide(snapshot, config, { hostUtilisation, lastMigration: new Map(), vmCpu });
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now();
-      plan = decide(snapshot, config, { hostUtilisation, lastMigration: new Map(), vmCpu });
-      ms = Math.min(ms, performance.now() - start);
-    }
-    expect(plan.migrations.length).toBeGreaterThan(0);
-    expect(plan.migrations.length).toBeLessThanOrEqual(50);
-    expect(ms).toBeLessThan(100);
-  });
-});
-
-describe('pool: an oscillating load never ping-pongs', () => {
+describe('consolidate: an oscillating load never ping-pongs', () => {
   it.each([2, 4, 6, 10])('period %i runs, 300 runs', async (period) => {
     const { Cluster } = await import('./cluster.ts');
     const c = new Cluster(
@@ -136,7 +95,7 @@ describe('pool: an oscillating load never ping-pongs', () => {
         { name: 'v3', host: 'b' },
         { name: 'v4', host: 'c' },
       ],
-      { ...pool, cooldown: 1200 },
+      consolidateConfig({ ...poolFlat, cooldown: 1200 }),
     );
     for (let i = 0; i < 300; i++) {
       const hot = i % period < period / 2;
@@ -149,32 +108,5 @@ describe('pool: an oscillating load never ping-pongs', () => {
     }
     // 300 runs of 60 s with a 1200 s cooldown: at most one move per VM per 20 runs
     expect(c.moves.length).toBeLessThanOrEqual(4 * 15);
-  });
-});
-
-describe('decide() is pure', () => {
-  const deepFreeze = <T>(o: T): T => {
-    if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-      Object.freeze(o);
-      for (const v of Object.values(o as object)) deepFreeze(v);
-    }
-    return o;
-  };
-  it.each([
-    { policy: 'hvmctl' as const, home: [] as string[] },
-    { policy: 'hvmctl' as const, home: ['h0'] },
-    { policy: 'thr-mmt' as const, home: [] as string[] },
-  ])('$policy (homes $home): frozen input, same plan twice', ({ policy, home }) => {
-    const snapshot = deepFreeze(synthetic(20, 5));
-    const history = {
-      hostUtilisation: new Map(snapshot.hosts.map((h) => [h.name, deepFreeze([0.9, 0.95])])),
-      lastMigration: new Map<string, number>(),
-      vmCpu: new Map(snapshot.vms.map((v) => [v.name, deepFreeze([v.cpuUsed, v.cpuUsed])])),
-    };
-    const config = deepFreeze({ ...pool, policy, home });
-    const a = decide(snapshot, config, history);
-    const b = decide(snapshot, config, history);
-    expect(a).toEqual(b);
-    expect(a.migrations.length + a.reasons.length).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,27 @@
+// The simulator's registry: the agent's strategies (STRATEGIES, the very
+// objects that run on clusters) plus the yardsticks that only exist in replay.
+// Keeping the yardsticks here keeps them out of the agent bundle.
+import { decideWith } from '../policy/decide.ts';
+import { STRATEGIES, type StrategySettings } from '../policy/strategies.ts';
+import type { ConfigOf, Registry } from '../policy/strategy.ts';
+import { thrMmtStrategy, type ThrMmtSettings } from './thr-mmt.ts';
+
+export interface ReplaySettings extends StrategySettings {
+  readonly 'thr-mmt': ThrMmtSettings;
+}
+
+export type ReplayName = keyof ReplaySettings;
+
+export const REPLAY_STRATEGIES: Registry<ReplaySettings> = {
+  ...STRATEGIES,
+  'thr-mmt': thrMmtStrategy,
+};
+
+export type ReplayConfig = ConfigOf<ReplaySettings>;
+
+/** decide() with the yardsticks registered: the same function, a larger registry. */
+export const replayDecide = decideWith(REPLAY_STRATEGIES);
+
+export function isReplayName(name: string): name is ReplayName {
+  return Object.hasOwn(REPLAY_STRATEGIES, name);
+}
