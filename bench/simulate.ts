@@ -4,7 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CLOUDSIM_CONFIGS } from '../balancer/sim/config.ts';
+import { CLOUDSIM_CONFIGS, homeReplayConfig, seedReplayConfig } from '../balancer/sim/config.ts';
+import { replayHome } from '../balancer/sim/home-replay.ts';
+import { homeScenario } from '../balancer/sim/home-scenario.ts';
 import { simulate } from '../balancer/sim/simulate.ts';
 import { loadTrace } from '../balancer/sim/trace.ts';
 import { VARIANTS } from '../balancer/sim/variants.ts';
@@ -36,8 +38,26 @@ async function one(day: string, policy: Name): Promise<void> {
   );
 }
 
-/** --variants: both policies on days the policy was not tuned on (see balancer/sim/variants.ts). */
+/** --variants: each strategy against its yardstick on days it was not tuned on (balancer/sim/variants.ts):
+ * consolidate against THR-MMT-0.8 on CloudSim's model, home against the seed's rule on the home scenario. */
 async function variants(): Promise<void> {
+  console.log('home scenario (20 VMs, above 80 % for 10 % of the day unbalanced, a run a minute): seed | home');
+  console.log('day       variant          seed: overload-min  migr  remigr  VM-h away | home: overload-min  migr  remigr  VM-h away | home beats seed');
+  let beats = true;
+  for (const day of DAYS) {
+    const trace = await loadTrace(`${TRACES}/${day}`);
+    for (const v of [{ name: 'the day itself', make: (t: typeof trace) => t }, ...VARIANTS]) {
+      const s = homeScenario(v.make(trace));
+      const seed = replayHome(s, seedReplayConfig).metrics;
+      const home = replayHome(s, homeReplayConfig).metrics;
+      const f = (m: typeof seed): string => `${String(m.overloadMinutes).padStart(5)} ${String(m.migrations).padStart(5)} ${String(m.remigrations).padStart(5)} ${m.vmHoursAway.toFixed(1).padStart(6)}`;
+      const ok = home.overloadMinutes < seed.overloadMinutes && home.migrations < seed.migrations;
+      beats &&= ok;
+      console.log(`${day}  ${v.name.padEnd(15)}  ${f(seed)} | ${f(home)} | ${ok ? 'yes' : 'NO'}`);
+    }
+  }
+  console.log(beats ? 'home beats seed on overload-minutes and migrations everywhere' : 'HOME DOES NOT BEAT SEED somewhere above');
+  console.log('\nCloudSim model (800 hosts, a decision every 5 minutes): THR-MMT-0.8 | consolidate');
   console.log('day       variant          THR-MMT-0.8: kWh  migr  SLATAH | consolidate: kWh  migr  SLATAH | migr ratio');
   for (const day of DAYS) {
     const trace = await loadTrace(`${TRACES}/${day}`);

@@ -1,40 +1,38 @@
-// `hvmctl balance simulate --trace DIR --strategy NAME [--hosts N] [--json] [--report FILE.html]`
-// Dispatched from src/cli/balance.ts; prints, returns the exit code. The
-// strategy is named on the command line and echoed, with its settings, in the
-// output: a figure always says which strategy produced it.
-import { writeFile } from 'node:fs/promises';
+// `hvmctl balance simulate --trace DIR --strategy NAME [--json] [--report FILE.html] [scenario options]`
+// Dispatched from src/cli/balance.ts; parses, prints, returns the exit code.
+// The strategy is named on the command line and echoed, with its settings and
+// the scenario it is judged on, in the output: a figure always says which
+// strategy produced it.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../src/errors.ts';
 import type { CliIo } from '../../src/cli/io.ts';
-import { CLOUDSIM_CONFIGS } from './config.ts';
-import { knownDay, REFERENCES } from './reference.ts';
-import { htmlReport } from './report.ts';
-import { simulate } from './simulate.ts';
-import type { ReplayConfig } from './strategies.ts';
-import { deviation, metricsTable } from './table.ts';
-import { loadTrace } from './trace.ts';
+import { REPLAYS } from './config.ts';
+import { runCloudsim } from './run-cloudsim.ts';
+import { runHomeScenario } from './run-home.ts';
+import { isReplayName } from './strategies.ts';
 
-const NAMES = Object.keys(CLOUDSIM_CONFIGS) as (keyof typeof CLOUDSIM_CONFIGS)[];
+const NAMES = Object.keys(REPLAYS);
 
-export const simulateUsage = `usage: hvmctl balance simulate --trace DIR --strategy ${NAMES.join('|')} [--hosts N] [--json] [--report FILE.html]
+export const simulateUsage = `usage: hvmctl balance simulate --trace DIR --strategy ${NAMES.join('|')} [--json] [--report FILE.html]
+                                [--hosts N] [--vms N] [--peak-share F]
 
 Replays a day of PlanetLab CPU traces (one file per VM, one percentage per 5 minutes)
-on CloudSim's cluster model, calling the balancer's decide() every 5 minutes with the
-named strategy, and prints energy, SLATAH, PDM, SLAV, ESV and migrations (beside
-CloudSim's published figures when DIR is one of the days 20110303 / 20110306).
+through the balancer's decide() with the named strategy, on the scenario it is for:
 
-  --trace DIR        the trace directory (required)
-  --strategy NAME    consolidate (the agent's pool strategy, default) or thr-mmt
-                     (CloudSim THR-MMT-0.8, a yardstick that exists only in replay)
-  --hosts N          hosts in the simulated cluster (default 800)
-  --json             print the result as JSON (it names the strategy and its settings)
+  home, seed           the seed's cluster: one home hypervisor carrying --vms VMs of the day
+                       (default 20), sized so that without balancing it is above 80 % for
+                       --peak-share of the day (default 0.1), and two empty helpers; a run a
+                       minute. Prints minutes overloaded, migrations, remigrations, VM-hours
+                       away, SLATAH, PDM, beside the other strategy and no balancing.
+                       home: the default inventory's settings. seed: the thesis' rule.
+  consolidate, thr-mmt CloudSim's 800-host model (--hosts), a decision every 5 minutes;
+                       prints energy, SLATAH, PDM, SLAV, ESV and migrations beside CloudSim's
+                       published figures for 20110303 / 20110306. thr-mmt is CloudSim's
+                       THR-MMT-0.8, a yardstick that exists only in replay.
+
+  --json             print the result as JSON (it names the strategy, its settings and the scenario)
   --report FILE      also write an HTML page with plots over the day`;
-
-/** Short label of a replayed strategy, for tables. */
-export function labelOf(config: ReplayConfig): string {
-  return config.strategy === 'thr-mmt' ? `replayed THR-MMT-${config.settings.threshold}` : `hvmctl ${config.strategy}`;
-}
 
 export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
   let values;
@@ -43,9 +41,11 @@ export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
       args: argv,
       options: {
         trace: { type: 'string' },
-        strategy: { type: 'string', default: 'consolidate' },
+        strategy: { type: 'string' },
         policy: { type: 'string' },
         hosts: { type: 'string', default: '800' },
+        vms: { type: 'string', default: '20' },
+        'peak-share': { type: 'string', default: '0.1' },
         json: { type: 'boolean', default: false },
         report: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -64,40 +64,18 @@ export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
   }
   if (!values.trace) throw new UsageError('balance simulate: --trace DIR is required', 'e.g. --trace ../shared/traces/planetlab/20110303');
   const name = values.strategy;
-  if (!Object.hasOwn(CLOUDSIM_CONFIGS, name)) {
-    throw new UsageError(`balance simulate: unknown strategy '${name}'`, `use --strategy ${NAMES.join('|')}`);
-  }
-  const config = CLOUDSIM_CONFIGS[name as keyof typeof CLOUDSIM_CONFIGS];
-  const hosts = Number(values.hosts);
-  if (!Number.isInteger(hosts) || hosts < 1) throw new UsageError(`balance simulate: --hosts must be a positive integer, not '${values.hosts}'`);
-  const dir = resolve(io.cwd, values.trace);
-  const started = performance.now();
-  const trace = await loadTrace(dir);
-  const result = simulate(trace, { config, hosts });
-  const seconds = (performance.now() - started) / 1000;
-  const day = knownDay(dir);
-  const refs = day ? (REFERENCES[day] ?? []) : [];
-  const label = labelOf(config);
-  const table = metricsTable(label, result.metrics, refs);
-  if (values.report) {
-    const file = resolve(io.cwd, values.report);
-    await writeFile(file, htmlReport(`Trace replay ${day ?? dir}: ${label}`, result, table, refs));
-  }
-  if (values.json) {
-    const { strategy, settings, ...common } = config;
-    io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: result.metrics, byKind: result.byKind, references: refs }, null, 2));
-    return 0;
-  }
-  io.out(`${trace.names.length} VMs on ${hosts} hosts, ${trace.length} intervals of 5 min, strategy ${config.strategy} ${JSON.stringify(config.settings)}, replayed in ${seconds.toFixed(2)} s (decide: ${(result.decideMs / 1000).toFixed(2)} s)`);
-  io.out(table);
-  const thr = refs.find((r) => r.policy === 'THR-MMT-0.8');
-  if (thr && config.strategy === 'thr-mmt') {
-    const m = result.metrics;
-    io.out(
-      `vs CloudSim THR-MMT-0.8: energy ${deviation(m.energyKWh, thr.energyKWh)}, migrations ${deviation(m.migrations, thr.migrations)}, ` +
-        `SLATAH ${deviation(m.slatah, thr.slatah ?? 0)}`,
-    );
-  }
-  if (values.report) io.out(`report written to ${values.report}`);
-  return 0;
+  if (name === undefined) throw new UsageError('balance simulate: --strategy NAME is required (a figure must say which strategy made it)', `use --strategy ${NAMES.join('|')}`);
+  if (!isReplayName(name)) throw new UsageError(`balance simulate: unknown strategy '${name}'`, `use --strategy ${NAMES.join('|')}`);
+  const count = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`balance simulate: ${flag} must be a positive integer, not '${v}'`);
+    return n;
+  };
+  const share = Number(values['peak-share']);
+  if (!(share > 0 && share < 1)) throw new UsageError(`balance simulate: --peak-share must be between 0 and 1, not '${values['peak-share']}'`);
+  const common = { dir: resolve(io.cwd, values.trace), json: values.json, report: values.report === undefined ? undefined : resolve(io.cwd, values.report) };
+  const replay = REPLAYS[name];
+  return replay.scenario === 'home'
+    ? runHomeScenario({ ...common, config: replay.config, vms: count('--vms', values.vms), peakShare: share }, io)
+    : runCloudsim({ ...common, config: replay.config, hosts: count('--hosts', values.hosts) }, io);
 }

@@ -1,8 +1,12 @@
-// The configurations replayed on CloudSim's 800-host model, one per strategy,
-// named. Every host is alike (no homes), memory is exact (no margin), and the
-// time unit is the trace's (one decision per 300 s).
+// The configurations replayed, one per strategy, each on the scenario it is
+// for. On CloudSim's 800-host model (consolidate and the yardsticks) every host
+// is alike (no homes), memory is exact (no margin), and one decision is made per
+// 300 s. On the home scenario (home, seed) the balancer runs every minute with
+// the default inventory's settings (test/balancer/sim/home-replay.test.ts holds
+// them to inventory.yaml).
+import { HELPERS, HOME } from './home-scenario.ts';
 import { INTERVAL } from './model.ts';
-import type { ReplayConfig } from './strategies.ts';
+import type { ReplayConfig, ReplayName } from './strategies.ts';
 
 const common = { pinned: [], drained: [], memMarginMiB: 0 } as const;
 
@@ -23,6 +27,34 @@ export const consolidateConfig: ReplayConfig = {
   strategy: 'consolidate',
   settings: { high: 0.9, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 72 * INTERVAL },
   maxMigrationsPerRun: 300,
+};
+
+/** The home strategy as inventory.yaml configures it (one move per run). */
+export const homeReplayConfig: ReplayConfig = {
+  pinned: [],
+  drained: [],
+  strategy: 'home',
+  settings: { home: [HOME], helpers: [...HELPERS], high: 0.8, low: 0.5, overloadWindow: 2, calmWindow: 2, cooldown: 180 },
+  maxMigrationsPerRun: 1,
+};
+
+/** The thesis' rule: maxhvm=80, HVM2 then HVM3. */
+export const seedReplayConfig: ReplayConfig = {
+  pinned: [],
+  drained: [],
+  strategy: 'seed',
+  settings: { home: HOME, helpers: [...HELPERS], threshold: 0.8 },
+  maxMigrationsPerRun: 1,
+};
+
+export type Scenario = 'cloudsim' | 'home';
+
+/** Every replayable strategy, named, with the scenario it is judged on. */
+export const REPLAYS: Readonly<Record<ReplayName, { readonly scenario: Scenario; readonly config: ReplayConfig }>> = {
+  home: { scenario: 'home', config: homeReplayConfig },
+  seed: { scenario: 'home', config: seedReplayConfig },
+  consolidate: { scenario: 'cloudsim', config: consolidateConfig },
+  'thr-mmt': { scenario: 'cloudsim', config: thrMmtConfig },
 };
 
 export const CLOUDSIM_CONFIGS = {

@@ -4,7 +4,7 @@ import type { Reference } from './reference.ts';
 import type { SimResult } from './simulate.ts';
 import { INTERVAL } from './model.ts';
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function niceMax(v: number): number {
   if (v <= 4) return 4;
@@ -23,7 +23,7 @@ function scaleTop(values: readonly number[]): { top: number; clipped: boolean } 
 }
 
 /** One plot: values per interval against the hour of the day. */
-export function chart(title: string, unit: string, values: readonly number[], color: string, bars = false): string {
+export function chart(title: string, unit: string, values: readonly number[], color: string, bars = false, step = INTERVAL): string {
   const W = 860;
   const H = 220;
   const L = 56;
@@ -45,15 +45,15 @@ export function chart(title: string, unit: string, values: readonly number[], co
   if (clipped) {
     const peak = Math.max(...values);
     const at = values.indexOf(peak);
-    const hh = Math.floor((at * INTERVAL) / 3600);
-    const mm = String(Math.floor(((at * INTERVAL) % 3600) / 60)).padStart(2, '0');
+    const hh = Math.floor((at * step) / 3600);
+    const mm = String(Math.floor(((at * step) % 3600) / 60)).padStart(2, '0');
     parts.push(
       `<text x="${(x(at) + 8).toFixed(1)}" y="${T + 12}" class="a">▲ off scale: ${Number.isInteger(peak) ? peak : peak.toFixed(1)} at ${hh}:${mm}</text>`,
     );
   }
-  const hours = (n * INTERVAL) / 3600;
+  const hours = (n * step) / 3600;
   for (let h = 0; h <= hours; h += 3) {
-    const xi = x((h * 3600) / INTERVAL);
+    const xi = x((h * 3600) / step);
     parts.push(`<text x="${xi.toFixed(1)}" y="${H - 10}" class="a" text-anchor="middle">${h} h</text>`);
   }
   parts.push(`<text x="${W - R}" y="20" class="a" text-anchor="end">${esc(unit)}</text>`);

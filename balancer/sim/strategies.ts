@@ -4,10 +4,12 @@
 import { decideWith } from '../policy/decide.ts';
 import { STRATEGIES, type StrategySettings } from '../policy/strategies.ts';
 import type { ConfigOf, Registry } from '../policy/strategy.ts';
+import { seedStrategy, type SeedSettings } from './seed.ts';
 import { thrMmtStrategy, type ThrMmtSettings } from './thr-mmt.ts';
 
 export interface ReplaySettings extends StrategySettings {
   readonly 'thr-mmt': ThrMmtSettings;
+  readonly seed: SeedSettings;
 }
 
 export type ReplayName = keyof ReplaySettings;
@@ -15,6 +17,7 @@ export type ReplayName = keyof ReplaySettings;
 export const REPLAY_STRATEGIES: Registry<ReplaySettings> = {
   ...STRATEGIES,
   'thr-mmt': thrMmtStrategy,
+  seed: seedStrategy,
 };
 
 export type ReplayConfig = ConfigOf<ReplaySettings>;

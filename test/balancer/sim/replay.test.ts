@@ -79,7 +79,7 @@ describe('hvmctl balance simulate (runSimulate)', () => {
       expect((html.match(/<svg /g) ?? []).length).toBe(4);
       expect(html).not.toMatch(/<script|https?:\/\//);
       const json = io();
-      expect(await runSimulate(['--trace', SLICE, '--json'], json)).toBe(0);
+      expect(await runSimulate(['--trace', SLICE, '--strategy', 'consolidate', '--json'], json)).toBe(0);
       const parsed = JSON.parse(json.lines.join('\n')) as { metrics: { migrations: number }; strategy: string; settings: Record<string, number>; common: Record<string, number> };
       expect(parsed.strategy).toBe('consolidate');
       expect(parsed.settings).toEqual({ high: 0.9, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 21600 });
@@ -93,7 +93,9 @@ describe('hvmctl balance simulate (runSimulate)', () => {
     { argv: [], error: /--trace DIR is required/ },
     { argv: ['--trace', SLICE, '--strategy', 'lr-mmt'], error: /unknown strategy 'lr-mmt'/ },
     { argv: ['--trace', SLICE, '--policy', 'hvmctl'], error: /--policy is now --strategy/ },
-    { argv: ['--trace', SLICE, '--hosts', 'x'], error: /--hosts must be a positive integer/ },
+    { argv: ['--trace', SLICE, '--strategy', 'thr-mmt', '--hosts', 'x'], error: /--hosts must be a positive integer/ },
+    { argv: ['--trace', SLICE], error: /--strategy NAME is required/ },
+    { argv: ['--trace', SLICE, '--strategy', 'home', '--peak-share', '1'], error: /--peak-share must be between 0 and 1/ },
     { argv: ['--bogus'], error: /Unknown option/ },
   ])('usage error: $argv', async ({ argv, error }) => {
     await expect(runSimulate(argv, io())).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(error) });
@@ -103,7 +105,7 @@ describe('hvmctl balance simulate (runSimulate)', () => {
     try {
       await mkdir(join(dir, 'day'));
       await writeFile(join(dir, 'day', 'vm1'), '10\nabc\n');
-      await expect(runSimulate(['--trace', join(dir, 'day')], io())).rejects.toThrow(/vm1:2: unexpected character 'a'/);
+      await expect(runSimulate(['--trace', join(dir, 'day'), '--strategy', 'consolidate'], io())).rejects.toThrow(/vm1:2: unexpected character 'a'/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
