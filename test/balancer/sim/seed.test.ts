@@ -6,7 +6,7 @@ import type { Snapshot, VmState } from '../../../balancer/types.ts';
 
 const seed: ReplayConfig = { strategy: 'seed', settings: { home: 'hvm1', helpers: ['hvm2', 'hvm3'], threshold: 0.8 }, maxMigrationsPerRun: 1, pinned: [], drained: [] };
 
-function snapshot(placement: Record<string, string>, load: Record<string, number>): Snapshot {
+function snapshot(placement: Record<string, string>, load: Record<string, number | undefined>): Snapshot {
   const vms: VmState[] = Object.entries(placement).map(([name, host]) => ({ name, host, home: 'hvm1', cpuUsed: load[name] ?? 0, memMiB: 512, pinned: false }));
   const hosts = ['hvm1', 'hvm2', 'hvm3'].map((name) => ({
     name, reachable: true, drained: false, cpuCapacity: 100, memTotalMiB: 4096, memAvailableMiB: 4096,
