@@ -71,7 +71,31 @@ async function variants(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--one') {
+/** --home-settings: the default inventory's calm_window 2 / cooldown 180 s against the schema's 3 / 600 s. */
+async function homeSettings(): Promise<void> {
+  if (homeReplayConfig.strategy !== 'home') return;
+  const base = homeReplayConfig;
+  const settings = homeReplayConfig.settings;
+  const variants = [
+    { name: 'inventory.yaml: calm 2, cooldown 180 s', config: base },
+    { name: 'schema default: calm 3, cooldown 600 s', config: { ...base, settings: { ...settings, calmWindow: 3, cooldown: 600 } } },
+  ];
+  console.log('day       peak share  settings                                  overload-min  migr  remigr  VM-h away');
+  for (const day of DAYS) {
+    const trace = await loadTrace(`${TRACES}/${day}`);
+    for (const peakShare of [0.1, 0.25]) {
+      const s = homeScenario(trace, { peakShare });
+      for (const v of variants) {
+        const m = replayHome(s, v.config).metrics;
+        console.log(`${day}  ${peakShare.toFixed(2).padStart(10)}  ${v.name.padEnd(40)}  ${String(m.overloadMinutes).padStart(12)}  ${String(m.migrations).padStart(4)}  ${String(m.remigrations).padStart(6)}  ${m.vmHoursAway.toFixed(1).padStart(9)}`);
+      }
+    }
+  }
+}
+
+if (process.argv[2] === '--home-settings') {
+  await homeSettings();
+} else if (process.argv[2] === '--one') {
   await one(process.argv[3] as string, process.argv[4] as Name);
 } else if (process.argv[2] === '--variants') {
   await variants();
