@@ -29,6 +29,14 @@ export const consolidateConfig: ReplayConfig = {
   maxMigrationsPerRun: 300,
 };
 
+/** MFPED (Moges & Abebe 2019) on LR-MMT-1.2, as their CloudSim class: safety 1.2, 0.7 fallback, medium 60 %. */
+export const mfpedConfig: ReplayConfig = {
+  ...common,
+  strategy: 'mfped',
+  settings: { safety: 1.2, fallback: 0.7, intervalS: INTERVAL, target: 0.6 },
+  maxMigrationsPerRun: Number.MAX_SAFE_INTEGER,
+};
+
 /** The home strategy as inventory.yaml configures it (one move per run). */
 export const homeReplayConfig: ReplayConfig = {
   pinned: [],
@@ -55,9 +63,11 @@ export const REPLAYS: Readonly<Record<ReplayName, { readonly scenario: Scenario;
   seed: { scenario: 'home', config: seedReplayConfig },
   consolidate: { scenario: 'cloudsim', config: consolidateConfig },
   'thr-mmt': { scenario: 'cloudsim', config: thrMmtConfig },
+  mfped: { scenario: 'cloudsim', config: mfpedConfig },
 };
 
 export const CLOUDSIM_CONFIGS = {
   consolidate: consolidateConfig,
   'thr-mmt': thrMmtConfig,
+  mfped: mfpedConfig,
 } as const;

@@ -1,4 +1,5 @@
-// CloudSim 3.0.3's published figures for the two PlanetLab days (REFERENCE-SIM.md).
+// CloudSim 3.0.3's figures for the two PlanetLab days, as run on this project's
+// machines (REFERENCE-SIM.md), MFPED included (Moges & Abebe's CloudSim class).
 export interface Reference {
   readonly policy: string;
   readonly energyKWh: number;
@@ -7,6 +8,8 @@ export interface Reference {
   readonly slatah?: number;
   readonly pdm?: number;
   readonly slav?: number;
+  /** Who produced it: CloudSim (default), or this simulator in the same run. */
+  readonly source?: string;
 }
 
 export const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
@@ -18,10 +21,12 @@ export const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
     { policy: 'MAD-MMT-2.5', energyKWh: 189.79, migrations: 27781, slatah: 0.0509, pdm: 0.0007, slav: 0.0000357 },
     { policy: 'LR-MMT-1.2', energyKWh: 167.83, migrations: 27649, slatah: 0.0572, pdm: 0.0008, slav: 0.0000432 },
     { policy: 'LR-RS-1.2', energyKWh: 153.54, migrations: 22865, slatah: 0.0718, pdm: 0.001, slav: 0.0000718 },
+    { policy: 'MFPED', energyKWh: 117.71, migrations: 10299, slatah: 0.0285, pdm: 0.0003, slav: 0.0000073 },
   ],
   '20110306': [
     { policy: 'THR-MMT-0.8', energyKWh: 150.7, migrations: 21575, slatah: 0.0521, pdm: 0.0008, slav: 0.0000398 },
     { policy: 'LR-MMT-1.2', energyKWh: 127.98, migrations: 21661, slatah: 0.0599, pdm: 0.0008, slav: 0.0000497 },
+    { policy: 'MFPED', energyKWh: 90.0, migrations: 7556, slatah: 0.0291, pdm: 0.0002, slav: 0.0000072 },
   ],
 };
 

@@ -2,12 +2,14 @@
 // published figures, JSON, report.
 import { writeFile } from 'node:fs/promises';
 import type { CliIo } from '../../src/cli/io.ts';
-import { knownDay, REFERENCES } from './reference.ts';
+import { mfpedConfig, thrMmtConfig } from './config.ts';
+import { knownDay, REFERENCES, type Reference } from './reference.ts';
 import { htmlReport } from './report.ts';
 import { simulate } from './simulate.ts';
 import type { ReplayConfig } from './strategies.ts';
 import { deviation, metricsTable } from './table.ts';
-import { loadTrace } from './trace.ts';
+import { consolidationTargets, targetsText, type Yardstick } from './targets.ts';
+import { loadTrace, type Trace } from './trace.ts';
 
 export interface CloudsimRun {
   readonly dir: string;
@@ -19,7 +21,9 @@ export interface CloudsimRun {
 
 /** Short label of a replayed strategy, for tables. */
 export function labelOf(config: ReplayConfig): string {
-  return config.strategy === 'thr-mmt' ? `replayed THR-MMT-${config.settings.threshold}` : `hvmctl ${config.strategy}`;
+  if (config.strategy === 'thr-mmt') return `replayed THR-MMT-${config.settings.threshold}`;
+  if (config.strategy === 'mfped') return 'replayed MFPED';
+  return `hvmctl ${config.strategy}`;
 }
 
 export async function runCloudsim(run: CloudsimRun, io: CliIo): Promise<number> {
@@ -29,22 +33,46 @@ export async function runCloudsim(run: CloudsimRun, io: CliIo): Promise<number> 
   const result = simulate(trace, { config, hosts });
   const seconds = (performance.now() - started) / 1000;
   const day = knownDay(dir);
-  const refs = day ? (REFERENCES[day] ?? []) : [];
+  const published = day ? (REFERENCES[day] ?? []) : [];
+  // A day without published figures gets the yardsticks replayed in this run instead.
+  const replayed = published.length > 0 || config.strategy !== 'consolidate' ? [] : yardsticks(trace, hosts);
+  const refs = [...published, ...replayed];
   const label = labelOf(config);
   const table = metricsTable(label, result.metrics, refs);
+  const m = result.metrics;
+  const mfped = refs.find((r) => r.policy === 'MFPED');
+  const yardstick: Yardstick | undefined = mfped?.slav === undefined ? undefined : { source: `${mfped.source ?? 'CloudSim'} MFPED`, energyKWh: mfped.energyKWh, migrations: mfped.migrations, slav: mfped.slav };
+  const targets = config.strategy === 'consolidate' && yardstick ? consolidationTargets(m, yardstick) : undefined;
+  const bound = { kWh: result.lowerBoundKWh, ratio: m.energyKWh / result.lowerBoundKWh };
   if (run.report) await writeFile(run.report, htmlReport(`Trace replay ${day ?? dir}: ${label}`, result, table, refs));
   if (run.json) {
     const { strategy, settings, ...common } = config;
-    io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: result.metrics, byKind: result.byKind, references: refs }, null, 2));
+    io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, lowerBound: bound, targets, references: refs }, null, 2));
     return 0;
   }
   io.out(`${trace.names.length} VMs on ${hosts} hosts, ${trace.length} intervals of 5 min, strategy ${config.strategy} ${JSON.stringify(config.settings)}, replayed in ${seconds.toFixed(2)} s (decide: ${(result.decideMs / 1000).toFixed(2)} s)`);
   io.out(table);
-  const thr = refs.find((r) => r.policy === 'THR-MMT-0.8');
-  if (thr && config.strategy === 'thr-mmt') {
-    const m = result.metrics;
-    io.out(`vs CloudSim THR-MMT-0.8: energy ${deviation(m.energyKWh, thr.energyKWh)}, migrations ${deviation(m.migrations, thr.migrations)}, SLATAH ${deviation(m.slatah, thr.slatah ?? 0)}`);
+  io.out(`physical lower bound ${bound.kWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host, at 100 %); ${label}: ${bound.ratio.toFixed(2)} × the bound`);
+  const own = { 'thr-mmt': 'THR-MMT-0.8', mfped: 'MFPED' }[config.strategy as string];
+  const ref = published.find((r) => r.policy === own);
+  if (ref) {
+    io.out(
+      `vs CloudSim ${ref.policy}: energy ${deviation(m.energyKWh, ref.energyKWh)}, migrations ${deviation(m.migrations, ref.migrations)}, ` +
+        `SLATAH ${deviation(m.slatah, ref.slatah ?? 0)}, SLAV ${deviation(m.slav, ref.slav ?? 0)}`,
+    );
   }
+  if (targets && yardstick) io.out(targetsText(targets, yardstick));
   if (run.report) io.out(`report written to ${run.report}`);
   return 0;
+}
+
+/** THR-MMT-0.8 and MFPED replayed on the same trace, as reference rows. */
+function yardsticks(trace: Trace, hosts: number): Reference[] {
+  return [
+    { name: 'THR-MMT-0.8', config: thrMmtConfig },
+    { name: 'MFPED', config: mfpedConfig },
+  ].map(({ name, config }) => {
+    const r = simulate(trace, { config, hosts }).metrics;
+    return { policy: name, source: 'replayed', energyKWh: r.energyKWh, migrations: r.migrations, slatah: r.slatah, pdm: r.pdm, slav: r.slav };
+  });
 }

@@ -8,6 +8,7 @@ import { consolidateConfig } from './config.ts';
 import { hostInstant, type Guest } from './host-state.ts';
 import { emptyTotals, metricsOf, type Metrics } from './metrics.ts';
 import { energyJ, HOST_RAM, INTERVAL, MIGRATION_MB_PER_S } from './model.ts';
+import { lowerBoundKWh } from './lower-bound.ts';
 import { placeInitially } from './placement.ts';
 import { Cluster } from './state.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
@@ -44,6 +45,8 @@ export interface SimResult {
   readonly decideMs: number;
   /** Migrations by kind ('migrate', 'consolidate', ...). */
   readonly byKind: Record<string, number>;
+  /** The day's physical lower bound (lower-bound.ts): no strategy can draw less. */
+  readonly lowerBoundKWh: number;
 }
 
 interface Move {
@@ -141,6 +144,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     series,
     decideMs,
     byKind,
+    lowerBoundKWh: lowerBoundKWh(totals.requestedMipsS, c.hostTypes),
   };
 }
 

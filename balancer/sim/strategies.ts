@@ -4,12 +4,14 @@
 import { decideWith } from '../policy/decide.ts';
 import { STRATEGIES, type StrategySettings } from '../policy/strategies.ts';
 import type { ConfigOf, Registry } from '../policy/strategy.ts';
+import { mfpedStrategy, type MfpedSettings } from './mfped.ts';
 import { seedStrategy, type SeedSettings } from './seed.ts';
 import { thrMmtStrategy, type ThrMmtSettings } from './thr-mmt.ts';
 
 export interface ReplaySettings extends StrategySettings {
   readonly 'thr-mmt': ThrMmtSettings;
   readonly seed: SeedSettings;
+  readonly mfped: MfpedSettings;
 }
 
 export type ReplayName = keyof ReplaySettings;
@@ -18,6 +20,7 @@ export const REPLAY_STRATEGIES: Registry<ReplaySettings> = {
   ...STRATEGIES,
   'thr-mmt': thrMmtStrategy,
   seed: seedStrategy,
+  mfped: mfpedStrategy,
 };
 
 export type ReplayConfig = ConfigOf<ReplaySettings>;

@@ -9,7 +9,7 @@ export function metricsTable(label: string, m: Metrics, refs: readonly Reference
   rows.push([label, m.energyKWh.toFixed(2), String(m.migrations), pct(m.slatah), pct(m.pdm, 3), pct(m.slav, 5), m.esv.toFixed(5)]);
   for (const r of refs) {
     rows.push([
-      `CloudSim ${r.policy}`,
+      `${r.source ?? 'CloudSim'} ${r.policy}`,
       r.energyKWh.toFixed(2),
       String(r.migrations),
       pct(r.slatah),

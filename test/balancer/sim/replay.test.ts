@@ -89,6 +89,15 @@ describe('hvmctl balance simulate (runSimulate)', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it('consolidate on a day without published figures: THR-MMT and MFPED replayed beside it, the lower bound and the targets', async () => {
+    const out = io();
+    expect(await runSimulate(['--trace', SLICE, '--strategy', 'consolidate', '--hosts', '100'], out)).toBe(0);
+    const text = out.lines.join('\n');
+    expect(text).toMatch(/^replayed THR-MMT-0.8 /m);
+    expect(text).toMatch(/^replayed MFPED /m);
+    expect(text).toMatch(/physical lower bound \d+\.\d\d kWh .*hvmctl consolidate: \d+\.\d\d × the bound/);
+    expect(text).toMatch(/targets against replayed MFPED: \d of 4 met\n {2}(met {3}|MISSED) {2}energy kWh ≤ MFPED/);
+  });
   it.each([
     { argv: [], error: /--trace DIR is required/ },
     { argv: ['--trace', SLICE, '--strategy', 'lr-mmt'], error: /unknown strategy 'lr-mmt'/ },

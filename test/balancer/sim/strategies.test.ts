@@ -32,6 +32,7 @@ function configs(homes: string[]): Record<keyof typeof REPLAY_STRATEGIES, Replay
     home: { ...common, strategy: 'home', settings: { ...windows, home: homes, helpers: [] } },
     consolidate: { ...common, strategy: 'consolidate', settings: windows },
     'thr-mmt': { ...common, strategy: 'thr-mmt', settings: { threshold: 0.8 } },
+    mfped: { ...common, strategy: 'mfped', settings: { safety: 1.2, fallback: 0.7, intervalS: 300, target: 0.6 } },
     seed: { ...common, strategy: 'seed', settings: { home: homes[0] ?? 'h0', helpers: ['h1', 'h2'], threshold: 0.8 } },
   };
 }
@@ -47,7 +48,7 @@ function historyOf(snapshot: Snapshot) {
 describe('the registries', () => {
   it('the agent registers home and consolidate only; replay adds the yardsticks', () => {
     expect(Object.keys(STRATEGIES)).toEqual(['home', 'consolidate']);
-    expect(Object.keys(REPLAY_STRATEGIES)).toEqual(['home', 'consolidate', 'thr-mmt', 'seed']);
+    expect(Object.keys(REPLAY_STRATEGIES)).toEqual(['home', 'consolidate', 'thr-mmt', 'seed', 'mfped']);
     for (const [name, s] of Object.entries(REPLAY_STRATEGIES)) expect(s.name).toBe(name);
   });
   it("the agent's decide() does not know a yardstick, and says so", () => {

@@ -1,0 +1,37 @@
+// The consolidation targets of issue 12, against MFPED on the same day:
+// energy at most MFPED's, migrations and SLAV at most a fifth of MFPED's,
+// SLATAH at most 1 %. Pure: figures in, verdicts out.
+import type { Metrics } from './metrics.ts';
+
+export interface Yardstick {
+  /** Where the figures come from: "CloudSim MFPED" or "replayed MFPED". */
+  readonly source: string;
+  readonly energyKWh: number;
+  readonly migrations: number;
+  readonly slav: number;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly value: number;
+  readonly limit: number;
+  readonly met: boolean;
+}
+
+export function consolidationTargets(m: Metrics, y: Yardstick): Target[] {
+  const rows = [
+    { name: 'energy kWh ≤ MFPED', value: m.energyKWh, limit: y.energyKWh },
+    { name: 'migrations ≤ MFPED / 5', value: m.migrations, limit: y.migrations / 5 },
+    { name: 'SLAV ≤ MFPED / 5', value: m.slav, limit: y.slav / 5 },
+    { name: 'SLATAH ≤ 1 %', value: m.slatah, limit: 0.01 },
+  ];
+  return rows.map((r) => ({ ...r, met: r.value <= r.limit }));
+}
+
+export function targetsText(targets: readonly Target[], y: Yardstick): string {
+  const f = (name: string, v: number): string =>
+    name.startsWith('energy') ? v.toFixed(2) : name.startsWith('migrations') ? Math.round(v).toLocaleString('en') : `${(v * 100).toFixed(name.startsWith('SLAV') ? 5 : 2)} %`;
+  const lines = targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(24)} ${f(t.name, t.value).padStart(12)}  (limit ${f(t.name, t.limit)})`);
+  const met = targets.filter((t) => t.met).length;
+  return [`targets against ${y.source}: ${met} of ${targets.length} met`, ...lines].join('\n');
+}
