@@ -124,7 +124,7 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     const executor = p.dryRun
       ? createDryRunExecutor(say)
       : createLiveExecutor({ libvirt, timeoutMs: config.balancer.migrationTimeout * 1000, clock: env.clock, say });
-    const out = await runCycle({ config, libvirt, files, clock: env.clock, decide: env.decide, executor, say: p.json ? undefined : say });
+    const out = await runCycle({ config, libvirt, files, clock: env.clock, decide: env.decide, executor, say: p.json ? undefined : say, exec: env.exec });
     if (!out.ran) {
       io.out(p.json ? JSON.stringify({ ran: false, holder: out.holder, message: out.message }) : out.message);
       return 0;
@@ -150,7 +150,7 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     case 'status': {
       const { state } = await readState(config.paths.state);
       const collected = await collectSnapshot({ config, libvirt, files, clock: env.clock, drained: effectiveDrained(config.balancer.drained, state) });
-      io.out(p.json ? JSON.stringify(statusJson(collected)) : formatStatus(collected));
+      io.out(p.json ? JSON.stringify({ ...statusJson(collected), lastPredictionCheck: state.lastCheck ?? null }) : formatStatus(collected));
       return 0;
     }
     case 'log': {
@@ -194,7 +194,7 @@ export function formatStatus(c: Collected): string {
     const vms = c.snapshot.vms.filter((v) => v.host === h.name).map((v) => v.name);
     rows.push([
       h.name,
-      !h.reachable ? 'unreachable' : h.drained ? 'drained' : 'up',
+      !h.reachable ? 'unreachable' : h.drained ? 'drained' : vms.length === 0 ? 'up, empty' : 'up',
       h.reachable ? `${pct(utilisationOf(h))} of ${h.cpuCapacity / 100} cpu` : '?',
       h.reachable && h.memTotalMiB > 0 ? `${pct((h.memTotalMiB - h.memAvailableMiB) / h.memTotalMiB)} of ${Math.round(h.memTotalMiB)} MiB` : '?',
       vms.join(' ') || '-',

@@ -9,6 +9,9 @@ import type { HostFiles } from './host-files.ts';
 import type { Libvirt } from './libvirt.ts';
 import { acquireLock, type LockResult } from './lock.ts';
 import { appendRunLog, type RunRecord } from './log.ts';
+import type { Exec } from './exec.ts';
+import { emptiedHosts, handEmptied } from './on-empty.ts';
+import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
 import { effectiveDrained, historyOf, nextState, readState, writeState } from './state.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
@@ -27,6 +30,8 @@ export interface CycleDeps {
   readonly lock?: (path: string) => LockResult;
   /** Progress lines for a person (stderr / cron log). */
   readonly say?: (line: string) => void;
+  /** Runs balancer.consolidate.on_empty for an emptied host; without it nothing is run. */
+  readonly exec?: Exec;
 }
 
 export type CycleOutcome =
@@ -82,7 +87,15 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       results.push(await executor.execute(m, { home }));
     }
 
-    const notes = [...(loaded.warning ? [loaded.warning] : []), ...collected.notes];
+    const measured = new Map<string, number>();
+    for (const h of collected.snapshot.hosts) if (h.reachable) measured.set(h.name, utilisationOf(h));
+    // What the last run that migrated predicted for this measurement, against what it is.
+    const predictionCheck = checkPredictions(loaded.state.predicted ?? {}, measured);
+    const emptied = emptiedHosts(plan, results, executor.dryRun);
+    const onEmpty = config.balancer.strategy === 'consolidate' ? config.balancer.consolidate.onEmpty : undefined;
+    const emptiedNotes = await handEmptied(emptied, onEmpty, deps.exec);
+    for (const n of emptiedNotes) say(n);
+    const notes = [...(loaded.warning ? [loaded.warning] : []), ...collected.notes, ...emptiedNotes];
     const record: RunRecord = {
       time: collected.snapshot.time,
       dryRun: executor.dryRun,
@@ -93,10 +106,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       results,
       notes,
       collectMs: collected.elapsedMs,
+      predictionCheck,
     };
     if (!executor.dryRun) {
-      const utilisation = new Map<string, number>();
-      for (const h of collected.snapshot.hosts) if (h.reachable) utilisation.set(h.name, utilisationOf(h));
+      const utilisation = measured;
       const movedNow = new Map<string, number>();
       for (const r of results) if (r.ok && r.movedAt !== undefined) movedNow.set(r.migration.vm, r.movedAt);
       const keep = longestWindow(config.balancer) + 5;
@@ -104,7 +117,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       // drain/undrain may have been run meanwhile: keep what is on disk now.
       const fresh = (await readState(config.paths.state)).state;
       const next = nextState(loaded.state, utilisation, movedNow, keep, vmCpu);
-      await writeState(config.paths.state, { ...next, drained: fresh.drained, undrained: fresh.undrained });
+      // A move that fell back to another host than planned has no prediction for where it landed.
+      const predicted = predictionsOf(results.filter((r) => r.ok && r.host === r.migration.to).map((r) => r.migration));
+      const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;
+      await writeState(config.paths.state, { ...next, drained: fresh.drained, undrained: fresh.undrained, predicted, ...(lastCheck ? { lastCheck } : {}) });
       await appendRunLog(config.paths, record);
     }
     return { ran: true, record, collected };

@@ -6,6 +6,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Migration, Plan, Snapshot } from './types.ts';
 import type { MigrationResult } from './migrate.ts';
+import type { PredictionCheck } from './prediction.ts';
 
 export interface RunRecord {
   readonly time: number;
@@ -21,6 +22,8 @@ export interface RunRecord {
   readonly notes: readonly string[];
   /** Cost of measuring, ms. */
   readonly collectMs: number;
+  /** The previous migrating run's predicted host loads against this run's measurement. */
+  readonly predictionCheck?: readonly PredictionCheck[];
 }
 
 const KIND_WORD: Record<Migration['kind'], string> = { migrate: 'MIGRASI', remigrate: 'REMIGRASI', drain: 'DRAIN', consolidate: 'MIGRASI' };
@@ -76,6 +79,7 @@ export function formatJsonLine(record: RunRecord): string {
       attempts: r.attempts,
     })),
     notes: record.notes,
+    ...(record.predictionCheck && record.predictionCheck.length > 0 ? { predictionCheck: record.predictionCheck } : {}),
   });
 }
 

@@ -5,6 +5,7 @@
 // VMs run and where their home is are read from libvirt on every run.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { PredictionCheck } from './prediction.ts';
 import type { History } from './types.ts';
 
 export interface BalancerState {
@@ -19,6 +20,10 @@ export interface BalancerState {
   readonly drained: readonly string[];
   /** Undrained with `balance undrain` (removed from the inventory's list). */
   readonly undrained: readonly string[];
+  /** Host loads (0..1) the last run that migrated predicted for the next measurement. */
+  readonly predicted?: Readonly<Record<string, number>>;
+  /** The last comparison of such a prediction with what was then measured. */
+  readonly lastCheck?: { readonly time: number; readonly rows: readonly PredictionCheck[] };
 }
 
 export const emptyState: BalancerState = { version: 1, hostUtilisation: {}, lastMigration: {}, vmCpu: {}, drained: [], undrained: [] };
@@ -68,7 +73,18 @@ export function parseState(text: string): BalancerState {
     vmCpu: d.vmCpu === undefined ? {} : record(d.vmCpu, isNums),
     drained: names(d.drained),
     undrained: names(d.undrained),
+    ...(d.predicted === undefined ? {} : { predicted: record(d.predicted, isNum) }),
+    ...(d.lastCheck === undefined ? {} : { lastCheck: lastCheckOf(d.lastCheck) }),
   };
+}
+
+function lastCheckOf(v: unknown): BalancerState['lastCheck'] {
+  const o = v as { time?: unknown; rows?: unknown };
+  const ok = (r: unknown): r is PredictionCheck =>
+    typeof r === 'object' && r !== null && typeof (r as PredictionCheck).host === 'string' &&
+    ['predicted', 'measured', 'error'].every((k) => Number.isFinite((r as unknown as Record<string, unknown>)[k]));
+  if (typeof o !== 'object' || o === null || typeof o.time !== 'number' || !Array.isArray(o.rows) || !o.rows.every(ok)) throw new Error('bad lastCheck');
+  return { time: o.time, rows: o.rows };
 }
 
 /** Written to a temporary file then renamed, so a crash never leaves half a file. */

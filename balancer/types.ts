@@ -75,6 +75,9 @@ export interface Migration {
   readonly reason: string;
   /** Other acceptable destinations, best first, for the executor to try when `to` fails. */
   readonly fallbacks: readonly string[];
+  /** The utilisation (0..1) the plan predicts the next run will measure on `from` and `to`
+   * (the current loads moved as planned); checked against that measurement (prediction.ts). */
+  readonly predicted?: { readonly from: number; readonly to: number };
 }
 
 export interface Plan {

@@ -44,7 +44,8 @@ export function decideWith<M>(registry: Registry<M>): DecideWith<M> {
     budget.close();
     if (ledger.migrations.length === 0 && ledger.reasons.length === 0) ledger.reasons.push('nothing to do');
     const emptied = ledger.emptied();
-    return { migrations: ledger.migrations, reasons: ledger.reasons, ...(emptied.length > 0 ? { emptied } : {}) };
+    const migrations = ledger.migrations.map((m) => ({ ...m, predicted: ledger.predicted(m) }));
+    return { migrations, reasons: ledger.reasons, ...(emptied.length > 0 ? { emptied } : {}) };
   };
 }
 

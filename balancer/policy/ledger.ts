@@ -55,6 +55,15 @@ export class Ledger {
     return this.order.filter((b) => from.has(b.state.name) && b.vms.length === 0).map((b) => b.state.name);
   }
 
+  /** Both ends' utilisation once the whole plan is done (what the next run should measure). */
+  predicted(m: Migration): { from: number; to: number } {
+    const at = (name: string): number => {
+      const b = this.hosts.get(name);
+      return b ? Math.round(this.util(b) * 10000) / 10000 : 0;
+    };
+    return { from: at(m.from), to: at(m.to) };
+  }
+
   /** Plans a move and updates both hosts' projections. */
   move(vm: VmState, from: HostBook, to: HostBook, migration: Migration): void {
     const at = from.vms.indexOf(vm);

@@ -9,6 +9,7 @@ import type { HostState, Plan, Snapshot, VmState } from '../types.ts';
 import { HELPERS, HOME, OVERLOAD, vmDemand, type HomeScenario } from './home-scenario.ts';
 import { MIGRATION_MB_PER_S, MIGRATION_PENALTY } from './model.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
+import { checkPredictions, errorSummary, predictionsOf, type PredictionCheck } from '../prediction.ts';
 
 export interface HomeMetrics {
   readonly runs: number;
@@ -24,6 +25,8 @@ export interface HomeMetrics {
   /** Fractions (0..1). */
   readonly slatah: number;
   readonly pdm: number;
+  /** Host loads the plans predicted against the next run's measurement. */
+  readonly prediction: { readonly count: number; readonly mean: number; readonly meanAbs: number };
 }
 
 export interface HomeReplay {
@@ -55,6 +58,8 @@ export function replayHome(s: HomeScenario, config: ReplayConfig): HomeReplay {
   let violationRuns = 0;
   let demanded = 0;
   let lost = 0;
+  let pending: Record<string, number> = {};
+  const checks: PredictionCheck[] = [];
   for (let k = 0; k < s.runs; k++) {
     const t = k * s.step;
     const cpu = names.map((_, i) => vmDemand(s, i, t));
@@ -73,6 +78,8 @@ export function replayHome(s: HomeScenario, config: ReplayConfig): HomeReplay {
     demanded += cpu.reduce((a, b) => a + b, 0) * s.step;
 
     const plan = replayDecide(snapshotOf(s, names, where, cpu, used, t), config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist });
+    checks.push(...checkPredictions(pending, new Map(hosts.map((h) => [h, (used.get(h) ?? 0) / s.capacity]))));
+    pending = predictionsOf(plan.migrations);
     for (const h of hosts) push(hostHist, h, (used.get(h) ?? 0) / s.capacity);
     names.forEach((n, i) => push(vmHist, n, cpu[i] as number));
     series.homeUtil.push(homeUtil);
@@ -103,6 +110,7 @@ export function replayHome(s: HomeScenario, config: ReplayConfig): HomeReplay {
     vmHoursAway: (awayRuns * s.step) / 3600,
     slatah: activeRuns > 0 ? violationRuns / activeRuns : 0,
     pdm: demanded > 0 ? lost / demanded : 0,
+    prediction: errorSummary(checks),
   };
   return { config, metrics, series };
 }

@@ -4,6 +4,7 @@ import type { HomeReplay } from './home-replay.ts';
 import type { HomeScenario } from './home-scenario.ts';
 import { OVERLOAD } from './home-scenario.ts';
 import { chart, esc } from './report.ts';
+import { predictionText } from './table.ts';
 
 export function homeReport(title: string, s: HomeScenario, r: HomeReplay, table: string): string {
   const m = r.metrics;
@@ -16,6 +17,7 @@ section{margin:1.6em 0} svg .t{font-weight:600;font-size:14px;fill:#1d2330} svg 
 <p>${s.vms.length} PlanetLab VMs on one home of ${Math.round(s.capacity)} MIPS (above ${OVERLOAD * 100} % for ${Math.round(s.peakShare * 100)} % of the day without balancing), two empty helpers of the same size, a run every ${s.step} s.
 ${m.overloadMinutes} minutes overloaded, ${m.migrations} migrations, ${m.remigrations} remigrations, ${m.vmHoursAway.toFixed(1)} VM-hours away.</p>
 <p>strategy <b>${esc(r.config.strategy)}</b>: ${esc(JSON.stringify(r.config.settings))}</p>
+<p>prediction against reality: ${esc(predictionText(m.prediction))}</p>
 <pre>${esc(table)}</pre>
 <section>${chart('Home utilisation as measured (%)', '%', r.series.homeUtil.map((u) => u * 100), '#dc2626', false, s.step)}</section>
 <section>${chart('VMs away from home', 'VMs', r.series.away, '#2563eb', false, s.step)}</section>

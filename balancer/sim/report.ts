@@ -3,6 +3,7 @@
 import type { Reference } from './reference.ts';
 import type { SimResult } from './simulate.ts';
 import { INTERVAL } from './model.ts';
+import { predictionText } from './table.ts';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -91,6 +92,8 @@ svg .g{stroke:#e3e6ea;stroke-width:1} dl{display:grid;grid-template-columns:max-
 <p class="lead">${esc(lead)}</p>
 <dl><dt>cluster</dt><dd>${r.hosts} hosts (HP ML110 G4 / G5), ${r.vms} VMs, ${r.intervals} intervals of 5 min</dd>
 <dt>strategy</dt><dd>${esc(r.config.strategy)} — ${esc(JSON.stringify(r.config.settings))}, at most ${r.config.maxMigrationsPerRun >= 1e9 ? 'unlimited' : r.config.maxMigrationsPerRun} moves per run</dd>
+<dt>prediction against reality</dt><dd>${esc(predictionText(r.prediction))}</dd>
+<dt>physical lower bound</dt><dd>${r.lowerBoundKWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host); this run ${(m.energyKWh / r.lowerBoundKWh).toFixed(2)} × it</dd>
 <dt>migrations by kind</dt><dd>${esc(Object.entries(r.byKind).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')}</dd></dl>
 <pre>${esc(table)}</pre>
 <section>${chart('Active hosts', 'hosts', s.activeHosts, '#2563eb')}</section>

@@ -7,7 +7,7 @@ import { knownDay, REFERENCES, type Reference } from './reference.ts';
 import { htmlReport } from './report.ts';
 import { simulate } from './simulate.ts';
 import type { ReplayConfig } from './strategies.ts';
-import { deviation, metricsTable } from './table.ts';
+import { deviation, metricsTable, predictionText } from './table.ts';
 import { consolidationTargets, targetsText, type Yardstick } from './targets.ts';
 import { loadTrace, type Trace } from './trace.ts';
 
@@ -47,12 +47,13 @@ export async function runCloudsim(run: CloudsimRun, io: CliIo): Promise<number> 
   if (run.report) await writeFile(run.report, htmlReport(`Trace replay ${day ?? dir}: ${label}`, result, table, refs));
   if (run.json) {
     const { strategy, settings, ...common } = config;
-    io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, lowerBound: bound, targets, references: refs }, null, 2));
+    io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, prediction: result.prediction, lowerBound: bound, targets, references: refs }, null, 2));
     return 0;
   }
   io.out(`${trace.names.length} VMs on ${hosts} hosts, ${trace.length} intervals of 5 min, strategy ${config.strategy} ${JSON.stringify(config.settings)}, replayed in ${seconds.toFixed(2)} s (decide: ${(result.decideMs / 1000).toFixed(2)} s)`);
   io.out(table);
   io.out(`physical lower bound ${bound.kWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host, at 100 %); ${label}: ${bound.ratio.toFixed(2)} × the bound`);
+  io.out(`prediction against reality: ${predictionText(result.prediction)}`);
   const own = { 'thr-mmt': 'THR-MMT-0.8', mfped: 'MFPED' }[config.strategy as string];
   const ref = published.find((r) => r.policy === own);
   if (ref) {

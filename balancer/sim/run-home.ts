@@ -7,6 +7,7 @@ import { homeReport } from './home-report.ts';
 import { replayHome, type HomeReplay } from './home-replay.ts';
 import { homeScenario, OVERLOAD } from './home-scenario.ts';
 import { homeTable } from './home-table.ts';
+import { predictionText } from './table.ts';
 import { knownDay } from './reference.ts';
 import type { ReplayConfig } from './strategies.ts';
 import { loadTrace } from './trace.ts';
@@ -45,6 +46,7 @@ export async function runHomeScenario(run: HomeRun, io: CliIo): Promise<number> 
       `two empty helpers, a run every ${s.step} s (${s.runs} runs); strategy ${run.config.strategy} ${JSON.stringify(run.config.settings)}`,
   );
   io.out(table);
+  io.out(`prediction against reality (${run.config.strategy}): ${predictionText(mine.replay.metrics.prediction)}`);
   if (run.report) io.out(`report written to ${run.report}`);
   return 0;
 }

@@ -9,6 +9,7 @@ import { hostInstant, type Guest } from './host-state.ts';
 import { emptyTotals, metricsOf, type Metrics } from './metrics.ts';
 import { energyJ, HOST_RAM, INTERVAL, MIGRATION_MB_PER_S } from './model.ts';
 import { lowerBoundKWh } from './lower-bound.ts';
+import { checkPredictions, errorSummary, predictionsOf, type PredictionCheck } from '../prediction.ts';
 import { placeInitially } from './placement.ts';
 import { Cluster } from './state.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
@@ -47,6 +48,8 @@ export interface SimResult {
   readonly byKind: Record<string, number>;
   /** The day's physical lower bound (lower-bound.ts): no strategy can draw less. */
   readonly lowerBoundKWh: number;
+  /** Host loads the plans predicted against the next measurement (as the agent logs them). */
+  readonly prediction: { readonly count: number; readonly mean: number; readonly meanAbs: number };
 }
 
 interface Move {
@@ -76,6 +79,8 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   let req = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, 0));
   let decideMs = 0;
   const byKind: Record<string, number> = {};
+  let pending: Record<string, number> = {};
+  const checks: PredictionCheck[] = [];
 
   const removeIdle = options.removeIdleVms ?? true;
   const L = trace.length;
@@ -101,6 +106,9 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
       const started = performance.now();
       const plan = replayDecide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist });
       decideMs += performance.now() - started;
+      const measured = new Map(snapshot.hosts.map((h) => [h.name, h.cpuUsed / h.cpuCapacity]));
+      checks.push(...checkPredictions(pending, measured));
+      pending = predictionsOf(plan.migrations);
       for (const m of plan.migrations) byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
       ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));
       for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
@@ -145,6 +153,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     decideMs,
     byKind,
     lowerBoundKWh: lowerBoundKWh(totals.requestedMipsS, c.hostTypes),
+    prediction: errorSummary(checks),
   };
 }
 

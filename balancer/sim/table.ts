@@ -32,3 +32,8 @@ export function deviation(ours: number, ref: number): string {
   const d = ((ours - ref) / ref) * 100;
   return `${d >= 0 ? '+' : ''}${d.toFixed(1)} %`;
 }
+
+/** "measured 1.63 points below on average, 7.06 points off" for a prediction summary. */
+export function predictionText(p: { count: number; mean: number; meanAbs: number }): string {
+  return `${p.count} host loads predicted by the plans; measured ${(Math.abs(p.mean) * 100).toFixed(2)} points ${p.mean >= 0 ? 'above' : 'below'} on average, ${(p.meanAbs * 100).toFixed(2)} points off`;
+}

@@ -101,6 +101,23 @@ describe('runCycle', () => {
     expect(cluster.host('kvmnode2').domains.get('server2')!.metadata).toEqual({ home: 'kvmnode1', moved: expect.any(Number), reason: move.reason });
   });
 
+  it('the next run checks the loads the migrating run predicted against what it measures', async () => {
+    const cluster = seedCluster();
+    const predicted: Migration = { ...move, predicted: { from: 0.55, to: 0.3 } };
+    await runCycle(deps(cluster, planning([predicted])));
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { predicted: Record<string, number> };
+    expect(state.predicted).toEqual({ kvmnode1: 0.55, kvmnode2: 0.3 });
+    const next = await runCycle(deps(cluster, planning([])));
+    const rows = next.ran ? (next.record.predictionCheck ?? []) : [];
+    expect(rows.map((r) => r.host)).toEqual(['kvmnode1', 'kvmnode2']);
+    for (const r of rows) expect(r.error).toBeCloseTo(r.measured - r.predicted, 4);
+    const line = readFileSync(join(dir, 'balancer.jsonl'), 'utf8').trim().split('\n').pop() ?? '{}';
+    expect(JSON.parse(line).predictionCheck).toHaveLength(2);
+    const after = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { predicted: object; lastCheck: { rows: unknown[] } };
+    expect(after.predicted).toEqual({});
+    expect(after.lastCheck.rows).toHaveLength(2);
+  });
+
   it('a failed migration leaves the VM running at the source (resumed) and falls back to the next destination', async () => {
     const cluster = seedCluster();
     cluster.script = (_vm, _from, to) => (to === 'kvmnode2' ? 'fail-paused' : 'ok');
