@@ -212,9 +212,10 @@ function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: Read
     cooldown: num('cooldown', 'cooldown', 0, 1e9, d.cooldown),
   };
   if (name === 'home') return { strategy: 'home', home: { ...shared, helpers: hostList('helpers', []) } };
+  const cooldownMemory = num('cooldown_memory', 'cooldownMemory', 0, 604800, 0);
   const onEmpty = pick('on_empty', 'onEmpty');
   if (onEmpty !== undefined && (!Array.isArray(onEmpty) || onEmpty.length === 0 || onEmpty.some((x) => typeof x !== 'string' || x === ''))) {
     fail(`${key('on_empty')} must be a non-empty list of arguments`);
   }
-  return { strategy: 'consolidate', consolidate: { ...shared, ...(onEmpty ? { onEmpty: onEmpty as string[] } : {}) } };
+  return { strategy: 'consolidate', consolidate: { ...shared, cooldownMemory, ...(onEmpty ? { onEmpty: onEmpty as string[] } : {}) } };
 }

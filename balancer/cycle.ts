@@ -56,7 +56,7 @@ export function policyConfig(spec: BalancerSpec, drained: readonly string[]): Ba
       return {
         ...common,
         strategy: 'consolidate',
-        settings: { high: c.high / 100, low: c.low / 100, overloadWindow: c.overloadWindow, calmWindow: c.calmWindow, cooldown: c.cooldown },
+        settings: { high: c.high / 100, low: c.low / 100, overloadWindow: c.overloadWindow, calmWindow: c.calmWindow, cooldown: c.cooldown, cooldownMemory: c.cooldownMemory },
       };
     }
   }

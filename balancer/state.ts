@@ -16,6 +16,8 @@ export interface BalancerState {
   readonly lastMigration: Readonly<Record<string, number>>;
   /** Per VM, recent CPU use (percent of one core), oldest first. */
   readonly vmCpu: Readonly<Record<string, readonly number[]>>;
+  /** Per VM, Unix seconds of its moves over the last day (a growing cooldown counts them). */
+  readonly moves?: Readonly<Record<string, readonly number[]>>;
   /** Drained with `balance drain` (added to the inventory's list). */
   readonly drained: readonly string[];
   /** Undrained with `balance undrain` (removed from the inventory's list). */
@@ -71,6 +73,7 @@ export function parseState(text: string): BalancerState {
     hostUtilisation: record(d.hostUtilisation, isNums),
     lastMigration: record(d.lastMigration, isNum),
     vmCpu: d.vmCpu === undefined ? {} : record(d.vmCpu, isNums),
+    ...(d.moves === undefined ? {} : { moves: record(d.moves, isNums) }),
     drained: names(d.drained),
     undrained: names(d.undrained),
     ...(d.predicted === undefined ? {} : { predicted: record(d.predicted, isNum) }),
@@ -118,7 +121,7 @@ export function withDrain(state: BalancerState, host: string, drained: boolean):
 export function historyOf(state: BalancerState, movedFromMetadata: ReadonlyMap<string, number>): History {
   const lastMigration = new Map(Object.entries(state.lastMigration));
   for (const [vm, t] of movedFromMetadata) lastMigration.set(vm, Math.max(t, lastMigration.get(vm) ?? -Infinity));
-  return { hostUtilisation: new Map(Object.entries(state.hostUtilisation)), lastMigration, vmCpu: new Map(Object.entries(state.vmCpu)) };
+  return { hostUtilisation: new Map(Object.entries(state.hostUtilisation)), lastMigration, vmCpu: new Map(Object.entries(state.vmCpu)), moves: new Map(Object.entries(state.moves ?? {})) };
 }
 
 /** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded. */
@@ -135,5 +138,13 @@ export function nextState(
   for (const [host, u] of utilisation) hostUtilisation[host] = [...(state.hostUtilisation[host] ?? []), Math.round(u * 10000) / 10000].slice(-keep);
   const lastMigration: Record<string, number> = { ...state.lastMigration };
   for (const [vm, t] of moved) lastMigration[vm] = t;
-  return { ...state, hostUtilisation, lastMigration, vmCpu: vmHistory };
+  // a day of move times per VM (the longest memory a growing cooldown looks back on)
+  const now = Math.max(0, ...moved.values(), ...Object.values(state.lastMigration));
+  const moves: Record<string, number[]> = {};
+  for (const [vm, times] of Object.entries(state.moves ?? {})) {
+    const kept = times.filter((t) => now - t < 86_400);
+    if (kept.length > 0) moves[vm] = kept;
+  }
+  for (const [vm, t] of moved) moves[vm] = [...(moves[vm] ?? []), t];
+  return { ...state, hostUtilisation, lastMigration, vmCpu: vmHistory, moves };
 }

@@ -52,6 +52,9 @@ export interface History {
   /** Per VM, its recent CPU use (host units), oldest first, the current one not included. Optional:
    * when given, a host's prediction is rebuilt from the VMs it holds now, not from its own past. */
   readonly vmCpu?: ReadonlyMap<string, readonly number[]>;
+  /** Per VM, when it moved recently (oldest first, same clock). Optional: without it a growing
+   * cooldown (consolidate's cooldownMemory) counts only the last move. */
+  readonly moves?: ReadonlyMap<string, readonly number[]>;
 }
 
 /** What every strategy shares: the run's limit and the operator's orders. A strategy's own

@@ -93,7 +93,31 @@ async function homeSettings(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--home-settings') {
+/** --consolidate-sweep: what the cooldown trades between energy and migrations (both days). */
+async function consolidateSweep(): Promise<void> {
+  const base = CLOUDSIM_CONFIGS.consolidate;
+  if (base.strategy !== 'consolidate') return;
+  const s = base.settings;
+  const rows = [
+    { name: 'default: fixed 6 h, 300 moves a run', config: base },
+    { name: 'fixed 1 h', config: { ...base, settings: { ...s, cooldown: 3600 } } },
+    { name: 'fixed 2 h', config: { ...base, settings: { ...s, cooldown: 7200 } } },
+    { name: '1 h doubling per move in 24 h', config: { ...base, settings: { ...s, cooldown: 3600, cooldownMemory: 86_400 } } },
+    { name: '1 h doubling, no per-run limit', config: { ...base, maxMigrationsPerRun: Number.MAX_SAFE_INTEGER, settings: { ...s, cooldown: 3600, cooldownMemory: 86_400 } } },
+  ];
+  console.log('day       cooldown                              kWh   migrations  SLATAH   SLAV');
+  for (const day of DAYS) {
+    const trace = await loadTrace(`${TRACES}/${day}`);
+    for (const r of rows) {
+      const m = simulate(trace, { config: r.config }).metrics;
+      console.log(`${day}  ${r.name.padEnd(36)}  ${m.energyKWh.toFixed(2).padStart(6)}  ${String(m.migrations).padStart(10)}  ${(m.slatah * 100).toFixed(2)} %  ${(m.slav * 100).toFixed(5)} %`);
+    }
+  }
+}
+
+if (process.argv[2] === '--consolidate-sweep') {
+  await consolidateSweep();
+} else if (process.argv[2] === '--home-settings') {
   await homeSettings();
 } else if (process.argv[2] === '--one') {
   await one(process.argv[3] as string, process.argv[4] as Name);

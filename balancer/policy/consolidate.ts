@@ -34,8 +34,19 @@ export interface ConsolidateSettings {
   /** Measurements (runs). */
   readonly overloadWindow: number;
   readonly calmWindow: number;
-  /** Seconds a VM stays where it is after it moved. */
+  /** Seconds a VM stays where it is after it moved... */
   readonly cooldown: number;
+  /** ...doubled for each other move it made within this many seconds (0: a fixed cooldown). A VM
+   * that keeps being moved is held longer; one that moved once is free again soon. */
+  readonly cooldownMemory?: number;
+}
+
+/** The cooldown that holds `vm` now: the base, doubled per other recent move (at most 2^6). */
+export function cooldownOf(vm: string, s: ConsolidateSettings, history: History, now: number): number {
+  const memory = s.cooldownMemory ?? 0;
+  if (memory <= 0) return s.cooldown;
+  const recent = (history.moves?.get(vm) ?? []).filter((t) => now - t < memory).length;
+  return s.cooldown * 2 ** Math.min(6, Math.max(0, recent - 1));
 }
 
 export const consolidateStrategy: Strategy<ConsolidateSettings> = {
@@ -179,7 +190,7 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
       : `${book.state.name} above ${pct(config.high)} for ${config.overloadWindow} measurements, predicted ${pct(predicted(book))}`;
     for (let guard = book.vms.length; guard > 0; guard--) {
       if (!saturated(book) && predicted(book) <= config.high) break;
-      const movable = book.vms.filter((vm) => cannotMove(vm, config, config.cooldown, history, now, ledger.moved) === undefined);
+      const movable = book.vms.filter((vm) => cannotMove(vm, config, cooldownOf(vm.name, config, history, now), history, now, ledger.moved) === undefined);
       if (movable.length === 0) {
         ledger.reasons.push(`${why} but every VM on it is pinned or cooling down`);
         break;
@@ -231,7 +242,7 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
     }
     if (received.has(book)) continue;
     const vms = [...book.vms];
-    if (vms.some((vm) => cannotMove(vm, config, config.cooldown, history, now, ledger.moved) !== undefined)) continue;
+    if (vms.some((vm) => cannotMove(vm, config, cooldownOf(vm.name, config, history, now), history, now, ledger.moved) !== undefined)) continue;
     emptying.add(book);
     const plan: { vm: VmState; to: HostBook }[] = [];
     const order = vms.sort((a, b) => (vmLoad.get(b.name)?.mean ?? 0) - (vmLoad.get(a.name)?.mean ?? 0));

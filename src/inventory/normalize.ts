@@ -106,6 +106,7 @@ function strategySpec(raw: RawInventory, hypervisorNames: readonly string[]): St
           low: c.low,
           calmWindow: c.calm_window,
           cooldown: c.cooldown,
+          cooldownMemory: c.cooldown_memory,
           ...(c.on_empty ? { onEmpty: [...c.on_empty] } : {}),
         },
       };

@@ -49,6 +49,7 @@ export interface RawInventory {
       low: number;
       calm_window: number;
       cooldown: number;
+      cooldown_memory: number;
       on_empty?: string[];
     };
     max_migrations_per_run: number;

@@ -86,6 +86,8 @@ export interface ConsolidateSpec {
   readonly calmWindow: number;
   /** Seconds. */
   readonly cooldown: number;
+  /** Seconds within which each other move doubles a VM's cooldown (0: fixed). */
+  readonly cooldownMemory: number;
   /** argv run for each emptied host, `{host}` replaced; absent: nothing is run. */
   readonly onEmpty?: readonly string[];
 }

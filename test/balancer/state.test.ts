@@ -31,3 +31,13 @@ describe('state', () => {
     expect(() => parseState(text)).toThrow(error);
   });
 });
+
+describe('state: move times for a growing cooldown', () => {
+  it('keeps a day of each VM\'s moves, survives a round trip, and reaches the history', () => {
+    const before = { ...emptyState, lastMigration: { a: 10_000 }, moves: { a: [1_000, 10_000], b: [2_000] } };
+    const next = nextState(before, new Map(), new Map([['a', 95_000]]), 5);
+    expect(next.moves).toEqual({ a: [10_000, 95_000] });
+    const back = parseState(JSON.stringify(next));
+    expect(historyOf(back, new Map()).moves?.get('a')).toEqual([10_000, 95_000]);
+  });
+});

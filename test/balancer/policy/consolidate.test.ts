@@ -110,3 +110,18 @@ describe('consolidate: an oscillating load never ping-pongs', () => {
     expect(c.moves.length).toBeLessThanOrEqual(4 * 15);
   });
 });
+
+describe('consolidate: a cooldown that grows with a VM\'s recent moves', async () => {
+  const { cooldownOf } = await import('../../../balancer/policy/consolidate.ts');
+  const s = { high: 0.8, low: 0.3, overloadWindow: 2, calmWindow: 2, cooldown: 600 };
+  it.each([
+    { name: 'no memory: the base', memory: 0, moves: [100, 200, 300], want: 600 },
+    { name: 'one move in memory: the base', memory: 3600, moves: [900], want: 600 },
+    { name: 'three moves in memory: doubled twice', memory: 3600, moves: [100, 500, 900], want: 2400 },
+    { name: 'moves older than the memory do not count', memory: 3600, moves: [-5000, -4000, 900], want: 600 },
+    { name: 'at most 2^6', memory: 100_000, moves: Array.from({ length: 20 }, (_, i) => i), want: 600 * 64 },
+  ])('$name', ({ memory, moves, want }) => {
+    const history = { hostUtilisation: new Map(), lastMigration: new Map(), moves: new Map([['vm', moves]]) };
+    expect(cooldownOf('vm', { ...s, cooldownMemory: memory }, history, 1000)).toBe(want);
+  });
+});
