@@ -3,7 +3,7 @@
 import type { HomeReplay } from './home-replay.ts';
 import type { HomeScenario } from './home-scenario.ts';
 import { OVERLOAD } from './home-scenario.ts';
-import { chart, esc } from './report.ts';
+import { chart, esc, GLOSSARY } from './report.ts';
 import { predictionText } from './table.ts';
 
 export function homeReport(title: string, s: HomeScenario, r: HomeReplay, table: string): string {
@@ -19,9 +19,10 @@ ${m.overloadMinutes} minutes overloaded, ${m.migrations} migrations, ${m.remigra
 <p>strategy <b>${esc(r.config.strategy)}</b>: ${esc(JSON.stringify(r.config.settings))}</p>
 <p>prediction against reality: ${esc(predictionText(m.prediction))}</p>
 <pre>${esc(table)}</pre>
-<section>${chart('Home utilisation as measured (%)', '%', r.series.homeUtil.map((u) => u * 100), '#dc2626', false, s.step)}</section>
-<section>${chart('VMs away from home', 'VMs', r.series.away, '#2563eb', false, s.step)}</section>
-<section>${chart('Moves per run', 'moves', r.series.moves, '#7c3aed', true, s.step)}</section>
+${GLOSSARY}
+<section>${chart('Home utilisation as measured (%)', '%', r.series.homeUtil.map((u) => u * 100), '#dc2626', { step: s.step })}</section>
+<section>${chart('VMs away from home', 'VMs', r.series.away, '#2563eb', { step: s.step, counts: true })}</section>
+<section>${chart('Moves per run', 'moves', r.series.moves, '#7c3aed', { step: s.step, bars: true, counts: true })}</section>
 </body></html>
 `;
 }

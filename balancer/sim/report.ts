@@ -1,5 +1,7 @@
-// A self-contained HTML page for one replay: the metrics table and four plots
-// over the day (inline SVG, no script, no external asset).
+// A self-contained HTML page for one replay: the metrics table, a glossary and
+// plots over the day (inline SVG, no script, no external asset). The first hour
+// (CloudSim starts ~700 hosts before the first consolidation) is drawn to scale;
+// when it would flatten the rest, the rest of the day gets a second plot.
 import type { Reference } from './reference.ts';
 import type { SimResult } from './simulate.ts';
 import { INTERVAL } from './model.ts';
@@ -14,17 +16,35 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-/** The scale top: the series' maximum, or its 98th percentile when a few early values
- * (the first hour, ~700 hosts before consolidation) would flatten the rest of the day. */
-function scaleTop(values: readonly number[]): { top: number; clipped: boolean } {
+/** Whether a few early values (the first hour) would flatten the rest of the day. */
+export function dominated(values: readonly number[]): boolean {
   const max = Math.max(0, ...values);
   const sorted = [...values].sort((a, b) => a - b);
   const p98 = sorted[Math.floor(sorted.length * 0.98)] ?? max;
-  return max > 3 * p98 && p98 > 0 ? { top: niceMax(p98 * 1.25), clipped: true } : { top: niceMax(max), clipped: false };
+  return p98 > 0 && max > 3 * p98;
+}
+
+function scaleTop(values: readonly number[], counts: boolean): number {
+  const top = niceMax(Math.max(0, ...values));
+  // counts get integer ticks (the axis has 4 steps)
+  return counts && top % 4 !== 0 ? Math.ceil(top / 4) * 4 : top;
+}
+
+export interface ChartOptions {
+  readonly bars?: boolean;
+  /** Seconds per value (default the trace's 300). */
+  readonly step?: number;
+  /** Whole things (hosts, migrations): integer ticks. */
+  readonly counts?: boolean;
+  /** Index of the first value in the day (a plot of the rest of the day starts later). */
+  readonly offset?: number;
 }
 
 /** One plot: values per interval against the hour of the day. */
-export function chart(title: string, unit: string, values: readonly number[], color: string, bars = false, step = INTERVAL): string {
+export function chart(title: string, unit: string, values: readonly number[], color: string, options: ChartOptions = {}): string {
+  const bars = options.bars ?? false;
+  const step = options.step ?? INTERVAL;
+  const offset = options.offset ?? 0;
   const W = 860;
   const H = 220;
   const L = 56;
@@ -32,7 +52,7 @@ export function chart(title: string, unit: string, values: readonly number[], co
   const T = 34;
   const B = 30;
   const n = values.length;
-  const { top: max, clipped } = scaleTop(values);
+  const max = scaleTop(values, options.counts ?? false);
   const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n);
   const y = (v: number): number => T + (H - T - B) * (1 - Math.min(v, max) / max);
   const parts: string[] = [];
@@ -43,18 +63,10 @@ export function chart(title: string, unit: string, values: readonly number[], co
     const label = Number.isInteger(v) ? String(v) : v < 10 ? v.toFixed(1) : String(Math.round(v));
     parts.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="a" text-anchor="end">${label}</text>`);
   }
-  if (clipped) {
-    const peak = Math.max(...values);
-    const at = values.indexOf(peak);
-    const hh = Math.floor((at * step) / 3600);
-    const mm = String(Math.floor(((at * step) % 3600) / 60)).padStart(2, '0');
-    parts.push(
-      `<text x="${(x(at) + 8).toFixed(1)}" y="${T + 12}" class="a">▲ off scale: ${Number.isInteger(peak) ? peak : peak.toFixed(1)} at ${hh}:${mm}</text>`,
-    );
-  }
-  const hours = (n * step) / 3600;
-  for (let h = 0; h <= hours; h += 3) {
-    const xi = x((h * 3600) / step);
+  const first = (offset * step) / 3600;
+  const hours = ((n + offset) * step) / 3600;
+  for (let h = Math.ceil(first / 3) * 3; h <= hours; h += 3) {
+    const xi = x((h * 3600) / step - offset);
     parts.push(`<text x="${xi.toFixed(1)}" y="${H - 10}" class="a" text-anchor="middle">${h} h</text>`);
   }
   parts.push(`<text x="${W - R}" y="20" class="a" text-anchor="end">${esc(unit)}</text>`);
@@ -96,15 +108,26 @@ svg .g{stroke:#e3e6ea;stroke-width:1} dl{display:grid;grid-template-columns:max-
 <dt>physical lower bound</dt><dd>${r.lowerBoundKWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host); this run ${(m.energyKWh / r.lowerBoundKWh).toFixed(2)} × it</dd>
 <dt>migrations by kind</dt><dd>${esc(Object.entries(r.byKind).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')}</dd></dl>
 <pre>${esc(table)}</pre>
-<section>${chart('Active hosts', 'hosts', s.activeHosts, '#2563eb')}</section>
-<section>${chart('Overloaded hosts (asking for more CPU than they have)', 'hosts', s.overloadedHosts, '#dc2626')}</section>
-<section>${chart('Migrations per 5-minute interval', 'migrations', s.migrations, '#7c3aed', true)}</section>
-<section>${chart(
-    `Power drawn by the active hosts: ${cumulative[cumulative.length - 1]?.toFixed(1) ?? 0} kWh over the day`,
-    'kW',
-    s.energyKWh.map((kwh) => (kwh * 3600) / INTERVAL),
-    '#059669',
-  )}</section>
+${GLOSSARY}
+${plots('Active hosts', 'hosts', s.activeHosts, '#2563eb', { counts: true })}
+${plots('Overloaded hosts (asking for more CPU than they have)', 'hosts', s.overloadedHosts, '#dc2626', { counts: true })}
+${plots('Migrations per 5-minute interval', 'migrations', s.migrations, '#7c3aed', { bars: true, counts: true })}
+${plots(`Power drawn by the active hosts: ${cumulative[cumulative.length - 1]?.toFixed(1) ?? 0} kWh over the day`, 'kW', s.energyKWh.map((kwh) => (kwh * 3600) / INTERVAL), '#059669')}
 </body></html>
 `;
 }
+
+/** The whole day to scale; when its first hour dwarfs the rest, the rest again on its own scale. */
+export function plots(title: string, unit: string, values: readonly number[], color: string, options: ChartOptions = {}): string {
+  const day = `<section>${chart(title, unit, values, color, options)}</section>`;
+  if (!dominated(values)) return day;
+  const hour = Math.round(3600 / (options.step ?? INTERVAL));
+  return `${day}\n<section>${chart(`${title}, after the first hour`, unit, values.slice(hour), color, { ...options, offset: hour })}</section>`;
+}
+
+export const GLOSSARY = `<dl class="glossary">
+<dt>SLATAH</dt><dd>SLA time per active host: the share of the time hosts were on during which one asked for more CPU than it has.</dd>
+<dt>PDM</dt><dd>Performance degradation due to migrations: the share of all requested CPU lost while VMs moved (a moving VM gets 10 % less).</dd>
+<dt>SLAV</dt><dd>SLA violation: SLATAH × PDM, CloudSim's single figure for both.</dd>
+<dt>ESV</dt><dd>Energy × SLAV: lower is better on both at once.</dd>
+</dl>`;

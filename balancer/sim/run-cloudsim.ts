@@ -1,6 +1,7 @@
 // `balance simulate` on CloudSim's 800-host model: replay, table beside the
 // published figures, JSON, report.
 import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { CliIo } from '../../src/cli/io.ts';
 import { mfpedConfig, thrMmtConfig } from './config.ts';
 import { knownDay, REFERENCES, type Reference } from './reference.ts';
@@ -44,7 +45,7 @@ export async function runCloudsim(run: CloudsimRun, io: CliIo): Promise<number> 
   const yardstick: Yardstick | undefined = mfped?.slav === undefined ? undefined : { source: `${mfped.source ?? 'CloudSim'} MFPED`, energyKWh: mfped.energyKWh, migrations: mfped.migrations, slav: mfped.slav };
   const targets = config.strategy === 'consolidate' && yardstick ? consolidationTargets(m, yardstick) : undefined;
   const bound = { kWh: result.lowerBoundKWh, ratio: m.energyKWh / result.lowerBoundKWh };
-  if (run.report) await writeFile(run.report, htmlReport(`Trace replay ${day ?? dir}: ${label}`, result, table, refs));
+  if (run.report) await writeFile(run.report, htmlReport(`${day ?? basename(dir)}: ${label} on CloudSim's ${hosts}-host model`, result, table, refs));
   if (run.json) {
     const { strategy, settings, ...common } = config;
     io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, prediction: result.prediction, lowerBound: bound, targets, references: refs }, null, 2));

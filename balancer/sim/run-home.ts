@@ -1,6 +1,7 @@
 // `balance simulate --strategy home|seed`: the home scenario, the named
 // strategy beside the other one and no balancing, all computed in this run.
 import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { CliIo } from '../../src/cli/io.ts';
 import { homeReplayConfig, seedReplayConfig } from './config.ts';
 import { homeReport } from './home-report.ts';
@@ -24,7 +25,7 @@ export interface HomeRun {
 export async function runHomeScenario(run: HomeRun, io: CliIo): Promise<number> {
   const trace = await loadTrace(run.dir);
   const s = homeScenario(trace, { vms: run.vms, peakShare: run.peakShare });
-  const day = knownDay(run.dir) ?? run.dir;
+  const day = knownDay(run.dir) ?? basename(run.dir);
   const other = run.config.strategy === 'seed' ? homeReplayConfig : seedReplayConfig;
   const rows: { label: string; replay: HomeReplay }[] = [
     { label: run.config.strategy, replay: replayHome(s, run.config) },

@@ -76,7 +76,11 @@ describe('hvmctl balance simulate (runSimulate)', () => {
       expect(text).toMatch(/replayed THR-MMT-0.8\s+\d+\.\d\d\s+\d+/);
       const html = await readFile(report, 'utf8');
       expect(html).toMatch(/^<!doctype html>/);
-      expect((html.match(/<svg /g) ?? []).length).toBe(4);
+      // four plots, and again after the first hour for those it dwarfs (active hosts, migrations here)
+      expect((html.match(/<svg /g) ?? []).length).toBe(6);
+      expect(html).toMatch(/Active hosts, after the first hour/);
+      expect(html).toMatch(/<title>planetlab-slice: replayed THR-MMT-0.8 on CloudSim's 100-host model<\/title>/);
+      expect(html).toMatch(/<dt>SLATAH<\/dt>.*<dt>PDM<\/dt>.*<dt>SLAV<\/dt>.*<dt>ESV<\/dt>/s);
       expect(html).not.toMatch(/<script|https?:\/\//);
       const json = io();
       expect(await runSimulate(['--trace', SLICE, '--strategy', 'consolidate', '--json'], json)).toBe(0);

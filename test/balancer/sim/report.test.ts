@@ -1,0 +1,28 @@
+// The report's plots: counts on integer ticks, the first hour to scale, and the
+// rest of the day again when the first hour dwarfs it.
+import { describe, expect, it } from 'vitest';
+import { chart, dominated, plots } from '../../../balancer/sim/report.ts';
+
+const ticks = (svg: string): string[] => [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1] as string).filter((t) => /^[\d.]+$/.test(t));
+
+describe('report plots', () => {
+  it.each([
+    { max: 6, counts: true, want: ['0', '2', '4', '6', '8'] },
+    { max: 50, counts: true, want: ['0', '13', '26', '39', '52'] },
+    { max: 6, counts: false, want: ['0', '1.5', '3', '4.5', '6'] },
+  ])('a maximum of $max (counts $counts) is ticked $want', ({ max, counts, want }) => {
+    expect(ticks(chart('t', 'u', [0, max], '#000', { counts }))).toEqual(want);
+  });
+  it('a series whose first hour dwarfs the rest is drawn whole, then after the first hour', () => {
+    const values = [700, 700, 500, 300, ...Array(284).fill(50)];
+    expect(dominated(values)).toBe(true);
+    const html = plots('Active hosts', 'hosts', values, '#000', { counts: true });
+    expect((html.match(/<svg /g) ?? []).length).toBe(2);
+    expect(ticks(html).slice(0, 5)).toEqual(['0', '200', '400', '600', '800']);
+    expect(html).toMatch(/Active hosts, after the first hour/);
+    expect(html).toMatch(/>3 h</);
+  });
+  it('a calm series gets one plot', () => {
+    expect((plots('x', 'u', Array(288).fill(3), '#000').match(/<svg /g) ?? []).length).toBe(1);
+  });
+});
