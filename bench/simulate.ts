@@ -1,4 +1,4 @@
-// npm run bench:simulate — one simulated day per (day, policy), each in its own
+// npm run bench:simulate — one simulated day per (day, strategy), each in its own
 // process so its peak RSS is its own: wall time (trace loading included) and
 // peak resident memory, against the targets (< 5 s, < 300 MB; CloudSim: 51 s, 1.3 GB).
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { VARIANTS } from '../balancer/sim/variants.ts';
 const TRACES = process.env.HVMCTL_TRACES ?? new URL('../../shared/traces/planetlab/', import.meta.url).pathname;
 const DAYS = ['20110303', '20110306'];
 type Name = keyof typeof CLOUDSIM_CONFIGS;
-const POLICIES: Name[] = ['consolidate', 'thr-mmt'];
+const POLICIES: Name[] = ['consolidate', 'thr-mmt', 'mfped'];
 
 async function one(day: string, policy: Name): Promise<void> {
   const started = performance.now();
