@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { CliIo } from '../../src/cli/io.ts';
 import { mfpedConfig, thrMmtConfig } from './config.ts';
+import { INTERVAL } from './model.ts';
 import { knownDay, REFERENCES, type Reference } from './reference.ts';
 import { htmlReport } from './report.ts';
 import { simulate } from './simulate.ts';
@@ -55,6 +56,8 @@ export async function runCloudsim(run: CloudsimRun, io: CliIo): Promise<number> 
   io.out(table);
   io.out(`physical lower bound ${bound.kWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host, at 100 %); ${label}: ${bound.ratio.toFixed(2)} × the bound`);
   io.out(`prediction against reality: ${predictionText(result.prediction)}`);
+  const later = result.series.activeHosts.slice(3600 / INTERVAL);
+  io.out(`active hosts after the first hour: ${(later.reduce((a, b) => a + b, 0) / Math.max(1, later.length)).toFixed(1)} on average`);
   const own = { 'thr-mmt': 'THR-MMT-0.8', mfped: 'MFPED' }[config.strategy as string];
   const ref = published.find((r) => r.policy === own);
   if (ref) {
