@@ -57,7 +57,11 @@ export const seedStrategy: Strategy<SeedSettings> = {
     }
     const vm = away[last];
     const where = ledger.hosts.get(settings.helpers[last] as string);
-    if (!vm || !where || !budget.take()) return;
+    if (!vm || !where) {
+      ledger.reasons.push(`${settings.helpers[last]} is not in the snapshot: its VM cannot come home`);
+      return;
+    }
+    if (!budget.take()) return; // Budget.close says what was held back
     ledger.move(vm, where, home, {
       vm: vm.name,
       from: where.state.name,
