@@ -27,6 +27,16 @@ const expected: Record<string, string> = {
   name: "a plain name (letters, digits and ._+-), like server1",
 };
 
+/** Keys that moved when the balancer got named strategies (issue 12): where they live now. */
+const moved: Record<string, string> = {
+  'balancer.helpers': 'balancer.home.helpers',
+  'balancer.high': 'balancer.home.high (or balancer.consolidate.high)',
+  'balancer.low': 'balancer.home.low (or balancer.consolidate.low)',
+  'balancer.overload_window': 'balancer.home.overload_window (or balancer.consolidate.overload_window)',
+  'balancer.calm_window': 'balancer.home.calm_window (or balancer.consolidate.calm_window)',
+  'balancer.cooldown': 'balancer.home.cooldown (or balancer.consolidate.cooldown)',
+};
+
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing (the value is empty)';
   if (typeof value === 'string') return JSON.stringify(value);
@@ -120,7 +130,8 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
         const extra = String(error.params.additionalProperty);
         const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
         const guess = closest(extra, allowed);
-        const tail = guess ? `; did you mean "${guess}"?` : allowed.length ? `; expected one of ${allowed.join(', ')}` : '';
+        const now = moved[dottedPath([...path, extra])];
+        const tail = now ? `; it is now ${now}` : guess ? `; did you mean "${guess}"?` : allowed.length ? `; expected one of ${allowed.join(', ')}` : '';
         problems.push({
           path: [...path, extra],
           at: 'key',
@@ -148,7 +159,9 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
         problems.push({
           path,
           at: 'value',
-          message: `${where}: expected ${typeName(error.params.type)}, got ${describeValue(value)}`,
+          message:
+            `${where}: expected ${typeName(error.params.type)}, got ${describeValue(value)}` +
+            (where === 'balancer.home' && Array.isArray(value) ? '; the home hosts are now balancer.home.hosts (balancer.home holds the home strategy\'s settings)' : ''),
         });
         break;
       case 'enum': {

@@ -347,3 +347,25 @@ hypervisors:
     expect(fails(balancer)).toBe(message);
   });
 });
+
+describe('an inventory written before named strategies', () => {
+  it('says where each balancer key went', () => {
+    const text = `cluster: {domain: d, network: 10.0.0.0/24, gateway: 10.0.0.1}
+storage: {hosts: {s: {address: 10.0.0.2, mac: "02:00:00:00:00:02"}}}
+hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
+balancer:
+  home: [a]
+  high: 85
+`;
+    try {
+      parseInventory(text, 'old.yaml', { home: '/h' });
+      throw new Error('accepted');
+    } catch (error) {
+      if (!(error instanceof InventoryError)) throw error;
+      expect(error.issues.map((i) => i.message)).toEqual([
+        "balancer.home: expected a mapping (key: value lines), got a list; the home hosts are now balancer.home.hosts (balancer.home holds the home strategy's settings)",
+        'balancer.high: unknown property "high"; it is now balancer.home.high (or balancer.consolidate.high)',
+      ]);
+    }
+  });
+});
