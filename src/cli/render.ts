@@ -27,7 +27,7 @@ Options:
                         'storage' and 'hypervisors'
       --operator ADDR   the address apply connects from (IPv4 or IPv6): SSH from
                         it stays open in that family's firewall rules (IPv4:
-                        when it is outside the cluster network)
+                        unless it is another host of the cluster)
       --json            print the list of files as JSON
   -h, --help            this help`;
 
