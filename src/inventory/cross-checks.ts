@@ -1,11 +1,24 @@
 // The rules a JSON Schema cannot say: addresses inside the cluster network,
 // nothing duplicated, the balancer's hosts are hypervisors, thresholds in
-// order. Pure: (schema-valid data) -> problems, each with the path it is about.
+// order, paths apply may act on, the schedule. Pure: (data, which values
+// passed the schema) -> problems, each with the path it is about.
+//
+// They run even when the schema found problems, so that every problem of a
+// readable document comes out at once: each rule runs only when every value
+// it reads passed the schema (`usable`), and the rest are skipped.
+import { parseSchedule } from './cron.ts';
 import type { SchemaProblem } from './schema-errors.ts';
 import { contains, intToIp, ipToInt, parseCidr } from './ipv4.ts';
+import { plainPathProblem, systemPathProblem } from './path-checks.ts';
 import type { RawHost, RawInventory } from './raw.ts';
+import type { DataPath } from './yaml-position.ts';
 
 type Problem = SchemaProblem;
+
+/** Whether the value at a path passed the schema (and so has the type and form raw.ts says). */
+export type Usable = (path: DataPath) => boolean;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 interface HostEntry {
   readonly name: string;
@@ -13,14 +26,55 @@ interface HostEntry {
   readonly host: RawHost;
 }
 
-function hostEntries(raw: RawInventory): HostEntry[] {
-  return [
-    ...Object.entries(raw.storage.hosts).map(([name, host]) => ({ name, group: 'storage' as const, host })),
-    ...Object.entries(raw.hypervisors.hosts).map(([name, host]) => ({ name, group: 'hypervisors' as const, host })),
-  ];
+/** The hosts whose entry passed the schema as a whole. */
+function hostEntries(raw: RawInventory, usable: Usable): HostEntry[] {
+  const group = (name: 'storage' | 'hypervisors'): HostEntry[] => {
+    const hosts: unknown = (raw[name] as unknown as Record<string, unknown> | undefined)?.hosts;
+    if (!isObject(hosts)) return [];
+    return Object.entries(hosts)
+      .filter(([host, value]) => isObject(value) && usable([name, 'hosts', host]))
+      .map(([host, value]) => ({ name: host, group: name, host: value as unknown as RawHost }));
+  };
+  return [...group('storage'), ...group('hypervisors')];
 }
 
-export function crossCheck(raw: RawInventory): Problem[] {
+/** Every problem the schema cannot see. `usable`: which values passed the schema (all, by default). */
+export function crossCheck(raw: RawInventory, usable: Usable = () => true): Problem[] {
+  const problems: Problem[] = [
+    ...pathChecks(raw, usable),
+    ...(usable(['cluster', 'network']) ? networkChecks(raw, usable) : []),
+    ...hostChecks(raw, usable),
+  ];
+  if (usable(['firewall', 'migration_ports'])) problems.push(...portChecks(raw));
+  problems.push(...balancerChecks(raw, usable));
+  return problems;
+}
+
+function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
+  const problems: Problem[] = [];
+  // The value at `path` when it passed the schema (read only then: the document may be anything).
+  const plain = (path: [string, string], what: string): string | undefined => {
+    if (!usable(path)) return undefined;
+    const value = (raw as unknown as Record<string, Record<string, string>>)[path[0]]![path[1]]!;
+    const why = plainPathProblem(value) ?? systemPathProblem(value, what);
+    if (why === undefined) return value;
+    problems.push({ path, at: 'value', message: `${path.join('.')}: ${why}` });
+    return undefined;
+  };
+  plain(['nfs', 'export'], 'chown and chmod (0755 root:root) and export');
+  const mount = plain(['nfs', 'mount'], 'mount the NFS export over');
+  const pool = plain(['pool', 'path'], 'build the libvirt pool in');
+  if (mount !== undefined && pool !== undefined && usable(['nfs', 'client']) && raw.nfs.client === 'kernel' && pool !== mount && !pool.startsWith(`${mount}/`)) {
+    problems.push({
+      path: ['pool', 'path'],
+      at: 'value',
+      message: `pool.path: "${pool}" is not on the NFS mount ${mount}, so the hypervisors would not share their images`,
+    });
+  }
+  return problems;
+}
+
+function networkChecks(raw: RawInventory, usable: Usable): Problem[] {
   const problems: Problem[] = [];
   const net = parseCidr(raw.cluster.network);
   const cidr = raw.cluster.network;
@@ -40,7 +94,7 @@ export function crossCheck(raw: RawInventory): Problem[] {
     });
   }
 
-  const usable = (path: (string | number)[], ip: string) => {
+  const inNetwork = (path: (string | number)[], ip: string) => {
     const where = path.join('.');
     if (!contains(net, ip)) {
       problems.push({ path, at: 'value', message: `${where}: "${ip}" is not inside the cluster network ${cidr}` });
@@ -49,16 +103,26 @@ export function crossCheck(raw: RawInventory): Problem[] {
       problems.push({ path, at: 'value', message: `${where}: "${ip}" is the ${which} address of ${cidr}, not a host address` });
     }
   };
-  usable(['cluster', 'gateway'], raw.cluster.gateway);
+  if (usable(['cluster', 'gateway'])) inNetwork(['cluster', 'gateway'], raw.cluster.gateway);
+  for (const entry of hostEntries(raw, usable)) {
+    const path = [entry.group, 'hosts', entry.name, 'address'];
+    if (usable(path)) inNetwork(path, entry.host.address);
+  }
+  return problems;
+}
 
-  const hosts = hostEntries(raw);
+function hostChecks(raw: RawInventory, usable: Usable): Problem[] {
+  const problems: Problem[] = [];
+  const hosts = hostEntries(raw, usable);
+  const gateway = usable(['cluster', 'gateway']) ? raw.cluster.gateway : undefined;
+  const bridge = usable(['cluster', 'bridge']) ? raw.cluster.bridge : undefined;
   const seenName = new Map<string, HostEntry>();
   const seenAddress = new Map<string, HostEntry>();
   const seenMac = new Map<string, HostEntry>();
   for (const entry of hosts) {
     const base = [entry.group, 'hosts', entry.name];
-    usable([...base, 'address'], entry.host.address);
-    if (entry.host.address === raw.cluster.gateway) {
+    const ok = (field: string) => usable([...base, field]);
+    if (ok('address') && entry.host.address === gateway) {
       problems.push({
         path: [...base, 'address'],
         at: 'value',
@@ -73,24 +137,28 @@ export function crossCheck(raw: RawInventory): Problem[] {
         message: `${base.join('.')}: host name "${entry.name}" is already used in ${name.group}.hosts`,
       });
     } else seenName.set(entry.name, entry);
-    const address = seenAddress.get(entry.host.address);
-    if (address) {
-      problems.push({
-        path: [...base, 'address'],
-        at: 'value',
-        message: `${base.join('.')}.address: "${entry.host.address}" is already the address of ${address.name}`,
-      });
-    } else seenAddress.set(entry.host.address, entry);
-    const macKey = entry.host.mac.toLowerCase();
-    const mac = seenMac.get(macKey);
-    if (mac) {
-      problems.push({
-        path: [...base, 'mac'],
-        at: 'value',
-        message: `${base.join('.')}.mac: "${entry.host.mac}" is already the MAC address of ${mac.name}`,
-      });
-    } else seenMac.set(macKey, entry);
-    if (entry.host.interface === raw.cluster.bridge) {
+    if (ok('address')) {
+      const address = seenAddress.get(entry.host.address);
+      if (address) {
+        problems.push({
+          path: [...base, 'address'],
+          at: 'value',
+          message: `${base.join('.')}.address: "${entry.host.address}" is already the address of ${address.name}`,
+        });
+      } else seenAddress.set(entry.host.address, entry);
+    }
+    if (ok('mac')) {
+      const macKey = entry.host.mac.toLowerCase();
+      const mac = seenMac.get(macKey);
+      if (mac) {
+        problems.push({
+          path: [...base, 'mac'],
+          at: 'value',
+          message: `${base.join('.')}.mac: "${entry.host.mac}" is already the MAC address of ${mac.name}`,
+        });
+      } else seenMac.set(macKey, entry);
+    }
+    if (ok('interface') && entry.host.interface === bridge) {
       problems.push({
         path: [...base, 'interface'],
         at: 'value',
@@ -99,32 +167,31 @@ export function crossCheck(raw: RawInventory): Problem[] {
     }
   }
 
-  const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
-  if (low < 1 || high > 65535 || low > high) {
-    problems.push({
-      path: ['firewall', 'migration_ports'],
-      at: 'value',
-      message: `firewall.migration_ports: "${raw.firewall.migration_ports}" must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535`,
-    });
-  }
-
-  if (raw.nfs.client === 'kernel' && raw.pool.path !== raw.nfs.mount && !raw.pool.path.startsWith(`${raw.nfs.mount}/`)) {
-    problems.push({
-      path: ['pool', 'path'],
-      at: 'value',
-      message: `pool.path: "${raw.pool.path}" is not on the NFS mount ${raw.nfs.mount}, so the hypervisors would not share their images`,
-    });
-  }
-
-  problems.push(...balancerChecks(raw));
   return problems;
 }
 
-function balancerChecks(raw: RawInventory): Problem[] {
+function portChecks(raw: RawInventory): Problem[] {
+  // usable(['firewall', 'migration_ports']): LOW-HIGH digits, by the schema
+  const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
+  if (low >= 1 && high <= 65535 && low <= high) return [];
+  return [
+    {
+      path: ['firewall', 'migration_ports'],
+      at: 'value',
+      message: `firewall.migration_ports: "${raw.firewall.migration_ports}" must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535`,
+    },
+  ];
+}
+
+function balancerChecks(raw: RawInventory, usable: Usable): Problem[] {
   const problems: Problem[] = [];
+  if (!isObject(raw.balancer)) return problems;
   const b = raw.balancer;
-  const hypervisorNames = Object.keys(raw.hypervisors.hosts);
+  const ok = (field: keyof RawInventory['balancer']) => usable(['balancer', field]);
+  const hypervisors: unknown = (raw.hypervisors as unknown as Record<string, unknown> | undefined)?.hosts;
+  const hypervisorNames = isObject(hypervisors) && usable(['hypervisors', 'hosts']) ? Object.keys(hypervisors) : undefined;
   const list = (field: 'home' | 'helpers' | 'drained') => {
+    if (hypervisorNames === undefined || !ok(field)) return;
     (b[field] ?? []).forEach((name, i) => {
       if (!hypervisorNames.includes(name)) {
         problems.push({
@@ -138,10 +205,10 @@ function balancerChecks(raw: RawInventory): Problem[] {
   list('home');
   list('helpers');
   list('drained');
-  if (b.home !== undefined && b.home.length === 0) {
+  if (ok('home') && b.home !== undefined && b.home.length === 0) {
     problems.push({ path: ['balancer', 'home'], at: 'value', message: 'balancer.home: is empty; name at least one hypervisor' });
   }
-  (b.helpers ?? []).forEach((name, i) => {
+  (ok('helpers') && ok('home') ? (b.helpers ?? []) : []).forEach((name, i) => {
     if (b.home?.includes(name)) {
       problems.push({
         path: ['balancer', 'helpers', i],
@@ -150,20 +217,14 @@ function balancerChecks(raw: RawInventory): Problem[] {
       });
     }
   });
-  if (b.low >= b.high) {
+  if (ok('low') && ok('high') && b.low >= b.high) {
     problems.push({
       path: ['balancer', 'low'],
       at: 'value',
       message: `balancer.low: ${b.low} must be below balancer.high (${b.high}), or VMs would bounce between hosts`,
     });
   }
-  const fieldCount = b.schedule.trim().split(/\s+/).length;
-  if (!b.schedule.trim().startsWith('@') && fieldCount !== 5) {
-    problems.push({
-      path: ['balancer', 'schedule'],
-      at: 'value',
-      message: `balancer.schedule: "${b.schedule}" has ${fieldCount} fields; a cron schedule has 5, like "* * * * *"`,
-    });
-  }
+  const schedule = ok('schedule') ? parseSchedule(b.schedule) : { fields: [] };
+  if ('problem' in schedule) problems.push({ path: ['balancer', 'schedule'], at: 'value', message: `balancer.schedule: ${schedule.problem}` });
   return problems;
 }

@@ -11,6 +11,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = path.join(root, 'test/fixtures/inventories');
 const fixture = (name: string) => path.join(fixtures, name);
 
+/** The issues parseInventory reports for `text` (it must refuse it). */
+function issuesOf(text: string): readonly InventoryError['issues'][number][] {
+  try {
+    parseInventory(text, 'x.yaml');
+  } catch (error) {
+    if (error instanceof InventoryError) return error.issues;
+    throw error;
+  }
+  throw new Error('accepted');
+}
+
 async function problems(file: string): Promise<InventoryError> {
   try {
     await loadInventory(fixture(file), { home: '/home/op' });
@@ -258,8 +269,23 @@ describe('broken inventories', () => {
     })();
     expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
       `21:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
-      '23:13 balancer.schedule: "* * *" has 3 fields; a cron schedule has 5, like "* * * * *"',
+      '23:13 balancer.schedule: "* * *" is not a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
     ]);
+  });
+
+  it.each([
+    ['"* * * * *\\n* * * * * root evil"', 'is not a cron schedule'],
+    ['"* * * * * /bin/sh -c evil"', 'is not a cron schedule'],
+    ['"60 * * * *"', 'balancer.schedule: "60 * * * *": minute field: "60" is outside 0-59'],
+    ['"@reboot"', 'balancer.schedule: "@reboot" is not one of @hourly, @daily'],
+  ])('balancer.schedule %s is refused at load time, with its location', (value, message) => {
+    const error = issuesOf(`${minimal}balancer:\n  schedule: ${value}\n`);
+    expect(error.map((i) => `${i.line}:${i.column}`)).toEqual(['23:13']);
+    expect(error[0]?.message).toContain(message);
+  });
+
+  it('balancer.schedule: the documented @daily loads', () => {
+    expect(parseInventory(`${minimal}balancer:\n  schedule: "@daily"\n`, 'x.yaml').balancer.schedule).toBe('@daily');
   });
 });
 
