@@ -1,7 +1,6 @@
 // `hvmctl render`: write every file apply would manage, for every host, under
 // DIR/<host>/<absolute path>, from the inventory alone (no connection).
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
@@ -11,6 +10,7 @@ import { loadInventory } from '../inventory/load.ts';
 import { managedFiles } from '../render/managed-files.ts';
 import { listOption, selectHosts } from '../../tasks/engine/select.ts';
 import type { CliIo } from './io.ts';
+import { prepareOutputRoot, writeOutputFile } from './render-output.ts';
 
 export const summary = 'write every managed file for every host into a directory';
 
@@ -18,7 +18,9 @@ export const help = `usage: hvmctl render [-i FILE] -o DIR [--limit HOSTS] [--op
 
 Writes every file 'hvmctl apply' manages, for every host, under
 DIR/<host>/<absolute path>, without connecting anywhere. Files already
-there are overwritten; other files in DIR are left alone.
+there are replaced whole (each is written beside itself and renamed into
+place: never half-written); other files in DIR are left alone. Symbolic
+links below DIR are never followed: one in the way is an error (exit 73).
 
 Options:
   -i, --inventory FILE  the inventory (default: ./inventory.yaml)
@@ -86,13 +88,11 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const hosts = selectHosts(inv, limit);
 
   const listing: RenderedFile[] = [];
+  await prepareOutputRoot(outDir);
   for (const host of hosts) {
     const files = managedFiles(inv, host, values.operator === undefined ? {} : { operatorAddress: values.operator });
     for (const f of files) {
-      const target = path.join(outDir, host.name, f.path);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, f.content, { mode: f.mode });
-      await chmod(target, f.mode);
+      const target = await writeOutputFile(outDir, path.join(host.name, f.path), f.content, f.mode);
       listing.push({
         host: host.name,
         path: f.path,
