@@ -12,7 +12,7 @@ import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { formatProgress, formatRecap, formatResult, formatStage, formatUnreachable, jsonReport, styleFor } from '../../tasks/engine/report.ts';
 import { exitCode } from '../../tasks/engine/result.ts';
 import { runPlaybook } from '../../tasks/engine/runner.ts';
-import { selectHosts, selectTasks, splitList } from '../../tasks/engine/select.ts';
+import { listOption, selectHosts, selectTasks } from '../../tasks/engine/select.ts';
 import type { Handler, Task } from '../../tasks/engine/types.ts';
 import type { CliIo } from './io.ts';
 
@@ -98,12 +98,15 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const forks = options.forks === undefined ? 10 : Number(options.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive integer, not '${options.forks}'`);
 
+  // Flags first: a bad one is reported before the inventory is even read.
+  const limit = listOption('--limit', options.limit);
+  const tags = listOption('--tags', options.tags);
   const file = resolve(io.cwd, options.inventory ?? 'inventory.yaml');
   const load = deps.loadInventory ?? (async (f: string) => (await import('../inventory/load.ts')).loadInventory(f));
   const inventory = withEnvOverrides(await load(file), io.env);
   const playbook = deps.playbook ?? (await import('../../tasks/playbook.ts')).playbook;
-  const hosts = selectHosts(inventory, splitList(options.limit));
-  const selected = new Set(selectTasks(playbook.tasks, splitList(options.tags)));
+  const hosts = selectHosts(inventory, limit);
+  const selected = new Set(selectTasks(playbook.tasks, tags));
   // While a lab is up here, nothing may leave it (lab/route-guard.ts).
   const guard = cliRouteGuard(io.env);
   const connect =

@@ -1,16 +1,16 @@
 // `hvmctl render`: write every file apply would manage, for every host, under
 // DIR/<host>/<absolute path>, from the inventory alone (no connection).
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { isIpv4 } from '../inventory/ipv4.ts';
 import { isIpv6 } from '../inventory/ipv6.ts';
 import { loadInventory } from '../inventory/load.ts';
-import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { managedFiles } from '../render/managed-files.ts';
+import { listOption, selectHosts } from '../../tasks/engine/select.ts';
 import type { CliIo } from './io.ts';
+import { prepareOutputRoot, writeOutputFile } from './render-output.ts';
 
 export const summary = 'write every managed file for every host into a directory';
 
@@ -18,16 +18,18 @@ export const help = `usage: hvmctl render [-i FILE] -o DIR [--limit HOSTS] [--op
 
 Writes every file 'hvmctl apply' manages, for every host, under
 DIR/<host>/<absolute path>, without connecting anywhere. Files already
-there are overwritten; other files in DIR are left alone.
+there are replaced whole (each is written beside itself and renamed into
+place: never half-written); other files in DIR are left alone. Symbolic
+links below DIR are never followed: one in the way is an error (exit 73).
 
 Options:
   -i, --inventory FILE  the inventory (default: ./inventory.yaml)
   -o, --output DIR      where to write (created if missing)
-  -l, --limit HOSTS     only these hosts: comma-separated names, or the groups
-                        'storage' and 'hypervisors'
+  -l, --limit HOSTS     only these hosts: comma-separated host names, FQDNs, or
+                        the groups storage, hypervisors (as in apply)
       --operator ADDR   the address apply connects from (IPv4 or IPv6): SSH from
                         it stays open in that family's firewall rules (IPv4:
-                        when it is outside the cluster network)
+                        unless it is another host of the cluster)
       --json            print the list of files as JSON
   -h, --help            this help`;
 
@@ -45,23 +47,6 @@ export interface RenderedFile {
   readonly template: string;
   readonly sha256: string;
   readonly bytes: number;
-}
-
-/** `--limit`: host names and group names, comma-separated; unknown names are a usage error. */
-export function selectHosts(inv: Inventory, limit: string | undefined): HostSpec[] {
-  if (limit === undefined) return [...inv.hosts];
-  const wanted = limit.split(',').map((s) => s.trim()).filter(Boolean);
-  if (wanted.length === 0) throw new UsageError('--limit is empty', 'name hosts or groups, e.g. --limit kvmnode1,storage');
-  const groups: Record<string, HostSpec['role']> = { storage: 'storage', hypervisors: 'hypervisor' };
-  for (const name of wanted) {
-    if (!(name in groups) && !inv.hosts.some((h) => h.name === name)) {
-      throw new UsageError(
-        `--limit: no host or group named '${name}'`,
-        `hosts: ${inv.hosts.map((h) => h.name).join(', ')}; groups: storage, hypervisors`,
-      );
-    }
-  }
-  return inv.hosts.filter((h) => wanted.includes(h.name) || wanted.some((w) => groups[w] === h.role));
 }
 
 function shown(cwd: string, target: string): string {
@@ -96,19 +81,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (values.operator !== undefined && !isIpv4(values.operator) && !isIpv6(values.operator)) {
     throw new UsageError(`render: --operator '${values.operator}' is not an IPv4 or IPv6 address`, 'e.g. --operator 192.0.2.10 or --operator 2001:db8::10');
   }
+  const limit = listOption('--limit', values.limit);
   const inventoryFile = path.resolve(io.cwd, values.inventory ?? 'inventory.yaml');
   const outDir = path.resolve(io.cwd, values.output);
   const inv = await loadInventory(inventoryFile, { home: io.env.HOME });
-  const hosts = selectHosts(inv, values.limit);
+  const hosts = selectHosts(inv, limit);
 
   const listing: RenderedFile[] = [];
+  await prepareOutputRoot(outDir);
   for (const host of hosts) {
     const files = managedFiles(inv, host, values.operator === undefined ? {} : { operatorAddress: values.operator });
     for (const f of files) {
-      const target = path.join(outDir, host.name, f.path);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, f.content, { mode: f.mode });
-      await chmod(target, f.mode);
+      const target = await writeOutputFile(outDir, path.join(host.name, f.path), f.content, f.mode);
       listing.push({
         host: host.name,
         path: f.path,

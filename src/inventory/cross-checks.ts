@@ -1,11 +1,25 @@
 // The rules a JSON Schema cannot say: addresses inside the cluster network,
 // nothing duplicated, the balancer's hosts are hypervisors, thresholds in
-// order. Pure: (schema-valid data) -> problems, each with the path it is about.
+// order, paths apply may act on, the schedule, only the selected balancer
+// strategy's section written. Pure: (data, which values passed the schema,
+// the data as written) -> problems, each with the path it is about.
+//
+// They run even when the schema found problems, so that every problem of a
+// readable document comes out at once: each rule runs only when every value
+// it reads passed the schema (`usable`), and the rest are skipped.
+import { parseSchedule } from './cron.ts';
 import type { SchemaProblem } from './schema-errors.ts';
 import { contains, intToIp, ipToInt, parseCidr } from './ipv4.ts';
+import { plainPathProblem, systemPathProblem } from './path-checks.ts';
 import type { RawHost, RawInventory } from './raw.ts';
+import type { DataPath } from './yaml-position.ts';
 
 type Problem = SchemaProblem;
+
+/** Whether the value at a path passed the schema (and so has the type and form raw.ts says). */
+export type Usable = (path: DataPath) => boolean;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 interface HostEntry {
   readonly name: string;
@@ -13,15 +27,59 @@ interface HostEntry {
   readonly host: RawHost;
 }
 
-function hostEntries(raw: RawInventory): HostEntry[] {
-  return [
-    ...Object.entries(raw.storage.hosts).map(([name, host]) => ({ name, group: 'storage' as const, host })),
-    ...Object.entries(raw.hypervisors.hosts).map(([name, host]) => ({ name, group: 'hypervisors' as const, host })),
-  ];
+/** The hosts whose entry passed the schema as a whole. */
+function hostEntries(raw: RawInventory, usable: Usable): HostEntry[] {
+  const group = (name: 'storage' | 'hypervisors'): HostEntry[] => {
+    const hosts: unknown = (raw[name] as unknown as Record<string, unknown> | undefined)?.hosts;
+    if (!isObject(hosts)) return [];
+    return Object.entries(hosts)
+      .filter(([host, value]) => isObject(value) && usable([name, 'hosts', host]))
+      .map(([host, value]) => ({ name: host, group: name, host: value as unknown as RawHost }));
+  };
+  return [...group('storage'), ...group('hypervisors')];
 }
 
-/** `written`: the data as parsed, before the schema filled in defaults (to tell what the file says). */
-export function crossCheck(raw: RawInventory, written: unknown = raw): Problem[] {
+/**
+ * Every problem the schema cannot see. `usable`: which values passed the
+ * schema (all, by default). `written`: the data as parsed, before the schema
+ * filled in defaults (to tell what the file says; the data itself by default).
+ */
+export function crossCheck(raw: RawInventory, usable: Usable = () => true, written: unknown = raw): Problem[] {
+  const problems: Problem[] = [
+    ...pathChecks(raw, usable),
+    ...(usable(['cluster', 'network']) ? networkChecks(raw, usable) : []),
+    ...hostChecks(raw, usable),
+  ];
+  if (usable(['firewall', 'migration_ports'])) problems.push(...portChecks(raw));
+  problems.push(...balancerChecks(raw, usable, written));
+  return problems;
+}
+
+function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
+  const problems: Problem[] = [];
+  // The value at `path` when it passed the schema (read only then: the document may be anything).
+  const plain = (path: [string, string], what: string): string | undefined => {
+    if (!usable(path)) return undefined;
+    const value = (raw as unknown as Record<string, Record<string, string>>)[path[0]]![path[1]]!;
+    const why = plainPathProblem(value) ?? systemPathProblem(value, what);
+    if (why === undefined) return value;
+    problems.push({ path, at: 'value', message: `${path.join('.')}: ${why}` });
+    return undefined;
+  };
+  plain(['nfs', 'export'], 'chown and chmod (0755 root:root) and export');
+  const mount = plain(['nfs', 'mount'], 'mount the NFS export over');
+  const pool = plain(['pool', 'path'], 'build the libvirt pool in');
+  if (mount !== undefined && pool !== undefined && usable(['nfs', 'client']) && raw.nfs.client === 'kernel' && pool !== mount && !pool.startsWith(`${mount}/`)) {
+    problems.push({
+      path: ['pool', 'path'],
+      at: 'value',
+      message: `pool.path: "${pool}" is not on the NFS mount ${mount}, so the hypervisors would not share their images`,
+    });
+  }
+  return problems;
+}
+
+function networkChecks(raw: RawInventory, usable: Usable): Problem[] {
   const problems: Problem[] = [];
   const net = parseCidr(raw.cluster.network);
   const cidr = raw.cluster.network;
@@ -41,7 +99,7 @@ export function crossCheck(raw: RawInventory, written: unknown = raw): Problem[]
     });
   }
 
-  const usable = (path: (string | number)[], ip: string) => {
+  const inNetwork = (path: (string | number)[], ip: string) => {
     const where = path.join('.');
     if (!contains(net, ip)) {
       problems.push({ path, at: 'value', message: `${where}: "${ip}" is not inside the cluster network ${cidr}` });
@@ -50,16 +108,26 @@ export function crossCheck(raw: RawInventory, written: unknown = raw): Problem[]
       problems.push({ path, at: 'value', message: `${where}: "${ip}" is the ${which} address of ${cidr}, not a host address` });
     }
   };
-  usable(['cluster', 'gateway'], raw.cluster.gateway);
+  if (usable(['cluster', 'gateway'])) inNetwork(['cluster', 'gateway'], raw.cluster.gateway);
+  for (const entry of hostEntries(raw, usable)) {
+    const path = [entry.group, 'hosts', entry.name, 'address'];
+    if (usable(path)) inNetwork(path, entry.host.address);
+  }
+  return problems;
+}
 
-  const hosts = hostEntries(raw);
+function hostChecks(raw: RawInventory, usable: Usable): Problem[] {
+  const problems: Problem[] = [];
+  const hosts = hostEntries(raw, usable);
+  const gateway = usable(['cluster', 'gateway']) ? raw.cluster.gateway : undefined;
+  const bridge = usable(['cluster', 'bridge']) ? raw.cluster.bridge : undefined;
   const seenName = new Map<string, HostEntry>();
   const seenAddress = new Map<string, HostEntry>();
   const seenMac = new Map<string, HostEntry>();
   for (const entry of hosts) {
     const base = [entry.group, 'hosts', entry.name];
-    usable([...base, 'address'], entry.host.address);
-    if (entry.host.address === raw.cluster.gateway) {
+    const ok = (field: string) => usable([...base, field]);
+    if (ok('address') && entry.host.address === gateway) {
       problems.push({
         path: [...base, 'address'],
         at: 'value',
@@ -74,24 +142,28 @@ export function crossCheck(raw: RawInventory, written: unknown = raw): Problem[]
         message: `${base.join('.')}: host name "${entry.name}" is already used in ${name.group}.hosts`,
       });
     } else seenName.set(entry.name, entry);
-    const address = seenAddress.get(entry.host.address);
-    if (address) {
-      problems.push({
-        path: [...base, 'address'],
-        at: 'value',
-        message: `${base.join('.')}.address: "${entry.host.address}" is already the address of ${address.name}`,
-      });
-    } else seenAddress.set(entry.host.address, entry);
-    const macKey = entry.host.mac.toLowerCase();
-    const mac = seenMac.get(macKey);
-    if (mac) {
-      problems.push({
-        path: [...base, 'mac'],
-        at: 'value',
-        message: `${base.join('.')}.mac: "${entry.host.mac}" is already the MAC address of ${mac.name}`,
-      });
-    } else seenMac.set(macKey, entry);
-    if (entry.host.interface === raw.cluster.bridge) {
+    if (ok('address')) {
+      const address = seenAddress.get(entry.host.address);
+      if (address) {
+        problems.push({
+          path: [...base, 'address'],
+          at: 'value',
+          message: `${base.join('.')}.address: "${entry.host.address}" is already the address of ${address.name}`,
+        });
+      } else seenAddress.set(entry.host.address, entry);
+    }
+    if (ok('mac')) {
+      const macKey = entry.host.mac.toLowerCase();
+      const mac = seenMac.get(macKey);
+      if (mac) {
+        problems.push({
+          path: [...base, 'mac'],
+          at: 'value',
+          message: `${base.join('.')}.mac: "${entry.host.mac}" is already the MAC address of ${mac.name}`,
+        });
+      } else seenMac.set(macKey, entry);
+    }
+    if (ok('interface') && entry.host.interface === bridge) {
       problems.push({
         path: [...base, 'interface'],
         at: 'value',
@@ -100,34 +172,34 @@ export function crossCheck(raw: RawInventory, written: unknown = raw): Problem[]
     }
   }
 
-  const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
-  if (low < 1 || high > 65535 || low > high) {
-    problems.push({
-      path: ['firewall', 'migration_ports'],
-      at: 'value',
-      message: `firewall.migration_ports: "${raw.firewall.migration_ports}" must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535`,
-    });
-  }
-
-  if (raw.nfs.client === 'kernel' && raw.pool.path !== raw.nfs.mount && !raw.pool.path.startsWith(`${raw.nfs.mount}/`)) {
-    problems.push({
-      path: ['pool', 'path'],
-      at: 'value',
-      message: `pool.path: "${raw.pool.path}" is not on the NFS mount ${raw.nfs.mount}, so the hypervisors would not share their images`,
-    });
-  }
-
-  problems.push(...balancerChecks(raw, written));
   return problems;
 }
 
-function balancerChecks(raw: RawInventory, written: unknown): Problem[] {
+function portChecks(raw: RawInventory): Problem[] {
+  // usable(['firewall', 'migration_ports']): LOW-HIGH digits, by the schema
+  const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
+  if (low >= 1 && high <= 65535 && low <= high) return [];
+  return [
+    {
+      path: ['firewall', 'migration_ports'],
+      at: 'value',
+      message: `firewall.migration_ports: "${raw.firewall.migration_ports}" must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535`,
+    },
+  ];
+}
+
+function balancerChecks(raw: RawInventory, usable: Usable, written: unknown): Problem[] {
   const problems: Problem[] = [];
+  if (!isObject(raw.balancer)) return problems;
   const b = raw.balancer;
-  const hypervisorNames = Object.keys(raw.hypervisors.hosts);
+  const ok = (...path: (string | number)[]) => usable(['balancer', ...path]);
+  const hypervisors: unknown = (raw.hypervisors as unknown as Record<string, unknown> | undefined)?.hosts;
+  const hypervisorNames = isObject(hypervisors) && usable(['hypervisors', 'hosts']) ? Object.keys(hypervisors) : undefined;
+  // Every name of a list that passed the schema is a hypervisor (an item the schema refused is its problem alone).
   const names = (path: (string | number)[], list: readonly string[] | undefined) => {
+    if (hypervisorNames === undefined || !usable(path)) return;
     (list ?? []).forEach((name, i) => {
-      if (!hypervisorNames.includes(name)) {
+      if (usable([...path, i]) && !hypervisorNames.includes(name)) {
         problems.push({
           path: [...path, i],
           at: 'value',
@@ -137,6 +209,11 @@ function balancerChecks(raw: RawInventory, written: unknown): Problem[] {
     });
   };
   names(['balancer', 'drained'], b.drained);
+  const schedule = ok('schedule') ? parseSchedule(b.schedule) : { fields: [] };
+  if ('problem' in schedule) problems.push({ path: ['balancer', 'schedule'], at: 'value', message: `balancer.schedule: ${schedule.problem}` });
+
+  // Which section is read depends on the strategy: without a valid one, none is checked.
+  if (!ok('strategy')) return problems;
   // A strategy reads only its own section: a section written for another one would be
   // silently ignored, so it is an error (the inventory as written, before defaults).
   const section = (name: 'home' | 'consolidate'): boolean => isObject(written) && isObject(written.balancer) && written.balancer[name] !== undefined;
@@ -149,16 +226,20 @@ function balancerChecks(raw: RawInventory, written: unknown): Problem[] {
       });
     }
   }
-  const s = b.strategy === 'home' ? b.home : b.consolidate;
+  // The selected section's rules, each only on values that passed the schema
+  // (an old-format `home: [list]` is a schema problem of the whole section).
   const at = ['balancer', b.strategy];
+  if (!usable(at)) return problems;
+  const s = b.strategy === 'home' ? b.home : b.consolidate;
+  const field = (name: string) => usable([...at, name]);
   names([...at, 'hosts'], s.hosts);
-  if (s.hosts !== undefined && s.hosts.length === 0) {
+  if (field('hosts') && s.hosts !== undefined && s.hosts.length === 0) {
     problems.push({ path: [...at, 'hosts'], at: 'value', message: `balancer.${b.strategy}.hosts: is empty; name at least one hypervisor` });
   }
   if (b.strategy === 'home') {
     names([...at, 'helpers'], b.home.helpers);
-    (b.home.helpers ?? []).forEach((name, i) => {
-      if (b.home.hosts?.includes(name)) {
+    (field('helpers') && field('hosts') ? (b.home.helpers ?? []) : []).forEach((name, i) => {
+      if (usable([...at, 'helpers', i]) && b.home.hosts?.includes(name)) {
         problems.push({
           path: [...at, 'helpers', i],
           at: 'value',
@@ -167,24 +248,12 @@ function balancerChecks(raw: RawInventory, written: unknown): Problem[] {
       }
     });
   }
-  if (s.low >= s.high) {
+  if (field('low') && field('high') && s.low >= s.high) {
     problems.push({
       path: [...at, 'low'],
       at: 'value',
       message: `balancer.${b.strategy}.low: ${s.low} must be below balancer.${b.strategy}.high (${s.high}), or VMs would bounce between hosts`,
     });
   }
-  const fieldCount = b.schedule.trim().split(/\s+/).length;
-  if (!b.schedule.trim().startsWith('@') && fieldCount !== 5) {
-    problems.push({
-      path: ['balancer', 'schedule'],
-      at: 'value',
-      message: `balancer.schedule: "${b.schedule}" has ${fieldCount} fields; a cron schedule has 5, like "* * * * *"`,
-    });
-  }
   return problems;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

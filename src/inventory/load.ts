@@ -1,23 +1,26 @@
-// The inventory loader: the one adapter for `yaml` and `ajv`. Reads the file,
-// reports YAML syntax errors and duplicate keys, checks the JSON Schema
-// (schema.json) and the cross-field rules, and maps every problem back to the
-// line and column of its YAML node. All problems come out at once, in one
-// InventoryError; nothing else in hvmctl sees unchecked data.
-import { readFile } from 'node:fs/promises';
+// The inventory loader: the one adapter for `yaml` and `ajv`. Reads the file
+// (read-text.ts: a regular file of bounded size only), reports YAML syntax
+// errors, duplicate keys and aliases that expand too far, checks the JSON
+// Schema (schema.json) and the cross-field rules, and maps every problem back
+// to the line and column of its YAML node. All problems come out at once, in
+// one InventoryError (cross-field rules too, wherever the values they read
+// passed the schema); nothing else in hvmctl sees unchecked data.
 import os from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit } from 'yaml';
+import type { Document } from 'yaml';
 import { crossCheck } from './cross-checks.ts';
 import type { InventoryIssue } from './inventory-error.ts';
 import { InventoryError } from './inventory-error.ts';
 import { normalize } from './normalize.ts';
 import type { RawInventory } from './raw.ts';
 import type { SchemaProblem } from './schema-errors.ts';
-import { schemaProblems } from './schema-errors.ts';
+import { brokenPaths, schemaProblems } from './schema-errors.ts';
+import { readInventoryText } from './read-text.ts';
 import schema from './schema.json' with { type: 'json' };
 import type { Inventory } from './types.ts';
 import { inventoryValidator } from './validator.ts';
-import { pointAt } from './yaml-position.ts';
+import { type DataPath, pointAt, positionOf } from './yaml-position.ts';
 
 export interface LoadOptions {
   /** Home directory for `~` in paths (default: os.homedir()). */
@@ -35,17 +38,35 @@ function displayName(file: string): string {
 }
 
 export async function loadInventory(file: string, opts: LoadOptions = {}): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InventoryError([{ file: displayName(file), line: 1, column: 1, message: `cannot read the inventory (${code ?? String(error)})` }], {
-      hint: code === 'ENOENT' ? 'pass the inventory with -i FILE, or run from the directory that holds inventory.yaml' : undefined,
-      cause: error,
-    });
+  const read = await readInventoryText(file);
+  if ('problem' in read) {
+    throw new InventoryError([{ file: displayName(file), line: 1, column: 1, message: read.problem }], { hint: read.hint, cause: read.cause });
   }
-  return parseInventory(text, file, opts);
+  return parseInventory(read.text, file, opts);
+}
+
+/** Aliases one document may expand to, in all (the yaml package's own default bound). */
+const MAX_ALIAS_COUNT = 100;
+
+/** The document as plain data, or the located problem when its aliases expand too far (a "billion laughs"). */
+function toData(doc: Document, lines: LineCounter, name: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    let first: { line: number; column: number } | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        first ??= isAlias(node) ? positionOf(node, lines) : undefined;
+        return first ? visit.BREAK : undefined;
+      },
+    });
+    const at = first ?? { line: 1, column: 1 };
+    throw new InventoryError(
+      [{ file: name, ...at, message: `YAML aliases: the document's aliases expand to more than ${MAX_ALIAS_COUNT} nodes (${error.message}); the first alias is here` }],
+      { hint: 'write the values out instead of nesting aliases (*name); nothing was changed on any host', cause: error },
+    );
+  }
 }
 
 /** Pure apart from `os.homedir()` when opts.home is not given. */
@@ -68,19 +89,21 @@ export function parseInventory(text: string, file: string, opts: LoadOptions = {
     throw new InventoryError(syntax, { hint: 'fix the YAML syntax at the positions above; nothing was changed on any host' });
   }
 
-  const data: unknown = doc.toJS() ?? {};
+  const data = toData(doc, lines, name);
   const locateAll = (problems: readonly SchemaProblem[]): InventoryIssue[] =>
     problems.map((p) => ({ file: name, ...pointAt(doc, lines, p.path, p.at), message: p.message }));
 
-  const written: unknown = doc.toJS() ?? {};
+  // A second copy, before the validator fills in defaults: what the file says.
+  const written = toData(doc, lines, name);
   const validate = inventoryValidator();
-  if (!validate(data)) {
-    throw new InventoryError(sortIssues(locateAll(schemaProblems(validate.errors ?? [], data))));
-  }
-  const raw = data as RawInventory;
-  const cross = crossCheck(raw, written);
-  if (cross.length > 0) throw new InventoryError(sortIssues(locateAll(cross)));
-  return normalize(raw, file, opts.home ?? os.homedir());
+  const valid = validate(data);
+  const errors = valid ? [] : (validate.errors ?? []);
+  const broken = brokenPaths(errors, data);
+  // Cross-field rules read only values that passed the schema.
+  const usable = (p: DataPath): boolean => !broken.some((b) => b.length <= p.length && b.every((s, i) => String(s) === String(p[i])));
+  const problems = [...schemaProblems(errors, data), ...crossCheck(data as RawInventory, usable, written)];
+  if (problems.length > 0) throw new InventoryError(sortIssues(locateAll(problems)));
+  return normalize(data as RawInventory, file, opts.home ?? os.homedir());
 }
 
 /** ` "address"` for the `address: ...` key starting at `offset`, or '' when it cannot tell. */

@@ -22,7 +22,8 @@ const expected: Record<string, string> = {
   sshHost: 'a host name or IPv4 address',
   interface: 'an interface name like eth0 or br0 (at most 15 characters)',
   absPath: 'an absolute path like /srv/kvmshared (letters, digits and ._+@- only)',
-  homePath: 'an absolute path or one starting with ~/',
+  homePath: 'an absolute path or one starting with ~/ (letters, digits and ._+@- only)',
+  cronSchedule: 'a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
   portRange: 'a port range like 49152-49215',
   name: "a plain name (letters, digits and ._+-), like server1",
 };
@@ -112,6 +113,28 @@ function patternExpectation(error: ErrorObject): string {
   if (known) return known;
   const description = (error.parentSchema as { description?: string } | undefined)?.description;
   return description ? `valid here: ${description}` : `a string matching ${String(error.params.pattern)}`;
+}
+
+/**
+ * The data paths whose values did not pass the schema: the value an error is
+ * about, or for a missing property that property. Cross-field rules skip
+ * every value at or below one of them.
+ */
+export function brokenPaths(errors: readonly ErrorObject[], data: unknown): DataPath[] {
+  return errors.flatMap((error): DataPath[] => {
+    const path = splitPointer(error.instancePath, data);
+    switch (error.keyword) {
+      case 'required':
+        return [[...path, String(error.params.missingProperty)]];
+      case 'additionalProperties':
+        return [[...path, String(error.params.additionalProperty)]];
+      case 'propertyNames':
+      case 'pattern':
+        return error.propertyName !== undefined ? [[...path, error.propertyName]] : [path];
+      default:
+        return [path];
+    }
+  });
 }
 
 export function schemaProblems(errors: readonly ErrorObject[], data: unknown): SchemaProblem[] {

@@ -4,25 +4,27 @@
 // Canonical form: matches in the order iptables-save prints them
 // (`-s`, `-i`, `-p`, `-m <proto>`, ports, `-m comment`), the target last, port
 // ranges with `:`. Every rule carries an `hvmctl: <what>` comment so drift can
-// be named. Pure.
+// be named. The IPv4 flows themselves (each from one address: SSH and ping
+// from the cluster's other hosts and the operator, NFS from the hypervisors,
+// libvirt and migration between hypervisors) are firewall-flows.ts. Pure.
 //
 // IPv6 (wantedIpv6FirewallRules): the cluster network is IPv4 only, so over
 // IPv6 a host accepts loopback, replies, the ICMPv6 it needs for IPv6 to work
 // at all, and SSH from the operator when the operator connects over IPv6;
 // nothing else (sshd and rpcbind listen on `::` too, and the segment is shared
 // with the guests, which all have link-local addresses).
-import { contains, isIpv4, parseCidr } from '../inventory/ipv4.ts';
+import { isIpv4 } from '../inventory/ipv4.ts';
 import { canonicalIpv6, isIpv6 } from '../inventory/ipv6.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
-import { hypervisors } from '../inventory/types.ts';
+import { type Flow, wantedFlows } from './firewall-flows.ts';
 import type { IpFamily } from './ip-family.ts';
 
 export interface FirewallExtra {
   /**
    * The address apply connects from (learned from $SSH_CLIENT on the host),
    * IPv4 or IPv6 (without a `%zone`). SSH from it is accepted in that family's
-   * rules (IPv4: when outside the cluster network), so a default-drop policy
-   * never locks the operator out.
+   * rules (IPv4: unless it is another host of the cluster, whose own rule
+   * covers it), so a default-drop policy never locks the operator out.
    */
   readonly operatorAddress?: string;
 }
@@ -46,36 +48,21 @@ function operatorOf(extra: FirewallExtra): { ipv4?: string; ipv6?: string } {
   throw new RangeError(`operatorAddress is not an IPv4 or IPv6 address: ${JSON.stringify(op)}`);
 }
 
+/** A flow (firewall-flows.ts) as iptables-save prints its rule. */
+function flowRule(flow: Flow): string {
+  if ('icmp' in flow) return rule(`-s ${flow.source} -p icmp -m icmp --icmp-type 8`, flow.what);
+  const [low, high] = flow.ports;
+  const ports = low === high ? `${low}` : `${low}:${high}`;
+  return rule(`-s ${flow.source} -p ${flow.proto} -m ${flow.proto} --dport ${ports}`, flow.what);
+}
+
 /** Every INPUT rule `host` should have, in order, as iptables-save lines. */
 export function wantedFirewallRules(inv: Inventory, host: HostSpec, extra: FirewallExtra = {}): string[] {
-  const net = inv.cluster.network;
-  const ssh = host.sshPort;
-  const rules = [
+  return [
     '-A INPUT -i lo -m comment --comment "hvmctl: loopback" -j ACCEPT',
     '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "hvmctl: replies" -j ACCEPT',
-    rule(`-s ${net} -p icmp -m icmp --icmp-type 8`, 'ping from the cluster'),
+    ...wantedFlows(inv, host, operatorOf(extra).ipv4).map(flowRule),
   ];
-  const operator = operatorOf(extra).ipv4;
-  if (operator !== undefined && !contains(parseCidr(net), operator)) {
-    rules.push(rule(`-s ${operator}/32 -p tcp -m tcp --dport ${ssh}`, 'operator ssh'));
-  }
-  rules.push(rule(`-s ${net} -p tcp -m tcp --dport ${ssh}`, 'ssh from the cluster'));
-  if (host.role === 'storage') {
-    for (const port of inv.firewall.nfsPorts) {
-      for (const proto of ['tcp', 'udp']) {
-        rules.push(rule(`-s ${net} -p ${proto} -m ${proto} --dport ${port}`, `nfs ${port}/${proto} from the cluster`));
-      }
-    }
-  } else {
-    const [low, high] = inv.firewall.migrationPorts;
-    for (const peer of hypervisors(inv).filter((h) => h.name !== host.name)) {
-      for (const port of inv.firewall.libvirtPorts) {
-        rules.push(rule(`-s ${peer.address}/32 -p tcp -m tcp --dport ${port}`, `libvirt ${port} from ${peer.name}`));
-      }
-      rules.push(rule(`-s ${peer.address}/32 -p tcp -m tcp --dport ${low}:${high}`, `migration from ${peer.name}`));
-    }
-  }
-  return rules;
 }
 
 /**

@@ -124,7 +124,13 @@ function firewallFile(inv: Inventory, host: HostSpec, extra: FirewallExtra, fami
   });
 }
 
+/** Who may mount the export: each hypervisor's own address, as a /32 (never the network the guests share). */
+export function nfsClients(inv: Inventory): string[] {
+  return hypervisors(inv).map((h) => `${h.address}/32`);
+}
+
 function nfsServerFile(inv: Inventory, host: HostSpec): ManagedFile {
+  const clients = nfsClients(inv);
   if (inv.nfs.server === 'ganesha') {
     return file({
       path: '/etc/ganesha/ganesha.conf',
@@ -132,7 +138,7 @@ function nfsServerFile(inv: Inventory, host: HostSpec): ManagedFile {
       notify: ['ganesha-restart'],
       tags: ['nfs'],
       template: 'ganesha.conf.hbs',
-      context: { address: host.address, network: inv.cluster.network, export: inv.nfs.export, mountPort: nfsMountPort },
+      context: { address: host.address, network: inv.cluster.network, clients: clients.join(', '), export: inv.nfs.export, mountPort: nfsMountPort },
     });
   }
   return file({
@@ -141,7 +147,7 @@ function nfsServerFile(inv: Inventory, host: HostSpec): ManagedFile {
     notify: ['exportfs'],
     tags: ['nfs'],
     template: 'exports.hbs',
-    context: { network: inv.cluster.network, export: inv.nfs.export },
+    context: { network: inv.cluster.network, clients, export: inv.nfs.export },
   });
 }
 

@@ -7,6 +7,7 @@
 //   - the schedule: the cron entry /etc/cron.d/hvmctl-balancer where PID 1 is
 //     not systemd (and cron running), or a systemd timer + oneshot service
 //     where it is (and no cron entry, so it never runs twice).
+import { parseSchedule } from '../../src/inventory/cron.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { balancerPaths, isBalancerHome, managedFiles } from '../../src/render/managed-files.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
@@ -131,15 +132,14 @@ export function balancerFilesTask(bundle: string): Task<Record<string, FileState
 const DOW = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /**
- * A cron schedule (`m h dom mon dow`) as systemd OnCalendar. Supports `*`,
- * numbers, lists, ranges `a-b` and steps `*\/n`; anything else is an error
- * naming the field.
+ * A cron schedule (`m h dom mon dow`, or an @keyword: src/inventory/cron.ts,
+ * which the loader already checked) as systemd OnCalendar.
  */
 export function cronToOnCalendar(schedule: string): string {
-  const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 5) throw new TaskCheckError('E_SCHEDULE', `balancer.schedule ${JSON.stringify(schedule)} is not 5 cron fields`, 'use e.g. "* * * * *"');
-  const [m, h, dom, mon, dow] = fields as [string, string, string, string, string];
-  const conv = (field: string, name: string, first: number, map?: (n: number) => string): string =>
+  const parsed = parseSchedule(schedule);
+  if ('problem' in parsed) throw new TaskCheckError('E_SCHEDULE', `balancer.schedule: ${parsed.problem}`, 'use e.g. "* * * * *" or @daily');
+  const [m, h, dom, mon, dow] = parsed.fields;
+  const conv = (field: string, first: number, map?: (n: number) => string): string =>
     field
       .split(',')
       .map((item) => {
@@ -148,12 +148,11 @@ export function cronToOnCalendar(schedule: string): string {
         if (step) return `${first}/${step[1]}`;
         const range = /^(\d+)-(\d+)$/.exec(item);
         if (range) return map ? `${map(Number(range[1]))}..${map(Number(range[2]))}` : `${range[1]}..${range[2]}`;
-        if (/^\d+$/.test(item)) return map ? map(Number(item)) : item;
-        throw new TaskCheckError('E_SCHEDULE', `balancer.schedule field ${name} ${JSON.stringify(item)} cannot be turned into a systemd timer`, 'use *, numbers, lists, ranges a-b or steps */n');
+        return map ? map(Number(item)) : item;
       })
       .join(',');
-  const day = dow === '*' ? '' : `${conv(dow, 'day-of-week', 0, (n) => DOW[n] ?? String(n))} `;
-  return `${day}*-${conv(mon, 'month', 1)}-${conv(dom, 'day-of-month', 1)} ${conv(h, 'hour', 0)}:${conv(m, 'minute', 0)}:00`;
+  const day = dow === '*' ? '' : `${conv(dow, 0, (n) => DOW[n] ?? String(n))} `;
+  return `${day}*-${conv(mon, 1)}-${conv(dom, 1)} ${conv(h, 0)}:${conv(m, 0)}:00`;
 }
 
 export function timerUnits(inv: Inventory): { service: ManagedFile; timer: ManagedFile } {

@@ -1,9 +1,10 @@
 // The firewall on hosts where firewalld runs: a dedicated zone `hvmctl`,
 // target DROP, made the default zone, holding one rich rule per accepted
-// flow, the same flows as the iptables rules (src/render/firewall-rules.ts):
-// ping, SSH and (storage) NFS from the cluster network, libvirt and migration
-// ports from each other hypervisor, SSH from the operator when outside the
-// cluster network. firewalld itself accepts loopback and replies in every zone.
+// flow, the same flows as the iptables rules (src/render/firewall-flows.ts):
+// ping and SSH from each other host, (storage) NFS from each hypervisor,
+// libvirt and migration ports from each other hypervisor, each from one
+// address (/32), and SSH from the operator's address. firewalld itself
+// accepts loopback and replies in every zone.
 // Rules are changed in the PERMANENT configuration (persisted by firewalld),
 // then `firewall-cmd --reload` loads them; the default zone is switched after
 // the reload (so the zone exists at runtime). Every rich rule in the zone is
@@ -11,7 +12,7 @@
 // operator's address, which is never removed.
 import { contains, parseCidr } from '../../src/inventory/ipv4.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
-import { hypervisors } from '../../src/inventory/types.ts';
+import { type Flow, wantedFlows } from '../../src/render/firewall-flows.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, Command, TaskResult } from '../engine/types.ts';
 import { type FirewalldState, HVMCTL_ZONE } from '../facts/firewalld.ts';
@@ -27,29 +28,18 @@ export interface RichRule {
 }
 
 const source = (cidr: string): string => `rule family="ipv4" source address="${cidr}"`;
-const port = (cidr: string, p: number | string, proto: 'tcp' | 'udp'): string => `${source(cidr)} port port="${p}" protocol="${proto}" accept`;
+
+/** A flow (src/render/firewall-flows.ts) as firewalld lists its rich rule. */
+function richRule(flow: Flow): RichRule {
+  if ('icmp' in flow) return { rule: `${source(flow.source)} icmp-type name="${flow.icmp}" accept`, what: flow.what };
+  const [low, high] = flow.ports;
+  const ports = low === high ? `${low}` : `${low}-${high}`;
+  return { rule: `${source(flow.source)} port port="${ports}" protocol="${flow.proto}" accept`, what: flow.what };
+}
 
 /** The rich rules `host`'s zone should hold, in order. `operator` is an IPv4 address (see operatorIpv4). */
 export function wantedRichRules(inv: Inventory, host: HostSpec, operator: string | undefined): RichRule[] {
-  const net = inv.cluster.network;
-  const ssh = host.sshPort;
-  const rules: RichRule[] = [{ rule: `${source(net)} icmp-type name="echo-request" accept`, what: 'ping from the cluster' }];
-  if (operator !== undefined && !contains(parseCidr(net), operator)) {
-    rules.push({ rule: port(`${operator}/32`, ssh, 'tcp'), what: 'operator ssh' });
-  }
-  rules.push({ rule: port(net, ssh, 'tcp'), what: 'ssh from the cluster' });
-  if (host.role === 'storage') {
-    for (const p of inv.firewall.nfsPorts) {
-      for (const proto of ['tcp', 'udp'] as const) rules.push({ rule: port(net, p, proto), what: `nfs ${p}/${proto} from the cluster` });
-    }
-  } else {
-    const [low, high] = inv.firewall.migrationPorts;
-    for (const peer of hypervisors(inv).filter((h) => h.name !== host.name)) {
-      for (const p of inv.firewall.libvirtPorts) rules.push({ rule: port(`${peer.address}/32`, p, 'tcp'), what: `libvirt ${p} from ${peer.name}` });
-      rules.push({ rule: port(`${peer.address}/32`, `${low}-${high}`, 'tcp'), what: `migration from ${peer.name}` });
-    }
-  }
-  return rules;
+  return wantedFlows(inv, host, operator).map(richRule);
 }
 
 const RICH_TCP_PORT = /^rule family="ipv4" source address="([\d.]+(?:\/\d+)?)" port port="(\d+)(?:-(\d+))?" protocol="tcp" accept$/;

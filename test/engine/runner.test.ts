@@ -224,7 +224,9 @@ describe('selection', () => {
     const tasks = [markerTask('a', 'base', { tags: ['hosts', 'base'] }), markerTask('b', 'base', { tags: ['firewall'] })];
     expect(selectTasks(tasks, ['firewall', 'base']).map((t) => t.name)).toEqual(['a', 'b']);
     expect(selectTasks(tasks, ['hosts']).map((t) => t.name)).toEqual(['a']);
-    expect(selectTasks(tasks, []).map((t) => t.name)).toEqual(['a', 'b']);
+    expect(selectTasks(tasks, undefined).map((t) => t.name)).toEqual(['a', 'b']);
+    expect(() => selectTasks(tasks, [])).toThrow(/--tags names nothing/);
+    expect(() => selectHosts(testInventory, [])).toThrow(/--limit names nothing/);
     expect(() => selectTasks(tasks, ['firewall', 'x-none'])).toThrow(/unknown tag x-none/);
   });
 });

@@ -11,6 +11,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = path.join(root, 'test/fixtures/inventories');
 const fixture = (name: string) => path.join(fixtures, name);
 
+/** The issues parseInventory reports for `text` (it must refuse it). */
+function issuesOf(text: string): readonly InventoryError['issues'][number][] {
+  try {
+    parseInventory(text, 'x.yaml');
+  } catch (error) {
+    if (error instanceof InventoryError) return error.issues;
+    throw error;
+  }
+  throw new Error('accepted');
+}
+
 async function problems(file: string): Promise<InventoryError> {
   try {
     await loadInventory(fixture(file), { home: '/home/op' });
@@ -253,8 +264,23 @@ describe('broken inventories', () => {
     })();
     expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
       `21:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
-      '23:13 balancer.schedule: "* * *" has 3 fields; a cron schedule has 5, like "* * * * *"',
+      '23:13 balancer.schedule: "* * *" is not a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
     ]);
+  });
+
+  it.each([
+    ['"* * * * *\\n* * * * * root evil"', 'is not a cron schedule'],
+    ['"* * * * * /bin/sh -c evil"', 'is not a cron schedule'],
+    ['"60 * * * *"', 'balancer.schedule: "60 * * * *": minute field: "60" is outside 0-59'],
+    ['"@reboot"', 'balancer.schedule: "@reboot" is not one of @hourly, @daily'],
+  ])('balancer.schedule %s is refused at load time, with its location', (value, message) => {
+    const error = issuesOf(`${minimal}balancer:\n  schedule: ${value}\n`);
+    expect(error.map((i) => `${i.line}:${i.column}`)).toEqual(['23:13']);
+    expect(error[0]?.message).toContain(message);
+  });
+
+  it('balancer.schedule: the documented @daily loads', () => {
+    expect(parseInventory(`${minimal}balancer:\n  schedule: "@daily"\n`, 'x.yaml').balancer.schedule).toBe('@daily');
   });
 });
 
@@ -346,6 +372,33 @@ hypervisors:
   ])('%j is refused at its line', (balancer, message) => {
     expect(fails(balancer)).toBe(message);
   });
+  // Schema and cross-field problems come out together (issue 10): the strategy's
+  // rules run on every value of its section that passed the schema, none when
+  // the strategy itself did not.
+  it.each([
+    [
+      '  strategy: consolidate\n  home:\n    hosts: [hv-a]\n  consolidate:\n    high: lots\n    low: 95\n    hosts: [hv-c]\n',
+      [
+        "14:3 balancer.home: settings of the 'home' strategy, but balancer.strategy is 'consolidate': set strategy: home, or remove this section",
+        '17:11 balancer.consolidate.high: expected a whole number, got "lots"',
+        '19:13 balancer.consolidate.hosts[0]: "hv-c" is not a hypervisor (hypervisors: hv-a, hv-b)',
+      ],
+    ],
+    [
+      '  strategy: pool\n  home:\n    hosts: [hv-c]\n  drained: [hv-z]\n',
+      ['13:13 balancer.strategy: "pool" is not one of home, consolidate', '16:13 balancer.drained[0]: "hv-z" is not a hypervisor (hypervisors: hv-a, hv-b)'],
+    ],
+    [
+      '  home:\n    hosts: [hv-a, 3]\n    helpers: [hv-a]\n    low: 90\n',
+      [
+        '14:19 balancer.home.hosts[1]: expected a string, got 3',
+        '15:15 balancer.home.helpers[0]: "hv-a" is also a home host; a host cannot be both',
+        '16:10 balancer.home.low: 90 must be below balancer.home.high (80), or VMs would bounce between hosts',
+      ],
+    ],
+  ])('%j: schema and strategy problems at once', (balancer, messages) => {
+    expect(fails(balancer).split('\n')).toEqual(messages);
+  });
 });
 
 describe('an inventory written before named strategies', () => {
@@ -356,6 +409,7 @@ hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
 balancer:
   home: [a]
   high: 85
+  drained: [z]
 `;
     try {
       parseInventory(text, 'old.yaml', { home: '/h' });
@@ -365,6 +419,8 @@ balancer:
       expect(error.issues.map((i) => i.message)).toEqual([
         "balancer.home: expected a mapping (key: value lines), got a list; the home hosts are now balancer.home.hosts (balancer.home holds the home strategy's settings)",
         'balancer.high: unknown property "high"; it is now balancer.home.high (or balancer.consolidate.high)',
+        // the cross-field rules still run on what passed the schema (issue 10)
+        'balancer.drained[0]: "z" is not a hypervisor (hypervisors: a)',
       ]);
     }
   });

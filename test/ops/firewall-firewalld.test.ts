@@ -19,8 +19,9 @@ const fc = 'firewall-cmd --permanent --zone=hvmctl';
 const add = (rule: string) => `${fc} --add-rich-rule='${rule}'`;
 const remove = (rule: string) => `${fc} --remove-rich-rule='${rule}'`;
 const node1 = wantedRichRules(inventory, host('kvmnode1'), '10.0.0.5').map((r) => r.rule);
-const ping = 'rule family="ipv4" source address="172.21.3.0/26" icmp-type name="echo-request" accept';
+const ping = 'rule family="ipv4" source address="172.21.3.13/32" icmp-type name="echo-request" accept';
 const opRule = 'rule family="ipv4" source address="10.0.0.5/32" port port="22" protocol="tcp" accept';
+const op172 = 'rule family="ipv4" source address="172.21.3.1/32" port port="22" protocol="tcp" accept';
 const stray = 'rule family="ipv4" source address="172.21.3.40/32" port port="16509" protocol="tcp" accept';
 
 describe('firewalld backend', () => {
@@ -37,11 +38,11 @@ describe('firewalld backend', () => {
       ['firewall-cmd --permanent --new-zone=hvmctl', `${fc} --set-target=DROP`, ...node1.map(add), 'firewall-cmd --reload', 'firewall-cmd --set-default-zone=hvmctl'],
     ],
     [
-      'drift (captured): target, a missing rule, extra rules (the old operator rule too), default zone',
+      'drift (captured): target, missing rules (the new operator rule too), extra rules (the old operator rule too), default zone',
       'kvmnode1',
       '172.21.3.1',
       'firewalld-fact-drift.txt',
-      [`${fc} --set-target=DROP`, add(ping), remove(opRule), remove(stray), 'firewall-cmd --reload', 'firewall-cmd --set-default-zone=hvmctl'],
+      [`${fc} --set-target=DROP`, add(op172), add(ping), remove(opRule), remove(stray), 'firewall-cmd --reload', 'firewall-cmd --set-default-zone=hvmctl'],
     ],
   ])('%s', (_what, name, operator, fixture, want) => {
     expect(scripts(planFor(name, operator, fact(fixture)))).toEqual(want);
@@ -49,10 +50,10 @@ describe('firewalld backend', () => {
 
   it('a no-op says why; a change names each difference', () => {
     expect(planFor('kvmnode1', '10.0.0.5', fact('firewalld-fact-applied-kvmnode1.txt')).reason).toBe(
-      'firewalld zone hvmctl matches: 7 rich rules, target DROP, default zone',
+      'firewalld zone hvmctl matches: 11 rich rules, target DROP, default zone',
     );
     expect(planFor('kvmnode1', '172.21.3.1', fact('firewalld-fact-drift.txt')).changes[0]?.summary).toBe(
-      `firewalld zone hvmctl: zone target ACCEPT -> DROP; missing rule: ping from the cluster; extra rule: ${opRule}; extra rule: ${stray}; default zone public -> hvmctl`,
+      `firewalld zone hvmctl: zone target ACCEPT -> DROP; missing rule: operator ssh; missing rule: ping from kvmstorage; extra rule: ${opRule}; extra rule: ${stray}; default zone public -> hvmctl`,
     );
   });
 
@@ -65,24 +66,35 @@ describe('firewalld backend', () => {
   it("never removes a rule accepting SSH from the operator's address, even when it is not wanted", () => {
     const applied = fact('firewalld-fact-applied-kvmnode1.txt');
     if (applied.state !== 'running' || !applied.zone) throw new Error('fixture');
-    // Operator inside the cluster network now connects from 172.21.3.1; a hand-made rule for exactly it exists.
-    const own = 'rule family="ipv4" source address="172.21.3.1/32" port port="22" protocol="tcp" accept';
-    const live = { ...applied, zone: { ...applied.zone, richRules: [...applied.zone.richRules.filter((r) => r !== opRule), own] } };
-    const r = planFor('kvmnode1', '172.21.3.1', live);
+    // A hand-made rule that also lets the operator (10.0.0.5) in.
+    const own = 'rule family="ipv4" source address="10.0.0.0/24" port port="22" protocol="tcp" accept';
+    const live = { ...applied, zone: { ...applied.zone, richRules: [...applied.zone.richRules, own] } };
+    const r = planFor('kvmnode1', '10.0.0.5', live);
     expect(scripts(r)).toEqual([]);
-    expect(r.reason).toContain("kept 1 extra rule(s) accepting SSH from the operator's address 172.21.3.1");
-    // Without an operator address (local run) the same rule is extra and goes.
-    expect(scripts(planFor('kvmnode1', undefined, live))).toEqual([remove(own), 'firewall-cmd --reload']);
+    expect(r.reason).toContain("kept 1 extra rule(s) accepting SSH from the operator's address 10.0.0.5");
+    // Without an operator address (local run) it is extra and goes, with the operator rule.
+    expect(scripts(planFor('kvmnode1', undefined, live))).toEqual([remove(opRule), remove(own), 'firewall-cmd --reload']);
   });
 
-  it('the operator outside the cluster network gets its own SSH rule; inside, the cluster rule covers it', () => {
-    expect(wantedRichRules(inventory, host('kvmnode1'), '10.0.0.5').map((r) => r.rule)).toContain(opRule);
-    expect(wantedRichRules(inventory, host('kvmnode1'), '172.21.3.1').map((r) => r.rule)).not.toContain(opRule);
+  it('the operator gets its own SSH rule wherever it connects from, unless it is another host of the cluster', () => {
+    const rules = (operator: string) => wantedRichRules(inventory, host('kvmnode1'), operator);
+    expect(rules('10.0.0.5').map((r) => r.rule)).toContain(opRule);
+    // Inside the cluster network too: the network is no longer accepted as a whole.
+    expect(rules('172.21.3.1')).toContainEqual({ rule: op172, what: 'operator ssh' });
+    // kvmnode2's address: its own rule covers it, no second one.
+    expect(rules('172.21.3.11').filter((r) => r.rule.includes('"172.21.3.11/32" port port="22"')).map((r) => r.what)).toEqual(['ssh from kvmnode2']);
     expect(richAcceptsSsh(opRule, '10.0.0.5', 22)).toBe(true);
     expect(richAcceptsSsh(opRule, '10.0.0.6', 22)).toBe(false);
     expect(richAcceptsSsh(opRule, '10.0.0.5', 2222)).toBe(false);
     expect(richAcceptsSsh('rule family="ipv4" source address="10.0.0.5" port port="20-30" protocol="tcp" accept', '10.0.0.5', 22)).toBe(true);
-    expect(richAcceptsSsh(ping, '172.21.3.1', 22)).toBe(false);
+    expect(richAcceptsSsh(ping, '172.21.3.13', 22)).toBe(false);
+  });
+
+  it.each(['kvmnode1', 'kvmstorage'])('%s: every rich rule has a single address as its source, never the network the guests share', (name) => {
+    const rules = wantedRichRules(inventory, host(name), '10.0.0.5');
+    expect(rules.map((r) => /source address="([^"]+)"/.exec(r.rule)?.[1]).filter((src) => !src?.endsWith('/32'))).toEqual([]);
+    // A guest's address (inside the network, not a host) gets nothing.
+    expect(rules.filter((r) => richAcceptsSsh(r.rule, '172.21.3.40', 22))).toEqual([]);
   });
 
   it('refuses a wanted set that would lock the operator out', () => {

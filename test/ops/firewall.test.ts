@@ -42,7 +42,7 @@ describe('firewall live rules', () => {
   it('no-op when iptables-save and ip6tables-save show exactly the rendered rules (round trips captured)', () => {
     const r = plan(applied);
     expect(r.changes).toEqual([]);
-    expect(r.reason).toBe('live firewall matches: 9 hvmctl rules, INPUT policy DROP; IPv6 10 hvmctl rules, INPUT policy DROP');
+    expect(r.reason).toBe('live firewall matches: 13 hvmctl rules, INPUT policy DROP; IPv6 10 hvmctl rules, INPUT policy DROP');
   });
 
   it('a deleted rule is named, and the whole INPUT chain is restored atomically', () => {
@@ -69,7 +69,7 @@ describe('firewall live rules', () => {
 
   it('a blank host (ACCEPT everything, no rules, in both families) gets every rule of both', () => {
     const r = plan(parseIptablesSave(captured('iptables-save-filter-empty.txt')), tools, empty6);
-    expect(r.changes.map((c) => c.summary.match(/missing rule/g)?.length)).toEqual([9, 10]);
+    expect(r.changes.map((c) => c.summary.match(/missing rule/g)?.length)).toEqual([13, 10]);
     expect(r.changes[1]?.summary).toMatch(/^load IPv6 firewall rules: missing rule: hvmctl: loopback; .*INPUT policy ACCEPT -> DROP$/);
     expect(scripts(r)).toEqual(['iptables-restore --noflush', 'ip6tables-restore --noflush']);
     expect(r.changes[1]?.commands[0]?.input).toBe(inputChainRestore(wantedIpv6FirewallRules(host('kvmnode1'))));
@@ -98,7 +98,13 @@ describe('firewall live rules', () => {
   it('never locks the operator out: SSH from the operator address is in the wanted rules, also from outside the cluster', () => {
     expect(acceptsSsh(wanted, '10.0.0.5', 22)).toBe(true);
     expect(acceptsSsh(wanted, '10.0.0.6', 22)).toBe(false);
-    expect(acceptsSsh(wanted, '172.21.3.40', 22)).toBe(true); // inside the cluster network
+    expect(acceptsSsh(wanted, '172.21.3.40', 22)).toBe(false); // a guest's address, inside the cluster network
+    expect(acceptsSsh(wanted, '172.21.3.11', 22)).toBe(true); // kvmnode2
+    // An operator inside the cluster network (not a host) gets its own rule: the network is no longer open as a whole.
+    const inside = wantedFirewallRules(inventory, host('kvmnode1'), { operatorAddress: '172.21.3.40' });
+    expect(acceptsSsh(inside, '172.21.3.40', 22)).toBe(true);
+    expect(acceptsSsh(inside, '172.21.3.41', 22)).toBe(false);
+    expect(() => planLiveFirewall(host('kvmnode1'), 'auto', { ipv4: inside, ipv6: wantedIpv6FirewallRules(host('kvmnode1')) }, '172.21.3.40', { tools, live: applied, live6: applied6 })).not.toThrow();
     expect(acceptsSsh(wanted, '2001:db8::5', 22)).toBe(false); // IPv4 rules never accept an IPv6 address
     expect(firewallFile(ctx).content).toContain('-A INPUT -s 10.0.0.5/32 -p tcp -m tcp --dport 22');
     // A rule set without it is refused, whatever the live state.
@@ -142,7 +148,7 @@ describe('firewall live rules', () => {
     const r = plan(applied, tools, IPV6_DISABLED);
     expect(r).toEqual({
       changes: [],
-      reason: 'live firewall matches: 9 hvmctl rules, INPUT policy DROP; IPv6 disabled in the kernel (no /proc/sys/net/ipv6): no IPv6 table to filter',
+      reason: 'live firewall matches: 13 hvmctl rules, INPUT policy DROP; IPv6 disabled in the kernel (no /proc/sys/net/ipv6): no IPv6 table to filter',
     });
   });
 
@@ -166,9 +172,9 @@ describe('firewall live rules', () => {
   });
 
   it('storage node: NFS ports, no migration ports; the same IPv6 rules as a hypervisor', () => {
-    const s = ctxFor('kvmstorage', { operatorAddress: '172.21.3.1' });
+    const s = ctxFor('kvmstorage', { operatorAddress: '172.21.3.10' });
     const live = parseIptablesSave(captured('iptables-save-after-restore-kvmstorage.txt'));
-    // Captured with operator 10.0.0.5 (outside): from inside the network that rule is not wanted.
+    // Captured with operator 10.0.0.5; from kvmnode1's address (a host: its own rule covers it) that rule is not wanted.
     const r = firewallLiveTask.plan(s, { tools, live, live6: applied6 });
     expect(r.changes.map((c) => c.summary)).toEqual(['load firewall rules: extra rule: hvmctl: operator ssh']);
     expect(firewallFile(s).content).toContain('--dport 2049');

@@ -104,11 +104,11 @@ describe('kernel NFS server', () => {
     expect(kernelNfsServiceTask.applies(ctxFor('kvmnode1').host, kernel)).toBe(false);
   });
 
-  it('/etc/exports limited to the cluster network, exportfs when it changed', () => {
+  it("/etc/exports limited to the hypervisors' own addresses, exportfs when it changed", () => {
     const ctx = ctxFor('kvmstorage', { inventory: kernel });
     const r = nfsConfigTask.plan(ctx, { '/etc/exports': { exists: false } });
     expect(r.changes.map((c) => [c.summary, c.notify])).toEqual([['create /etc/exports', ['exportfs']]]);
-    expect(r.changes[0]?.commands[0]?.input).toMatch(/^\/srv\/kvmshared 172\.21\.3\.0\/26\(rw,sync,no_subtree_check,no_root_squash\)$/m);
+    expect(r.changes[0]?.commands[0]?.input).toMatch(/^\/srv\/kvmshared 172\.21\.3\.10\/32\(rw,sync,no_subtree_check,no_root_squash\) 172\.21\.3\.11\/32\(rw,.*\) 172\.21\.3\.12\/32\(rw,.*\)$/m);
     expect(handlers.find((h) => h.name === 'exportfs')?.commands(ctx)).toEqual([{ script: 'exportfs -ra' }]);
   });
 

@@ -40,18 +40,36 @@ describe('wantedFirewallRules', () => {
     expect(rules.some((r) => r.includes('nfs'))).toBe(false);
   });
 
-  it('opens nothing but ssh, ping and nfs on the storage node, and only to the cluster', () => {
+  it("opens nothing but ssh, ping and nfs on the storage node: ssh and ping from the other hosts, nfs from the hypervisors, each as a /32", () => {
     const rules = wantedFirewallRules(inv, host('kvmstorage'));
-    expect(rules.filter((r) => r.includes('--dport')).every((r) => r.startsWith('-A INPUT -s 172.21.3.0/26 '))).toBe(true);
+    const sources = (what: RegExp) => rules.filter((r) => what.test(r)).map((r) => /-s (\S+)/.exec(r)?.[1]);
+    expect(sources(/hvmctl: ssh /)).toEqual(['172.21.3.10/32', '172.21.3.11/32', '172.21.3.12/32']);
+    expect(sources(/hvmctl: ping /)).toEqual(['172.21.3.10/32', '172.21.3.11/32', '172.21.3.12/32']);
+    expect(new Set(sources(/hvmctl: nfs /))).toEqual(new Set(['172.21.3.10/32', '172.21.3.11/32', '172.21.3.12/32']));
+    expect(sources(/hvmctl: nfs /)).toHaveLength(3 * 3 * 2); // three hypervisors, three ports, tcp and udp
     expect(rules.some((r) => /16509|49152/.test(r))).toBe(false);
   });
 
-  it('keeps the operator in when connecting from outside the cluster, and adds nothing from inside', () => {
+  it.each(['kvmstorage', 'kvmnode1', 'kvmnode2'])('%s: no rule accepts the cluster network as a whole (the guests share it)', (name) => {
+    const rules = wantedFirewallRules(inv, host(name), { operatorAddress: '10.0.0.5' });
+    const sources = rules.map((r) => /-s (\S+)/.exec(r)?.[1]).filter((s) => s !== undefined);
+    expect(sources.filter((s) => !s.endsWith('/32'))).toEqual([]);
+    // A guest's address is in no rule; every other host is, for ssh.
+    expect(rules.some((r) => r.includes('172.21.3.40'))).toBe(false);
+    const sshFrom = rules.filter((r) => r.includes('hvmctl: ssh from')).map((r) => /-s (\S+)/.exec(r)?.[1]);
+    expect(sshFrom).toEqual(inv.hosts.filter((h) => h.name !== name).map((h) => `${h.address}/32`));
+  });
+
+  it('keeps the operator in wherever it connects from, and adds nothing when it is another host', () => {
     const outside = wantedFirewallRules(inv, host('kvmnode3'), { operatorAddress: '192.168.7.20' });
     expect(outside).toContain('-A INPUT -s 192.168.7.20/32 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
+    // Inside the cluster network but not a host (the lab's operator on the bridge): its own rule.
     const inside = wantedFirewallRules(inv, host('kvmnode3'), { operatorAddress: '172.21.3.1' });
-    expect(inside).toEqual(wantedFirewallRules(inv, host('kvmnode3')));
-    expect(inside.some((r) => r.includes('operator'))).toBe(false);
+    expect(inside).toContain('-A INPUT -s 172.21.3.1/32 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
+    // Another host (hvmctl run from kvmnode1): the host's own rule covers it.
+    const fromHost = wantedFirewallRules(inv, host('kvmnode3'), { operatorAddress: '172.21.3.10' });
+    expect(fromHost).toEqual(wantedFirewallRules(inv, host('kvmnode3')));
+    expect(fromHost.some((r) => r.includes('operator'))).toBe(false);
   });
 
   it('refuses an operator address that is neither IPv4 nor IPv6 (it would land in a rule)', () => {

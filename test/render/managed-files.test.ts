@@ -69,11 +69,21 @@ describe('managedFiles', () => {
     expect(debian?.notify).toEqual(['network-restart']);
   });
 
-  it('exports to the cluster network only', () => {
+  it("exports to each hypervisor's own address only (/32), never to the network the guests share", () => {
     const exports = managedFiles(seed, host(seed, 'kvmstorage')).find((f) => f.path === '/etc/exports');
     const lines = exports?.content.split('\n').filter((l) => l && !l.startsWith('#'));
-    expect(lines).toEqual(['/var/lib/libvirt/images/kvmshared 172.21.3.0/26(rw,sync,no_subtree_check,no_root_squash)']);
+    const opts = '(rw,sync,no_subtree_check,no_root_squash)';
+    expect(lines).toEqual([`/var/lib/libvirt/images/kvmshared 172.21.3.10/32${opts} 172.21.3.11/32${opts} 172.21.3.12/32${opts}`]);
+    expect(exports?.content).not.toContain('172.21.3.0/26(');
     expect(exports?.notify).toEqual(['exportfs']);
+  });
+
+  it("ganesha's CLIENT block admits the hypervisors' own addresses only (/32)", () => {
+    const conf = managedFiles(lab, host(lab, 'kvmstorage')).find((f) => f.path === '/etc/ganesha/ganesha.conf')?.content ?? '';
+    const clients = conf.split('\n').filter((l) => /^\s*Clients\s*=/.test(l)).map((l) => l.trim());
+    expect(clients).toEqual(['Clients = 172.21.3.10/32, 172.21.3.11/32, 172.21.3.12/32;']);
+    // Nobody but that block: the export's own Access_Type is None.
+    expect(conf).toMatch(/Access_Type = None;\n\n    CLIENT \{\n        Clients = /);
   });
 
   it('starts every file with a stable "managed by hvmctl" line', () => {

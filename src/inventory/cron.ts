@@ -1,0 +1,66 @@
+// The balancer's schedule (`balancer.schedule`): five cron fields or an
+// @keyword, read ONCE here. The loader refuses anything else with its
+// location, so apply never finds out at its last stage that the systemd timer
+// cannot express it (tasks/ops/balancer.ts turns the fields into OnCalendar),
+// and render never writes a newline or a trailing command into /etc/cron.d.
+// Each field: `*`, `*/n`, a number, a range `a-b`, or a comma list of those,
+// inside the field's range; that is exactly what OnCalendar can say too.
+// Pure.
+
+/** The @keywords cron and the timer both understand, as the five fields they stand for (crontab(5)). */
+export const cronKeywords: Readonly<Record<string, string>> = {
+  '@hourly': '0 * * * *',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@weekly': '0 0 * * 0',
+  '@monthly': '0 0 1 * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+};
+
+export const cronFieldNames = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
+
+const bounds: readonly (readonly [number, number])[] = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+];
+
+export type CronFields = readonly [string, string, string, string, string];
+
+function itemProblem(item: string, [low, high]: readonly [number, number]): string | undefined {
+  if (item === '*') return undefined;
+  const step = /^\*\/(\d{1,2})$/.exec(item);
+  if (step) return Number(step[1]) >= 1 ? undefined : `step ${item} must be at least 1`;
+  const range = /^(\d{1,2})-(\d{1,2})$/.exec(item);
+  const values = range ? [Number(range[1]), Number(range[2])] : /^\d{1,2}$/.test(item) ? [Number(item)] : undefined;
+  if (values === undefined) return `"${item}" is not *, */N, N, or A-B`;
+  if (values.some((v) => v < low || v > high)) return `"${item}" is outside ${low}-${high}`;
+  if (range && values[0]! > values[1]!) return `range "${item}" goes backwards`;
+  return undefined;
+}
+
+/**
+ * The five fields of `schedule` (an @keyword expanded), or why it is not a
+ * schedule apply can install both as a cron entry and as a systemd timer.
+ */
+export function parseSchedule(schedule: string): { fields: CronFields } | { problem: string } {
+  if (schedule.startsWith('@')) {
+    const expanded = cronKeywords[schedule];
+    if (expanded === undefined) return { problem: `"${schedule}" is not one of ${Object.keys(cronKeywords).join(', ')}` };
+    return parseSchedule(expanded);
+  }
+  const fields = schedule.split(/[ \t]+/);
+  if (fields.length !== 5 || fields.some((f) => f === '')) {
+    return { problem: `"${schedule}" has ${fields.filter(Boolean).length} fields; a cron schedule has 5, like "* * * * *", or is an @keyword like @daily` };
+  }
+  for (const [i, field] of fields.entries()) {
+    for (const item of field.split(',')) {
+      const why = itemProblem(item, bounds[i]!);
+      if (why !== undefined) return { problem: `"${schedule}": ${cronFieldNames[i]} field: ${why}` };
+    }
+  }
+  return { fields: fields as unknown as CronFields };
+}

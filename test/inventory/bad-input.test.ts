@@ -1,0 +1,112 @@
+// Bad input gets a clear error, fast, and nothing is read that is not an
+// inventory (issue 10): paths apply would act on as root, schema and
+// cross-field problems together, alias bombs, FIFOs, devices, huge files.
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { InventoryError, loadInventory, parseInventory } from '../../src/inventory/load.ts';
+import { MAX_INVENTORY_BYTES } from '../../src/inventory/read-text.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const fixture = (name: string) => path.join(root, 'test/fixtures/inventories', name);
+const base = (extra: string) => `cluster: {domain: d, network: 10.0.0.0/24, gateway: 10.0.0.1}
+storage: {hosts: {s: {address: 10.0.0.2, mac: "52:54:00:15:03:10"}}}
+hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
+${extra}`;
+
+function issues(text: string): string[] {
+  try {
+    parseInventory(text, 'p.yaml');
+  } catch (error) {
+    if (error instanceof InventoryError) return error.issues.map((i) => `${i.line}:${i.column} ${i.message}`);
+    throw error;
+  }
+  return [];
+}
+
+async function loadError(file: string): Promise<InventoryError> {
+  const error = await loadInventory(file, { home: '/root' }).catch((e: unknown) => e);
+  if (!(error instanceof InventoryError)) throw new Error(`expected an InventoryError, got ${String(error)}`);
+  return error;
+}
+
+describe('paths apply acts on as root', () => {
+  it.each([
+    ['nfs:\n  export: /\n', '5:11 nfs.export: "/" is a system directory; apply would chown and chmod (0755 root:root) and export it'],
+    ['nfs:\n  export: /tmp\n', '5:11 nfs.export: "/tmp" is a system directory'],
+    ['nfs:\n  export: /var\n', '5:11 nfs.export: "/var" is a system directory'],
+    ['nfs:\n  export: /tmp/kvm\n', '5:11 nfs.export: "/tmp/kvm" is under /tmp, which is emptied at boot'],
+    ['nfs:\n  export: /proc/x\n', '5:11 nfs.export: "/proc/x" is under /proc'],
+    ['nfs:\n  export: /srv/../etc\n', '5:11 nfs.export: "/srv/../etc" has a ".." segment'],
+    ['nfs:\n  export: /srv/./kvm\n', '5:11 nfs.export: "/srv/./kvm" has a "." segment'],
+    ['nfs:\n  export: /srv//kvm\n', '5:11 nfs.export: "/srv//kvm" has an empty segment'],
+    ['nfs:\n  export: /srv/kvm/\n', '5:11 nfs.export: "/srv/kvm/" ends with "/"'],
+    ['nfs:\n  mount: /var/lib\n', '5:10 nfs.mount: "/var/lib" is a system directory; apply would mount the NFS export over it'],
+    ['pool:\n  path: /etc\n', '5:9 pool.path: "/etc" is a system directory; apply would build the libvirt pool in it'],
+    // escapes the mount by `..`: refused for the `..`, whatever follows
+    ['pool:\n  path: /var/lib/libvirt/images/kvmshared/../../../../etc\n', '5:9 pool.path: "/var/lib/libvirt/images/kvmshared/../../../../etc" has a ".." segment'],
+  ])('%j -> %s', (extra, message) => {
+    const found = issues(base(extra));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it('a plain export of its own loads', () => {
+    expect(parseInventory(base('nfs:\n  export: /srv/kvmshared\n'), 'p.yaml').nfs.export).toBe('/srv/kvmshared');
+  });
+});
+
+describe('schema and cross-field problems together', () => {
+  it('reports both kinds at once, in file order, skipping only the rules that read a broken value', async () => {
+    const error = await loadError(fixture('bad-schema-and-cross.yaml'));
+    expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message.split(':')[0]}`)).toEqual([
+      '18:16 hypervisors.hosts.kvmnode2.address', // cross: outside the network
+      '21:16 hypervisors.hosts.kvmnode3.address', // schema: not an IPv4 address (no cross rule reads it)
+      '24:11 nfs.server', // schema
+      '25:11 nfs.export', // path rule
+      '28:13 balancer.home.hosts[0]', // cross
+      '30:10 balancer.home.low', // cross
+    ]);
+    expect(error.exitCode).toBe(65);
+  });
+});
+
+describe('what is not an inventory is not read', () => {
+  it('an alias bomb: exit 65, the first alias located, no stack', async () => {
+    const error = await loadError(fixture('bad-alias-bomb.yaml'));
+    expect(error.exitCode).toBe(65);
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({ line: 8, column: 8 });
+    expect(error.issues[0]?.message).toMatch(/^YAML aliases: the document's aliases expand to more than 100 nodes/);
+    expect(error.hint).toMatch(/nothing was changed on any host/);
+  });
+
+  it('a FIFO with no writer is refused without being opened for a blocking read', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-inv-'));
+    const fifo = path.join(dir, 'inventory.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const error = await loadError(fifo);
+    expect(error.issues[0]?.message).toBe('the inventory is a FIFO (named pipe), not a file; nothing was read from it');
+  });
+
+  it.each([
+    ['/dev/zero', 'a character device'],
+    ['/dev/null', 'a character device'],
+    [os.tmpdir(), 'a directory'],
+  ])('%s is refused: %s', async (file, kind) => {
+    const error = await loadError(file);
+    expect(error.issues[0]?.message).toBe(`the inventory is ${kind}, not a file; nothing was read from it`);
+    expect(error.exitCode).toBe(65);
+  });
+
+  it('a file over the size limit is refused before it is parsed', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-inv-'));
+    const big = path.join(dir, 'big.yaml');
+    await writeFile(big, `# ${'x'.repeat(MAX_INVENTORY_BYTES)}\n`);
+    const error = await loadError(big);
+    expect(error.issues[0]?.message).toBe(`the inventory is ${MAX_INVENTORY_BYTES + 3} bytes; at most ${MAX_INVENTORY_BYTES} are read`);
+  });
+});

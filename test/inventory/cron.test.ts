@@ -1,0 +1,44 @@
+// balancer.schedule: five cron fields or an @keyword, each field in its range,
+// nothing else (no newline, no trailing command): what cron and the systemd
+// timer can both run.
+import { describe, expect, it } from 'vitest';
+import { cronKeywords, parseSchedule } from '../../src/inventory/cron.ts';
+
+describe('parseSchedule', () => {
+  it.each([
+    ['* * * * *', ['*', '*', '*', '*', '*']],
+    ['*/5 * * * *', ['*/5', '*', '*', '*', '*']],
+    ['0,30 8-18 * * 1-5', ['0,30', '8-18', '*', '*', '1-5']],
+    ['0\t0 1 1 7', ['0', '0', '1', '1', '7']],
+    ['@daily', ['0', '0', '*', '*', '*']],
+    ['@midnight', ['0', '0', '*', '*', '*']],
+    ['@annually', ['0', '0', '1', '1', '*']],
+  ])('%j -> %j', (schedule, fields) => {
+    expect(parseSchedule(schedule)).toEqual({ fields });
+  });
+
+  it.each([
+    ['* * *', '"* * *" has 3 fields; a cron schedule has 5'],
+    ['* * * * * /bin/sh -c evil', 'has 8 fields'],
+    ['* * * * *\n* * * * * root evil', 'fields; a cron schedule has 5'],
+    [' * * * * *', 'has 5 fields'], // a leading blank is an empty first field
+    ['@reboot', '"@reboot" is not one of @hourly, @daily'],
+    ['@Daily', 'is not one of'],
+    ['60 * * * *', 'minute field: "60" is outside 0-59'],
+    ['* 24 * * *', 'hour field: "24" is outside 0-23'],
+    ['* * 0 * *', 'day-of-month field: "0" is outside 1-31'],
+    ['* * * 13 *', 'month field: "13" is outside 1-12'],
+    ['* * * * 8', 'day-of-week field: "8" is outside 0-7'],
+    ['*/0 * * * *', 'minute field: step */0 must be at least 1'],
+    ['5-1 * * * *', 'minute field: range "5-1" goes backwards'],
+    ['1-10/2 * * * *', 'minute field: "1-10/2" is not *, */N, N, or A-B'],
+    ['* * * jan *', 'month field: "jan" is not'],
+  ])('%j is refused: %s', (schedule, why) => {
+    const r = parseSchedule(schedule);
+    expect('problem' in r ? r.problem : 'accepted').toContain(why);
+  });
+
+  it('every @keyword stands for a valid five-field schedule', () => {
+    for (const keyword of Object.keys(cronKeywords)) expect(parseSchedule(keyword)).toHaveProperty('fields');
+  });
+});
