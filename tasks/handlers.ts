@@ -2,8 +2,6 @@
 // notified it (runner.ts). Each is plain commands; they decide at run time
 // what the host has (systemd or not), since handlers get no facts.
 import type { HostSpec } from '../src/inventory/types.ts';
-import { ipFamilyTools } from '../src/render/ip-family.ts';
-import { firewallRulesPath, ipFamilies, type IpFamily } from '../src/render/managed-files.ts';
 import { raw, sh } from '../src/shell.ts';
 import type { Command, Handler, HandlerName } from './engine/types.ts';
 import { VIRSH } from './facts/virsh-pool.ts';
@@ -87,24 +85,6 @@ export const poolRefreshHandler: Handler = {
 };
 
 /**
- * Loads one family's persisted rules file like the live firewall task does:
- * policies and the INPUT chain (flushed first, `-F INPUT` inserted before its
- * first rule), other chains (libvirt's) left alone. IPv6 only where the
- * kernel has it (the live task skips IPv6 there too).
- */
-export function firewallReloadScript(host: HostSpec, family: IpFamily = 'ipv4'): string {
-  const tools = ipFamilyTools[family];
-  const load = sh`awk '/^-A INPUT /&&!f{print "-F INPUT";f=1}{print}' ${firewallRulesPath(host, family)} | ${raw(tools.restore)} --noflush`;
-  return tools.inKernel === undefined ? load : `if ${tools.inKernel}; then ${load}; fi`;
-}
-
-/** Reloads both rules files (IPv4, then IPv6). */
-export const firewallReloadHandler: Handler = {
-  name: 'firewall-reload',
-  commands: (ctx) => ipFamilies.map((family) => ({ script: firewallReloadScript(ctx.host, family) })),
-};
-
-/**
  * Debian's cron (and cronie) re-read /etc/cron.d when the directory's mtime
  * changes (checked every minute; cronie also uses inotify). The file task
  * renames a new file into place, which already bumps it; touching the
@@ -137,7 +117,6 @@ export const handlers: readonly Handler[] = [
   exportfsHandler,
   ganeshaRestartHandler,
   poolRefreshHandler,
-  firewallReloadHandler,
   cronReloadHandler,
   sshdReloadHandler,
 ];

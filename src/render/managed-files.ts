@@ -112,7 +112,10 @@ function firewallFile(inv: Inventory, host: HostSpec, extra: FirewallExtra, fami
     path: firewallRulesPath(host, family),
     mode: 0o600,
     validate: `${ipFamilyTools[family].restore} --test {}`,
-    notify: ['firewall-reload'],
+    // No reload handler: the live task (tasks/ops/firewall.ts) loads the same
+    // rules into INPUT itself, keeping other administrators' rules; reloading
+    // the file would flush them.
+    notify: [],
     tags: ['firewall'],
     template: firewallTemplates[family],
     context: {

@@ -32,7 +32,6 @@ export type HandlerName =
   | 'exportfs'
   | 'ganesha-restart'
   | 'pool-refresh'
-  | 'firewall-reload'
   | 'cron-reload'
   | 'sshd-reload';
 

@@ -3,8 +3,10 @@
 // by rule (tasks/ops/firewall-live.ts). Every rule apply writes carries an
 // `hvmctl: <what>` comment, so drift is named ("missing rule: hvmctl:
 // migration from kvmnode2"). When a live table differs, its INPUT chain is
-// replaced at once with `iptables-restore` / `ip6tables-restore` (atomic:
-// there is no moment with half the rules). The wanted rules always accept SSH
+// rewritten at once with `iptables-restore` / `ip6tables-restore` (atomic:
+// there is no moment with half the rules): libvirt's jumps, apply's rules,
+// then the rules of other administrators, kept (firewall-foreign.ts says
+// which, and why a rule accepting from the guests' segment is not). The wanted rules always accept SSH
 // from the operator's address, in the family the operator connects over (see
 // src/render/firewall-rules.ts); `plan` refuses to apply a ruleset that would
 // not, so a default-drop policy cannot lock the operator out. The boot-time
@@ -22,6 +24,7 @@ import { type FilterTable, IPV6_DISABLED, ip6tablesFilter, iptablesFilter } from
 import { filesTask } from './file.ts';
 import { firewallBootTask } from './firewall-boot.ts';
 import { planFirewalld, wantedRichRules } from './firewall-firewalld.ts';
+import type { GuestSegment } from './firewall-foreign.ts';
 import { acceptsSsh, planFamilyTable } from './firewall-live.ts';
 import { TaskCheckError } from './task-error.ts';
 
@@ -64,6 +67,11 @@ export function wantedRules(ctx: Pick<TaskContext, 'inventory' | 'host' | 'opera
   return { ipv4: wantedFamilyRules('ipv4', ctx.inventory, ctx.host, extra(ctx)), ipv6: wantedFamilyRules('ipv6', ctx.inventory, ctx.host, extra(ctx)) };
 }
 
+/** Where the guests are: the cluster network and its bridge. */
+export function guestSegment(inv: Inventory): GuestSegment {
+  return { network: inv.cluster.network, bridge: inv.cluster.bridge };
+}
+
 export interface LiveFacts extends Record<string, unknown> {
   tools: FirewallTools;
   /** The live IPv4 filter table (undefined: no iptables-save). */
@@ -97,6 +105,7 @@ export function planLiveFirewall(
   wanted: Readonly<Record<IpFamily, readonly string[]>>,
   operator: string | undefined,
   facts: LiveFacts,
+  guests: GuestSegment,
 ): TaskResult {
   requireIptablesBackend(host, backendSetting, facts.tools);
   if (operator !== undefined) {
@@ -121,7 +130,7 @@ export function planLiveFirewall(
     if (table === undefined) {
       throw new TaskCheckError('E_FIREWALL_BACKEND', `${host.name}: ${ipFamilyTools[family].save} not found`, 'install the iptables package (it ships ip6tables too)');
     }
-    const r = planFamilyTable(family, wanted[family], table);
+    const r = planFamilyTable(family, wanted[family], table, guests);
     if (r.change) changes.push(r.change);
     else reasons.push(r.reason);
   }
@@ -160,7 +169,7 @@ export const firewallLiveTask: Task<LiveFacts> = {
       if (facts.firewalld === undefined) throw new TaskCheckError('E_FIREWALL_BACKEND', `${ctx.host.name}: firewalld state not gathered`, 'this is a bug in tasks/ops/firewall.ts');
       return planFirewalld(ctx.host, wantedRichRules(ctx.inventory, ctx.host, operator), operator, facts.firewalld);
     }
-    return planLiveFirewall(ctx.host, ctx.inventory.firewall.backend, wantedRules(ctx), operatorAddress(ctx.operatorAddress), facts);
+    return planLiveFirewall(ctx.host, ctx.inventory.firewall.backend, wantedRules(ctx), operatorAddress(ctx.operatorAddress), facts, guestSegment(ctx.inventory));
   },
 };
 

@@ -3,9 +3,11 @@
 //     /root/.ssh/id_<type> (generated on the host, the private half never
 //     leaves it nor is printed) and an SSH host key; both public halves are
 //     published as cluster facts.
-//   stage 'trust': each hypervisor's authorized_keys holds every OTHER
-//     hypervisor's public key (lines are only added: the operator's and
-//     anyone else's lines stay), and known_hosts pins every other
+//   stage 'trust': each hypervisor's authorized_keys holds a block with
+//     exactly the OTHER hypervisors' public keys, each limited with
+//     from="<its address>" (trust-block.ts: a retired hypervisor's key goes;
+//     the operator's and anyone else's lines outside the block stay), and
+//     known_hosts pins every other
 //     hypervisor's host keys under `fqdn,short,address`, so `ssh` and
 //     `virsh -c qemu+ssh://` work with host-key checking on.
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
@@ -15,6 +17,7 @@ import type { Change, ClusterFacts, Fact, Task, TaskResult } from '../engine/typ
 import { fileText, textLines } from '../facts/file-text.ts';
 import { clusterKeyPath, fileExists, hostKeyPath, keyOnLine, type PublicKey, publicKeyFile } from '../facts/ssh-keys.ts';
 import { writeScript } from './file.ts';
+import { authorizedKeysBlock } from './trust-block.ts';
 
 export const AUTHORIZED_KEYS = '/root/.ssh/authorized_keys';
 export const KNOWN_HOSTS = '/root/.ssh/known_hosts';
@@ -109,16 +112,6 @@ export function knownHostsNames(peer: HostSpec): string[] {
   return peer.sshPort === 22 ? names : names.map((n) => `[${n}]:${peer.sshPort}`);
 }
 
-const sameKey = (a: { type: string; body: string } | undefined, b: PublicKey) => a !== undefined && a.type === b.type && a.body === b.body;
-
-/** Pure: authorized_keys with every peer key (added at the end); undefined when nothing is missing. */
-export function authorizedKeysWith(text: string | undefined, keys: readonly PublicKey[]): { text: string; added: PublicKey[] } | undefined {
-  const lines = textLines(text);
-  const added = keys.filter((k) => !lines.some((l) => sameKey(keyOnLine(l), k)));
-  if (added.length === 0) return undefined;
-  return { text: `${[...lines, ...added.map((k) => `${k.type} ${k.body} ${k.comment}`.trim())].join('\n')}\n`, added };
-}
-
 /**
  * Pure: known_hosts with one line per peer host key under its names. A plain
  * line naming the peer with the same key type but another key or other
@@ -168,16 +161,21 @@ export function planTrust(peers: readonly PeerKeys[], check: boolean, facts: Tru
     }
   }
   const ready = peers.filter((p) => p.publicKey !== undefined);
-  const auth = authorizedKeysWith(
+  const auth = authorizedKeysBlock(
     facts.authorized,
-    ready.flatMap((p) => (p.publicKey ? [p.publicKey] : [])),
+    peers.map((p) => ({ peer: p.peer, key: p.publicKey })),
+    AUTHORIZED_KEYS,
   );
   if (auth) {
-    const names = ready.filter((p) => auth.added.some((k) => p.publicKey && sameKey(k, p.publicKey))).map((p) => p.peer.name);
+    const parts = [
+      ...(auth.added.length > 0 ? [`add ${ready.filter((p) => auth.added.some((l) => l.startsWith(`from="${p.peer.address}" `))).map((p) => p.peer.name).join(', ')}`] : []),
+      ...(auth.removed.length > 0 ? [`remove ${auth.removed.length} line(s) of retired, replaced or unlimited keys`] : []),
+      ...(auth.keptUnknown.length > 0 ? [`keep ${auth.keptUnknown.join(', ')} as it is (no key this run)`] : []),
+    ];
     changes.push({
-      summary: `authorize ${names.join(', ')} in ${AUTHORIZED_KEYS}`,
+      summary: `trust exactly the other hypervisors (each from its own address) in ${AUTHORIZED_KEYS}${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`,
       commands: [writeFile(AUTHORIZED_KEYS, auth.text, 0o600)],
-      diff: auth.added.map((k) => `+${k.type} ${k.body} ${k.comment}\n`).join(''),
+      diff: [...auth.removed.map((l) => `-${l}\n`), ...auth.added.map((l) => `+${l}\n`)].join(''),
     });
   }
   const known = knownHostsWith(

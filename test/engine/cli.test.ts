@@ -24,7 +24,7 @@ const hostsLike: Task<{ content: string }> = {
   plan: (_ctx, f) =>
     f.content === 'good\n'
       ? { changes: [], reason: '/etc/hosts already up to date' }
-      : { changes: [{ summary: 'update /etc/hosts', commands: [{ script: 'write hosts', input: 'good\n' }], diff: '--- a\n+++ b\n-bad\n+good\n', notify: ['firewall-reload'] }], reason: '' },
+      : { changes: [{ summary: 'update /etc/hosts', commands: [{ script: 'write hosts', input: 'good\n' }], diff: '--- a\n+++ b\n-bad\n+good\n', notify: ['cron-reload'] }], reason: '' },
 };
 const secretLike: Task<Record<string, never>> = {
   name: 'secret',
@@ -34,7 +34,7 @@ const secretLike: Task<Record<string, never>> = {
   facts: () => ({}),
   plan: () => ({ changes: [{ summary: 'write key (content hidden)', commands: [{ script: 'write key', input: 'PRIVATE KEY', sensitive: true }], diff: '+PRIVATE KEY' }], reason: '' }),
 };
-const handlers: Handler[] = [{ name: 'firewall-reload', commands: () => [{ script: sh`iptables-restore < /etc/iptables` }] }];
+const handlers: Handler[] = [{ name: 'cron-reload', commands: () => [{ script: sh`touch /etc/cron.d` }] }];
 
 function deps(fleet: FakeFleet, tasks: Task[] = [hostsLike as Task]): ApplyDeps {
   return {
@@ -69,7 +69,7 @@ describe('hvmctl apply / plan', () => {
     const text = io.stdout.join('\n');
     expect(text).toMatch(/^changed {2}kvmnode2 {4}hosts file {2}\(would update \/etc\/hosts\)$/m);
     expect(text).toContain('    +good');
-    expect(text).toMatch(/changed  kvmnode2 +handler firewall-reload +\(would run\)/);
+    expect(text).toMatch(/changed  kvmnode2 +handler cron-reload +\(would run\)/);
     for (const h of testInventory.hosts) expect(fleet.commands(h.name)).toEqual([]);
     expect(await plan([], captureIo(), deps(new FakeFleet(allGood())))).toBe(0);
   });
@@ -81,7 +81,7 @@ describe('hvmctl apply / plan', () => {
     const io = captureIo();
     expect(await apply([], io, deps(fleet))).toBe(2);
     expect(io.stdout.join('\n')).toMatch(/^failed {3}kvmnode1 .*No space left on device/m);
-    expect(fleet.commands('kvmnode2')).toEqual(['write hosts', 'iptables-restore < /etc/iptables']);
+    expect(fleet.commands('kvmnode2')).toEqual(['write hosts', 'touch /etc/cron.d']);
 
     scripts.kvmnode3 = { unreachable: true };
     const io2 = captureIo();

@@ -36,7 +36,6 @@ describe.skipIf(missing !== undefined)(`pool, firewall, key pair, balancer in a 
     expect(status(d.first)).toEqual([
       'firewall rules file: changed',
       'firewall live rules: changed',
-      'handler firewall-reload: changed',
       'libvirt pool: changed',
       'cluster ssh key pair: changed',
       'balancer node runtime: ok',
@@ -61,18 +60,31 @@ describe.skipIf(missing !== undefined)(`pool, firewall, key pair, balancer in a 
     expect(d.cron).toContain('cron-running');
     expect(d.agent).toContain('usage: balancer.mjs');
     expect(d.drift.filter((r) => r.status === 'changed')).toEqual([
-      { task: 'firewall live rules', status: 'changed', reason: 'would load firewall rules: missing rule: hvmctl: migration from kvmnode2' },
+      { task: 'firewall live rules', status: 'changed', reason:
+          'would load firewall rules: missing rule: hvmctl: migration from kvmnode2; kept 3 rule(s) apply does not own: -A INPUT -j LIBVIRT_INP | ' +
+          '-A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22 -j ACCEPT | -A INPUT -s 198.51.100.10/32 -p tcp -m tcp --dport 22 -m comment --comment "site: jump host" -j ACCEPT',
+      },
     ]);
     expect(d.fix.filter((r) => r.status === 'changed').map((r) => r.task)).toEqual(['firewall live rules']);
     expect(status(d.third)).toEqual(status(d.second));
     const wanted = d.rulesFile.split('\n').filter((l) => l.startsWith('-A '));
-    expect(d.live.split('\n').filter((l) => l.startsWith('-A INPUT '))).toEqual(wanted);
-    // Other chains (libvirt's) survive both the live task and the reload handler.
-    expect(d.live).toContain('-A FORWARD -j LIBVIRT_FWX');
+    // libvirt's jump ahead (where libvirt put it), apply's rules, the other
+    // administrators' rules after them; the accept-everything rule is gone.
+    expect(d.live.split('\n').filter((l) => l.startsWith('-A INPUT '))).toEqual([
+      '-A INPUT -j LIBVIRT_INP',
+      ...wanted,
+      '-A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22 -j ACCEPT',
+      '-A INPUT -s 198.51.100.10/32 -p tcp -m tcp --dport 22 -m comment --comment "site: jump host" -j ACCEPT',
+    ]);
+    expect(d.first.find((r) => r.task === 'firewall live rules')?.reason).toContain(
+      'removed rule apply does not own: -A INPUT -j ACCEPT (accepts from every address, the guests on the bridge included)',
+    );
+    // libvirt's chains, their rules and its FORWARD/OUTPUT jumps are untouched.
+    for (const line of ['-A FORWARD -j LIBVIRT_FWX', '-A OUTPUT -j LIBVIRT_OUT', '-A LIBVIRT_INP -i virbr0 -p udp -m udp --dport 67 -j ACCEPT']) expect(d.live).toContain(line);
     // IPv6: the file's rules are the live ones, default drop.
     const wanted6 = d.rulesFile6.split('\n').filter((l) => l.startsWith('-A '));
     expect(wanted6.length).toBeGreaterThan(8);
-    expect(d.live6.split('\n').filter((l) => l.startsWith('-A INPUT '))).toEqual(wanted6);
+    expect(d.live6.split('\n').filter((l) => l.startsWith('-A INPUT '))).toEqual(['-A INPUT -j LIBVIRT_INP', ...wanted6]);
     expect(d.live6).toContain(':INPUT DROP');
   }, 150_000);
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePublicKey } from '../../tasks/facts/ssh-keys.ts';
 import {
-  authorizedKeysWith,
   keyPairTask,
   knownHostsWith,
   peerKeys,
@@ -9,6 +8,7 @@ import {
   planTrust,
   trustTask,
 } from '../../tasks/ops/ssh-trust.ts';
+import { authorizedKeysBlock, TRUST_BEGIN, TRUST_END } from '../../tasks/ops/trust-block.ts';
 import { captured } from '../facts/captured.ts';
 import { clusterOf, ctxFor, host, inventory, scripts } from './ops-support.ts';
 
@@ -63,14 +63,18 @@ describe('ssh trust between hypervisors', () => {
   const knownAll =
     `kvmnode2.localdomain,kvmnode2,172.21.3.11 ${hostKey.type} ${hostKey.body}\n` +
     `kvmnode3.localdomain,kvmnode3,172.21.3.12 ${hostKey3.type} ${hostKey3.body}\n`;
-  const authAll = `${operator}\n${key2.type} ${key2.body} ${key2.comment}\n${key3.type} ${key3.body} ${key3.comment}\n`;
+  const line2 = `from="172.21.3.11" ${key2.type} ${key2.body} ${key2.comment}`;
+  const line3 = `from="172.21.3.12" ${key3.type} ${key3.body} ${key3.comment}`;
+  const authAll = `${operator}\n${TRUST_BEGIN}\n${line2}\n${line3}\n${TRUST_END}\n`;
 
-  it('blank host: authorize both peers, pin both host keys', () => {
+  it('blank host: a block with both peers, each limited to its address; both host keys pinned', () => {
     const r = trustTask.plan(ctx, { authorized: undefined, known: undefined });
     expect(r.changes.map((c) => c.summary)).toEqual([
-      'authorize kvmnode2, kvmnode3 in /root/.ssh/authorized_keys',
+      'trust exactly the other hypervisors (each from its own address) in /root/.ssh/authorized_keys: add kvmnode2, kvmnode3',
       'pin host keys of kvmnode2 (ssh-ed25519), kvmnode3 (ssh-ed25519) in /root/.ssh/known_hosts',
     ]);
+    expect(r.changes[0]?.commands[0]?.input).toBe(`${TRUST_BEGIN}\n${line2}\n${line3}\n${TRUST_END}\n`);
+    expect(r.changes[0]?.diff).toBe(`+${line2}\n+${line3}\n`);
     expect(r.changes[1]?.commands[0]?.input).toBe(knownAll);
     expect(r.changes[0]?.commands[0]?.script).toContain('chmod 0600 -- "$t"');
   });
@@ -80,10 +84,38 @@ describe('ssh trust between hypervisors', () => {
     expect(r).toEqual({ changes: [], reason: 'kvmnode2, kvmnode3 trusted and pinned' });
   });
 
-  it("keeps the operator's and foreign lines, only appends", () => {
-    const r = authorizedKeysWith(`${operator}\ncommand="backup" ${key3.type} ${key3.body} other\n`, [key2, key3]);
-    expect(r?.added).toEqual([key2]);
-    expect(r?.text).toBe(`${operator}\ncommand="backup" ${key3.type} ${key3.body} other\n${key2.type} ${key2.body} ${key2.comment}\n`);
+  it("lines outside the block stay as they are, where they are (the operator's, a command= line that uses a peer's key)", () => {
+    const foreign = `command="backup" ${key3.type} ${key3.body} other`;
+    const r = authorizedKeysBlock(`${operator}\n${foreign}\n`, [{ peer: host('kvmnode2'), key: key2 }, { peer: host('kvmnode3'), key: key3 }], '/a');
+    expect(r?.text).toBe(`${operator}\n${foreign}\n${TRUST_BEGIN}\n${line2}\n${line3}\n${TRUST_END}\n`);
+    const middle = `${operator}\n${TRUST_BEGIN}\n${line2}\n${TRUST_END}\n# the backup key\n${foreign}\n`;
+    expect(authorizedKeysBlock(middle, [{ peer: host('kvmnode2'), key: key2 }, { peer: host('kvmnode3'), key: key3 }], '/a')?.text).toBe(
+      `${operator}\n${TRUST_BEGIN}\n${line2}\n${line3}\n${TRUST_END}\n# the backup key\n${foreign}\n`,
+    );
+  });
+
+  it("a retired hypervisor's key (an address no hypervisor has) and a reinstalled one's old key leave the block", () => {
+    const retired = `from="172.21.3.14" ${key3.type} ${key3.body} root@kvmnode4.localdomain`;
+    const old2 = `from="172.21.3.11" ${key3.type} ${key3.body} root@kvmnode2.localdomain`;
+    const r = planTrust(peers, false, { authorized: `${operator}\n${TRUST_BEGIN}\n${old2}\n${line3}\n${retired}\n${TRUST_END}\n`, known: knownAll });
+    expect(r.changes.map((c) => c.summary)).toEqual([
+      'trust exactly the other hypervisors (each from its own address) in /root/.ssh/authorized_keys: add kvmnode2; remove 2 line(s) of retired, replaced or unlimited keys',
+    ]);
+    expect(r.changes[0]?.commands[0]?.input).toBe(authAll);
+    expect(r.changes[0]?.diff).toBe(`-${old2}\n-${retired}\n+${line2}\n`);
+  });
+
+  it('keys an earlier hvmctl appended without from= (outside any block) move into the block', () => {
+    const legacy = `${operator}\n${key2.type} ${key2.body} ${key2.comment}\n${key3.type} ${key3.body} ${key3.comment}\n`;
+    const r = planTrust(peers, false, { authorized: legacy, known: knownAll });
+    expect(r.changes[0]?.commands[0]?.input).toBe(authAll);
+    expect(r.changes[0]?.diff).toBe(`-${key2.type} ${key2.body} ${key2.comment}\n-${key3.type} ${key3.body} ${key3.comment}\n+${line2}\n+${line3}\n`);
+  });
+
+  it('a damaged block (BEGIN without END) is refused with a hint, nothing written', () => {
+    expect(() => planTrust(peers, false, { authorized: `${TRUST_BEGIN}\n${line2}\n`, known: knownAll })).toThrow(
+      /authorized_keys: the hvmctl block is damaged \(1 BEGIN and 0 END marker line\(s\)\)/,
+    );
   });
 
   it('a stale pin for a peer is replaced; hashed and unrelated lines are kept', () => {
@@ -108,13 +140,13 @@ describe('ssh trust between hypervisors', () => {
     expect(scripts(r)).toEqual([]);
   });
 
-  it('a peer that published nothing (unreachable) is named; the others are still trusted', () => {
+  it('a peer that published nothing (unreachable) is named and keeps its line; the others are still trusted', () => {
     const partial = published({ kvmnode3: {} });
-    const r = trustTask.plan(ctxFor('kvmnode1', { cluster: partial }), { authorized: `${operator}\n${key2.type} ${key2.body}\n`, known: knownAll.split('\n')[0] + '\n' });
+    const r = trustTask.plan(ctxFor('kvmnode1', { cluster: partial }), { authorized: authAll, known: knownAll.split('\n')[0] + '\n' });
     expect(r).toEqual({ changes: [], reason: 'kvmnode2 trusted and pinned; no keys from kvmnode3 (unreachable or failed before the trust stage)' });
     const some = trustTask.plan(ctxFor('kvmnode1', { cluster: partial }), { authorized: undefined, known: undefined });
     expect(some.changes.map((c) => c.summary)).toEqual([
-      'authorize kvmnode2 in /root/.ssh/authorized_keys',
+      'trust exactly the other hypervisors (each from its own address) in /root/.ssh/authorized_keys: add kvmnode2',
       'pin host keys of kvmnode2 (ssh-ed25519) in /root/.ssh/known_hosts (no keys from kvmnode3 (unreachable or failed before the trust stage))',
     ]);
     const none = trustTask.plan(ctxFor('kvmnode1', { cluster: clusterOf() }), { authorized: undefined, known: undefined });

@@ -107,7 +107,7 @@ describe('managedFiles', () => {
     const [w4, w6] = managedFiles(lab, host(lab, 'kvmstorage'), { operatorAddress: '2001:DB8::7' }).filter((f) => f.tags.includes('firewall'));
     expect(w4?.content).not.toContain('hvmctl: operator ssh');
     expect(w6?.content).toContain('-A INPUT -s 2001:db8::7/128 -p tcp -m tcp --dport 22 -m comment --comment "hvmctl: operator ssh" -j ACCEPT');
-    expect(w6).toMatchObject({ path: '/etc/iptables/rules.v6', mode: 0o600, validate: 'ip6tables-restore --test {}', notify: ['firewall-reload'] });
+    expect(w6).toMatchObject({ path: '/etc/iptables/rules.v6', mode: 0o600, validate: 'ip6tables-restore --test {}', notify: [] });
   });
 
   it('installs the balancer on every home host, with the inventory schedule', () => {

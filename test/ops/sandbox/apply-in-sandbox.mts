@@ -26,8 +26,19 @@ const run = async (check: boolean) => {
   const report = await runPlaybook({ inventory, tasks, handlers, hosts: [host], connect: async () => new LocalConnector('kvmnode1'), check });
   return report.results.map((r) => ({ task: r.task, status: r.status, reason: r.reason }));
 };
-// A chain libvirt would own: the firewall task replaces INPUT only, so it stays.
-await local.run('iptables -N LIBVIRT_FWX && iptables -A FORWARD -j LIBVIRT_FWX');
+// What apply must keep: libvirt's own chains and jumps (a real NAT network,
+// started by the sandbox's libvirtd), another operator's rule, a site's
+// jump-host rule; and what it must remove: a rule accepting everything.
+const net = "<network><name>hvmtmp</name><forward mode='nat'/><bridge name='virbr0'/><dns enable='no'/><ip address='192.168.122.1' netmask='255.255.255.0'/></network>";
+for (const c of [
+  `printf '%s' "${net}" > /tmp/hvmtmp-net.xml && virsh -q -c qemu:///system net-define /tmp/hvmtmp-net.xml && virsh -q -c qemu:///system net-start hvmtmp`,
+  'iptables -A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22 -j ACCEPT',
+  'iptables -A INPUT -s 198.51.100.10/32 -p tcp -m tcp --dport 22 -m comment --comment "site: jump host" -j ACCEPT',
+  'iptables -A INPUT -j ACCEPT',
+]) {
+  const r = await local.run(c);
+  if (r.code !== 0) throw new Error(`${c}: ${r.stderr}`);
+}
 const first = await run(false);
 const poolInfo = await sh('virsh -c qemu:///system pool-info default');
 const second = await run(false);
