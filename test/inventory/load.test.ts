@@ -64,6 +64,7 @@ describe('the default inventory', () => {
       osFamily: 'debian',
       sshHost: '172.21.3.10',
       sshPort: 22,
+      sshdPort: 22,
     });
     expect(inv.nfs).toEqual({ server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
     expect(inv.firewall.migrationPorts).toEqual([49152, 49215]);
@@ -98,6 +99,7 @@ hypervisors:
       os_family: redhat
       ssh_host: hv-b.mgmt.example.org
       ssh_port: 2222
+      sshd_port: 22
     hv-a:
       address: 10.1.0.11
       mac: "aa:bb:cc:00:00:11"
@@ -142,7 +144,8 @@ describe('defaults and normalization', () => {
     expect(inv.cluster).toMatchObject({ prefix: 24, netmask: '255.255.255.0', networkAddress: '10.1.0.0', broadcast: '10.1.0.255' });
     const [nas, b, a] = inv.hosts;
     expect(nas).toMatchObject({ fqdn: 'nas.example.org', mac: 'aa:bb:cc:00:00:05', osFamily: 'debian', interface: 'eth0', sshHost: '10.1.0.5', sshPort: 22 });
-    expect(b).toMatchObject({ osFamily: 'redhat', sshHost: 'hv-b.mgmt.example.org', sshPort: 2222 });
+    expect(b).toMatchObject({ osFamily: 'redhat', sshHost: 'hv-b.mgmt.example.org', sshPort: 2222, sshdPort: 22 });
+    expect(nas?.sshdPort).toBe(22);
     expect(a).toMatchObject({ interface: 'enp1s0', osFamily: 'debian' });
   });
 
@@ -253,7 +256,7 @@ describe('broken inventories', () => {
 
   it('a pool outside the NFS mount is refused only for the kernel NFS client', () => {
     const text = `${minimal}pool:\n  path: /var/lib/libvirt/images\n`;
-    expect(() => parseInventory(text, 'x.yaml')).toThrow(/x\.yaml:23:9: pool\.path: "\/var\/lib\/libvirt\/images" is not on the NFS mount/);
+    expect(() => parseInventory(text, 'x.yaml')).toThrow(/x\.yaml:24:9: pool\.path: "\/var\/lib\/libvirt\/images" is not on the NFS mount/);
     expect(parseInventory(`${text}nfs:\n  client: qemu\n`, 'x.yaml').pool.path).toBe('/var/lib/libvirt/images');
   });
 
@@ -268,8 +271,8 @@ describe('broken inventories', () => {
       throw new Error('accepted');
     })();
     expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
-      `21:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
-      '23:13 balancer.schedule: "* * *" is not a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
+      `22:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
+      '24:13 balancer.schedule: "* * *" is not a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
     ]);
   });
 
@@ -280,7 +283,7 @@ describe('broken inventories', () => {
     ['"@reboot"', 'balancer.schedule: "@reboot" is not one of @hourly, @daily'],
   ])('balancer.schedule %s is refused at load time, with its location', (value, message) => {
     const error = issuesOf(`${minimal}balancer:\n  schedule: ${value}\n`);
-    expect(error.map((i) => `${i.line}:${i.column}`)).toEqual(['23:13']);
+    expect(error.map((i) => `${i.line}:${i.column}`)).toEqual(['24:13']);
     expect(error[0]?.message).toContain(message);
   });
 
