@@ -25,6 +25,7 @@ export function normalize(raw: RawInventory, file: string, homeDirectory: string
     sshHost: h.ssh_host ?? h.address,
     sshPort: h.ssh_port ?? raw.ssh.port,
     sshdPort: sshdPortOf(h, raw.ssh),
+    ...(h.timeout === undefined ? {} : { timeout: h.timeout }),
   });
   const hypervisorNames = Object.keys(raw.hypervisors.hosts);
   const home = raw.balancer.home ?? hypervisorNames.slice(0, 1);

@@ -11,6 +11,7 @@ export interface RawHost {
   ssh_host?: string;
   ssh_port?: number;
   sshd_port?: number;
+  timeout?: number;
 }
 
 export interface RawInventory {

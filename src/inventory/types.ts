@@ -22,6 +22,8 @@ export interface HostSpec {
   readonly sshPort: number;
   /** The port this host's sshd listens on: what the firewall opens and the other hypervisors use (src/inventory/sshd-port.ts). */
   readonly sshdPort: number;
+  /** Seconds each remote step may take on this host; undefined: the command line's --timeout. */
+  readonly timeout?: number;
 }
 
 export interface ClusterSpec {

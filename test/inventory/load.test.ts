@@ -149,6 +149,15 @@ describe('defaults and normalization', () => {
     expect(a).toMatchObject({ interface: 'enp1s0', osFamily: 'debian' });
   });
 
+  it("a host's timeout (seconds) is kept; none means the command line's --timeout; 0 is refused with its location", () => {
+    expect(inv.hosts.map((h) => h.timeout)).toEqual([undefined, undefined, undefined]);
+    const slow = parseInventory(minimal.replace('      interface: enp1s0\n', '      interface: enp1s0\n      timeout: 1800\n'), 'x.yaml');
+    expect(slow.hosts.find((h) => h.name === 'hv-a')?.timeout).toBe(1800);
+    expect(() => parseInventory(minimal.replace('      interface: enp1s0\n', '      interface: enp1s0\n      timeout: 0\n'), 'x.yaml')).toThrow(
+      /x\.yaml:23:16: hypervisors\.hosts\.hv-a\.timeout: /,
+    );
+  });
+
   it('resolves the file path', () => {
     expect(inv.file).toBe(path.resolve('mini.yaml'));
   });
