@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Connector } from '../connector/connector.ts';
-import { connectSsh } from '../connector/ssh.ts';
+import { connectHost } from '../connector/connect.ts';
 import { cliRouteGuard } from '../../lab/route-guard.ts';
 import { UsageError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
@@ -126,13 +126,7 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const connect =
     deps.connect ??
     ((inv: Inventory, host: HostSpec) =>
-      connectSsh(host, {
-        user: inv.ssh.user,
-        identity: inv.ssh.identity,
-        knownHosts: inv.ssh.knownHosts,
-        guard,
-        connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, boundMs(host)),
-      }));
+      connectHost(inv, host, { guard, connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, boundMs(host)) }));
 
   const interrupt = deps.signal ? undefined : onSignals(io);
   const style = styleFor(hosts.map((h) => h.name), io.tty && !json);
