@@ -6,7 +6,7 @@
 // own timeoutMs (the network handler's restart, probes) keep it and read the
 // result themselves. A backstop timer answers even if the connector's own
 // timer cannot fire (a channel that never opens, a slot never freed).
-import { StepTimeoutError, summarizeCommand } from '../errors.ts';
+import { ConnectError, StepTimeoutError, summarizeCommand } from '../errors.ts';
 import type { Connector, RunOptions, RunResult } from './connector.ts';
 
 /** Extra time the backstop gives the connector to report its own timeout. */
@@ -37,6 +37,26 @@ export function boundedConnector(inner: Connector, boundMs: number, describe: (c
       }
     },
   };
+}
+
+/**
+ * `connect()` within `boundMs` (else a ConnectError: the host is unreachable),
+ * then bounded. A connection that arrives after the bound is closed, not leaked.
+ */
+export async function connectBounded(host: string, connect: () => Promise<Connector>, boundMs: number): Promise<BoundedConnector> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ConnectError(host, `connect: no answer within ${boundMs / 1000} s`, { hint: 'check that the host is up and sshd answers' })), boundMs);
+  });
+  const connecting = connect();
+  try {
+    return boundedConnector(await Promise.race([connecting, late]), boundMs);
+  } catch (error) {
+    connecting.then((c) => c.close(), () => undefined).catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What a timed-out command printed before it was killed (the fact batch reads which fact hung from it). */

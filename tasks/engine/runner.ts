@@ -21,7 +21,7 @@
 // command, a handler's) that gets no answer within the host's bound fails
 // that host with the step named, and the stage goes on for the others (the
 // stage barrier waits at most one bound per step for a hung host).
-import { boundedConnector } from '../../src/connector/bounded.ts';
+import { connectBounded } from '../../src/connector/bounded.ts';
 import type { Connector } from '../../src/connector/connector.ts';
 import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
@@ -100,21 +100,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
   /** A connection whose every step is bounded; connecting itself too (a connect that never returns is unreachable). */
   const connect = async (spec: HostSpec): Promise<Connector> => {
     const ms = opts.timeoutMs?.(spec);
-    if (ms === undefined) return opts.connect(spec);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectError(spec.name, `connect: no answer within ${ms / 1000} s`, { hint: 'check that the host is up and sshd answers' })), ms);
-    });
-    const connecting = opts.connect(spec);
-    try {
-      return boundedConnector(await Promise.race([connecting, late]), ms);
-    } catch (error) {
-      // A connection that arrives after the bound is closed, not leaked.
-      connecting.then((c) => c.close(), () => undefined).catch(() => undefined);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    return ms === undefined ? opts.connect(spec) : connectBounded(spec.name, () => opts.connect(spec), ms);
   };
 
   const ctxOf = (s: HostState): TaskContext => ({
