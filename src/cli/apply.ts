@@ -20,8 +20,12 @@ export const summary = 'make every host match the inventory (idempotent)';
 
 /** Default bound of each remote step (--timeout): long enough for a package install over a slow mirror. */
 export const DEFAULT_TIMEOUT_SECONDS = 600;
-/** Bound of the SSH handshake (or the step bound, when smaller). */
-const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * Bound of the SSH handshake (or the step bound, when smaller). Not longer:
+ * the network handler's probes (tasks/ops/network.ts) each open a connection
+ * until 30 s after arming, and must end inside the host's 40 s rollback delay.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
 
 export interface ApplyDeps {
   /** Opens a connection to a host (default: SSH with the inventory's key and known_hosts). */
@@ -44,7 +48,7 @@ const common = `  -i, --inventory FILE  inventory to read (default ./inventory.y
                         may take before its host is marked failed, the step named,
                         while the others go on (default 600; a host's 'timeout:'
                         in the inventory overrides it). The SSH handshake is bounded
-                        by 15 s (or S when smaller); a host that stops answering is
+                        by 5 s (or S when smaller); a host that stops answering is
                         noticed within about 20 s (SSH keepalives)
       --json            one JSON document on stdout (every task result per host,
                         the recap and the exit code) and nothing else
