@@ -180,12 +180,14 @@ export class SshConnector implements Connector {
           ? undefined
           : setTimeout(() => {
               // Answer now: sshd only reports the channel closed once the
-              // command is gone, and it may ignore the signal request.
+              // command is gone. The command is abandoned, not ended: sshd
+              // does not end a command whose channel closes and that never
+              // writes, and refuses a client's signal to a root session
+              // ("session signalling requires privilege separation", seen
+              // with OpenSSH 9.2); ssh2 does not even send one once stdin is
+              // closed, as it is here at once.
               settled = true;
-              if (stream) {
-                stream.signal('KILL');
-                stream.close();
-              }
+              stream?.close();
               resolve({
                 code: 124,
                 stdout: Buffer.concat(out).toString('utf8'),
