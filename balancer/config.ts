@@ -11,8 +11,9 @@
 //     "migrationTimeout": 120, "sampleSeconds": 5, "cpuSource": "procstat",
 //     "schedule": "* * * * *", "pinned": [], "drained": [],
 //     "hosts": [{ "name": "kvmnode1", "address": "172.21.3.10",
-//                 "fqdn": "kvmnode1.localdomain", "role": "hypervisor" }, ...],
-//     "libvirtUri": "qemu+ssh://{fqdn}/system",        (optional)
+//                 "fqdn": "kvmnode1.localdomain", "role": "hypervisor",
+//                 "sshPort": 22 }, ...],   (sshPort: its sshd's; optional, 22)
+//     "libvirtUri": "qemu+ssh://root@{fqdn}:{port}/system",   (optional)
 //     "log": ..., "state": ..., "lock": ..., "jsonl": ...,   (optional)
 //     "self": "kvmnode1" }     (optional: the host whose name or FQDN is this
 //                               machine's hostname, else home[0])
@@ -30,6 +31,8 @@ export interface AgentHost {
   readonly address: string;
   readonly fqdn: string;
   readonly role: 'hypervisor' | 'storage';
+  /** The port the host's sshd listens on (ssh -p, the qemu+ssh URI's {port}). */
+  readonly sshPort: number;
 }
 
 export interface AgentPaths {
@@ -46,11 +49,11 @@ export interface AgentConfig {
   readonly hosts: readonly AgentHost[];
   readonly balancer: BalancerSpec;
   readonly paths: AgentPaths;
-  /** URI of another hypervisor's libvirt, `{fqdn}` and `{name}` replaced. */
+  /** URI of another hypervisor's libvirt, `{fqdn}`, `{name}` and `{port}` replaced. */
   readonly libvirtUri: string;
 }
 
-export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://root@{fqdn}/system';
+export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://root@{fqdn}:{port}/system';
 
 export const DEFAULT_PATHS: AgentPaths = {
   state: '/var/lib/hvmctl/state.json',
@@ -97,7 +100,9 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
     const str = (k: string): string => (typeof h[k] === 'string' && h[k] !== '' ? (h[k] as string) : fail(`hosts[${i}].${k} must be a non-empty string`));
     const role = str('role');
     if (role !== 'hypervisor' && role !== 'storage') fail(`hosts[${i}].role is "${role}", expected "hypervisor" or "storage"`);
-    return { name: str('name'), address: str('address'), fqdn: str('fqdn'), role: role as AgentHost['role'] };
+    const sshPort = h.sshPort ?? 22;
+    if (typeof sshPort !== 'number' || !Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) fail(`hosts[${i}].sshPort must be a port number (got ${JSON.stringify(sshPort)})`);
+    return { name: str('name'), address: str('address'), fqdn: str('fqdn'), role: role as AgentHost['role'], sshPort: sshPort as number };
   });
   const names = new Set(hosts.map((h) => h.name));
   if (names.size !== hosts.length) fail('"hosts" has a duplicate name');

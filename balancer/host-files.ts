@@ -14,11 +14,13 @@ export interface HostFiles {
 export interface HostAddress {
   readonly name: string;
   readonly fqdn: string;
+  /** The port the host's sshd listens on (the inventory's sshd port; 22 when the file does not say). */
+  readonly sshPort?: number;
 }
 
-/** ssh as root to a hypervisor; `command` is one shell command line, built with `sh`. */
-export function sshArgv(fqdn: string, command: string): string[] {
-  return ['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', `root@${fqdn}`, '--', command];
+/** ssh as root to a hypervisor's sshd port; `command` is one shell command line, built with `sh`. */
+export function sshArgv(fqdn: string, command: string, port = 22): string[] {
+  return ['ssh', '-p', String(port), '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', `root@${fqdn}`, '--', command];
 }
 
 export function createHostFiles(self: string, hosts: readonly HostAddress[], exec: Exec, timeoutMs = 8_000): HostFiles {
@@ -36,7 +38,7 @@ export function createHostFiles(self: string, hosts: readonly HostAddress[], exe
       const address = hosts.find((h) => h.name === host);
       if (!address) throw new ConnectError(host, 'not in the balancer configuration');
       // The remote shell parses the command line: every path is quoted.
-      const result = await exec(sshArgv(address.fqdn, sh`head -n 100000 -v ${paths}`), { timeoutMs });
+      const result = await exec(sshArgv(address.fqdn, sh`head -n 100000 -v ${paths}`, address.sshPort), { timeoutMs });
       if (result.timedOut || result.code === 255 || (result.code !== 0 && result.stdout === '')) {
         throw new ConnectError(host, `cannot read ${paths.join(' ')} over SSH: ${result.timedOut ? 'timed out' : result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, {
           hint: 'check that this hypervisor trusts the balancer host (hvmctl apply sets up root SSH keys)',

@@ -7,6 +7,7 @@ import { parseDomstats, type DomainStats } from './collect/domstats.ts';
 import { parseVirshList } from './collect/virsh-list.ts';
 import { formatVmMetadata, parseVmMetadata, VM_METADATA_KEY, VM_METADATA_URI, type VmMetadata } from './collect/vm-metadata.ts';
 import type { Exec, ExecResult } from './exec.ts';
+import { DEFAULT_LIBVIRT_URI } from './config.ts';
 import type { HostAddress } from './host-files.ts';
 
 export interface MigrateOutcome {
@@ -43,7 +44,7 @@ export interface VirshOptions {
   readonly self: string;
   readonly hosts: readonly HostAddress[];
   readonly exec: Exec;
-  /** Another hypervisor's URI, `{fqdn}`/`{name}` replaced; default qemu+ssh://root@{fqdn}/system. */
+  /** Another hypervisor's URI, `{fqdn}`/`{name}`/`{port}` (its sshd port) replaced; default DEFAULT_LIBVIRT_URI. */
   readonly uriTemplate?: string;
   /** For everything but migrate. */
   readonly timeoutMs?: number;
@@ -56,7 +57,7 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     if (host === self) return 'qemu:///system';
     const h = hosts.find((x) => x.name === host);
     if (!h) throw new ConnectError(host, 'not a hypervisor in the balancer configuration');
-    return (options.uriTemplate ?? 'qemu+ssh://root@{fqdn}/system').replaceAll('{fqdn}', h.fqdn).replaceAll('{name}', h.name);
+    return (options.uriTemplate ?? DEFAULT_LIBVIRT_URI).replaceAll('{fqdn}', h.fqdn).replaceAll('{name}', h.name).replaceAll('{port}', String(h.sshPort ?? 22));
   };
   const virsh = (host: string, args: readonly string[], t = timeoutMs): Promise<ExecResult> =>
     exec(['virsh', '-c', uri(host), ...args], { timeoutMs: t });

@@ -67,6 +67,24 @@ export class ConnectError extends HvmError {
   }
 }
 
+/** A remote step got no answer within its bound (--timeout, or the host's `timeout`). */
+export class StepTimeoutError extends HvmError {
+  readonly host: string;
+  readonly step: string;
+  readonly seconds: number;
+  constructor(host: string, step: string, seconds: number, options: HvmErrorOptions = {}) {
+    super('E_TIMEOUT', `${host}: no answer within ${seconds} s: ${step}`, {
+      hint:
+        options.hint ??
+        "something hangs on the host (a hard NFS mount, a hung libvirtd, a held dpkg lock?): look at it there; if the host is only slow, raise the bound with --timeout SECONDS or the host's `timeout:` in the inventory",
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+    });
+    this.host = host;
+    this.step = step;
+    this.seconds = seconds;
+  }
+}
+
 export function summarizeCommand(command: string, max = 120): string {
   const oneLine = command.replace(/\s+/g, ' ').trim();
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;

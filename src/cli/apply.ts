@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Connector } from '../connector/connector.ts';
-import { connectSsh } from '../connector/ssh.ts';
+import { connectHost } from '../connector/connect.ts';
 import { cliRouteGuard } from '../../lab/route-guard.ts';
 import { UsageError } from '../errors.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
@@ -17,6 +17,15 @@ import type { Handler, Task } from '../../tasks/engine/types.ts';
 import type { CliIo } from './io.ts';
 
 export const summary = 'make every host match the inventory (idempotent)';
+
+/** Default bound of each remote step (--timeout): long enough for a package install over a slow mirror. */
+export const DEFAULT_TIMEOUT_SECONDS = 600;
+/**
+ * Bound of the SSH handshake (or the step bound, when smaller). Not longer:
+ * the network handler's probes (tasks/ops/network.ts) each open a connection
+ * until 30 s after arming, and must end inside the host's 40 s rollback delay.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
 
 export interface ApplyDeps {
   /** Opens a connection to a host (default: SSH with the inventory's key and known_hosts). */
@@ -35,6 +44,12 @@ const common = `  -i, --inventory FILE  inventory to read (default ./inventory.y
       --tags TAGS       only tasks with one of these tags (comma-separated), e.g.
                         hosts,network,firewall,nfs,pool,ssh,packages,balancer
       --forks N         hosts worked on at the same time (default 10)
+      --timeout S       seconds each remote step (a fact batch, a command, a handler)
+                        may take before its host is marked failed, the step named,
+                        while the others go on (default 600; a host's 'timeout:'
+                        in the inventory overrides it). The SSH handshake is bounded
+                        by 5 s (or S when smaller); a host that stops answering is
+                        noticed within about 20 s (SSH keepalives)
       --json            one JSON document on stdout (every task result per host,
                         the recap and the exit code) and nothing else
   -h, --help            this text
@@ -48,7 +63,7 @@ paths of the inventory.
 Ctrl-C (SIGINT) or SIGTERM: no new command is started, the running one finishes,
 the recap is printed, exit code 130.`;
 
-export const applyHelp = `usage: hvmctl apply [-i FILE] [--limit HOSTS] [--tags TAGS] [--check] [--diff] [--forks N] [--json]
+export const applyHelp = `usage: hvmctl apply [-i FILE] [--limit HOSTS] [--tags TAGS] [--check] [--diff] [--forks N] [--timeout S] [--json]
 
 Connects to every host over SSH and makes it match the inventory: packages,
 /etc/hosts, network, firewall, NFS export and mount, libvirt pool, SSH trust,
@@ -66,7 +81,7 @@ Exit codes:
   3    some host could not be reached (or its host key is not pinned)
   64   bad command line; 65 bad inventory; 130 interrupted`;
 
-export const planHelp = `usage: hvmctl plan [-i FILE] [--limit HOSTS] [--tags TAGS] [--forks N] [--json]
+export const planHelp = `usage: hvmctl plan [-i FILE] [--limit HOSTS] [--tags TAGS] [--forks N] [--timeout S] [--json]
 
 Shows every change 'hvmctl apply' would make, with diffs, and changes nothing
 (the same as 'hvmctl apply --check --diff'). Scripts use the exit code to detect
@@ -97,6 +112,9 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const json = options.json === true;
   const forks = options.forks === undefined ? 10 : Number(options.forks);
   if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive integer, not '${options.forks}'`);
+  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(options.timeout);
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86400) throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not '${options.timeout}'`);
+  const boundMs = (h: HostSpec): number => (h.timeout ?? timeout) * 1000;
 
   // Flags first: a bad one is reported before the inventory is even read.
   const limit = listOption('--limit', options.limit);
@@ -112,7 +130,7 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const connect =
     deps.connect ??
     ((inv: Inventory, host: HostSpec) =>
-      connectSsh(host, { user: inv.ssh.user, identity: inv.ssh.identity, knownHosts: inv.ssh.knownHosts, guard }));
+      connectHost(inv, host, { guard, connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, boundMs(host)) }));
 
   const interrupt = deps.signal ? undefined : onSignals(io);
   const style = styleFor(hosts.map((h) => h.name), io.tty && !json);
@@ -133,6 +151,7 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
       connect: (h) => connect(inventory, h),
       check,
       forks,
+      timeoutMs: boundMs,
       ...(deps.signal ?? interrupt?.signal ? { signal: deps.signal ?? interrupt?.signal } : {}),
       events: {
         stage: (stage, names) => say(formatStage(stage, names, check, style)),
@@ -152,7 +171,7 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   }
 }
 
-type Parsed = { help?: boolean; check?: boolean; diff?: boolean; json?: boolean; inventory?: string; limit?: string; tags?: string; forks?: string };
+type Parsed = { help?: boolean; check?: boolean; diff?: boolean; json?: boolean; inventory?: string; limit?: string; tags?: string; forks?: string; timeout?: string };
 
 function parse(argv: string[], mode: 'apply' | 'plan'): Parsed {
   try {
@@ -164,6 +183,7 @@ function parse(argv: string[], mode: 'apply' | 'plan'): Parsed {
         limit: { type: 'string' },
         tags: { type: 'string' },
         forks: { type: 'string' },
+        timeout: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         ...(mode === 'apply' ? { check: { type: 'boolean' as const }, diff: { type: 'boolean' as const } } : {}),

@@ -109,7 +109,7 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
   const connect =
     deps.connect ??
     (async (inv: Inventory, h: HostSpec) =>
-      (await import('../connector/ssh.ts')).connectSsh(h, { user: inv.ssh.user, identity: inv.ssh.identity, knownHosts: inv.ssh.knownHosts }));
+      (await import('../connector/connect.ts')).connectHost(inv, h));
   const connector = await connect(inventory, host);
   try {
     const result = await connector.run(sh`node ${AGENT_SCRIPT} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);

@@ -10,7 +10,7 @@ import { execInHost, hostEntry } from '../../lab/enter.ts';
 import { labReboot } from '../../lab/reboot.ts';
 import { notUp } from '../../lab/lab-error.ts';
 import { assertLabRoute, labRouteGuard } from '../../lab/route-guard.ts';
-import { connectSsh } from '../connector/ssh.ts';
+import { connectHost } from '../connector/connect.ts';
 import type { LabState } from '../../lab/state.ts';
 import { readLabState } from '../../lab/state.ts';
 import { formatStatus, labStatus } from '../../lab/status.ts';
@@ -199,7 +199,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const knownHosts = knownHostsFile(inv, io);
       const identity = identityFile(inv, io);
       // apply's own SSH connector, with the lab's route guard in front of every connection.
-      const connect = (i: Inventory, host: HostSpec) => connectSsh(host, { user: i.ssh.user, identity, knownHosts, guard: labRouteGuard });
+      const connect = (i: Inventory, host: HostSpec) => connectHost(i, host, { identity, knownHosts, guard: labRouteGuard });
       return labDemo(inv, io, { knownHosts, identity, balance: args.balance, apply: (a) => apply.run(a, io, { connect }) });
     }
     default:

@@ -15,6 +15,8 @@ export interface RunResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The command was killed by `timeoutMs` (code 124, output so far). */
+  readonly timedOut?: boolean;
 }
 
 export interface Connector {

@@ -39,6 +39,7 @@ export class LocalConnector implements Connector {
           code: timedOut ? 124 : (code ?? (signal ? 128 + (signalNumber[signal] ?? 0) : 1)),
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: timedOut ? `${stderr}hvmctl: timed out after ${options.timeoutMs} ms\n` : stderr,
+          ...(timedOut ? { timedOut } : {}),
         });
       });
       child.stdin.on('error', () => undefined); // the command may exit without reading its input

@@ -17,8 +17,17 @@ export interface SshOptions {
   readonly identity: string;
   /** Path of the OpenSSH known_hosts file the host key must be pinned in. */
   readonly knownHosts: string;
+  /** Bound of the TCP connect and SSH handshake (default 15 s; apply passes 5 s, see src/cli/apply.ts). */
   readonly connectTimeoutMs?: number;
+  /**
+   * A keepalive every `keepaliveMs` (default 5 s); after `keepaliveCountMax`
+   * (default 3) unanswered ones the connection is dead: a peer that vanished
+   * without closing (power cut, cable, a firewall dropping the flow) is
+   * noticed within about (countMax + 1) x keepaliveMs, and every command on it
+   * fails at once instead of waiting for TCP's own minutes-long timeout.
+   */
   readonly keepaliveMs?: number;
+  readonly keepaliveCountMax?: number;
   readonly maxChannels?: number;
   /** Called before connecting (the lab checks the route goes through its bridge); throw to refuse. */
   readonly guard?: (host: HostSpec) => Promise<void>;
@@ -53,9 +62,9 @@ export async function connectSsh(host: HostSpec, options: SshOptions): Promise<S
     port: host.sshPort,
     username: options.user,
     privateKey,
-    readyTimeout: options.connectTimeoutMs ?? 5000,
-    keepaliveInterval: options.keepaliveMs ?? 10_000,
-    keepaliveCountMax: 3,
+    readyTimeout: options.connectTimeoutMs ?? 15_000,
+    keepaliveInterval: options.keepaliveMs ?? 5000,
+    keepaliveCountMax: options.keepaliveCountMax ?? 3,
     hostVerifier: (key: Buffer) => {
       verdict = verifyHostKey(entries, names, key);
       return verdict.ok;
@@ -160,41 +169,63 @@ export class SshConnector implements Connector {
         reject(new ConnectError(this.host, `connection lost${this.lost ? `: ${this.lost.message}` : ''}`, { hint: 'the host went away during the run; check it and run again' }));
         return;
       }
-      this.client.exec(command, (err: Error | undefined, stream: ClientChannel) => {
+      const out: Buffer[] = [];
+      const errOut: Buffer[] = [];
+      let stream: ClientChannel | undefined;
+      let settled = false;
+      // The bound covers opening the channel too: on a stalled connection
+      // the channel may never open.
+      const timer =
+        options.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              // Answer now: sshd only reports the channel closed once the
+              // command is gone. The command is abandoned, not ended: sshd
+              // does not end a command whose channel closes and that never
+              // writes, and refuses a client's signal to a root session
+              // ("session signalling requires privilege separation", seen
+              // with OpenSSH 9.2); ssh2 does not even send one once stdin is
+              // closed, as it is here at once.
+              settled = true;
+              stream?.close();
+              resolve({
+                code: 124,
+                stdout: Buffer.concat(out).toString('utf8'),
+                stderr: `${Buffer.concat(errOut).toString('utf8')}hvmctl: timed out after ${options.timeoutMs} ms\n`,
+                timedOut: true,
+              });
+            }, options.timeoutMs);
+      this.client.exec(command, (err: Error | undefined, channel: ClientChannel) => {
         if (err) {
+          if (timer) clearTimeout(timer);
+          if (settled) return;
+          settled = true;
           reject(new ConnectError(this.host, `cannot open a channel: ${err.message}`, { hint: 'the connection dropped, or sshd refused another session (MaxSessions)', cause: err }));
           return;
         }
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
-        let timedOut = false;
-        const timer =
-          options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                // Answer now: sshd only reports the channel closed once the
-                // command is gone, and it may ignore the signal request.
-                timedOut = true;
-                stream.signal('KILL');
-                stream.close();
-                resolve({
-                  code: 124,
-                  stdout: Buffer.concat(out).toString('utf8'),
-                  stderr: `${Buffer.concat(errOut).toString('utf8')}hvmctl: timed out after ${options.timeoutMs} ms\n`,
-                });
-              }, options.timeoutMs);
-        stream.on('data', (b: Buffer) => out.push(b));
-        stream.stderr.on('data', (b: Buffer) => errOut.push(b));
-        stream.on('close', (code: number | null, signal?: string) => {
+        if (settled) {
+          channel.close();
+          return;
+        }
+        stream = channel;
+        channel.on('data', (b: Buffer) => out.push(b));
+        channel.stderr.on('data', (b: Buffer) => errOut.push(b));
+        channel.on('close', (code: number | null, signal?: string) => {
           if (timer) clearTimeout(timer);
-          if (timedOut) return;
+          if (settled) return;
+          settled = true;
+          if ((code === null || code === undefined) && signal === undefined && this.lost) {
+            // No exit status: the connection died under the command (keepalive timeout, reset).
+            reject(new ConnectError(this.host, `connection lost while running a command: ${this.lost.message}`, { hint: 'the host stopped answering (keepalives unanswered) or reset the connection; check it and run again' }));
+            return;
+          }
           resolve({
             code: code ?? (signal ? 128 + (signal === 'KILL' ? 9 : 15) : 255),
             stdout: Buffer.concat(out).toString('utf8'),
             stderr: Buffer.concat(errOut).toString('utf8'),
           });
         });
-        stream.end(options.input ?? '');
+        channel.end(options.input ?? '');
       });
     });
   }

@@ -12,6 +12,7 @@ import type { SchemaProblem } from './schema-errors.ts';
 import { contains, intToIp, ipToInt, parseCidr } from './ipv4.ts';
 import { plainPathProblem, systemPathProblem } from './path-checks.ts';
 import type { RawHost, RawInventory } from './raw.ts';
+import { sshdPortChecks } from './sshd-port.ts';
 import type { DataPath } from './yaml-position.ts';
 
 type Problem = SchemaProblem;
@@ -49,6 +50,7 @@ export function crossCheck(raw: RawInventory, usable: Usable = () => true, writt
     ...pathChecks(raw, usable),
     ...(usable(['cluster', 'network']) ? networkChecks(raw, usable) : []),
     ...hostChecks(raw, usable),
+    ...sshdPortChecks(raw, hostEntries(raw, usable), usable),
   ];
   if (usable(['firewall', 'migration_ports'])) problems.push(...portChecks(raw));
   problems.push(...balancerChecks(raw, usable, written));

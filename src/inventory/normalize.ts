@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { intToIp, parseCidr } from './ipv4.ts';
 import type { RawHost, RawInventory } from './raw.ts';
+import { sshdPortOf } from './sshd-port.ts';
 import type { BalancerSpec, HostSpec, Inventory, Role, StrategySpec } from './types.ts';
 
 export function expandHome(p: string, home: string): string {
@@ -23,6 +24,8 @@ export function normalize(raw: RawInventory, file: string, homeDirectory: string
     osFamily: h.os_family ?? raw.cluster.os_family,
     sshHost: h.ssh_host ?? h.address,
     sshPort: h.ssh_port ?? raw.ssh.port,
+    sshdPort: sshdPortOf(h, raw.ssh),
+    ...(h.timeout === undefined ? {} : { timeout: h.timeout }),
   });
   const hypervisorNames = Object.keys(raw.hypervisors.hosts);
   const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];

@@ -10,6 +10,8 @@ export interface RawHost {
   os_family?: OsFamily;
   ssh_host?: string;
   ssh_port?: number;
+  sshd_port?: number;
+  timeout?: number;
 }
 
 export interface RawInventory {
@@ -17,6 +19,7 @@ export interface RawInventory {
   ssh: {
     user: string;
     port: number;
+    sshd_port?: number;
     identity: string;
     known_hosts: string;
     cluster_key_type: 'ed25519' | 'rsa' | 'ecdsa';

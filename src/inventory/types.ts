@@ -18,7 +18,12 @@ export interface HostSpec {
   readonly osFamily: OsFamily;
   /** Where apply connects to (defaults to `address`). */
   readonly sshHost: string;
+  /** The port apply connects to on sshHost (a port forward's, a bastion's). */
   readonly sshPort: number;
+  /** The port this host's sshd listens on: what the firewall opens and the other hypervisors use (src/inventory/sshd-port.ts). */
+  readonly sshdPort: number;
+  /** Seconds each remote step may take on this host; undefined: the command line's --timeout. */
+  readonly timeout?: number;
 }
 
 export interface ClusterSpec {

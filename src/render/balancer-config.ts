@@ -8,6 +8,8 @@ export interface BalancerFileHost {
   readonly address: string;
   readonly fqdn: string;
   readonly role: Role;
+  /** The port its sshd listens on (the inventory's sshd port, not where apply connects). */
+  readonly sshPort: number;
 }
 
 /** The JSON document in balancerPaths.config: the inventory's balancer section (the named
@@ -19,7 +21,7 @@ interface BalancerFileExtras {
   readonly managedBy: string;
   /** Every cluster member, storage first, then hypervisors in inventory order. */
   readonly hosts: readonly BalancerFileHost[];
-  /** libvirt URI template of a hypervisor, `{fqdn}` replaced. */
+  /** libvirt URI template of a hypervisor, `{fqdn}` and `{port}` (its sshd port) replaced. */
   readonly libvirtUri: string;
   readonly log: string;
   readonly jsonl: string;
@@ -31,9 +33,10 @@ export function balancerConfig(inv: Inventory): BalancerFileConfig {
   return {
     managedBy: 'hvmctl (src/render/balancer-config.ts): local changes are overwritten by `hvmctl apply`',
     ...inv.balancer,
-    hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address, fqdn: h.fqdn, role: h.role })),
-    // Root's cluster key pair (installed by apply) opens the peers' libvirt.
-    libvirtUri: 'qemu+ssh://root@{fqdn}/system',
+    hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address, fqdn: h.fqdn, role: h.role, sshPort: h.sshdPort })),
+    // Root's cluster key pair (installed by apply) opens the peers' libvirt,
+    // on the port their sshd listens on.
+    libvirtUri: 'qemu+ssh://root@{fqdn}:{port}/system',
     log: balancerPaths.log,
     jsonl: balancerPaths.jsonl,
     state: balancerPaths.state,

@@ -30,7 +30,7 @@ export function otherHosts(inv: Inventory, host: HostSpec): HostSpec[] {
 
 /** Every IPv4 flow `host` accepts, in rule order. `operator`: the operator's IPv4 address, if it connects over IPv4. */
 export function wantedFlows(inv: Inventory, host: HostSpec, operator: string | undefined): Flow[] {
-  const ssh: readonly [number, number] = [host.sshPort, host.sshPort];
+  const ssh: readonly [number, number] = [host.sshdPort, host.sshdPort];
   const others = otherHosts(inv, host);
   const flows: Flow[] = [];
   if (operator !== undefined && !others.some((h) => h.address === operator)) {

@@ -103,7 +103,7 @@ export function wantedIpv6FirewallRules(host: HostSpec, extra: FirewallExtra = {
     ...icmpv6Accepted.map(({ type, what }) => rule(`-p ipv6-icmp -m icmp6 --icmpv6-type ${type}`, `icmpv6 ${what}`)),
   ];
   const operator = operatorOf(extra).ipv6;
-  if (operator !== undefined) rules.push(rule(`-s ${operator}/128 -p tcp -m tcp --dport ${host.sshPort}`, 'operator ssh'));
+  if (operator !== undefined) rules.push(rule(`-s ${operator}/128 -p tcp -m tcp --dport ${host.sshdPort}`, 'operator ssh'));
   return rules;
 }
 

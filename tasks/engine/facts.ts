@@ -8,7 +8,8 @@
 // calls every fact's pure `parse`.
 import { randomBytes } from 'node:crypto';
 import type { Connector, RunResult } from '../../src/connector/connector.ts';
-import { HvmError, ParseError } from '../../src/errors.ts';
+import { PartialOutput } from '../../src/connector/bounded.ts';
+import { HvmError, ParseError, StepTimeoutError, summarizeCommand } from '../../src/errors.ts';
 import { quote } from '../../src/shell.ts';
 import type { Fact } from './types.ts';
 
@@ -133,7 +134,9 @@ export async function gatherFacts(
   if (unique.size === 0) return values;
   const list = [...unique.values()];
   const batch = batchScript(list);
-  const result = await connector.run(batch.script);
+  const result = await connector.run(batch.script).catch((error: unknown) => {
+    throw namedTimeout(error, batch, list);
+  });
   let raw: Map<string, RunResult>;
   try {
     raw = splitBatch(batch, result.stdout);
@@ -153,6 +156,24 @@ export async function gatherFacts(
     }
   }
   return values;
+}
+
+/** The fact a timed-out batch was in: the last one it started and did not finish. */
+export function unfinishedFact(batch: Pick<Batch, 'marker' | 'keys'>, stdout: string): string | undefined {
+  let last: string | undefined;
+  batch.keys.forEach((key, i) => {
+    if (stdout.includes(`${batch.marker} b ${i}\n`) && !stdout.includes(`\n${batch.marker} x ${i} `)) last = key;
+  });
+  return last;
+}
+
+/** A batch's StepTimeoutError names the fact that hung (and its command) instead of the whole batch script. */
+function namedTimeout(error: unknown, batch: Batch, list: readonly Fact<unknown>[]): unknown {
+  if (!(error instanceof StepTimeoutError)) return error;
+  const key = error.cause instanceof PartialOutput ? unfinishedFact(batch, error.cause.stdout) : undefined;
+  const fact = list.find((f) => f.key === key);
+  const step = fact ? `reading fact '${fact.key}' (${summarizeCommand(fact.command, 80)})` : `reading ${list.length} fact(s) in one batch`;
+  return new StepTimeoutError(error.host, step, error.seconds, { ...(error.hint ? { hint: error.hint } : {}), cause: error });
 }
 
 function unquote(text: string): string {

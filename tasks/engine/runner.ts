@@ -15,6 +15,13 @@
 // host; the first change or handler executed there empties the host's cache,
 // and later stages gather what they need again (one command per stage). So a
 // run with nothing to change costs one connection and one command per host.
+//
+// Bounds: with `timeoutMs`, every connection is a bounded connector
+// (src/connector/bounded.ts): each remote command (a fact batch, a change's
+// command, a handler's) that gets no answer within the host's bound fails
+// that host with the step named, and the stage goes on for the others (the
+// stage barrier waits at most one bound per step for a hung host).
+import { connectBounded } from '../../src/connector/bounded.ts';
 import type { Connector } from '../../src/connector/connector.ts';
 import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
@@ -48,6 +55,8 @@ export interface RunnerOptions {
   readonly signal?: AbortSignal;
   readonly events?: RunEvents;
   readonly now?: () => number;
+  /** The bound of every remote step on this host, in ms (undefined: unbounded, for tests of other things). */
+  readonly timeoutMs?: (host: HostSpec) => number | undefined;
 }
 
 interface HostState {
@@ -88,6 +97,11 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     opts.events?.result?.(r);
   };
   const isSelected = (t: Task): boolean => opts.selected?.has(t) ?? true;
+  /** A connection whose every step is bounded; connecting itself too (a connect that never returns is unreachable). */
+  const connect = async (spec: HostSpec): Promise<Connector> => {
+    const ms = opts.timeoutMs?.(spec);
+    return ms === undefined ? opts.connect(spec) : connectBounded(spec.name, () => opts.connect(spec), ms);
+  };
 
   const ctxOf = (s: HostState): TaskContext => ({
     inventory: opts.inventory,
@@ -101,7 +115,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
   // address and every fact the run will ask this host for.
   await pool(states, forks, aborted, async (s) => {
     try {
-      s.connector = await opts.connect(s.spec);
+      s.connector = await connect(s.spec);
     } catch (error) {
       s.stop = { unreachable: true, error: errorRecord(error) };
       opts.events?.unreachable?.(s.spec.name, s.stop.error);
@@ -279,7 +293,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
         connector: conn,
         check,
         aborted,
-        connect: () => opts.connect(s.spec),
+        connect: () => connect(s.spec),
         report: (task, status, reason, error) =>
           record({ host: s.spec.name, stage, task, handler: true, status, reason, changes: [], ...(error ? { error } : {}) }),
       });

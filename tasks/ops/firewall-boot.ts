@@ -6,7 +6,14 @@
 //     network-pre.target. iptables-persistent asks at install whether to save
 //     the live rules into those very files (debconf autosave_v4/v6, default
 //     yes): apply answers no beforehand, so the install never overwrites
-//     apply's files with whatever happens to be loaded.
+//     apply's files with whatever happens to be loaded. The install also
+//     STARTS netfilter-persistent, whose plugins run `iptables-restore` of
+//     the files without --noflush: that wipes every chain of the filter table,
+//     libvirt's LIBVIRT_* chains and jumps and other administrators' rules
+//     included (checked with iptables 1.8.9). So the install runs between a
+//     save and a restore of the live rulesets (keepLiveRulesets): what the
+//     live task just loaded, libvirt's chains and the kept foreign rules
+//     survive it.
 //   - RHEL family: iptables-services (EL9: iptables-nft-services), units
 //     iptables and ip6tables, files /etc/sysconfig/iptables and ip6tables.
 // Only for the iptables backend: firewalld loads its own configuration, and
@@ -32,6 +39,28 @@ export interface BootLoader {
   readonly units: readonly string[];
   /** Runs before the packages are installed (answers the install's questions). */
   readonly beforeInstall?: string;
+  /** Installing the package starts the loader, which reloads the files with a full flush of the filter table. */
+  readonly startsAtInstall?: boolean;
+}
+
+/**
+ * `script` run between a save and a restore of the live IPv4 and IPv6
+ * rulesets (every table), so whatever `script` loads meanwhile is undone;
+ * the restore runs even when `script` fails, and its status is kept.
+ */
+export function keepLiveRulesets(script: string): string {
+  return [
+    'hv4=$(mktemp) && hv6=$(mktemp) || exit 1',
+    `trap 'rm -f "$hv4" "$hv6"' EXIT`,
+    'iptables-save > "$hv4" || exit 1',
+    'if [ -d /proc/sys/net/ipv6 ]; then ip6tables-save > "$hv6" || exit 1; fi',
+    // Not `( ... ) || rc=$?`: inside an AND-OR list the shell ignores set -e.
+    `( set -e\n${script}\n)`,
+    'rc=$?',
+    'iptables-restore < "$hv4" || rc=1',
+    'if [ -s "$hv6" ]; then ip6tables-restore < "$hv6" || rc=1; fi',
+    'exit "$rc"',
+  ].join('\n');
 }
 
 /** iptables-persistent's debconf questions, answered "no": never save the live rules over apply's files. */
@@ -41,7 +70,11 @@ export const IPTABLES_PERSISTENT_PRESEED = [
 ] as const;
 
 export const firewallBootLoaders: Readonly<Record<OsFamily, BootLoader>> = {
-  debian: { units: ['netfilter-persistent'], beforeInstall: sh`printf '%s\\n' ${[...IPTABLES_PERSISTENT_PRESEED]} | debconf-set-selections` },
+  debian: {
+    units: ['netfilter-persistent'],
+    beforeInstall: sh`printf '%s\\n' ${[...IPTABLES_PERSISTENT_PRESEED]} | debconf-set-selections`,
+    startsAtInstall: true,
+  },
   redhat: { units: ['iptables', 'ip6tables'] },
 };
 
@@ -64,7 +97,8 @@ export function planFirewallBoot(host: HostSpec, backendSetting: Inventory['fire
   const changes: Change[] = [];
   const missing = packages.filter((p) => !facts.installed.has(p));
   if (missing.length > 0) {
-    const script = [...(loader.beforeInstall === undefined ? [] : [loader.beforeInstall]), installCommand(host.osFamily, missing)].join('\n');
+    const install = [...(loader.beforeInstall === undefined ? [] : [loader.beforeInstall]), installCommand(host.osFamily, missing)].join('\n');
+    const script = loader.startsAtInstall ? keepLiveRulesets(install) : install;
     changes.push({ summary: `install ${missing.join(' ')} (loads ${files} at boot)`, commands: [{ script }] });
   }
   if (!isSystemd(facts.init)) {

@@ -65,7 +65,7 @@ export function planFirewalld(host: HostSpec, wanted: readonly RichRule[], opera
   if (fact.state === 'stopped') {
     throw new TaskCheckError('E_FIREWALL_BACKEND', `${host.name}: firewall backend firewalld, but firewalld is not running`, 'start it (`systemctl enable --now firewalld`), or set `firewall.backend: auto` (or iptables)');
   }
-  if (operator !== undefined && !wanted.some((r) => richAcceptsSsh(r.rule, operator, host.sshPort))) {
+  if (operator !== undefined && !wanted.some((r) => richAcceptsSsh(r.rule, operator, host.sshdPort))) {
     throw new TaskCheckError(
       'E_FIREWALL_LOCKOUT',
       `${host.name}: the wanted firewalld rules would not accept SSH from the operator's address ${operator}; not applied`,
@@ -93,7 +93,7 @@ export function planFirewalld(host: HostSpec, wanted: readonly RichRule[], opera
   const kept: string[] = [];
   for (const r of zone?.richRules ?? []) {
     if (wantedSet.has(r)) continue;
-    if (operator !== undefined && richAcceptsSsh(r, operator, host.sshPort)) {
+    if (operator !== undefined && richAcceptsSsh(r, operator, host.sshdPort)) {
       kept.push(r);
       continue;
     }

@@ -110,7 +110,7 @@ export function planLiveFirewall(
   requireIptablesBackend(host, backendSetting, facts.tools);
   if (operator !== undefined) {
     const family: IpFamily = isIpv4(operator) ? 'ipv4' : 'ipv6';
-    if (!acceptsSsh(wanted[family], operator, host.sshPort)) {
+    if (!acceptsSsh(wanted[family], operator, host.sshdPort)) {
       throw new TaskCheckError(
         'E_FIREWALL_LOCKOUT',
         `${host.name}: the wanted ${ipFamilyTools[family].label} firewall rules would not accept SSH from the operator's address ${operator}; not applied`,

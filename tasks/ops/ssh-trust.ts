@@ -106,10 +106,14 @@ export function peerKeys(inv: Inventory, self: HostSpec, cluster: ClusterFacts):
     }));
 }
 
-/** `fqdn,short,address` (or `[name]:port,...` when sshd listens elsewhere than 22). */
+/**
+ * `fqdn,short,address`, or `[name]:port,...` when the peer's sshd listens
+ * elsewhere than 22: the port sshd listens on (sshdPort), which the other
+ * hypervisors connect to, not the one apply reaches it through.
+ */
 export function knownHostsNames(peer: HostSpec): string[] {
   const names = [peer.fqdn, peer.name, peer.address];
-  return peer.sshPort === 22 ? names : names.map((n) => `[${n}]:${peer.sshPort}`);
+  return peer.sshdPort === 22 ? names : names.map((n) => `[${n}]:${peer.sshdPort}`);
 }
 
 /**

@@ -48,6 +48,7 @@ describe('agent config', () => {
     [{ ...rendered, cpuSource: 'mpstat' }, /cpu_source is "mpstat"/],
     [{ ...rendered, state: 'relative/state.json' }, /state must be an absolute path/],
     [{ ...rendered, libvirtUri: 'qemu:///system' }, /libvirtUri must be a URI template/],
+    [{ ...rendered, hosts: [{ ...hosts[1], sshPort: '22' }] }, /hosts\[0\]\.sshPort must be a port number \(got "22"\)/],
     [{ ...rendered, hosts: [{ ...hosts[1], role: 'router' }] }, /hosts\[0\]\.role is "router"/],
     [[], /expected a JSON object/],
   ])('rejects a bad file with a message naming the field (%#)', (data, message) => {
@@ -79,8 +80,19 @@ describe('host files over ssh', () => {
     };
     const files = createHostFiles('kvmnode1', hosts, exec);
     const m = await files.read('kvmnode2', ['/proc/stat', '/x y', '/z']);
-    expect(calls).toEqual([['ssh', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', 'root@kvmnode2.localdomain', '--', "head -n 100000 -v /proc/stat '/x y' /z"]]);
+    expect(calls).toEqual([['ssh', '-p', '22', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', 'root@kvmnode2.localdomain', '--', "head -n 100000 -v /proc/stat '/x y' /z"]]);
     expect([...m]).toEqual([['/proc/stat', 'cpu  1 2 3 4\n'], ['/x y', '5\n'], ['/z', undefined]]);
+  });
+  it("connects to the port the host's sshd listens on (sshPort in the file)", async () => {
+    const calls: (readonly string[])[] = [];
+    const exec: Exec = async (argv) => {
+      calls.push(argv);
+      return { code: 0, stdout: '==> /proc/stat <==\ncpu  1 2 3 4\n', stderr: '', timedOut: false };
+    };
+    const c = parseAgentConfig({ ...rendered, hosts: [hosts[0], hosts[1], { ...hosts[2], sshPort: 2200 }] }, 'f', 'kvmnode1');
+    await createHostFiles('kvmnode1', c.hosts, exec).read('kvmnode2', ['/proc/stat']);
+    expect(calls[0]?.slice(0, 3)).toEqual(['ssh', '-p', '2200']);
+    expect(c.hosts.map((h) => h.sshPort)).toEqual([22, 22, 2200]);
   });
   it('an unreachable host is a ConnectError', async () => {
     const files = createHostFiles('kvmnode1', hosts, async () => ({ code: 255, stdout: '', stderr: 'ssh: connect to host kvmnode2 port 22: No route to host', timedOut: false }));

@@ -6,8 +6,8 @@ import { ConnectError } from '../../src/errors.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/captured-balancer/${name}`, import.meta.url), 'utf8');
 const hosts = [
-  { name: 'kvmnode1', fqdn: 'kvmnode1.localdomain' },
-  { name: 'kvmnode2', fqdn: 'kvmnode2.localdomain' },
+  { name: 'kvmnode1', fqdn: 'kvmnode1.localdomain', sshPort: 22 },
+  { name: 'kvmnode2', fqdn: 'kvmnode2.localdomain', sshPort: 22 },
 ];
 
 function recorder(answer: (argv: readonly string[]) => Partial<ExecResult>): { exec: Exec; calls: { argv: readonly string[]; timeoutMs: number | undefined }[] } {
@@ -20,6 +20,16 @@ function recorder(answer: (argv: readonly string[]) => Partial<ExecResult>): { e
 }
 
 describe('virsh libvirt adapter', () => {
+  it("reaches another hypervisor's libvirt on the port its sshd listens on (the URI's {port}; 22 when the file does not say)", async () => {
+    const { exec, calls } = recorder(() => ({ stdout: fixture('virsh-domstats-1.txt') }));
+    const lv = createVirshLibvirt({ self: 'kvmnode1', hosts: [hosts[0]!, { name: 'kvmnode2', fqdn: 'kvmnode2.localdomain', sshPort: 2200 }, { name: 'kvmnode3', fqdn: 'kvmnode3.localdomain' }], exec });
+    await lv.domstats('kvmnode2');
+    await lv.domstats('kvmnode3');
+    await lv.migrate('server2', 'kvmnode1', 'kvmnode2', 1000);
+    expect(calls.map((c) => c.argv[2])).toEqual(['qemu+ssh://root@kvmnode2.localdomain:2200/system', 'qemu+ssh://root@kvmnode3.localdomain:22/system', 'qemu:///system']);
+    expect(calls[2]?.argv.at(-1)).toBe('qemu+ssh://root@kvmnode2.localdomain:2200/system');
+  });
+
   it('reads domstats locally through qemu:///system and remotely through qemu+ssh', async () => {
     const { exec, calls } = recorder(() => ({ stdout: fixture('virsh-domstats-1.txt') }));
     const lv = createVirshLibvirt({ self: 'kvmnode1', hosts, exec });
@@ -27,7 +37,7 @@ describe('virsh libvirt adapter', () => {
     await lv.domstats('kvmnode2');
     expect(calls.map((c) => c.argv)).toEqual([
       ['virsh', '-c', 'qemu:///system', 'domstats', '--cpu-total', '--balloon', '--state'],
-      ['virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain/system', 'domstats', '--cpu-total', '--balloon', '--state'],
+      ['virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain:22/system', 'domstats', '--cpu-total', '--balloon', '--state'],
     ]);
   });
 
@@ -59,7 +69,7 @@ describe('virsh libvirt adapter', () => {
     const { exec, calls } = recorder(() => ({}));
     await createVirshLibvirt({ self: 'kvmnode1', hosts, exec }).setMetadata('kvmnode2', 'server2', { home: 'kvmnode1', moved: 5, reason: 'r' });
     expect(calls[0]!.argv).toEqual([
-      'virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain/system', 'metadata', 'server2', 'https://hvmctl.dev/xmlns/vm/1',
+      'virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain:22/system', 'metadata', 'server2', 'https://hvmctl.dev/xmlns/vm/1',
       '--key', 'hvmctl', '--set', '<vm><home>kvmnode1</home><moved>5</moved><reason>r</reason></vm>', '--live', '--config',
     ]);
   });
@@ -70,8 +80,8 @@ describe('virsh libvirt adapter', () => {
     expect(await lv.migrate('server2', 'kvmnode1', 'kvmnode2', 120_000)).toEqual({ ok: true, timedOut: false, error: undefined });
     await lv.migrate('server2', 'kvmnode2', 'kvmnode1', 60_000);
     expect(calls).toEqual([
-      { argv: ['virsh', '-c', 'qemu:///system', 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'server2', 'qemu+ssh://root@kvmnode2.localdomain/system'], timeoutMs: 120_000 },
-      { argv: ['virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain/system', 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'server2', 'qemu:///system'], timeoutMs: 60_000 },
+      { argv: ['virsh', '-c', 'qemu:///system', 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'server2', 'qemu+ssh://root@kvmnode2.localdomain:22/system'], timeoutMs: 120_000 },
+      { argv: ['virsh', '-c', 'qemu+ssh://root@kvmnode2.localdomain:22/system', 'migrate', '--live', '--persistent', '--undefinesource', '--verbose', 'server2', 'qemu:///system'], timeoutMs: 60_000 },
     ]);
   });
 

@@ -3,12 +3,13 @@
 // privilege separation) and /usr/sbin/sshd; skips saying why otherwise.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect as tcpConnect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boundedConnector } from '../../src/connector/bounded.ts';
 import { connectSsh } from '../../src/connector/ssh.ts';
-import { ConnectError } from '../../src/errors.ts';
+import { ConnectError, StepTimeoutError } from '../../src/errors.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
 
 const root = process.getuid?.() === 0;
@@ -61,7 +62,7 @@ describe.skipIf(why !== '')(`ssh connector against a real sshd${why ? ` (skipped
       if (up) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    host = { name: 'local', fqdn: 'local.localdomain', role: 'hypervisor', address: '127.0.0.1', mac: '52:54:00:00:00:01', interface: 'lo', osFamily: 'debian', sshHost: '127.0.0.1', sshPort: port };
+    host = { name: 'local', fqdn: 'local.localdomain', role: 'hypervisor', address: '127.0.0.1', mac: '52:54:00:00:00:01', interface: 'lo', osFamily: 'debian', sshHost: '127.0.0.1', sshPort: port, sshdPort: port };
   }, 20_000);
 
   afterAll(() => {
@@ -143,4 +144,54 @@ describe.skipIf(why !== '')(`ssh connector against a real sshd${why ? ` (skipped
     const err = await connectSsh(host, { ...opts(), guard: async () => { throw new ConnectError('local', 'route not via the lab bridge'); } }).catch((e: unknown) => e);
     expect((err as Error).message).toContain('route not via the lab bridge');
   });
+
+  // (sshd does not kill a command whose channel is closed and that never
+  // writes: `sleep 20` rather than longer, so the test leaves nothing behind for long.)
+  it('a command that hangs on the host (sleep) is bounded: a StepTimeoutError naming it, and the connection still works', async () => {
+    const c = boundedConnector(await connectSsh(host, opts()), 1000);
+    try {
+      const error = await c.run('sleep 20').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StepTimeoutError);
+      expect((error as Error).message).toBe('local: no answer within 1 s: sleep 20');
+      expect(await c.run('echo still here')).toMatchObject({ code: 0, stdout: 'still here\n' });
+    } finally {
+      await c.close();
+    }
+  }, 30_000);
+
+  // A peer that vanishes without closing (power cut, a firewall dropping the
+  // flow): a TCP relay in front of sshd that stops forwarding both ways and
+  // keeps both sockets open. Only the SSH keepalives can notice.
+  it('a dead peer is noticed by the keepalives: the running command fails as "connection lost", with no step bound at all', async () => {
+    const frozen: Socket[] = [];
+    let freeze = false;
+    const relay = createServer((inbound) => {
+      const outbound = tcpConnect(port, '127.0.0.1');
+      frozen.push(inbound, outbound);
+      inbound.on('data', (b) => { if (!freeze) outbound.write(b); });
+      outbound.on('data', (b) => { if (!freeze) inbound.write(b); });
+      inbound.on('error', () => undefined);
+      outbound.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayPort = (relay.address() as { port: number }).port;
+    const hostPub = readFileSync(join(dir, 'hostkey.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const knownRelay = join(dir, 'known_relay');
+    writeFileSync(knownRelay, `[127.0.0.1]:${relayPort} ${hostPub}\n`);
+    const c = await connectSsh({ ...host, sshPort: relayPort }, { ...opts(), knownHosts: knownRelay, keepaliveMs: 200, keepaliveCountMax: 2 });
+    try {
+      expect((await c.run('echo alive')).stdout).toBe('alive\n');
+      const running = c.run('sleep 20').catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      freeze = true;
+      const error = await running;
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as Error).message).toMatch(/^local: connection lost while running a command: /);
+      expect(await c.run('true').catch((e: unknown) => e)).toBeInstanceOf(ConnectError);
+    } finally {
+      await c.close();
+      for (const s of frozen) s.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
+    }
+  }, 30_000);
 });

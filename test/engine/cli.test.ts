@@ -114,6 +114,28 @@ describe('hvmctl apply / plan', () => {
     expect(fleet.batches('kvmnode3')[0]?.factKeys).not.toContain('file:/etc/hosts');
   });
 
+  it("--timeout bounds every step; a host's own timeout: in the inventory overrides it (a silent host fails, named, the others finish)", async () => {
+    const fleet = new FakeFleet(allGood());
+    const silent = { host: 'kvmnode2', run: () => new Promise<never>(() => undefined), close: async () => undefined };
+    const inventory = { ...testInventory, hosts: testInventory.hosts.map((h) => (h.name === 'kvmnode2' ? { ...h, timeout: 1 } : h)) };
+    const io = captureIo();
+    const code = await apply(['--timeout', '600', '--json'], io, {
+      ...deps(fleet),
+      loadInventory: async () => inventory,
+      connect: async (_inv, h) => (h.name === 'kvmnode2' ? silent : fleet.connect(h.name)),
+    });
+    expect(code).toBe(2);
+    const doc = JSON.parse(io.stdout.join('\n'));
+    const failed = doc.results.filter((r: { status: string }) => r.status === 'failed');
+    expect(failed.map((r: { host: string; task: string; reason: string }) => [r.host, r.task, r.reason])).toEqual([
+      ['kvmnode2', 'gather facts', 'kvmnode2: no answer within 1 s: reading 2 fact(s) in one batch'],
+    ]);
+    expect(doc.results.filter((r: { host: string; status: string }) => r.host !== 'kvmnode2' && r.status === 'ok')).toHaveLength(3);
+    for (const bad of ['0', 'ten', '1.5', '86401']) {
+      await expect(apply(['--timeout', bad], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/--timeout must be a whole number of seconds from 1 to 86400/);
+    }
+  }, 30_000);
+
   it('bad flags are usage errors (exit 64 through main), --help documents exit codes and env overrides', async () => {
     await expect(apply(['--forks', '0'], captureIo(), deps(new FakeFleet({})))).rejects.toBeInstanceOf(UsageError);
     await expect(apply(['--limit', 'nope'], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/no host or group named 'nope'/);

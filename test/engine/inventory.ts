@@ -12,6 +12,7 @@ function host(name: string, role: HostSpec['role'], last: number): HostSpec {
     osFamily: 'debian',
     sshHost: `172.21.3.${last}`,
     sshPort: 22,
+    sshdPort: 22,
   };
 }
 

@@ -64,6 +64,7 @@ describe('the default inventory', () => {
       osFamily: 'debian',
       sshHost: '172.21.3.10',
       sshPort: 22,
+      sshdPort: 22,
     });
     expect(inv.nfs).toEqual({ server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
     expect(inv.firewall.migrationPorts).toEqual([49152, 49215]);
@@ -98,6 +99,7 @@ hypervisors:
       os_family: redhat
       ssh_host: hv-b.mgmt.example.org
       ssh_port: 2222
+      sshd_port: 22
     hv-a:
       address: 10.1.0.11
       mac: "aa:bb:cc:00:00:11"
@@ -137,8 +139,18 @@ describe('defaults and normalization', () => {
     expect(inv.cluster).toMatchObject({ prefix: 24, netmask: '255.255.255.0', networkAddress: '10.1.0.0', broadcast: '10.1.0.255' });
     const [nas, b, a] = inv.hosts;
     expect(nas).toMatchObject({ fqdn: 'nas.example.org', mac: 'aa:bb:cc:00:00:05', osFamily: 'debian', interface: 'eth0', sshHost: '10.1.0.5', sshPort: 22 });
-    expect(b).toMatchObject({ osFamily: 'redhat', sshHost: 'hv-b.mgmt.example.org', sshPort: 2222 });
+    expect(b).toMatchObject({ osFamily: 'redhat', sshHost: 'hv-b.mgmt.example.org', sshPort: 2222, sshdPort: 22 });
+    expect(nas?.sshdPort).toBe(22);
     expect(a).toMatchObject({ interface: 'enp1s0', osFamily: 'debian' });
+  });
+
+  it("a host's timeout (seconds) is kept; none means the command line's --timeout; 0 is refused with its location", () => {
+    expect(inv.hosts.map((h) => h.timeout)).toEqual([undefined, undefined, undefined]);
+    const slow = parseInventory(minimal.replace('      interface: enp1s0\n', '      interface: enp1s0\n      timeout: 1800\n'), 'x.yaml');
+    expect(slow.hosts.find((h) => h.name === 'hv-a')?.timeout).toBe(1800);
+    expect(() => parseInventory(minimal.replace('      interface: enp1s0\n', '      interface: enp1s0\n      timeout: 0\n'), 'x.yaml')).toThrow(
+      /x\.yaml:23:16: hypervisors\.hosts\.hv-a\.timeout: /,
+    );
   });
 
   it('resolves the file path', () => {
@@ -248,7 +260,7 @@ describe('broken inventories', () => {
 
   it('a pool outside the NFS mount is refused only for the kernel NFS client', () => {
     const text = `${minimal}pool:\n  path: /var/lib/libvirt/images\n`;
-    expect(() => parseInventory(text, 'x.yaml')).toThrow(/x\.yaml:23:9: pool\.path: "\/var\/lib\/libvirt\/images" is not on the NFS mount/);
+    expect(() => parseInventory(text, 'x.yaml')).toThrow(/x\.yaml:24:9: pool\.path: "\/var\/lib\/libvirt\/images" is not on the NFS mount/);
     expect(parseInventory(`${text}nfs:\n  client: qemu\n`, 'x.yaml').pool.path).toBe('/var/lib/libvirt/images');
   });
 
@@ -263,8 +275,8 @@ describe('broken inventories', () => {
       throw new Error('accepted');
     })();
     expect(error.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
-      `21:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
-      '23:13 balancer.schedule: "* * *" is not a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
+      `22:18 hypervisors.hosts.hv-a.interface: "br0" is the bridge's name; name the physical interface enslaved to it`,
+      '24:13 balancer.schedule: "* * *" is not a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
     ]);
   });
 
@@ -275,7 +287,7 @@ describe('broken inventories', () => {
     ['"@reboot"', 'balancer.schedule: "@reboot" is not one of @hourly, @daily'],
   ])('balancer.schedule %s is refused at load time, with its location', (value, message) => {
     const error = issuesOf(`${minimal}balancer:\n  schedule: ${value}\n`);
-    expect(error.map((i) => `${i.line}:${i.column}`)).toEqual(['23:13']);
+    expect(error.map((i) => `${i.line}:${i.column}`)).toEqual(['24:13']);
     expect(error[0]?.message).toContain(message);
   });
 

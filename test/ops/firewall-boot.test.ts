@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
-import { firewallBootLoaders, firewallBootTask, IPTABLES_PERSISTENT_PRESEED, planFirewallBoot } from '../../tasks/ops/firewall-boot.ts';
+import { sh } from '../../src/shell.ts';
+import { firewallBootLoaders, firewallBootTask, IPTABLES_PERSISTENT_PRESEED, keepLiveRulesets, planFirewallBoot } from '../../tasks/ops/firewall-boot.ts';
 import { firewallTasks } from '../../tasks/ops/firewall.ts';
 import { installCommand } from '../../tasks/ops/packages.ts';
 import { ctxFor, host, scripts } from './ops-support.ts';
@@ -47,10 +52,12 @@ describe('firewall at boot', () => {
       'enable netfilter-persistent (loads /etc/iptables/rules.v4 and /etc/iptables/rules.v6 at boot)',
     ]);
     expect(scripts(r)).toEqual([
-      [
-        "printf '%s\\n' 'iptables-persistent iptables-persistent/autosave_v4 boolean false' 'iptables-persistent iptables-persistent/autosave_v6 boolean false' | debconf-set-selections",
-        installCommand('debian', ['iptables-persistent', 'netfilter-persistent']),
-      ].join('\n'),
+      keepLiveRulesets(
+        [
+          "printf '%s\\n' 'iptables-persistent iptables-persistent/autosave_v4 boolean false' 'iptables-persistent iptables-persistent/autosave_v6 boolean false' | debconf-set-selections",
+          installCommand('debian', ['iptables-persistent', 'netfilter-persistent']),
+        ].join('\n'),
+      ),
       'systemctl enable netfilter-persistent',
     ]);
     // enabled, not started: the live task already loaded the rules
@@ -106,5 +113,45 @@ describe('firewall at boot', () => {
 
   it('systemd without the unit state read is an error, not a silent no-op', () => {
     expect(() => planFirewallBoot(debian, 'auto', facts({ 'unit netfilter-persistent': undefined }))).toThrow(/state of netfilter-persistent was not read/);
+  });
+});
+
+// The install starts netfilter-persistent, whose plugin runs `iptables-restore
+// < rules.v4` without --noflush: that wipes libvirt's chains (checked on this
+// machine's iptables 1.8.9). Here the same restore stands in for the install,
+// run by a real shell inside a private network namespace (`unshare --net`:
+// this machine's firewall never changes), with libvirt's real rules (captured)
+// loaded before it.
+const canUnshare = process.getuid?.() === 0 && (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v unshare && command -v iptables-restore'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!canUnshare)(`the loader started by the install${canUnshare ? '' : ' (skipped: needs root, unshare and iptables)'}`, () => {
+  it("does not wipe libvirt's chains nor the live INPUT: the install runs between a save and a restore", () => {
+    const live = readFileSync(fileURLToPath(new URL('../fixtures/captured/iptables-save-foreign-libvirt.txt', import.meta.url)), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-boot-'));
+    try {
+      writeFileSync(join(dir, 'live'), live);
+      writeFileSync(join(dir, 'rules.v4'), '*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n');
+      const start = sh`iptables-restore < ${join(dir, 'rules.v4')}`; // what netfilter-persistent's start does
+      const run = (script: string) =>
+        execFileSync('unshare', ['--net', 'sh', '-c', `iptables-restore < ${sh`${join(dir, 'live')}`} && ${script} ; echo "status $?"; iptables-save -t filter`], { encoding: 'utf8' });
+      const without = run(`sh -c ${sh`${start}`}`);
+      expect(without).not.toContain('LIBVIRT_INP');
+      const kept = run(`sh -c ${sh`${keepLiveRulesets(start)}`}`);
+      expect(kept).toContain('status 0');
+      const rules = (text: string) => text.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':'));
+      expect(rules(kept)).toEqual(rules(live).map((l) => l.replace(/\[\d+:\d+\]$/, '[0:0]')));
+      const failed = run(`sh -c ${sh`${keepLiveRulesets(`${start}\nfalse`)}`}`);
+      expect(failed).toContain('status 1');
+      expect(failed).toContain('-A INPUT -j LIBVIRT_INP');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
