@@ -1,0 +1,106 @@
+// End-to-end: what other operators, a stale hypervisor and a hung host meet
+// on the bootstrapped cluster (after apply.test.ts and neighbour.test.ts).
+//   - Rules apply does not own in INPUT (another operator's, a jump to a
+//     chain like libvirt's) survive apply, named by plan; a wide-open ACCEPT
+//     that would undo the default drop against the guests is removed.
+//   - SSH trust between hypervisors is one block, exactly the hypervisors,
+//     each key usable only from its own hypervisor's address.
+//   - A host whose libvirtd hangs fails with the step named, within the
+//     bound given, while the other hosts finish.
+import { describe, expect, it } from 'vitest';
+import { labExec, labUnavailableReason, mustLabExec, parseJsonOutput as json, runHvmctl as hvmctl } from './support.ts';
+
+const skip = labUnavailableReason();
+
+interface Row {
+  host: string;
+  task: string;
+  status: string;
+  reason: string;
+  changes?: { summary: string }[];
+}
+
+const rowsOf = (doc: unknown): Row[] => (doc as { results: Row[] }).results;
+
+describe.skipIf(skip !== undefined)(`other operators, stale keys and hung hosts${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it("keeps another operator's rule and a jump to another chain, removes a wide-open ACCEPT, and plan names each", () => {
+    mustLabExec(
+      'kvmnode1',
+      [
+        'iptables -N SITE_INP',
+        'iptables -I INPUT 1 -j SITE_INP',
+        "iptables -A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22 -m comment --comment 'jump host' -j ACCEPT",
+        'iptables -A INPUT -j ACCEPT',
+      ].join(' && '),
+    );
+    try {
+      const plan = hvmctl(['plan', '--json', '--limit', 'kvmnode1', '--tags', 'firewall']);
+      expect(plan.code, plan.stderr).toBe(2);
+      const text = rowsOf(json(plan))
+        .filter((r) => r.host === 'kvmnode1')
+        .flatMap((r) => [r.reason, ...(r.changes ?? []).map((c) => c.summary)])
+        .join('\n');
+      expect(text).toMatch(/removed rule apply does not own: -A INPUT -j ACCEPT/);
+      expect(text).toContain('192.0.2.7/32');
+      expect(text).toContain('SITE_INP');
+
+      const apply = hvmctl(['apply', '--limit', 'kvmnode1', '--tags', 'firewall']);
+      expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+      const input = mustLabExec('kvmnode1', 'iptables -S INPUT').trim().split('\n');
+      expect(input).not.toContain('-A INPUT -j ACCEPT');
+      expect(input).toContain('-A INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22 -m comment --comment "jump host" -j ACCEPT');
+      expect(input.filter((l) => l.includes('-j SITE_INP'))).toHaveLength(1);
+      // apply's own rules all stand before the kept ones: nothing foreign can shadow the operator's rule.
+      const lastOwn = input.map((l) => l.includes('hvmctl:')).lastIndexOf(true);
+      expect(input.findIndex((l) => l.includes('192.0.2.7'))).toBeGreaterThan(lastOwn);
+      expect(input[0]).toBe('-P INPUT DROP');
+      expect(hvmctl(['plan', '--limit', 'kvmnode1', '--tags', 'firewall']).code).toBe(0);
+    } finally {
+      labExec('kvmnode1', "iptables -D INPUT -j SITE_INP; iptables -X SITE_INP; iptables -D INPUT -s 192.0.2.7/32 -p tcp -m tcp --dport 22 -m comment --comment 'jump host' -j ACCEPT; iptables -D INPUT -j ACCEPT; true");
+    }
+    expect(hvmctl(['plan']).code).toBe(0);
+  });
+
+  it("trust is one block, exactly the other hypervisors, each key usable only from its own address", () => {
+    for (const [h, peers] of [
+      ['kvmnode1', ['kvmnode2', 'kvmnode3']],
+      ['kvmnode2', ['kvmnode1', 'kvmnode3']],
+    ] as const) {
+      const keys = mustLabExec(h, 'cat /root/.ssh/authorized_keys');
+      const block = keys.split('\n').filter((l) => l.startsWith('from='));
+      const address = { kvmnode1: '172.21.3.10', kvmnode2: '172.21.3.11', kvmnode3: '172.21.3.12' } as const;
+      expect(block.map((l) => /^from="([^"]+)"/.exec(l)?.[1]).sort()).toEqual(peers.map((p) => address[p]).sort());
+    }
+    // kvmnode2's own key works from kvmnode2 ...
+    expect(labExec('kvmnode2', 'ssh -o BatchMode=yes -o ConnectTimeout=5 root@kvmnode1.localdomain hostname').stdout.trim()).toBe('kvmnode1');
+    // ... and not from the storage node, which the firewall lets reach kvmnode1's sshd.
+    const stolen = mustLabExec('kvmnode2', 'base64 -w0 /root/.ssh/id_ed25519');
+    mustLabExec('kvmstorage', `umask 077; echo ${stolen} | base64 -d > /root/stolen_key`);
+    try {
+      const r = labExec('kvmstorage', 'ssh -i /root/stolen_key -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 root@172.21.3.10 hostname');
+      expect(r.code, r.stdout).not.toBe(0);
+      expect(r.stderr).toMatch(/Permission denied/);
+    } finally {
+      labExec('kvmstorage', 'rm -f /root/stolen_key');
+    }
+  });
+
+  it('a host whose libvirtd hangs fails with the step named within --timeout, and the others finish', () => {
+    // Stop libvirtd (the process, not the unit) so every virsh call on kvmnode3 hangs.
+    mustLabExec('kvmnode3', 'virsh -c qemu:///system uri >/dev/null && systemctl kill --signal=SIGSTOP libvirtd.service');
+    try {
+      const r = hvmctl(['apply', '--timeout', '20', '--json'], { timeoutMs: 300_000 });
+      expect(r.code, r.stderr).toBe(2);
+      const rows = rowsOf(json(r));
+      const failed = rows.filter((x) => x.status === 'failed');
+      expect(failed.map((x) => x.host)).toEqual(['kvmnode3']);
+      expect(failed[0]!.reason).toMatch(/no answer within 20 s/);
+      expect(failed[0]!.reason).toMatch(/virsh|pool/);
+      // kvmnode1 went on to the last stage: the others finished.
+      expect(rows.some((x) => x.host === 'kvmnode1' && /balancer/.test(x.task))).toBe(true);
+    } finally {
+      labExec('kvmnode3', 'systemctl kill --signal=SIGCONT libvirtd.service');
+    }
+    expect(hvmctl(['plan']).code).toBe(0);
+  });
+});
