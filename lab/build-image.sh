@@ -2,10 +2,11 @@
 # Builds the lab's host image once (lab/image.ts decides when, and caches it):
 #   OUT/rootfs  a Debian 12 tree as an installer leaves a server: the
 #               "important" priority set (systemd, ifupdown, cron, nftables,
-#               ...), openssh-server, dbus and python3 (Debian's "standard
-#               system utilities" bring it; Ansible, which bench:apply runs
-#               side by side, needs it on every host); NOT the packages apply
-#               manages;
+#               ...), openssh-server, dbus, python3 (Debian's "standard
+#               system utilities" bring it; Ansible needs it on every host)
+#               and sudo (an installer that gets no root password sets it up:
+#               apply can log in as a user with password-less sudo); NOT the
+#               packages apply manages;
 #   OUT/repo    a local apt repository holding exactly what apply may install
 #               (and what those depend on), so apply's package stage really
 #               installs packages, and nothing leaves the machine but what
@@ -24,13 +25,13 @@ repo=$OUT/repo
 mkdir -p "$rootfs" "$repo"
 say() { echo "image: $*"; }
 
-say "mmdebstrap bookworm (important + openssh-server + python3), downloading the repository's packages"
+say "mmdebstrap bookworm (important + openssh-server + python3 + sudo), downloading the repository's packages"
 # The customize hooks run inside the finished tree, while apt still has its
 # package lists: the repository is what apt would download to install
 # PACKAGES on exactly this tree.
 # shellcheck disable=SC2016 # $1 is mmdebstrap's, expanded by its hook shell
 mmdebstrap --quiet --variant=important \
-  --include=systemd-sysv,openssh-server,dbus,ifupdown,iproute2,iputils-ping,procps,python3 \
+  --include=systemd-sysv,openssh-server,dbus,ifupdown,iproute2,iputils-ping,procps,python3,sudo \
   --customize-hook='mkdir -p "$1/var/cache/hvmlab-repo/partial"' \
   --customize-hook="chroot \"\$1\" apt-get install --download-only -y -q --no-install-recommends -o Dir::Cache::Archives=/var/cache/hvmlab-repo $PACKAGES" \
   --customize-hook="sync-out /var/cache/hvmlab-repo $repo" \

@@ -7,8 +7,13 @@
 //     each key usable only from its own hypervisor's address.
 //   - A host whose libvirtd hangs fails with the step named, within the
 //     bound given, while the other hosts finish.
+//   - An operator who logs in as a user with password-less sudo gets what a
+//     root login gets; without it, a clear refusal and nothing done.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { labExec, labUnavailableReason, mustLabExec, parseJsonOutput as json, runHvmctl as hvmctl } from './support.ts';
+import { labExec, labUnavailableReason, mustLabExec, parseJsonOutput as json, repoRoot, runHvmctl as hvmctl } from './support.ts';
 
 const skip = labUnavailableReason();
 
@@ -100,6 +105,47 @@ describe.skipIf(skip !== undefined)(`other operators, stale keys and hung hosts$
       expect(rows.some((x) => x.host === 'kvmnode1' && /balancer/.test(x.task))).toBe(true);
     } finally {
       labExec('kvmnode3', 'systemctl kill --signal=SIGCONT libvirtd.service');
+    }
+    expect(hvmctl(['plan']).code).toBe(0);
+  });
+
+  it('an operator logging in as a non-root user with password-less sudo gets the same result, and none without it', () => {
+    const all = ['kvmstorage', 'kvmnode1', 'kvmnode2', 'kvmnode3'];
+    for (const h of all) {
+      mustLabExec(
+        h,
+        [
+          'useradd -m -s /bin/bash deploy',
+          'install -d -m 0700 -o deploy -g deploy ~deploy/.ssh',
+          'head -n 1 /root/.ssh/authorized_keys > ~deploy/.ssh/authorized_keys',
+          'chown deploy:deploy ~deploy/.ssh/authorized_keys',
+          "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/hvmctl-test",
+          'chmod 0440 /etc/sudoers.d/hvmctl-test',
+        ].join(' && '),
+      );
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-e2e-sudo-'));
+    const inventory = path.join(dir, 'inventory.yaml');
+    const text = readFileSync(path.join(repoRoot, 'inventory.yaml'), 'utf8');
+    expect(text).toMatch(/^  user: root\b/m);
+    writeFileSync(inventory, text.replace(/^  user: root\b/m, '  user: deploy'));
+    try {
+      expect(hvmctl(['plan', '-i', inventory]).code).toBe(0);
+      mustLabExec('kvmnode2', 'echo "10.9.9.7 intruder3" >> /etc/hosts');
+      const fix = hvmctl(['apply', '-i', inventory, '--json']);
+      expect(fix.code, fix.stderr).toBe(0);
+      expect(rowsOf(json(fix)).filter((r) => r.status === 'changed').map((r) => `${r.host}:${r.task}`)).toEqual(['kvmnode2:hosts file']);
+      // Written as root, whole, as a root login would have.
+      expect(mustLabExec('kvmnode2', "stat -c '%U:%G %a' /etc/hosts; grep -c intruder3 /etc/hosts || true").trim().split('\n')).toEqual(['root:root 644', '0']);
+      expect(mustLabExec('kvmnode2', "journalctl _COMM=sudo --no-pager -o cat | grep -c 'USER=root' || true").trim()).not.toBe('0');
+      // Without password-less sudo: refused at connection, saying what to add, nothing done.
+      mustLabExec('kvmnode3', 'rm /etc/sudoers.d/hvmctl-test');
+      const refused = hvmctl(['plan', '-i', inventory, '--limit', 'kvmnode3']);
+      expect(refused.code).toBe(3);
+      expect(refused.stdout + refused.stderr).toMatch(/cannot run commands as root with 'sudo -n'/);
+      expect(refused.stdout + refused.stderr).toMatch(/NOPASSWD/);
+    } finally {
+      for (const h of all) labExec(h, 'rm -f /etc/sudoers.d/hvmctl-test; userdel -r deploy 2>/dev/null; true');
     }
     expect(hvmctl(['plan']).code).toBe(0);
   });
