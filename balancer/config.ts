@@ -22,7 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { HvmError } from '../src/errors.ts';
-import { balancerHosts, type BalancerSpec, type StrategySpec } from '../src/inventory/types.ts';
+import { balancerHosts, type BalancerSpec, type PrometheusSpec, type StrategySpec } from '../src/inventory/types.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/hvmctl/balancer.json';
 
@@ -40,6 +40,8 @@ export interface AgentPaths {
   readonly log: string;
   readonly jsonl: string;
   readonly lock: string;
+  /** The balancer's own metrics for node_exporter's textfile collector (written only where its directory exists). */
+  readonly metrics: string;
 }
 
 export interface AgentConfig {
@@ -60,6 +62,7 @@ export const DEFAULT_PATHS: AgentPaths = {
   log: '/var/log/hvmctl/balancer.log',
   jsonl: '/var/log/hvmctl/balancer.jsonl',
   lock: '/run/hvmctl-balancer.lock',
+  metrics: '/var/lib/prometheus/node-exporter/hvmctl.prom',
 };
 
 export class BalancerConfigError extends HvmError {
@@ -130,9 +133,11 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
   };
   const strategy = parseStrategy(b, fail, hypervisorNames);
   const cpuSource = pick('cpu_source', 'cpuSource') ?? 'procstat';
-  if (typeof cpuSource !== 'string' || !(cpuSource === 'procstat' || /^cgroup:\/\S+$/.test(cpuSource))) {
-    fail(`balancer.cpu_source is ${JSON.stringify(cpuSource)}, expected "procstat" or "cgroup:/absolute/cpuacct/dir" ({host} is replaced by the host name)`);
+  if (typeof cpuSource !== 'string' || !(cpuSource === 'procstat' || cpuSource === 'prometheus' || /^cgroup:\/\S+$/.test(cpuSource))) {
+    fail(`balancer.cpu_source is ${JSON.stringify(cpuSource)}, expected "procstat", "prometheus" or "cgroup:/absolute/cpuacct/dir" ({host} is replaced by the host name)`);
   }
+  const prometheus = parsePrometheus(pick('prometheus', 'prometheus'), fail);
+  if (cpuSource === 'prometheus' && prometheus?.url === undefined) fail('balancer.cpu_source is "prometheus" but balancer.prometheus.url is not set');
   const schedule = pick('schedule', 'schedule') ?? '* * * * *';
   if (typeof schedule !== 'string') fail('balancer.schedule must be a string');
   const balancer: BalancerSpec = {
@@ -141,6 +146,7 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
     migrationTimeout: num('migration_timeout', 'migrationTimeout', 1, 86400, 120),
     sampleSeconds: num('sample_seconds', 'sampleSeconds', 0.1, 300, 5),
     cpuSource: cpuSource as string,
+    ...(prometheus ? { prometheus } : {}),
     schedule: schedule as string,
     pinned: strList('pinned', 'pinned'),
     drained: hostList('drained', 'drained', []),
@@ -178,6 +184,32 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 type Fail = (msg: string) => never;
+
+/** balancer.prometheus in either spelling; undefined when absent. */
+function parsePrometheus(raw: unknown, fail: Fail): PrometheusSpec | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) return fail('balancer.prometheus must be an object');
+  const pick = (snake: string, camel: string): unknown => (raw[snake] !== undefined ? raw[snake] : raw[camel]);
+  const int = (snake: string, camel: string, min: number, max: number, dflt: number): number => {
+    const v = pick(snake, camel) ?? dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return fail(`balancer.prometheus.${snake} must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const url = raw.url;
+  if (url !== undefined && (typeof url !== 'string' || !/^https?:\/\/[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(url))) {
+    return fail(`balancer.prometheus.url must be http(s)://host[:port][/path] (got ${JSON.stringify(url)})`);
+  }
+  const scrapers = raw.scrapers ?? [];
+  if (!Array.isArray(scrapers) || scrapers.some((x) => typeof x !== 'string')) return fail('balancer.prometheus.scrapers must be a list of addresses');
+  return {
+    ...(url !== undefined ? { url: url as string } : {}),
+    scrapers: scrapers as string[],
+    window: int('window', 'window', 10, 3600, 60),
+    maxAge: int('max_age', 'maxAge', 5, 3600, 60),
+    nodeExporterPort: int('node_exporter_port', 'nodeExporterPort', 1, 65535, 9100),
+    libvirtExporterPort: int('libvirt_exporter_port', 'libvirtExporterPort', 1, 65535, 9177),
+  };
+}
 
 /** The named strategy and its own section, each key in the inventory's or the file's spelling. */
 function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: ReadonlySet<string>): StrategySpec {

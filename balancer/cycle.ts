@@ -9,6 +9,7 @@ import type { HostFiles } from './host-files.ts';
 import type { Libvirt } from './libvirt.ts';
 import { acquireLock, type LockResult } from './lock.ts';
 import { appendRunLog, type RunRecord } from './log.ts';
+import { writeMetrics } from './metrics.ts';
 import type { Exec } from './exec.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
@@ -59,6 +60,16 @@ export function policyConfig(spec: BalancerSpec, drained: readonly string[]): Ba
         settings: { high: c.high / 100, low: c.low / 100, overloadWindow: c.overloadWindow, calmWindow: c.calmWindow, cooldown: c.cooldown, cooldownMemory: c.cooldownMemory },
       };
     }
+  }
+}
+
+/** The hosts the strategy balances, each with its high mark (0..1). */
+export function balancedHosts(spec: BalancerSpec): { name: string; high: number }[] {
+  switch (spec.strategy) {
+    case 'home':
+      return spec.home.hosts.map((name) => ({ name, high: spec.home.high / 100 }));
+    case 'consolidate':
+      return spec.consolidate.hosts.map((name) => ({ name, high: spec.consolidate.high / 100 }));
   }
 }
 
@@ -122,6 +133,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;
       await writeState(config.paths.state, { ...next, drained: fresh.drained, undrained: fresh.undrained, predicted, ...(lastCheck ? { lastCheck } : {}) });
       await appendRunLog(config.paths, record);
+      // The metrics are for watching; failing to write them must not undo a run.
+      await writeMetrics(config.paths.metrics, { record, self: config.self, balanced: balancedHosts(config.balancer) }).catch((error: unknown) =>
+        say(`metrics not written to ${config.paths.metrics}: ${error instanceof Error ? error.message : String(error)}`),
+      );
     }
     return { ran: true, record, collected };
   } finally {

@@ -13,6 +13,9 @@ export interface HostState {
   readonly name: string;
   /** False when the host could not be measured (down, SSH or libvirt failing). */
   readonly reachable: boolean;
+  /** Answered, but its numbers are unknown (missing or stale metrics): why. Such a host is
+   * `reachable: false` to the policy: it neither gives nor receives. */
+  readonly unmeasured?: string;
   /** A drained host is emptied and receives nothing. */
   readonly drained: boolean;
   readonly cpuCapacity: number;

@@ -11,6 +11,7 @@ import { networkTask } from './ops/network.ts';
 import { nfsServerTasks } from './ops/nfs.ts';
 import { packageTasks } from './ops/packages.ts';
 import { poolTask } from './ops/pool.ts';
+import { exportersTask } from './ops/exporters.ts';
 import { sshTrustTasks } from './ops/ssh-trust.ts';
 
 export interface Playbook {
@@ -27,6 +28,7 @@ export const playbook: Playbook = {
     ...nfsServerTasks, // storage
     ...mountTasks, // hypervisor
     poolTask as Task,
+    exportersTask as Task, // hypervisor, with balancer.prometheus
     ...sshTrustTasks, // hypervisor (key pair), trust
     ...(await loadBalancerTasks()), // balancer (bundles the agent with esbuild once, ~50 ms)
   ],

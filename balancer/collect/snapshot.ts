@@ -3,6 +3,10 @@
 // or a cgroup's cpuacct.usage, /proc/meminfo) and `virsh domstats`; then, while
 // the window runs, the balancer metadata of each VM; then the same counters a
 // second time. A hypervisor that does not answer is `reachable: false`.
+// With cpu_source `prometheus` (./prometheus.ts) libvirt is read once per host
+// (where each VM runs, its memory and metadata) and the numbers come from
+// Prometheus' rates over its own window: no waiting here. A host Prometheus
+// has no fresh numbers for is `unmeasured`: it neither gives nor receives.
 import type { HostState, Snapshot, VmState } from '../types.ts';
 import type { AgentConfig } from '../config.ts';
 import { homeHosts } from '../../src/inventory/types.ts';
@@ -14,6 +18,7 @@ import { DOMAIN_RUNNING, isActive, type DomainStats } from './domstats.ts';
 import { parseMeminfo } from './meminfo.ts';
 import { clamp01, parseProcStat, procStatUtilisation } from './proc-stat.ts';
 import type { VmMetadata } from './vm-metadata.ts';
+import { createPrometheusClient, measureWithPrometheus, type PromMeasurement, type PrometheusClient } from './prometheus.ts';
 
 export interface CollectDeps {
   readonly config: AgentConfig;
@@ -22,6 +27,8 @@ export interface CollectDeps {
   readonly clock: Clock;
   /** Effective drained hosts (inventory default, then drain/undrain from the state file). */
   readonly drained: readonly string[];
+  /** The Prometheus API (cpu_source `prometheus`); default: a client of balancer.prometheus.url. */
+  readonly prometheus?: PrometheusClient;
 }
 
 export interface VmDetail {
@@ -73,10 +80,11 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
   const unreachable = new Map<string, string>();
   const notes: string[] = [];
 
+  const fromPrometheus = config.balancer.cpuSource === 'prometheus';
   const sample = async (host: string): Promise<HostSample> => {
     const { paths } = cpuSourceFiles(config.balancer.cpuSource, host);
     const [f, d] = await Promise.all([
-      files.read(host, paths).then((m) => ({ m, at: clock.monotonicMs() })),
+      fromPrometheus ? { m: new Map<string, string | undefined>(), at: clock.monotonicMs() } : files.read(host, paths).then((m) => ({ m, at: clock.monotonicMs() })),
       libvirt.domstats(host).then((s) => ({ s, at: clock.monotonicMs() })),
     ]);
     return { files: f.m, filesAt: f.at, domains: d.s, domainsAt: d.at };
@@ -100,6 +108,11 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
           }
         }),
     );
+    if (fromPrometheus) {
+      await readMetadata;
+      second.set(host, a);
+      return;
+    }
     await Promise.all([readMetadata, clock.sleep(config.balancer.sampleSeconds * 1000)]);
     second.set(host, await sample(host));
   };
@@ -107,6 +120,20 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
   results.forEach((r, i) => {
     if (r.status === 'rejected') unreachable.set(names[i]!, r.reason instanceof Error ? r.reason.message : String(r.reason));
   });
+  let prom: PromMeasurement | undefined;
+  let promFailed: string | undefined;
+  if (fromPrometheus) {
+    const spec = config.balancer.prometheus!;
+    const client = deps.prometheus ?? createPrometheusClient(spec.url!);
+    const running = new Map([...second].map(([h, s]) => [h, s.domains.filter((d) => d.state === DOMAIN_RUNNING).map((d) => d.name)]));
+    const promHosts = config.hosts.filter((h) => second.has(h.name));
+    try {
+      prom = await measureWithPrometheus(client, spec, promHosts, running, clock.nowMs() / 1000);
+    } catch (error) {
+      promFailed = `Prometheus did not answer: ${error instanceof Error ? error.message : String(error)}`;
+      notes.push(promFailed);
+    }
+  }
 
   const hosts: HostState[] = [];
   for (const name of names) {
@@ -115,6 +142,17 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
     const drained = deps.drained.includes(name);
     if (!a || !b) {
       hosts.push({ name, reachable: false, drained, cpuCapacity: 0, cpuUsed: 0, memTotalMiB: 0, memAvailableMiB: 0 });
+      continue;
+    }
+    if (fromPrometheus) {
+      const load = prom?.hosts.get(name);
+      if (load === undefined || 'unknown' in load) {
+        const why = load?.unknown ?? promFailed ?? 'no numbers from Prometheus';
+        notes.push(`${name}: metrics unknown: ${why}`);
+        hosts.push({ name, reachable: false, unmeasured: why, drained, cpuCapacity: 0, cpuUsed: 0, memTotalMiB: 0, memAvailableMiB: 0 });
+      } else {
+        hosts.push({ name, reachable: true, drained, cpuPerCore: 100, cpuCapacity: round(load.cpuCapacity), cpuUsed: round(load.cpuUsed), memTotalMiB: round(load.memTotalMiB), memAvailableMiB: round(load.memAvailableMiB) });
+      }
       continue;
     }
     try {
@@ -147,8 +185,9 @@ export async function collectSnapshot(deps: CollectDeps): Promise<Collected> {
     const a = first.get(where.host)?.domains.find((d) => d.name === vm);
     const b = second.get(where.host)!.domains.find((d) => d.name === vm)!;
     const dtNs = (second.get(where.host)!.domainsAt - (first.get(where.host)?.domainsAt ?? 0)) * 1e6;
-    const cpuUsed =
-      a?.cpuTimeNs !== undefined && b.cpuTimeNs !== undefined && dtNs > 0 ? Math.max(0, ((b.cpuTimeNs - a.cpuTimeNs) / dtNs) * 100) : 0;
+    const cpuUsed = fromPrometheus
+      ? (prom?.vmCpu.get(where.host)?.get(vm) ?? 0)
+      : a?.cpuTimeNs !== undefined && b.cpuTimeNs !== undefined && dtNs > 0 ? Math.max(0, ((b.cpuTimeNs - a.cpuTimeNs) / dtNs) * 100) : 0;
     const memKiB = b.balloonCurrentKiB ?? b.balloonMaximumKiB ?? 0;
     vms.push({
       name: vm,

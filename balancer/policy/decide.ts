@@ -11,6 +11,7 @@ import { planDrains } from './drain.ts';
 import { Ledger } from './ledger.ts';
 import type { ConfigOf, Registry, Strategy } from './strategy.ts';
 import { STRATEGIES, type BalancerConfig } from './strategies.ts';
+import { unusable } from './eligibility.ts';
 
 export type DecideWith<M> = (snapshot: Snapshot, config: ConfigOf<M>, history: History) => Plan;
 
@@ -21,7 +22,7 @@ export function decideWith<M>(registry: Registry<M>): DecideWith<M> {
     const budget = new Budget(ledger, config);
     for (const book of ledger.order) {
       if (!book.state.reachable) {
-        ledger.reasons.push(`${book.state.name} is unreachable: it neither gives nor receives this run`);
+        ledger.reasons.push(`${book.state.name} ${unusable(book.state)}: it neither gives nor receives this run`);
       }
     }
     for (const vm of ledger.orphans) {

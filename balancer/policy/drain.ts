@@ -3,7 +3,7 @@
 import type { CommonConfig } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { fitting, refusedText } from './destination.ts';
-import { isDrained } from './eligibility.ts';
+import { isDrained, unusable } from './eligibility.ts';
 import { pct } from './format.ts';
 import type { Ledger } from './ledger.ts';
 
@@ -13,7 +13,11 @@ export function planDrains(config: CommonConfig, limit: number, ledger: Ledger, 
     if (!isDrained(book, config)) continue;
     const name = book.state.name;
     if (!book.state.reachable) {
-      ledger.reasons.push(`${name} is drained but unreachable: its VMs cannot be moved until it answers`);
+      ledger.reasons.push(
+        book.state.unmeasured === undefined
+          ? `${name} is drained but unreachable: its VMs cannot be moved until it answers`
+          : `${name} is drained but ${unusable(book.state)}: its VMs cannot be moved until it is measured`,
+      );
       continue;
     }
     if (book.vms.length === 0) {

@@ -6,9 +6,14 @@ export function isDrained(book: HostBook, config: CommonConfig): boolean {
   return book.state.drained || config.drained.includes(book.state.name);
 }
 
+/** "is unreachable", or "has unknown metrics (why)" for a host that answered without numbers. */
+export function unusable(state: { readonly unmeasured?: string }): string {
+  return state.unmeasured === undefined ? 'is unreachable' : `has unknown metrics (${state.unmeasured})`;
+}
+
 /** Why a host cannot receive VMs, or undefined when it can. */
 export function cannotReceive(book: HostBook, config: CommonConfig): string | undefined {
-  if (!book.state.reachable) return `${book.state.name} is unreachable`;
+  if (!book.state.reachable) return `${book.state.name} ${unusable(book.state)}`;
   if (isDrained(book, config)) return `${book.state.name} is drained`;
   if (book.state.cpuCapacity <= 0) return `${book.state.name} reports no CPU capacity`;
   return undefined;

@@ -13,7 +13,7 @@
 import type { CommonConfig, History, Snapshot } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { fitting, refusedText } from './destination.ts';
-import { cannotMove, cannotReceive, isDrained, lacksMemory } from './eligibility.ts';
+import { cannotMove, cannotReceive, isDrained, lacksMemory, unusable } from './eligibility.ts';
 import { pct, plural } from './format.ts';
 import type { HostBook, Ledger } from './ledger.ts';
 import { sustained, windowOf } from './predict.ts';
@@ -135,7 +135,7 @@ function planReturns(snapshot: Snapshot, config: Config, history: History, ledge
       continue;
     }
     if (!where.state.reachable) {
-      ledger.reasons.push(`${vm.name} stays on ${vm.host}: ${vm.host} is unreachable`);
+      ledger.reasons.push(`${vm.name} stays on ${vm.host}: ${vm.host} ${unusable(where.state)}`);
       continue;
     }
     const why = cannotReceive(home, config) ?? cannotMove(vm, config, config.cooldown, history, snapshot.time, ledger.moved) ?? lacksMemory(home, vm, config);

@@ -214,6 +214,25 @@ function balancerChecks(raw: RawInventory, usable: Usable, written: unknown): Pr
   const schedule = ok('schedule') ? parseSchedule(b.schedule) : { fields: [] };
   if ('problem' in schedule) problems.push({ path: ['balancer', 'schedule'], at: 'value', message: `balancer.schedule: ${schedule.problem}` });
 
+  if (ok('cpu_source') && b.cpu_source === 'prometheus' && (!ok('prometheus') || b.prometheus?.url === undefined)) {
+    problems.push({
+      path: ['balancer', 'cpu_source'],
+      at: 'value',
+      message: "balancer.cpu_source: 'prometheus' needs the server to query: set balancer.prometheus.url (and scrapers, the addresses that scrape the exporters)",
+    });
+  }
+  if (ok('prometheus') && b.prometheus !== undefined && isObject(raw.hypervisors) && usable(['hypervisors', 'hosts']) && usable(['cluster', 'os_family'])) {
+    const hosts = (raw.hypervisors as { hosts?: Record<string, { os_family?: string } | null> }).hosts ?? {};
+    const redhat = Object.entries(hosts).filter(([, h]) => (h?.os_family ?? raw.cluster.os_family) === 'redhat');
+    if (redhat.length > 0) {
+      problems.push({
+        path: ['balancer', 'prometheus'],
+        at: 'key',
+        message: `balancer.prometheus: apply installs the exporters from Debian's packages (prometheus-node-exporter, prometheus-libvirt-exporter), and ${redhat.map(([n]) => n).join(', ')} ${redhat.length === 1 ? 'is' : 'are'} redhat: remove this section there and install node_exporter and a libvirt exporter yourself`,
+      });
+    }
+  }
+
   // Which section is read depends on the strategy: without a valid one, none is checked.
   if (!ok('strategy')) return problems;
   // A strategy reads only its own section: a section written for another one would be

@@ -72,6 +72,18 @@ function balancerSpec(raw: RawInventory, hypervisorNames: readonly string[]): Ba
     migrationTimeout: b.migration_timeout,
     sampleSeconds: b.sample_seconds,
     cpuSource: b.cpu_source,
+    ...(b.prometheus
+      ? {
+          prometheus: {
+            ...(b.prometheus.url !== undefined ? { url: b.prometheus.url } : {}),
+            scrapers: [...b.prometheus.scrapers],
+            window: b.prometheus.window,
+            maxAge: b.prometheus.max_age,
+            nodeExporterPort: b.prometheus.node_exporter_port,
+            libvirtExporterPort: b.prometheus.libvirt_exporter_port,
+          },
+        }
+      : {}),
     schedule: b.schedule,
     pinned: [...b.pinned],
     drained: [...b.drained],

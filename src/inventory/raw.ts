@@ -59,6 +59,14 @@ export interface RawInventory {
     migration_timeout: number;
     sample_seconds: number;
     cpu_source: string;
+    prometheus?: {
+      url?: string;
+      scrapers: string[];
+      window: number;
+      max_age: number;
+      node_exporter_port: number;
+      libvirt_exporter_port: number;
+    };
     schedule: string;
     pinned: string[];
     drained: string[];

@@ -102,14 +102,30 @@ export type StrategySpec =
   | { readonly strategy: 'home'; readonly home: HomeSpec }
   | { readonly strategy: 'consolidate'; readonly consolidate: ConsolidateSpec };
 
+/** balancer.prometheus: the exporters apply installs and who may scrape them; the server the balancer queries. */
+export interface PrometheusSpec {
+  /** The server's HTTP API (required when cpuSource is `prometheus`). */
+  readonly url?: string;
+  /** IPv4 addresses that may reach the exporters' ports. */
+  readonly scrapers: readonly string[];
+  /** Seconds each rate is taken over. */
+  readonly window: number;
+  /** Seconds after which a host's newest sample is stale. */
+  readonly maxAge: number;
+  readonly nodeExporterPort: number;
+  readonly libvirtExporterPort: number;
+}
+
 /** What every strategy shares. */
 export interface BalancerCommonSpec {
   readonly maxMigrationsPerRun: number;
   /** Seconds. */
   readonly migrationTimeout: number;
   readonly sampleSeconds: number;
-  /** `procstat`, or `cgroup:/sys/fs/cgroup/cpuacct/...`. */
+  /** `procstat`, `prometheus`, or `cgroup:/sys/fs/cgroup/cpuacct/...`. */
   readonly cpuSource: string;
+  /** Exporters on the hypervisors, the balancer's own metrics, and (cpuSource `prometheus`) where it reads. */
+  readonly prometheus?: PrometheusSpec;
   readonly schedule: string;
   readonly pinned: readonly string[];
   readonly drained: readonly string[];

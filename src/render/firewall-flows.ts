@@ -12,7 +12,8 @@
 //     it is, unless it is one of those hosts: a default-drop firewall must
 //     never lock the operator out;
 //   - on the storage node: the NFS ports (TCP and UDP) from each hypervisor;
-//   - on a hypervisor: libvirt and migration ports from each other hypervisor.
+//   - on a hypervisor: libvirt and migration ports from each other hypervisor;
+//     with balancer.prometheus, the exporters' ports from each scraper.
 // Pure.
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { hypervisors } from '../inventory/types.ts';
@@ -55,6 +56,15 @@ export function wantedFlows(inv: Inventory, host: HostSpec, operator: string | u
       flows.push({ source: one(peer.address), proto: 'tcp', ports: [port, port], what: `libvirt ${port} from ${peer.name}` });
     }
     flows.push({ source: one(peer.address), proto: 'tcp', ports: inv.firewall.migrationPorts, what: `migration from ${peer.name}` });
+  }
+  const prom = inv.balancer.prometheus;
+  for (const scraper of prom?.scrapers ?? []) {
+    for (const [port, what] of [
+      [prom!.nodeExporterPort, 'node_exporter'],
+      [prom!.libvirtExporterPort, 'libvirt exporter'],
+    ] as const) {
+      flows.push({ source: one(scraper), proto: 'tcp', ports: [port, port], what: `${what} ${port} from scraper ${scraper}` });
+    }
   }
   return flows;
 }

@@ -117,10 +117,13 @@ export function allPackages(os: OsFamily): string[] {
   return [...all].sort();
 }
 
-/** allPackages('debian'): what the lab's local apt repository must hold. */
+/** allPackages('debian') and Prometheus' exporters (tasks/ops/exporters.ts): what the lab's local apt repository must hold. */
 export function allDebianPackages(): string[] {
-  return allPackages('debian');
+  return [...new Set([...allPackages('debian'), ...DEBIAN_EXPORTER_PACKAGES])].sort();
 }
+
+/** The exporters tasks/ops/exporters.ts installs with balancer.prometheus (Debian family only). */
+export const DEBIAN_EXPORTER_PACKAGES = ['prometheus-node-exporter', 'prometheus-libvirt-exporter'] as const;
 
 /** Installed packages among `names` (dpkg-query on Debian, rpm -q on RHEL). */
 export function installedFact(osFamily: OsFamily, names: readonly string[]): Fact<ReadonlySet<string>> {

@@ -337,7 +337,7 @@ hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
     ['\tbad: 1\n', 'm.yaml:4:1: YAML syntax: Tabs are not allowed as indentation'],
     ['---\na: 1\n', 'm.yaml:4:1: YAML syntax: the file holds several YAML documents (separated by ---); an inventory is one document'],
     ['firewall:\n  nfs_ports: [111, 70000]\n', 'm.yaml:5:20: firewall.nfs_ports[1]: 70000 must be at most 65535'],
-    ['balancer:\n  cpu_source: cgroup\n', 'm.yaml:5:15: balancer.cpu_source: "cgroup" is not valid here: `procstat` (/proc/stat) or `cgroup:<absolute path of a cpuacct cgroup>`.'],
+    ['balancer:\n  cpu_source: cgroup\n', 'm.yaml:5:15: balancer.cpu_source: "cgroup" is not valid here: `procstat` (/proc/stat), `cgroup:<absolute path of a cpuacct cgroup>` or `prometheus` (node_exporter and the libvirt exporter, queried at balancer.prometheus.url).'],
   ])('%j -> %s', (extra, message) => {
     expect(messageOf(extra)).toBe(message);
   });

@@ -1,0 +1,98 @@
+// Prometheus' exporters on the hypervisors, when the inventory has
+// balancer.prometheus (hypervisor stage: after libvirt is installed):
+//   - prometheus-node-exporter (host CPU and memory, and the textfile
+//     collector that publishes the balancer's own hvmctl_* metrics from
+//     /var/lib/prometheus/node-exporter) and prometheus-libvirt-exporter (each
+//     domain's CPU time), Debian's packages;
+//   - the libvirt exporter runs as user `prometheus` and reads libvirt's
+//     read-write socket, whose group is `libvirt`: its package adds the user
+//     to that group only when the group already exists at install time (not
+//     when both arrive in one transaction), so apply makes sure of it and
+//     restarts the exporter when it had to;
+//   - both units enabled and running.
+// Their ports are opened to balancer.prometheus.scrapers only (the firewall's
+// flows, src/render/firewall-flows.ts): both answer anyone who asks, and the
+// guests share the cluster network.
+import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { sh } from '../../src/shell.ts';
+import type { Change, Fact, Task } from '../engine/types.ts';
+import { isSystemd, initProcess } from '../facts/process.ts';
+import { type UnitState, unitState } from '../facts/systemd-unit.ts';
+import { DEBIAN_EXPORTER_PACKAGES, installCommand, installedFact } from './packages.ts';
+import { TaskCheckError } from './task-error.ts';
+
+export const EXPORTER_PACKAGES = DEBIAN_EXPORTER_PACKAGES;
+const NODE_UNIT = 'prometheus-node-exporter';
+const LIBVIRT_UNIT = 'prometheus-libvirt-exporter';
+
+/** Whether apply installs the exporters on `host`. */
+export function wantsExporters(host: HostSpec, inv: Inventory): boolean {
+  return host.role === 'hypervisor' && inv.balancer.prometheus !== undefined;
+}
+
+/** `id -nG prometheus`: the user's groups, or undefined when there is no such user yet. */
+export const prometheusGroups: Fact<readonly string[] | undefined> = {
+  key: 'groups:prometheus',
+  command: 'id -nG prometheus 2>/dev/null || echo no-such-user',
+  parse: (r) => {
+    const out = r.stdout.trim();
+    if (out === 'no-such-user') return undefined;
+    return out.split(/\s+/).filter(Boolean);
+  },
+};
+
+export interface ExporterFacts extends Record<string, unknown> {
+  readonly installed: ReadonlySet<string>;
+  readonly groups: readonly string[] | undefined;
+  readonly init: string;
+  readonly nodeUnit: UnitState | undefined;
+  readonly libvirtUnit: UnitState | undefined;
+}
+
+/** Pure: what closes the gap, in order. */
+export function exporterChanges(host: HostSpec, facts: ExporterFacts): Change[] {
+  const changes: Change[] = [];
+  const missing = EXPORTER_PACKAGES.filter((p) => !facts.installed.has(p));
+  if (missing.length > 0) changes.push({ summary: `install ${missing.join(' ')}`, commands: [{ script: installCommand(host.osFamily, missing) }] });
+  const inGroup = facts.groups?.includes('libvirt') ?? false;
+  const systemd = isSystemd(facts.init);
+  if (!inGroup) {
+    changes.push({
+      summary: 'let the libvirt exporter (user prometheus) read libvirt: add it to group libvirt',
+      commands: [{ script: 'usermod -a -G libvirt prometheus' }, ...(systemd ? [{ script: sh`systemctl try-restart ${LIBVIRT_UNIT}` }] : [])],
+    });
+  }
+  if (!systemd) {
+    if (missing.length > 0 || !inGroup) {
+      throw new TaskCheckError('E_NO_SYSTEMD', `balancer.prometheus: the exporters need systemd as PID 1 on ${host.name} (PID 1 is ${facts.init})`, 'remove balancer.prometheus, or run the hypervisors with systemd');
+    }
+    return changes;
+  }
+  for (const [unit, state] of [
+    [NODE_UNIT, facts.nodeUnit],
+    [LIBVIRT_UNIT, facts.libvirtUnit],
+  ] as const) {
+    // Before the package is installed its unit has no state: install, then enable.
+    if (state !== undefined && state.enabled && state.active && missing.length === 0) continue;
+    changes.push({ summary: `enable and start ${unit}`, commands: [{ script: sh`systemctl enable --now ${unit}` }] });
+  }
+  return changes;
+}
+
+export const exportersTask: Task<ExporterFacts> = {
+  name: 'prometheus exporters',
+  tags: ['prometheus', 'packages'],
+  stage: 'hypervisor',
+  applies: (host, inv) => wantsExporters(host, inv),
+  facts: (ctx) => ({
+    installed: installedFact(ctx.host.osFamily, [...EXPORTER_PACKAGES]),
+    groups: prometheusGroups,
+    init: initProcess,
+    nodeUnit: unitState(NODE_UNIT),
+    libvirtUnit: unitState(LIBVIRT_UNIT),
+  }),
+  plan: (ctx, facts) => {
+    const changes = exporterChanges(ctx.host, facts);
+    return { changes, reason: changes.length === 0 ? `${NODE_UNIT} and ${LIBVIRT_UNIT} installed and running; prometheus reads libvirt` : '' };
+  },
+};
