@@ -194,7 +194,7 @@ export function formatStatus(c: Collected): string {
     const vms = c.snapshot.vms.filter((v) => v.host === h.name).map((v) => v.name);
     rows.push([
       h.name,
-      !h.reachable ? 'unreachable' : h.drained ? 'drained' : vms.length === 0 ? 'up, empty' : 'up',
+      !h.reachable ? (h.unmeasured !== undefined ? 'metrics unknown' : 'unreachable') : h.drained ? 'drained' : vms.length === 0 ? 'up, empty' : 'up',
       h.reachable ? `${pct(utilisationOf(h))} of ${h.cpuCapacity / 100} cpu` : '?',
       h.reachable && h.memTotalMiB > 0 ? `${pct((h.memTotalMiB - h.memAvailableMiB) / h.memTotalMiB)} of ${Math.round(h.memTotalMiB)} MiB` : '?',
       vms.join(' ') || '-',

@@ -24,6 +24,8 @@ import { TaskCheckError } from './task-error.ts';
 export const EXPORTER_PACKAGES = DEBIAN_EXPORTER_PACKAGES;
 const NODE_UNIT = 'prometheus-node-exporter';
 const LIBVIRT_UNIT = 'prometheus-libvirt-exporter';
+/** The units apply enables (checked against the packages' unit files in test/facts/systemd-unit.test.ts). */
+export const EXPORTER_UNITS = [NODE_UNIT, LIBVIRT_UNIT] as const;
 
 /** Whether apply installs the exporters on `host`. */
 export function wantsExporters(host: HostSpec, inv: Inventory): boolean {

@@ -10,6 +10,7 @@ import { SERVICE_UNIT, TIMER_UNIT } from '../../tasks/ops/balancer.ts';
 import { allDebianPackages, wantedPackages } from '../../tasks/ops/packages.ts';
 import { wantedServices } from '../../tasks/ops/services.ts';
 import { captured } from './captured.ts';
+import { EXPORTER_UNITS } from '../../tasks/ops/exporters.ts';
 
 /** `unit state exit` lines of systemctl-is-enabled-bookworm.txt, by section. */
 function isEnabledCapture(): { before: Map<string, string>; after: Map<string, string> } {
@@ -68,6 +69,7 @@ describe('Debian unit names are real unit files of the packages apply installs',
     kernelNfsUnit('debian'),
     'nfs-ganesha',
     ...firewallBootLoaders.debian.units,
+    ...EXPORTER_UNITS,
   ])('%s', (unit) => {
     const file = files.get(named(unit));
     expect(file, `${unit} is shipped by no package apply installs`).toBeDefined();

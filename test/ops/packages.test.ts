@@ -67,7 +67,7 @@ describe('wanted packages', () => {
     }
   });
 
-  it('allDebianPackages: every role with every NFS choice, plus the firewall loader and node, each once, sorted', () => {
+  it("allDebianPackages: every role with every NFS choice, plus the firewall loader, node and Prometheus' exporters, each once, sorted", () => {
     const all = allDebianPackages();
     expect(all).toEqual([...new Set(all)].sort());
     for (const role of ['storage', 'hypervisor'] as const) {
@@ -75,8 +75,8 @@ describe('wanted packages', () => {
         for (const client of ['kernel', 'qemu'] as const) expect(all).toEqual(expect.arrayContaining(packagesFor('debian', role, { server, client })));
       }
     }
-    expect(all).toEqual(expect.arrayContaining(['iptables-persistent', 'netfilter-persistent', 'nodejs', 'nfs-kernel-server', 'nfs-ganesha', 'nfs-common', 'qemu-block-extra']));
-    expect(all).toHaveLength(23);
+    expect(all).toEqual(expect.arrayContaining(['iptables-persistent', 'netfilter-persistent', 'nodejs', 'nfs-kernel-server', 'nfs-ganesha', 'nfs-common', 'qemu-block-extra', 'prometheus-node-exporter', 'prometheus-libvirt-exporter']));
+    expect(all).toHaveLength(25);
     expect(allPackages('redhat')).toEqual(expect.arrayContaining(['iptables-nft-services', 'nodejs', 'nfs-utils']));
     expect(allPackages('redhat')).not.toContain('iptables-persistent');
   });
