@@ -75,6 +75,9 @@ export async function connectSsh(host: HostSpec, options: SshOptions): Promise<S
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error & { level?: string; code?: string }): void => {
       client.removeListener('ready', onReady);
+      // The abandoned client may report more (a timed-out handshake's socket closing later:
+      // "Connection lost before handshake"); with no listener that would crash the process.
+      client.on('error', () => undefined);
       client.end();
       reject(connectError(host, options, error, verdict, algorithms));
     };
