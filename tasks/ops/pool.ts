@@ -31,6 +31,9 @@ export interface PoolFacts extends Record<string, unknown> {
   target: PathStat | undefined;
 }
 
+/** Where libvirtd (qemu:///system, Debian and RHEL alike) keeps a pool's autostart link, NAME.xml. */
+export const POOL_AUTOSTART_DIR = '/etc/libvirt/storage/autostart';
+
 export function poolFile(ctx: Pick<TaskContext, 'inventory' | 'host'>): ManagedFile {
   const file = managedFiles(ctx.inventory, ctx.host).find((f) => f.tags.includes('pool'));
   if (!file) throw new TaskCheckError('E_POOL', `${ctx.host.name}: no pool XML rendered`, 'the pool is managed on hypervisors only');
@@ -97,7 +100,16 @@ export function planPool(host: HostSpec, xml: string, template: string, facts: P
     );
   }
   if (!active) changes.push({ summary: `start pool ${name}`, commands: [{ script: sh`${virsh('pool-start')} ${name}` }] });
-  if (!autostart) changes.push({ summary: `autostart pool ${name}`, commands: [{ script: sh`${virsh('pool-autostart')} ${name}` }] });
+  if (!autostart) {
+    // libvirt says autostart is off, so a link left in its autostart directory is stale (the
+    // pool's file was deleted, libvirtd restarted and forgot the pool, apply defined it again):
+    // `pool-autostart` would fail on it with "File exists".
+    const link = `${POOL_AUTOSTART_DIR}/${name}.xml`;
+    changes.push({
+      summary: `autostart pool ${name}`,
+      commands: [{ script: `${sh`if [ -L ${link} ]; then rm -f ${link}; fi`}; ${sh`${virsh('pool-autostart')} ${name}`}` }],
+    });
+  }
   return {
     changes,
     reason: changes.length === 0 ? `pool ${name} defined as wanted (${wanted.type}, ${wanted.targetPath}), running, autostarted` : '',

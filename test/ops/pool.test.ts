@@ -11,6 +11,7 @@ const path = '/tmp/lvcap/img/kvmshared';
 const xml = `<!-- Managed by hvmctl -->\n<pool type="dir">\n  <name>default</name>\n  <target>\n    <path>${path}</path>\n  </target>\n</pool>\n`;
 const dir = { type: 'directory' as const, mode: 0o711, owner: 'root', group: 'root' };
 const V = 'virsh -c qemu:///system';
+const AUTOSTART = `if [ -L /etc/libvirt/storage/autostart/default.xml ]; then rm -f /etc/libvirt/storage/autostart/default.xml; fi; ${V} pool-autostart default`;
 const defined = captured('virsh-pool-dumpxml-running-inactive.xml');
 const running = parsePoolInfo(captured('virsh-pool-info-running-autostart.txt'));
 const plan = (facts: Parameters<typeof planPool>[3]) => planPool(ctxFor('kvmnode1').host, xml, 'templates/pool.xml.hbs', facts);
@@ -25,17 +26,17 @@ describe('libvirt pool', () => {
     {
       name: 'undefined, no directory: define, build, start, autostart',
       facts: { xml: undefined, info: undefined, target: undefined },
-      commands: [defineScript(), `${V} pool-build default`, `${V} pool-start default`, `${V} pool-autostart default`],
+      commands: [defineScript(), `${V} pool-build default`, `${V} pool-start default`, AUTOSTART],
     },
     {
       name: 'defined, inactive, not autostarted (captured), directory there',
       facts: { xml: captured('virsh-pool-dumpxml-defined.xml'), info: parsePoolInfo(captured('virsh-pool-info-inactive.txt')), target: dir },
-      commands: [`${V} pool-start default`, `${V} pool-autostart default`],
+      commands: [`${V} pool-start default`, AUTOSTART],
     },
     {
       name: 'running but not autostarted (captured)',
       facts: { xml: defined, info: parsePoolInfo(captured('virsh-pool-info-running.txt')), target: dir },
-      commands: [`${V} pool-autostart default`],
+      commands: [AUTOSTART],
     },
     {
       name: 'stopped after destroy, still autostarted (captured), directory gone: build and start',
@@ -50,7 +51,7 @@ describe('libvirt pool', () => {
         `${V} pool-undefine default`,
         defineScript(),
         `${V} pool-start default`,
-        `${V} pool-autostart default`,
+        AUTOSTART,
       ],
     },
   ])('$name', ({ facts, commands }) => {
