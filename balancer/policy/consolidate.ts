@@ -24,6 +24,7 @@ import type { CommonConfig, History, Snapshot, VmState } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { cannotMove, cannotReceive, memMargin } from './eligibility.ts';
 import { pct } from './format.ts';
+import { powerAt } from './power.ts';
 import type { HostBook, Ledger } from './ledger.ts';
 import type { Strategy } from './strategy.ts';
 
@@ -66,6 +67,9 @@ interface Load {
 
 /** How many standard deviations of head-room a prediction keeps. */
 const SPREAD = 1.5;
+
+/** Watts a host draws idle per unit of capacity: the hosts that cost most to keep on are emptied first. */
+const idlePerCapacity = (b: HostBook): number => powerAt(b.state.powerModel, 0, b.state.cpuCapacity) / b.state.cpuCapacity;
 
 export function planPool(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
   // Predictions use the whole history handed over (the runtime keeps what it keeps; the
@@ -125,8 +129,11 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
     }
     return sum / b.state.cpuCapacity;
   };
+  // On the projection (book.cpu, book.vms), not the snapshot: shedding stops once the planned
+  // departures relieve the host (judged on the snapshot, a saturated host shed every VM it had).
   const saturated = (b: HostBook): boolean =>
-    b.state.cpuUsed > b.state.cpuCapacity || b.vms.some((vm) => vm.cpuUsed > (b.state.cpuPerCore ?? Infinity));
+    b.cpu > b.state.cpuCapacity || b.vms.some((vm) => vm.cpuUsed > (b.state.cpuPerCore ?? Infinity));
+  const nowUtil = (b: HostBook, without?: VmState): number => (b.cpu - (without?.cpuUsed ?? 0)) / b.state.cpuCapacity;
   const sustainedOver = (b: HostBook): boolean => {
     for (let back = 0; back < config.overloadWindow; back++) {
       const u = pastUtil(b, back);
@@ -135,18 +142,18 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
     return true;
   };
 
-  function fits(b: HostBook, vm: VmState, limit: number): boolean {
+  function fits(b: HostBook, vm: VmState, limit: number, predLimit = limit): boolean {
     if (emptying.has(b) || !usable(b)) return false;
     if (b.mem - margin < vm.memMiB) return false;
     const peak = vmLoad.get(vm.name)?.peak ?? vm.cpuUsed;
     if (peak > (b.state.cpuPerCore ?? Infinity)) return false;
-    return predicted(b, vm) <= limit && (b.cpu + vm.cpuUsed) / b.state.cpuCapacity <= limit;
+    return predicted(b, vm) <= predLimit && (b.cpu + vm.cpuUsed) / b.state.cpuCapacity <= limit;
   }
-  function bestHost(vm: VmState, from: HostBook, limit: number): HostBook | undefined {
+  function bestHost(vm: VmState, from: HostBook, limit: number, predLimit = limit): HostBook | undefined {
     let best: HostBook | undefined;
     let bestFill = -1;
     for (const b of ledger.order) {
-      if (b === from || b.vms.length === 0 || !fits(b, vm, limit)) continue;
+      if (b === from || b.vms.length === 0 || !fits(b, vm, limit, predLimit)) continue;
       const fill = predicted(b, vm);
       if (fill > bestFill) {
         bestFill = fill;
@@ -189,7 +196,10 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
       ? `${book.state.name} saturated (${pct(measured(book))} requested)`
       : `${book.state.name} above ${pct(config.high)} for ${config.overloadWindow} measurements, predicted ${pct(predicted(book))}`;
     for (let guard = book.vms.length; guard > 0; guard--) {
-      if (!saturated(book) && predicted(book) <= config.high) break;
+      // A saturated host is relieved to `high` as measured now: the spike it just took is in its
+      // hour's spread, and shedding until the prediction is under `high` emptied half the host.
+      // A host that stayed above `high` sheds until its prediction is under it.
+      if (!saturated(book) && (sat ? nowUtil(book) : predicted(book)) <= config.high) break;
       const movable = book.vms.filter((vm) => cannotMove(vm, config, cooldownOf(vm.name, config, history, now), history, now, ledger.moved) === undefined);
       if (movable.length === 0) {
         ledger.reasons.push(`${why} but every VM on it is pinned or cooling down`);
@@ -198,16 +208,30 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
       const core = book.state.cpuPerCore ?? Infinity;
       const tooBig = movable.filter((vm) => vm.cpuUsed > core);
       const alone = movable
-        .filter((vm) => predictedWithout(book, vm) <= config.high)
+        .filter((vm) => (sat ? nowUtil(book, vm) : predictedWithout(book, vm)) <= config.high)
         .sort((a, b) => a.memMiB - b.memMiB || b.cpuUsed - a.cpuUsed);
       const biggest = [...movable].sort((a, b) => (vmLoad.get(b.name)?.mean ?? 0) - (vmLoad.get(a.name)?.mean ?? 0));
-      const vm = tooBig[0] ?? alone[0] ?? biggest[0];
-      if (!vm) break;
+      const firstPick = tooBig[0] ?? alone[0] ?? biggest[0];
+      if (!firstPick) break;
       if (budget.left === 0) {
         budget.take(); // counted as held back
         break;
       }
-      const to = bestHost(vm, book, config.high) ?? wakeHost(vm, book, config.high);
+      let vm: VmState = firstPick;
+      let to = bestHost(vm, book, config.high);
+      if (!to && sat) {
+        // Relief before waking a host: an active host that stays under `high` now and whose
+        // prediction stays under its capacity (the head-room above `high` is for this), any VM.
+        for (const c of [...tooBig, ...alone, ...biggest]) {
+          const t = bestHost(c, book, config.high, 1);
+          if (t) {
+            vm = c;
+            to = t;
+            break;
+          }
+        }
+      }
+      to ??= wakeHost(vm, book, config.high);
       if (!to) {
         ledger.reasons.push(`${why} but no host can take ${vm.name}`);
         break;
@@ -222,7 +246,23 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
     return (l.mean - e.mean + SPREAD * Math.sqrt(Math.max(0, l.variance - e.variance))) / b.state.cpuCapacity;
   }
 
-  // 2. underloaded hosts are emptied when everything fits elsewhere
+  // 2. hosts are emptied when everything fits elsewhere: a calm host (under `low`) whenever it
+  // can be; any other host when the pool would still keep one whole host of predicted head-room
+  // without it, so the next spike finds room on an active host instead of waking one (which
+  // would later cost a host's worth of moves to empty again). The hosts that cost most to keep on
+  // (idle watts per unit of capacity) go first, then those that take the fewest moves.
+  const spareAfter = (book: HostBook): boolean => {
+    let load = 0;
+    let capacity = 0;
+    let largest = 0;
+    for (const b of ledger.order) {
+      if (b.vms.length === 0 || !usable(b) || emptying.has(b)) continue;
+      load += predicted(b) * b.state.cpuCapacity;
+      capacity += b.state.cpuCapacity;
+      largest = Math.max(largest, b.state.cpuCapacity);
+    }
+    return load <= config.high * (capacity - book.state.cpuCapacity - largest);
+  };
   const calm = (b: HostBook): boolean => {
     if (predicted(b) >= config.low) return false;
     for (let back = 0; back < config.calmWindow; back++) {
@@ -232,8 +272,9 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
     return true;
   };
   const under = ledger.order
-    .filter((b) => usable(b) && b.vms.length > 0 && !received.has(b) && calm(b))
-    .sort((a, b) => predicted(a) - predicted(b));
+    .filter((b) => usable(b) && b.vms.length > 0 && !received.has(b))
+    .sort((a, b) => idlePerCapacity(b) - idlePerCapacity(a) || a.vms.length - b.vms.length || predicted(a) - predicted(b));
+  const calmCount = under.filter(calm).length;
   let emptied = 0;
   for (const book of under) {
     if (budget.left < book.vms.length) {
@@ -241,6 +282,8 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
       break;
     }
     if (received.has(book)) continue;
+    const isCalm = calm(book);
+    if (!isCalm && !spareAfter(book)) continue;
     const vms = [...book.vms];
     if (vms.some((vm) => cannotMove(vm, config, cooldownOf(vm.name, config, history, now), history, now, ledger.moved) !== undefined)) continue;
     emptying.add(book);
@@ -268,19 +311,20 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
       emptying.delete(book);
       continue;
     }
-    const util = measured(book);
-    for (const { vm, to } of plan) {
-      move(vm, book, to, 'consolidate', `${book.state.name} under ${pct(config.low)} for ${config.calmWindow} measurements (${pct(util)} now): emptied so it can switch off`);
-    }
+    const why = isCalm
+      ? `${book.state.name} under ${pct(config.low)} for ${config.calmWindow} measurements (${pct(measured(book))} now)`
+      : `${book.state.name} not needed (${pct(measured(book))} now): the others hold its VMs and keep a host of head-room`;
+    for (const { vm, to } of plan) move(vm, book, to, 'consolidate', `${why}: emptied so it can switch off`);
     emptied += 1;
   }
 
   if (ledger.migrations.length === 0) {
     ledger.reasons.push(
       `no host overloaded (above ${pct(config.high)} for ${config.overloadWindow} measurements) and ` +
-        `${under.length === 0 ? `none under ${pct(config.low)} for ${config.calmWindow} measurements` : `none of the ${under.length} underloaded host(s) could be emptied`}`,
+        `${calmCount === 0 ? `none under ${pct(config.low)} for ${config.calmWindow} measurements` : `none of the ${calmCount} underloaded host(s) could be emptied`}` +
+        ' (nor any other host with a host of head-room left)',
     );
   } else {
-    ledger.reasons.push(`${overloadedCount} overloaded host(s) relieved, ${emptied} underloaded host(s) emptied`);
+    ledger.reasons.push(`${overloadedCount} overloaded host(s) relieved, ${emptied} host(s) emptied`);
   }
 }

@@ -18,15 +18,16 @@ export const thrMmtConfig: ReplayConfig = {
   maxMigrationsPerRun: Number.MAX_SAFE_INTEGER,
 };
 
-/** Ours: hysteresis (above 90 % for 2 measurements and predicted above it over the hour to
- * shed, below 40 % for 2 and predicted below it over the hour to empty), a 6-hour per-VM
- * cooldown (an overloaded host sheds another VM instead), at most 300 moves per run. Tuned on
- * 20110303 and 20110306 with round values; see README for the sweep. */
+/** Ours, with the inventory's defaults for `balancer.consolidate`: hysteresis (above 90 % for 2
+ * measurements and predicted above it over the hour to shed, below 40 % for 2 and predicted
+ * below it over the hour to empty; any other host emptied only when the pool keeps a host of
+ * head-room without it), a 1-hour per-VM cooldown doubled per other move within a day. No limit
+ * per run, as the yardsticks (CloudSim has none): the first hour's ~900 forced moves go at once. */
 export const consolidateConfig: ReplayConfig = {
   ...common,
   strategy: 'consolidate',
-  settings: { high: 0.9, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 72 * INTERVAL },
-  maxMigrationsPerRun: 300,
+  settings: { high: 0.9, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 12 * INTERVAL, cooldownMemory: 288 * INTERVAL },
+  maxMigrationsPerRun: Number.MAX_SAFE_INTEGER,
 };
 
 /** MFPED (Moges & Abebe 2019) on LR-MMT-1.2, as their CloudSim class: safety 1.2, 0.7 fallback, medium 60 %. */

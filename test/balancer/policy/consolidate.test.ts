@@ -51,6 +51,24 @@ describe('strategy consolidate', () => {
       want: [],
     },
     {
+      name: 'saturated now (asks more than the host): sheds until it is under high now, not every VM it has',
+      vms: [vm('a1', 'a', 600), vm('a2', 'a', 300), vm('a3', 'a', 200), vm('b1', 'b', 100)],
+      history: 0,
+      want: ['a1:a->b:migrate'],
+    },
+    {
+      name: 'a host above low is emptied when the others hold its VMs and keep a whole host of head-room',
+      vms: [vm('a1', 'a', 300), vm('b1', 'b', 300), vm('c1', 'c', 300), vm('d1', 'd', 150), vm('d2', 'd', 150)],
+      history: 2,
+      want: ['a1:a->b:consolidate'],
+    },
+    {
+      name: 'a host above low stays when the others would keep less than a host of head-room',
+      vms: [vm('a1', 'a', 450), vm('b1', 'b', 450), vm('c1', 'c', 450)],
+      history: 2,
+      want: [],
+    },
+    {
       name: 'a pinned VM keeps its calm host on',
       vms: [vm('a1', 'a', 500), vm('b1', 'b', 400), vm('c1', 'c', 100, 500, true)],
       history: 2,
@@ -69,6 +87,19 @@ describe('strategy consolidate', () => {
     expect(plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}:${m.kind}`)).toEqual(want);
     expect(plan.reasons.length).toBeGreaterThan(0);
     for (const m of plan.migrations) expect(m.reason).toMatch(/predicted at \d+ % after/);
+  });
+
+  it('of two calm hosts that cannot both go, the one that draws more idle watts per unit of capacity is emptied', () => {
+    const hungry = [100, 102, 104, 106, 108, 110, 112, 114, 116, 118, 120];
+    const frugal = hungry.map((w) => w / 2);
+    const vms = [vm('a1', 'a', 550), vm('b1', 'b', 200), vm('c1', 'c', 200)];
+    const hosts = [
+      host('a', 550),
+      host('b', 200, 4096, { powerModel: frugal }),
+      host('c', 200, 4096, { powerModel: hungry }),
+    ];
+    const plan = decide({ time: 10_000, hosts, vms }, pool, { hostUtilisation: new Map(), lastMigration: new Map(), vmCpu: flat(vms) });
+    expect(plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}`)).toEqual(['c1:c->a']);
   });
 
   it('a VM in its cooldown does not move again', () => {
