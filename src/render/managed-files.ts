@@ -1,13 +1,14 @@
 // Every whole file apply manages on a host, rendered from the inventory alone:
 // `hvmctl render` writes them out, apply's file tasks compare and install them.
 // Pure (apart from reading the templates once): (inventory, host) -> files.
-import type { HostSpec, Inventory } from '../inventory/types.ts';
+import type { HostSpec, Inventory, NetworkBackend } from '../inventory/types.ts';
 import { balancerHosts, hypervisors } from '../inventory/types.ts';
 import { balancerConfig } from './balancer-config.ts';
 import { balancerPaths } from './balancer-paths.ts';
 import type { FirewallExtra } from './firewall-rules.ts';
 import { wantedFamilyRules } from './firewall-rules.ts';
-import { firewallRulesPaths, type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
+import { osProfile } from '../os/profiles.ts';
+import { type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
 import { renderTemplate } from './renderer.ts';
 import type { ManagedFile } from './types.ts';
 
@@ -37,9 +38,13 @@ function file(spec: Spec): ManagedFile {
   };
 }
 
-/** Path of the rules file of `family` that the OS family's boot-time loader reads. */
+/**
+ * Path of the rules file of `family` that the OS family's boot-time loader
+ * reads: Debian's netfilter-persistent (iptables-persistent's plugins
+ * 15-ip4tables and 25-ip6tables), RHEL's iptables-services.
+ */
 export function firewallRulesPath(host: HostSpec, family: IpFamily = 'ipv4'): string {
-  return firewallRulesPaths[host.osFamily][family];
+  return osProfile(host).firewallLoader.rulesPaths[family];
 }
 
 /** Path of the libvirt pool definition. */
@@ -63,10 +68,7 @@ export function fstabLine(inv: Inventory): string {
 }
 
 function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
-  const loopback =
-    host.osFamily === 'redhat'
-      ? ['127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4', '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6']
-      : ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  const loopback = osProfile(host).loopbackHosts;
   return file({
     path: '/etc/hosts',
     mode: 0o644,
@@ -77,8 +79,24 @@ function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
   });
 }
 
-/** ifupdown's configuration, managed whole on Debian-family hosts. */
+/** ifupdown's configuration, managed whole where ifupdown is the backend. */
 export const debianInterfacesPath = '/etc/network/interfaces';
+
+type NetworkContext = Record<string, string>;
+type Common = Pick<Spec, 'mode' | 'notify' | 'tags'>;
+
+/** Per network backend, its files: the port bare, the host's address on the bridge. */
+const networkRenderers: Readonly<Record<NetworkBackend, (host: HostSpec, bridge: string, common: Common, context: NetworkContext) => ManagedFile[]>> = {
+  ifcfg: (host, bridge, common, context) => {
+    const dir = '/etc/sysconfig/network-scripts';
+    return [
+      file({ ...common, path: `${dir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context }),
+      file({ ...common, path: `${dir}/ifcfg-${bridge}`, template: 'ifcfg-bridge.hbs', context }),
+    ];
+  },
+  // the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs)
+  ifupdown: (_host, _bridge, common, context) => [file({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context })],
+};
 
 function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
   const c = inv.cluster;
@@ -93,16 +111,8 @@ function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
     gateway: c.gateway,
     network: c.network,
   };
-  const common = { mode: 0o644, notify: ['network-restart'] as const, tags: ['network'] };
-  if (host.osFamily === 'redhat') {
-    const dir = '/etc/sysconfig/network-scripts';
-    return [
-      file({ ...common, path: `${dir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context }),
-      file({ ...common, path: `${dir}/ifcfg-${c.bridge}`, template: 'ifcfg-bridge.hbs', context }),
-    ];
-  }
-  // Debian: the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs).
-  return [file({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context })];
+  const common: Common = { mode: 0o644, notify: ['network-restart'], tags: ['network'] };
+  return networkRenderers[host.networkBackend](host, c.bridge, common, context);
 }
 
 const firewallTemplates: Readonly<Record<IpFamily, string>> = { ipv4: 'iptables.hbs', ipv6: 'ip6tables.hbs' };

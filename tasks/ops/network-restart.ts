@@ -1,5 +1,6 @@
-// The shell side of the network restart and its rollback, pure: per OS family
-// and tool, how to take the network down with the configuration it was
+// The shell side of the network restart and its rollback, pure: per network
+// backend (the host's one choice, which also chose the files render writes)
+// and the tools the host has, how to take the network down with the configuration it was
 // brought up with, bring it up with the new one, and undo that. The handler
 // that runs them and decides from a new connection is in network.ts.
 //
@@ -19,7 +20,7 @@
 //   - Rollback and confirmation race at the deadline: each claims the armed
 //     rollback by renaming its pid file (atomic); the loser knows it lost.
 import { posix } from 'node:path';
-import type { OsFamily } from '../../src/inventory/types.ts';
+import type { NetworkBackend } from '../../src/inventory/types.ts';
 import { debianInterfacesPath } from '../../src/render/managed-files.ts';
 import { quote, raw, sh } from '../../src/shell.ts';
 
@@ -97,15 +98,16 @@ function ifupdown(n: NetworkNames): NetworkMethod {
 
 type MethodChooser = (n: NetworkNames, t: NetworkTools) => NetworkMethod | undefined;
 
-/** Per OS family, the first tool the host has, in order of preference. */
-const methods: Readonly<Record<OsFamily, MethodChooser>> = {
-  debian: (n, t) => {
+/** Per network backend, the first tool the host has, in order of preference. */
+const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
+  ifupdown: (n, t) => {
     // ifupdown2 reloads by difference and takes down what the files no longer name
     if (t.ifreload) return { tool: 'ifupdown2', restart: 'ifreload -a', stop: 'true', start: 'ifreload -a' };
     if (t.ifup) return ifupdown(n);
     return undefined;
   },
-  redhat: (n, t) => {
+  // network-scripts' files: the `network` service where it exists (EL8, Fedora's network-scripts package)
+  ifcfg: (n, t) => {
     if (t.networkService) {
       const svc = (verb: string): string => (t.systemd ? `systemctl ${verb} network` : `/etc/init.d/network ${verb}`);
       return { tool: 'network-scripts', restart: svc('restart'), stop: svc('stop'), start: svc('start') };
@@ -130,9 +132,9 @@ const methods: Readonly<Record<OsFamily, MethodChooser>> = {
   },
 };
 
-/** Pure: how this host restarts its network, or undefined when it has no way to. */
-export function networkMethod(osFamily: OsFamily, names: NetworkNames, tools: NetworkTools): NetworkMethod | undefined {
-  return methods[osFamily](names, tools);
+/** Pure: how a host with `backend` restarts its network, or undefined when it has no way to. */
+export function networkMethod(backend: NetworkBackend, names: NetworkNames, tools: NetworkTools): NetworkMethod | undefined {
+  return methods[backend](names, tools);
 }
 
 /** Runs the restart detached from the SSH session, waits a bounded time and prints `restart-rc=N` or `restart-running`. */

@@ -1,6 +1,6 @@
-// Network: the bridge files (ifcfg-eth0/ifcfg-br0 on RHEL-family hosts, the
-// whole /etc/network/interfaces on Debian-family hosts; rendered by
-// managed-files.ts) and the 'network-restart' handler with its SAFETY NET:
+// Network: the bridge files of the host's network backend (e.g. the whole
+// /etc/network/interfaces for ifupdown, ifcfg-eth0/ifcfg-br0 for ifcfg;
+// rendered by managed-files.ts) and the 'network-restart' handler with its SAFETY NET:
 //   1. each write records what to restore (file.ts undo records, UNDO_DIR);
 //   2. arm: on the host, a detached rollback that, ROLLBACK_DELAY_SECONDS
 //      later, takes the new network down, restores the previous files from
@@ -14,6 +14,7 @@
 // Where the host has no tool to restart with, the files are still managed and
 // the handler says "skipped: ... restart by hand".
 import { posix } from 'node:path';
+import type { NetworkBackend } from '../../src/inventory/types.ts';
 import { managedFiles } from '../../src/render/managed-files.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { sh } from '../../src/shell.ts';
@@ -54,10 +55,16 @@ export function networkFiles(ctx: Omit<TaskContext, 'cluster'>): ManagedFile[] {
  * /etc/network/interfaces would add its address a second time.
  */
 export function retiredNetworkFiles(ctx: Omit<TaskContext, 'cluster'>): RetiredFile[] {
-  if (ctx.host.osFamily !== 'debian') return [];
-  const path = `/etc/network/interfaces.d/hvmctl-${ctx.inventory.cluster.bridge}`;
-  return [{ path, why: 'the bridge is in /etc/network/interfaces now', notify: ['network-restart'] }];
+  return retiredBy[ctx.host.networkBackend](ctx);
 }
+
+const retiredBy: Readonly<Record<NetworkBackend, (ctx: Omit<TaskContext, 'cluster'>) => RetiredFile[]>> = {
+  ifupdown: (ctx) => {
+    const path = `/etc/network/interfaces.d/hvmctl-${ctx.inventory.cluster.bridge}`;
+    return [{ path, why: 'the bridge is in /etc/network/interfaces now', notify: ['network-restart'] }];
+  },
+  ifcfg: () => [],
+};
 
 const files = filesTask({
   name: 'network files',
@@ -140,7 +147,7 @@ export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetO
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = opts.now ?? Date.now;
   const tools = toolsFrom(await gatherFacts(ctx.connector, networkToolFacts()));
-  const method = networkMethod(ctx.host.osFamily, namesOf(ctx), tools);
+  const method = networkMethod(ctx.host.networkBackend, namesOf(ctx), tools);
   if (!method) {
     // nothing will restart or roll back: the undo records have no use
     await ctx.connector.run(sh`rm -rf -- ${UNDO_DIR}`);
@@ -199,7 +206,7 @@ export const networkRestartHandler: Handler = {
   name: 'network-restart',
   // Only for runners without `execute`: arm and restart, no confirmation (the rollback then always runs).
   commands: (ctx): Command[] => {
-    const method = networkMethod(ctx.host.osFamily, namesOf(ctx), { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false });
+    const method = networkMethod(ctx.host.networkBackend, namesOf(ctx), { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false });
     if (!method) return [{ script: `echo 'network-restart: no way to restart the network on this host; restart it by hand' >&2; exit 1` }];
     return [{ script: armScript(rollbackPaths(ctx), method, namesOf(ctx)) }, { script: detachedRestartScript(method.restart) }];
   },

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { inventory } from '../ops/ops-support.ts';
 import { parseUnitState, unitState } from '../../tasks/facts/systemd-unit.ts';
-import { firewallBootLoaders } from '../../tasks/ops/firewall-boot.ts';
+import { osProfiles } from '../../src/os/profiles.ts';
 import { kernelNfsUnit } from '../../tasks/ops/nfs.ts';
 import { SERVICE_UNIT, TIMER_UNIT } from '../../tasks/ops/balancer.ts';
 import { allDebianPackages, wantedPackages } from '../../tasks/ops/packages.ts';
@@ -67,7 +67,7 @@ describe('Debian unit names are real unit files of the packages apply installs',
     ...wantedServices(node).flatMap((s) => [s.unit, ...(s.socket === undefined ? [] : [s.socket])]),
     kernelNfsUnit('debian'),
     'nfs-ganesha',
-    ...firewallBootLoaders.debian.units,
+    ...osProfiles.debian.firewallLoader.units,
   ])('%s', (unit) => {
     const file = files.get(named(unit));
     expect(file, `${unit} is shipped by no package apply installs`).toBeDefined();

@@ -34,10 +34,10 @@ import { FakeConnector, FakeFleet, fail, ok, type FakeScript, type Recorded } fr
 
 const captured = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/captured/${name}`, import.meta.url)), 'utf8');
 const debianHost = testInventory.hosts[1]!;
-const redhatHost: HostSpec = { ...debianHost, osFamily: 'redhat' };
+const redhatHost: HostSpec = { ...debianHost, osFamily: 'redhat', networkBackend: 'ifcfg' };
 const none = { code: 1, stdout: '', stderr: '' };
 const names = { bridge: 'br0', iface: 'eth0' };
-const ifupdown = networkMethod('debian', names, { ifup: '/sbin/ifup', systemd: true, networkService: false })!;
+const ifupdown = networkMethod('ifupdown', names, { ifup: '/sbin/ifup', systemd: true, networkService: false })!;
 const interfaces = '/etc/network/interfaces';
 const legacy = '/etc/network/interfaces.d/hvmctl-br0';
 
@@ -127,19 +127,19 @@ describe('network files task', () => {
 
 describe('restart methods (pure)', () => {
   it.each([
-    ['debian', { ifreload: '/x' }, 'ifupdown2', 'ifreload -a'],
-    ['debian', { ifup: '/x', ifreload: undefined }, 'ifupdown', 'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo'],
-    ['redhat', { networkService: true, systemd: true }, 'network-scripts', 'systemctl restart network'],
-    ['redhat', { networkService: true }, 'network-scripts', '/etc/init.d/network restart'],
-    ['redhat', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection reload && nmcli connection up br0'],
-    ['redhat', { ifup: '/x' }, 'ifup', 'ifdown br0 2>/dev/null; ifup eth0; ifup br0'],
+    ['ifupdown', { ifreload: '/x' }, 'ifupdown2', 'ifreload -a'],
+    ['ifupdown', { ifup: '/x', ifreload: undefined }, 'ifupdown', 'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo'],
+    ['ifcfg', { networkService: true, systemd: true }, 'network-scripts', 'systemctl restart network'],
+    ['ifcfg', { networkService: true }, 'network-scripts', '/etc/init.d/network restart'],
+    ['ifcfg', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection reload && nmcli connection up br0'],
+    ['ifcfg', { ifup: '/x' }, 'ifup', 'ifdown br0 2>/dev/null; ifup eth0; ifup br0'],
   ] as const)('%s %j -> %s', (os, found, tool, restartEnds) => {
     const m = networkMethod(os, names, { systemd: false, networkService: false, ...found });
     expect(m?.tool).toBe(tool);
     expect(m?.restart.endsWith(restartEnds)).toBe(true);
   });
 
-  it.each(['debian', 'redhat'] as const)('%s without any tool: no method', (os) => {
+  it.each(['ifupdown', 'ifcfg'] as const)('%s without any tool: no method', (os) => {
     expect(networkMethod(os, names, { systemd: true, networkService: false })).toBeUndefined();
   });
 
@@ -156,7 +156,7 @@ describe('restart methods (pure)', () => {
 
   it('quotes inventory names in every script', () => {
     const odd = { bridge: "br'0", iface: 'eth 0' };
-    for (const [os, t] of [['debian', { ifup: '/x' }], ['redhat', { ifup: '/x' }], ['redhat', { nmcli: '/x' }]] as const) {
+    for (const [os, t] of [['ifupdown', { ifup: '/x' }], ['ifcfg', { ifup: '/x' }], ['ifcfg', { nmcli: '/x' }]] as const) {
       const m = networkMethod(os, odd, { systemd: false, networkService: false, ...t })!;
       for (const script of [m.restart, m.stop, m.start, rollbackScript([interfaces], m, odd)]) {
         expect(script).not.toMatch(/[^'"]eth 0/);
@@ -178,9 +178,9 @@ describe('restart methods (pure)', () => {
   });
 
   it.each([
-    ['debian ifupdown', ifupdown],
-    ['redhat network-scripts', networkMethod('redhat', names, { systemd: true, networkService: true })!],
-    ['redhat nmcli', networkMethod('redhat', names, { systemd: true, networkService: false, nmcli: '/x' })!],
+    ['ifupdown', ifupdown],
+    ['ifcfg network-scripts', networkMethod('ifcfg', names, { systemd: true, networkService: true })!],
+    ['ifcfg nmcli', networkMethod('ifcfg', names, { systemd: true, networkService: false, nmcli: '/x' })!],
   ])('%s: every script is valid sh', async (_, m) => {
     const local = new LocalConnector();
     for (const script of [m.restart, armScript([interfaces], m, names), detachedRestartScript(m.restart), confirmScript(), disarmScript()]) {

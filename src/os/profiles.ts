@@ -1,0 +1,192 @@
+// Everything that differs between OS families, in one place: package and
+// service names, the package tool, the cron daemon, the firewall's boot-time
+// loader, /etc/hosts' loopback lines, and the network backend a host gets when
+// the inventory names none. A Record over OsFamily: adding a family to the
+// union makes the compiler name this table, and nothing else in hvmctl reads
+// the family (code asks the profile, `osProfile(host)`, never `=== 'redhat'`).
+//
+// Debian names were checked against bookworm's packages (what each ships:
+// test/fixtures/captured/debian12-*.txt). RHEL-family names are EL9/Fedora's,
+// read from their spec files (libvirt.spec: libvirtd.service is in
+// libvirt-daemon, the dir pool's driver in libvirt-daemon-driver-storage-core,
+// virt-xml-validate in libvirt-client; EL9 renamed iptables and
+// iptables-services to iptables-nft and iptables-nft-services). Ubuntu 24.04
+// (noble) uses Debian's names for every package listed here (main and
+// universe); they were not checked against a noble archive from this machine.
+import type { NetworkBackend, OsFamily } from '../inventory/types.ts';
+
+export type PackageTool = 'apt' | 'dnf';
+
+export interface NfsPackages {
+  readonly server: { readonly kernel: readonly string[]; readonly ganesha: readonly string[] };
+  readonly client: { readonly kernel: readonly string[]; readonly qemu: readonly string[] };
+}
+
+/** A daemon apply keeps running. */
+export interface Service {
+  /** systemd unit to enable and start. */
+  readonly unit: string;
+  /** The socket unit that starts `unit` on demand: while it listens, the daemon counts as running. */
+  readonly socket?: string;
+  /** Process name for `pgrep -x` where systemd is not PID 1. */
+  readonly process: string;
+  /** How to start it without systemd (it must daemonize). */
+  readonly start: string;
+}
+
+export interface FirewallLoader {
+  /** The packages of the loader that reads the rules files at boot. */
+  readonly packages: readonly string[];
+  /** The units that load the rules files at boot (real unit names, never aliases). */
+  readonly units: readonly string[];
+  /** debconf answers given before the install (apt only). */
+  readonly debconf?: readonly string[];
+  /** Installing the package starts the loader, which reloads the files with a full flush of the filter table. */
+  readonly startsAtInstall?: boolean;
+  /** Where the loader reads the rules of each address family. */
+  readonly rulesPaths: { readonly ipv4: string; readonly ipv6: string };
+}
+
+export interface NetworkProfile {
+  /** The backend a host of this family gets when the inventory names none. */
+  readonly defaultBackend: NetworkBackend;
+  /**
+   * Per backend, the packages it needs on this family (installed in the
+   * packages stage), or null: the family does not offer that backend, and an
+   * inventory choosing it is refused at load time.
+   */
+  readonly packages: Readonly<Record<NetworkBackend, readonly string[] | null>>;
+}
+
+export interface OsProfile {
+  /** For people: "Debian", "Ubuntu", "RHEL family (EL 9/10, Fedora)". */
+  readonly label: string;
+  readonly packageTool: PackageTool;
+  /** Every host: the firewall tools and pgrep. */
+  readonly common: readonly string[];
+  readonly nfs: NfsPackages;
+  readonly hypervisor: readonly string[];
+  /** The balancer's runtime (tasks/ops/balancer.ts). */
+  readonly node: string;
+  /** libvirt's daemons on a hypervisor. */
+  readonly libvirt: readonly Service[];
+  /** The cron daemon (a hypervisor's, and the balancer's schedule where systemd is not PID 1). */
+  readonly cron: Service;
+  /** The kernel NFS server's unit (never an alias: `systemctl is-enabled` reports an alias as `alias`). */
+  readonly nfsServerUnit: string;
+  readonly firewallLoader: FirewallLoader;
+  /** /etc/hosts' loopback lines, as the family's installer writes them. */
+  readonly loopbackHosts: readonly string[];
+  readonly network: NetworkProfile;
+}
+
+/** iptables-persistent's debconf questions, answered "no": never save the live rules over apply's files. */
+export const IPTABLES_PERSISTENT_PRESEED = [
+  'iptables-persistent iptables-persistent/autosave_v4 boolean false',
+  'iptables-persistent iptables-persistent/autosave_v6 boolean false',
+] as const;
+
+/** Debian 12 and EL9 ship the same libvirt unit names. */
+const libvirtServices: readonly Service[] = [
+  // virtlogd.service has no [Install] of its own: its socket is what is enabled.
+  { unit: 'virtlogd.socket', process: 'virtlogd', start: 'mkdir -p /var/log/libvirt /run/libvirt && virtlogd -d' },
+  { unit: 'libvirtd', socket: 'libvirtd.socket', process: 'libvirtd', start: 'mkdir -p /var/log/libvirt /run/libvirt && libvirtd -d' },
+];
+
+/** What Debian and Ubuntu share: the same package names, units and files. */
+const debianLike = {
+  packageTool: 'apt',
+  common: ['iptables', 'procps'],
+  nfs: {
+    server: { kernel: ['nfs-kernel-server'], ganesha: ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind'] },
+    client: { kernel: ['nfs-common'], qemu: ['libnfs-utils', 'qemu-block-extra'] },
+  },
+  hypervisor: [
+    // libvirt-daemon has the binaries; libvirt-daemon-system the units (libvirtd, virtlogd), users and configuration.
+    'libvirt-daemon-system',
+    'libvirt-daemon',
+    'libvirt-daemon-driver-qemu',
+    'libvirt-clients',
+    // virt-xml-validate (libvirt-clients) runs xmllint; libvirt only recommends it.
+    'libxml2-utils',
+    'qemu-system-x86',
+    'qemu-utils',
+    'sysstat',
+    'openssh-client',
+    'cron',
+  ],
+  node: 'nodejs',
+  libvirt: libvirtServices,
+  cron: { unit: 'cron', process: 'cron', start: 'cron' },
+  // nfs-kernel-server ships nfs-server.service and `nfs-kernel-server.service` only as an alias of it.
+  nfsServerUnit: 'nfs-server',
+  firewallLoader: {
+    packages: ['iptables-persistent', 'netfilter-persistent'],
+    units: ['netfilter-persistent'],
+    debconf: IPTABLES_PERSISTENT_PRESEED,
+    startsAtInstall: true,
+    rulesPaths: { ipv4: '/etc/iptables/rules.v4', ipv6: '/etc/iptables/rules.v6' },
+  },
+  loopbackHosts: ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'],
+} as const satisfies Omit<OsProfile, 'label' | 'network'>;
+
+const debianLikeNetworkPackages: NetworkProfile['packages'] = {
+  // bridge-utils ships ifupdown's hook for `bridge_ports` (/etc/network/if-pre-up.d/bridge).
+  ifupdown: ['bridge-utils'],
+  ifcfg: null,
+};
+
+export const osProfiles: Readonly<Record<OsFamily, OsProfile>> = {
+  debian: {
+    label: 'Debian',
+    ...debianLike,
+    network: { defaultBackend: 'ifupdown', packages: debianLikeNetworkPackages },
+  },
+  ubuntu: {
+    label: 'Ubuntu',
+    ...debianLike,
+    network: { defaultBackend: 'ifupdown', packages: debianLikeNetworkPackages },
+  },
+  redhat: {
+    label: 'RHEL family (EL 9/10, Fedora)',
+    packageTool: 'dnf',
+    common: ['iptables-nft', 'procps-ng'],
+    nfs: {
+      server: { kernel: ['nfs-utils'], ganesha: ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind'] },
+      client: { kernel: ['nfs-utils'], qemu: ['libnfs-utils'] },
+    },
+    hypervisor: [
+      'libvirt-daemon',
+      'libvirt-daemon-driver-qemu',
+      'libvirt-daemon-driver-storage-core',
+      'libvirt-client',
+      'qemu-kvm',
+      'qemu-img',
+      'sysstat',
+      'openssh-clients',
+      'cronie',
+    ],
+    node: 'nodejs',
+    libvirt: libvirtServices,
+    cron: { unit: 'crond', process: 'crond', start: 'crond' },
+    nfsServerUnit: 'nfs-server',
+    firewallLoader: {
+      // EL9 renamed iptables-services to iptables-nft-services; units iptables and ip6tables.
+      packages: ['iptables-nft-services'],
+      units: ['iptables', 'ip6tables'],
+      rulesPaths: { ipv4: '/etc/sysconfig/iptables', ipv6: '/etc/sysconfig/ip6tables' },
+    },
+    loopbackHosts: [
+      '127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4',
+      '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6',
+    ],
+    network: { defaultBackend: 'ifcfg', packages: { ifupdown: null, ifcfg: [] } },
+  },
+};
+
+export const osFamilies = Object.keys(osProfiles) as readonly OsFamily[];
+
+/** The profile of a host's (or a family's) OS. */
+export function osProfile(of: OsFamily | { readonly osFamily: OsFamily }): OsProfile {
+  return osProfiles[typeof of === 'string' ? of : of.osFamily];
+}
