@@ -25,7 +25,7 @@ export function normalize(raw: RawInventory, file: string, homeDirectory: string
       mac: h.mac.toLowerCase(),
       interface: h.interface,
       osFamily,
-      networkBackend: osProfile(osFamily).network.defaultBackend,
+      networkBackend: h.network?.backend ?? raw.network.backend ?? osProfile(osFamily).network.defaultBackend,
       sshHost: h.ssh_host ?? h.address,
       sshPort: h.ssh_port ?? raw.ssh.port,
       sshdPort: sshdPortOf(h, raw.ssh),

@@ -5,7 +5,7 @@
 /** OS families hvmctl knows; what differs between them is src/os/profiles.ts. */
 export type OsFamily = 'debian' | 'ubuntu' | 'redhat';
 /** How a host's bridge is configured and its network restarted (src/os/profiles.ts names each family's default). */
-export type NetworkBackend = 'ifupdown' | 'ifcfg';
+export type NetworkBackend = 'ifupdown' | 'networkmanager' | 'netplan' | 'networkd' | 'ifcfg';
 export type Role = 'storage' | 'hypervisor';
 
 export interface HostSpec {

@@ -56,6 +56,16 @@ export interface NetworkProfile {
    * inventory choosing it is refused at load time.
    */
   readonly packages: Readonly<Record<NetworkBackend, readonly string[] | null>>;
+  /**
+   * Files the family's installer configures the port with, which would keep
+   * its address beside the bridge's: every backend but ifupdown and ifcfg
+   * (managed as before) removes them, each with an undo record for the
+   * rollback. (Debian's installer writes /etc/network/interfaces, which the
+   * other backends manage whole instead: `ifupdownLoopback`.)
+   */
+  installerFiles(iface: string): readonly string[];
+  /** ifupdown reads /etc/network/interfaces at boot here: backends other than ifupdown manage it with only `lo` in it. */
+  readonly ifupdownLoopback: boolean;
 }
 
 export interface OsProfile {
@@ -130,22 +140,35 @@ const debianLike = {
   loopbackHosts: ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'],
 } as const satisfies Omit<OsProfile, 'label' | 'network'>;
 
-const debianLikeNetworkPackages: NetworkProfile['packages'] = {
+// network-manager and netplan.io by their Debian 12 and Ubuntu 24.04 names;
+// networkd is in the systemd package of both (Debian 12: systemd 252).
+// Neither offers network-scripts (ifcfg).
+const debianNetwork = {
   // bridge-utils ships ifupdown's hook for `bridge_ports` (/etc/network/if-pre-up.d/bridge).
   ifupdown: ['bridge-utils'],
+  networkmanager: ['network-manager'],
+  netplan: ['netplan.io'],
+  networkd: [],
   ifcfg: null,
-};
+} as const satisfies NetworkProfile['packages'];
 
 export const osProfiles: Readonly<Record<OsFamily, OsProfile>> = {
   debian: {
     label: 'Debian',
     ...debianLike,
-    network: { defaultBackend: 'ifupdown', packages: debianLikeNetworkPackages },
+    network: { defaultBackend: 'ifupdown', packages: debianNetwork, installerFiles: () => [], ifupdownLoopback: true },
   },
   ubuntu: {
     label: 'Ubuntu',
     ...debianLike,
-    network: { defaultBackend: 'ifupdown', packages: debianLikeNetworkPackages },
+    network: {
+      defaultBackend: 'netplan',
+      // Ubuntu installs no ifupdown of its own
+      packages: { ...debianNetwork, ifupdown: ['ifupdown', 'bridge-utils'] },
+      // subiquity's, and cloud-init's (rewritten only on an instance's first boot)
+      installerFiles: () => ['/etc/netplan/00-installer-config.yaml', '/etc/netplan/50-cloud-init.yaml'],
+      ifupdownLoopback: false,
+    },
   },
   redhat: {
     label: 'RHEL family (EL 9/10, Fedora)',
@@ -180,7 +203,15 @@ export const osProfiles: Readonly<Record<OsFamily, OsProfile>> = {
       '127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4',
       '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6',
     ],
-    network: { defaultBackend: 'ifcfg', packages: { ifupdown: null, ifcfg: [] } },
+    network: {
+      // EL 9 has no network-scripts; NetworkManager 1.44 deprecates its ifcfg plugin
+      defaultBackend: 'networkmanager',
+      // EL's own repositories have no ifupdown and no netplan; systemd-networkd is Fedora's and EPEL 9's
+      packages: { ifupdown: null, networkmanager: ['NetworkManager'], netplan: null, networkd: ['systemd-networkd'], ifcfg: [] },
+      // Anaconda's keyfile (EL 9 and later), or its ifcfg file (earlier releases, Fedora with network-scripts)
+      installerFiles: (iface) => [`/etc/NetworkManager/system-connections/${iface}.nmconnection`, `/etc/sysconfig/network-scripts/ifcfg-${iface}`],
+      ifupdownLoopback: false,
+    },
   },
 };
 

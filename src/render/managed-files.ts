@@ -1,7 +1,7 @@
 // Every whole file apply manages on a host, rendered from the inventory alone:
 // `hvmctl render` writes them out, apply's file tasks compare and install them.
 // Pure (apart from reading the templates once): (inventory, host) -> files.
-import type { HostSpec, Inventory, NetworkBackend } from '../inventory/types.ts';
+import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { balancerHosts, hypervisors } from '../inventory/types.ts';
 import { balancerConfig } from './balancer-config.ts';
 import { balancerPaths } from './balancer-paths.ts';
@@ -9,34 +9,20 @@ import type { FirewallExtra } from './firewall-rules.ts';
 import { wantedFamilyRules } from './firewall-rules.ts';
 import { osProfile } from '../os/profiles.ts';
 import { type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
-import { renderTemplate } from './renderer.ts';
+import { type NetworkFacts, networkFiles } from './network-files.ts';
+import { templateFile } from './template-file.ts';
 import type { ManagedFile } from './types.ts';
 
 export { balancerPaths } from './balancer-paths.ts';
 export type { FirewallExtra } from './firewall-rules.ts';
 export { firewallPolicies, wantedFamilyRules, wantedFirewallRules, wantedIpv6FirewallRules } from './firewall-rules.ts';
 export { type IpFamily, ipFamilies } from './ip-family.ts';
+export { debianInterfacesPath, type NetworkFacts, type NmVersion } from './network-files.ts';
 
 /** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
 export const nfsMountPort = 20048;
 
-type Spec = Omit<ManagedFile, 'content' | 'owner' | 'group' | 'template'> & {
-  readonly template: string;
-  readonly context: object;
-  readonly owner?: string;
-  readonly group?: string;
-};
-
-function file(spec: Spec): ManagedFile {
-  const { context, template, ...rest } = spec;
-  return {
-    owner: 'root',
-    group: 'root',
-    ...rest,
-    content: renderTemplate(template, context),
-    template: `templates/${template}`,
-  };
-}
+const file = templateFile;
 
 /**
  * Path of the rules file of `family` that the OS family's boot-time loader
@@ -77,42 +63,6 @@ function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
     template: 'hosts.hbs',
     context: { loopback, network: inv.cluster.network, hosts: inv.hosts },
   });
-}
-
-/** ifupdown's configuration, managed whole where ifupdown is the backend. */
-export const debianInterfacesPath = '/etc/network/interfaces';
-
-type NetworkContext = Record<string, string>;
-type Common = Pick<Spec, 'mode' | 'notify' | 'tags'>;
-
-/** Per network backend, its files: the port bare, the host's address on the bridge. */
-const networkRenderers: Readonly<Record<NetworkBackend, (host: HostSpec, bridge: string, common: Common, context: NetworkContext) => ManagedFile[]>> = {
-  ifcfg: (host, bridge, common, context) => {
-    const dir = '/etc/sysconfig/network-scripts';
-    return [
-      file({ ...common, path: `${dir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context }),
-      file({ ...common, path: `${dir}/ifcfg-${bridge}`, template: 'ifcfg-bridge.hbs', context }),
-    ];
-  },
-  // the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs)
-  ifupdown: (_host, _bridge, common, context) => [file({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context })],
-};
-
-function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
-  const c = inv.cluster;
-  const context = {
-    bridge: c.bridge,
-    interface: host.interface,
-    mac: host.mac,
-    address: host.address,
-    netmask: c.netmask,
-    broadcast: c.broadcast,
-    networkAddress: c.networkAddress,
-    gateway: c.gateway,
-    network: c.network,
-  };
-  const common: Common = { mode: 0o644, notify: ['network-restart'], tags: ['network'] };
-  return networkRenderers[host.networkBackend](host, c.bridge, common, context);
 }
 
 const firewallTemplates: Readonly<Record<IpFamily, string>> = { ipv4: 'iptables.hbs', ipv6: 'ip6tables.hbs' };
@@ -201,8 +151,8 @@ function balancerFiles(inv: Inventory): ManagedFile[] {
 }
 
 /** Every whole file apply manages on `host`, in apply order. */
-export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtra = {}): ManagedFile[] {
-  const files = [hostsFile(inv, host), ...networkFiles(inv, host), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
+export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtra & NetworkFacts = {}): ManagedFile[] {
+  const files = [hostsFile(inv, host), ...networkFiles(inv, host, extra), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
   if (host.role === 'storage') files.push(nfsServerFile(inv, host));
   if (host.role === 'hypervisor') {
     files.push(poolFile(inv));

@@ -371,3 +371,76 @@ describe('network handler in the runner', () => {
     expect(report.recap[0]).toMatchObject({ changed: 1, skipped: 1, failed: 0 });
   });
 });
+
+describe('the backends added for issue 13: facts -> commands', () => {
+  const debianTools = { systemd: true, networkService: false, ifup: '/sbin/ifup' };
+  const bare = { systemd: true, networkService: false };
+  const nm = networkMethod('networkmanager', names, { ...bare, nmcli: '/x', busctl: '/x' })!;
+
+  it.each([
+    ['networkmanager', { nmcli: '/x' }, 'busctl missing: no checkpoint, no method'],
+    ['networkmanager', { nmcli: '/x', busctl: '/x', systemd: false }, 'no systemd'],
+    ['netplan', {}, 'no netplan'],
+    ['networkd', { networkctl: '/x', systemd: false }, 'no systemd'],
+  ] as const)('%s %j: undefined (%s)', (backend, found, _why) => {
+    expect(networkMethod(backend, names, { ...bare, ...found })).toBeUndefined();
+  });
+
+  it('NetworkManager: a checkpoint NetworkManager rolls back by itself after the bound, then reload and up; the rollback rolls it back, the confirmation destroys it', () => {
+    expect(nm.tool).toBe('NetworkManager');
+    const lines = nm.restart.split('\n');
+    expect(lines[0]).toMatch(/^cp=\$\(busctl call org\.freedesktop\.NetworkManager \/org\/freedesktop\/NetworkManager org\.freedesktop\.NetworkManager CheckpointCreate aouu 0 60 7\) \|\| \{/);
+    expect(lines.at(-1)).toBe('nmcli connection reload && nmcli connection up id br0');
+    expect(nm.stop).toContain('CheckpointRollback o "$(cat /run/hvmctl/nm-checkpoint)"');
+    expect(nm.confirm).toContain('CheckpointDestroy o "$(cat /run/hvmctl/nm-checkpoint)"');
+    expect(confirmScript(nm.confirm).split('\n').at(-1)).toBe(`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; ${nm.confirm}; fi`);
+    expect(ROLLBACK_SECONDS).toBe(60);
+  });
+
+  it("where ifupdown is still there (Debian's installer), the restart first takes its previous file down and the rollback brings it up", () => {
+    for (const [backend, extra] of [['networkmanager', { nmcli: '/x', busctl: '/x' }], ['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
+      const m = networkMethod(backend, names, { ...debianTools, ...extra })!;
+      expect(m.restart.split('\n').slice(0, 3)).toEqual([
+        `old=$(head -n 1 -- ${UNDO_DIR}/etc/network/interfaces 2>/dev/null || true)`,
+        'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
+        'ip addr flush dev eth0 scope global',
+      ]);
+      expect(m.start.split('\n').at(-1)).toBe('ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo');
+      const without = networkMethod(backend, names, { ...bare, ...extra })!;
+      expect(without.restart).not.toContain('ifdown');
+      expect(without.start).not.toContain('ifup');
+    }
+  });
+
+  it('netplan: generate and apply (never `netplan try`, which refuses a bridge with parameters); networkd: enabled and restarted', () => {
+    const np = networkMethod('netplan', names, { ...bare, netplan: '/x' })!;
+    expect([np.tool, np.restart, np.stop, np.start]).toEqual(['netplan', 'netplan generate && netplan apply', 'true', 'netplan apply']);
+    const nd = networkMethod('networkd', names, { ...bare, networkctl: '/x' })!;
+    expect([nd.tool, nd.restart, nd.start]).toEqual(['systemd-networkd', 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service', 'systemctl restart systemd-networkd.service']);
+  });
+
+  it('every script is valid sh, and inventory names are quoted', async () => {
+    const local = new LocalConnector();
+    const odd = { bridge: "br'0", iface: 'eth 0' };
+    for (const [backend, extra] of [['networkmanager', { nmcli: '/x', busctl: '/x' }], ['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
+      const m = networkMethod(backend, odd, { ...debianTools, ...extra })!;
+      for (const script of [m.restart, m.stop, m.start, armScript([interfaces], m, odd), detachedRestartScript(m.restart), confirmScript(m.confirm), rollbackScript([interfaces], m, odd)]) {
+        expect(script).not.toMatch(/[^'"]eth 0/);
+        expect(script).not.toMatch(/[^\\]br'0/);
+        const r = await local.run('sh -n', { input: script });
+        expect(r, script).toMatchObject({ code: 0, stderr: '' });
+      }
+    }
+  });
+
+  it('the handler: tool facts of the backend, skipped with what is missing, confirmation carrying the checkpoint destroy', async () => {
+    const nmHost: HostSpec = { ...debianHost, osFamily: 'redhat', networkBackend: 'networkmanager' };
+    const skipped = handlerCtx({ facts: { ...tools({ nmcli: true, systemd: true }), 'command:busctl': none, 'command:netplan': none, 'command:networkctl': none } }, disarmed, nmHost);
+    expect(await restartNetworkSafely(skipped.ctx)).toEqual({ status: 'skipped', reason: 'no nmcli and busctl with systemd (NetworkManager) on this host; files written, restart by hand' });
+    const facts = { ...tools({ nmcli: true, systemd: true }), 'command:busctl': ok('/usr/bin/busctl\n'), 'command:netplan': none, 'command:networkctl': none };
+    const run = handlerCtx({ facts, answers: [['restart-rc', restarted]] }, disarmed, nmHost);
+    expect((await restartNetworkSafely(run.ctx, fakeClock())).status).toBe('changed');
+    expect(run.probes).toEqual([confirmScript(nm.confirm)]);
+    expect(run.commands()[1]).toBe(detachedRestartScript(nm.restart));
+  });
+});

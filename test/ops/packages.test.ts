@@ -79,7 +79,7 @@ describe('wanted packages', () => {
       }
     }
     expect(all).toEqual(expect.arrayContaining(['iptables-persistent', 'netfilter-persistent', 'nodejs', 'nfs-kernel-server', 'nfs-ganesha', 'nfs-common', 'qemu-block-extra']));
-    expect(all).toHaveLength(23);
+    expect(all).toHaveLength(25);
     expect(allPackages('redhat')).toEqual(expect.arrayContaining(['iptables-nft-services', 'nodejs', 'nfs-utils']));
     expect(allPackages('redhat')).not.toContain('iptables-persistent');
   });
