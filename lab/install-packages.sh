@@ -5,7 +5,8 @@
 # apt repository indexed by dpkg-scanpackages (dpkg-dev), each seeing its own
 # CPU and memory through lxcfs. libvirt, QEMU, ganesha and iptables are also
 # needed here: unit tests run some tasks for real in a private namespace of
-# this machine (test/ops/sandbox). Installs only what is missing, so a second
+# this machine (test/ops/sandbox); netplan.io checks the netplan backend's files
+# (test/render/network-files.test.ts). Installs only what is missing, so a second
 # run takes a second.
 set -euo pipefail
 packages=(
@@ -16,6 +17,7 @@ packages=(
   nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils
   sysstat iproute2 bridge-utils iptables nftables cron procps util-linux
   libxml2-utils
+  netplan.io
 )
 missing=()
 for p in "${packages[@]}"; do

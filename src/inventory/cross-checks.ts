@@ -1,17 +1,19 @@
 // The rules a JSON Schema cannot say: addresses inside the cluster network,
 // nothing duplicated, the balancer's hosts are hypervisors, thresholds in
 // order, paths apply may act on, the schedule, only the selected balancer
-// strategy's section written. Pure: (data, which values passed the schema,
+// strategy's section written, a network backend the host's OS family offers. Pure: (data, which values passed the schema,
 // the data as written) -> problems, each with the path it is about.
 //
 // They run even when the schema found problems, so that every problem of a
 // readable document comes out at once: each rule runs only when every value
 // it reads passed the schema (`usable`), and the rest are skipped.
+import { osProfile, osProfiles } from '../os/profiles.ts';
 import { parseSchedule } from './cron.ts';
 import type { SchemaProblem } from './schema-errors.ts';
 import { contains, intToIp, ipToInt, parseCidr } from './ipv4.ts';
 import { plainPathProblem, systemPathProblem } from './path-checks.ts';
 import type { RawHost, RawInventory } from './raw.ts';
+import type { NetworkBackend } from './types.ts';
 import { sshdPortChecks } from './sshd-port.ts';
 import type { DataPath } from './yaml-position.ts';
 
@@ -51,6 +53,7 @@ export function crossCheck(raw: RawInventory, usable: Usable = () => true, writt
     ...(usable(['cluster', 'network']) ? networkChecks(raw, usable) : []),
     ...hostChecks(raw, usable),
     ...sshdPortChecks(raw, hostEntries(raw, usable), usable),
+    ...backendChecks(raw, usable),
   ];
   if (usable(['firewall', 'migration_ports'])) problems.push(...portChecks(raw));
   problems.push(...balancerChecks(raw, usable, written));
@@ -177,6 +180,32 @@ function hostChecks(raw: RawInventory, usable: Usable): Problem[] {
   return problems;
 }
 
+/** Each host's network backend (its own, else the top-level one) is one its OS family offers (src/os/profiles.ts). */
+function backendChecks(raw: RawInventory, usable: Usable): Problem[] {
+  const problems: Problem[] = [];
+  const clusterFamily = usable(['cluster', 'os_family']) ? raw.cluster.os_family : undefined;
+  const topLevel = usable(['network', 'backend']) ? raw.network?.backend : undefined;
+  for (const entry of hostEntries(raw, usable)) {
+    const base = [entry.group, 'hosts', entry.name];
+    const family = usable([...base, 'os_family']) ? (entry.host.os_family ?? clusterFamily) : undefined;
+    const own = usable([...base, 'network', 'backend']) ? entry.host.network?.backend : undefined;
+    const backend = own ?? topLevel;
+    if (family === undefined || backend === undefined) continue;
+    const offered = osProfile(family).network.packages;
+    if (offered[backend] !== null) continue;
+    const choices = (Object.keys(offered) as NetworkBackend[]).filter((b) => offered[b] !== null);
+    const path = own === undefined ? ['network', 'backend'] : [...base, 'network', 'backend'];
+    problems.push({
+      path,
+      at: 'value',
+      message:
+        `${path.join('.')}: "${backend}" is not a network backend of ${family} (${base.join('.')} is ${family}); ` +
+        `choose one of ${choices.join(', ')}${own === undefined ? `, here or under ${base.join('.')}.network.backend` : ''}`,
+    });
+  }
+  return problems;
+}
+
 function portChecks(raw: RawInventory): Problem[] {
   // usable(['firewall', 'migration_ports']): LOW-HIGH digits, by the schema
   const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
@@ -222,13 +251,14 @@ function balancerChecks(raw: RawInventory, usable: Usable, written: unknown): Pr
     });
   }
   if (ok('prometheus') && b.prometheus !== undefined && isObject(raw.hypervisors) && usable(['hypervisors', 'hosts']) && usable(['cluster', 'os_family'])) {
-    const hosts = (raw.hypervisors as { hosts?: Record<string, { os_family?: string } | null> }).hosts ?? {};
-    const redhat = Object.entries(hosts).filter(([, h]) => (h?.os_family ?? raw.cluster.os_family) === 'redhat');
-    if (redhat.length > 0) {
+    const hosts = (raw.hypervisors as { hosts?: Record<string, { os_family?: RawInventory['cluster']['os_family'] } | null> }).hosts ?? {};
+    const without = Object.entries(hosts).filter(([, h]) => osProfiles[h?.os_family ?? raw.cluster.os_family]?.prometheusExporters === null);
+    if (without.length > 0) {
+      const families = [...new Set(without.map(([, h]) => osProfiles[h?.os_family ?? raw.cluster.os_family]!.label))].join(', ');
       problems.push({
         path: ['balancer', 'prometheus'],
         at: 'key',
-        message: `balancer.prometheus: apply installs the exporters from Debian's packages (prometheus-node-exporter, prometheus-libvirt-exporter), and ${redhat.map(([n]) => n).join(', ')} ${redhat.length === 1 ? 'is' : 'are'} redhat: remove this section there and install node_exporter and a libvirt exporter yourself`,
+        message: `balancer.prometheus: apply installs the exporters from the OS's own packages, and ${without.map(([n]) => n).join(', ')} (${families}) ${without.length === 1 ? 'has' : 'have'} none: remove this section and install node_exporter and a libvirt exporter yourself`,
       });
     }
   }

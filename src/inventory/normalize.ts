@@ -1,6 +1,7 @@
 // Checked YAML data -> the trusted Inventory of types.ts: camelCase, defaults
 // filled, `~` expanded, network figures computed, hosts storage first. Pure.
 import path from 'node:path';
+import { osProfile } from '../os/profiles.ts';
 import { intToIp, parseCidr } from './ipv4.ts';
 import type { RawHost, RawInventory } from './raw.ts';
 import { sshdPortOf } from './sshd-port.ts';
@@ -14,19 +15,23 @@ export function expandHome(p: string, home: string): string {
 
 export function normalize(raw: RawInventory, file: string, homeDirectory: string): Inventory {
   const net = parseCidr(raw.cluster.network);
-  const host = (name: string, role: Role, h: RawHost): HostSpec => ({
-    name,
-    fqdn: `${name}.${raw.cluster.domain}`,
-    role,
-    address: h.address,
-    mac: h.mac.toLowerCase(),
-    interface: h.interface,
-    osFamily: h.os_family ?? raw.cluster.os_family,
-    sshHost: h.ssh_host ?? h.address,
-    sshPort: h.ssh_port ?? raw.ssh.port,
-    sshdPort: sshdPortOf(h, raw.ssh),
-    ...(h.timeout === undefined ? {} : { timeout: h.timeout }),
-  });
+  const host = (name: string, role: Role, h: RawHost): HostSpec => {
+    const osFamily = h.os_family ?? raw.cluster.os_family;
+    return {
+      name,
+      fqdn: `${name}.${raw.cluster.domain}`,
+      role,
+      address: h.address,
+      mac: h.mac.toLowerCase(),
+      interface: h.interface,
+      osFamily,
+      networkBackend: h.network?.backend ?? raw.network.backend ?? osProfile(osFamily).network.defaultBackend,
+      sshHost: h.ssh_host ?? h.address,
+      sshPort: h.ssh_port ?? raw.ssh.port,
+      sshdPort: sshdPortOf(h, raw.ssh),
+      ...(h.timeout === undefined ? {} : { timeout: h.timeout }),
+    };
+  };
   const hypervisorNames = Object.keys(raw.hypervisors.hosts);
   const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
   return {

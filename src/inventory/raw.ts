@@ -1,13 +1,14 @@
 // The inventory as written in YAML (snake_case), after the schema check and
 // ajv's defaults: what cross-checks.ts and normalize.ts read. Only the loader
 // sees this shape; the rest of hvmctl uses types.ts.
-import type { OsFamily } from './types.ts';
+import type { NetworkBackend, OsFamily } from './types.ts';
 
 export interface RawHost {
   address: string;
   mac: string;
   interface: string;
   os_family?: OsFamily;
+  network?: { backend?: NetworkBackend };
   ssh_host?: string;
   ssh_port?: number;
   sshd_port?: number;
@@ -16,6 +17,7 @@ export interface RawHost {
 
 export interface RawInventory {
   cluster: { domain: string; network: string; gateway: string; os_family: OsFamily; bridge: string };
+  network: { backend?: NetworkBackend };
   ssh: {
     user: string;
     port: number;

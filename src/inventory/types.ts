@@ -2,7 +2,10 @@
 // types are trusted: the loader has checked the schema and the cross-field
 // rules, filled defaults and expanded `~`. Names are the YAML's, camelCased.
 
-export type OsFamily = 'debian' | 'redhat';
+/** OS families hvmctl knows; what differs between them is src/os/profiles.ts. */
+export type OsFamily = 'debian' | 'ubuntu' | 'redhat';
+/** How a host's bridge is configured and its network restarted (src/os/profiles.ts names each family's default). */
+export type NetworkBackend = 'ifupdown' | 'networkmanager' | 'netplan' | 'networkd' | 'ifcfg';
 export type Role = 'storage' | 'hypervisor';
 
 export interface HostSpec {
@@ -16,6 +19,8 @@ export interface HostSpec {
   /** Physical interface enslaved to the bridge, e.g. `eth0`. */
   readonly interface: string;
   readonly osFamily: OsFamily;
+  /** The host's network backend: the inventory's choice, else its family's default. */
+  readonly networkBackend: NetworkBackend;
   /** Where apply connects to (defaults to `address`). */
   readonly sshHost: string;
   /** The port apply connects to on sshHost (a port forward's, a bastion's). */

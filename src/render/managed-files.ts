@@ -7,39 +7,30 @@ import { balancerConfig } from './balancer-config.ts';
 import { balancerPaths } from './balancer-paths.ts';
 import type { FirewallExtra } from './firewall-rules.ts';
 import { wantedFamilyRules } from './firewall-rules.ts';
-import { firewallRulesPaths, type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
-import { renderTemplate } from './renderer.ts';
+import { osProfile } from '../os/profiles.ts';
+import { type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
+import { type NetworkFacts, networkFiles } from './network-files.ts';
+import { templateFile } from './template-file.ts';
 import type { ManagedFile } from './types.ts';
 
 export { balancerPaths } from './balancer-paths.ts';
 export type { FirewallExtra } from './firewall-rules.ts';
 export { firewallPolicies, wantedFamilyRules, wantedFirewallRules, wantedIpv6FirewallRules } from './firewall-rules.ts';
 export { type IpFamily, ipFamilies } from './ip-family.ts';
+export { debianInterfacesPath, type NetworkFacts, type NmVersion } from './network-files.ts';
 
 /** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
 export const nfsMountPort = 20048;
 
-type Spec = Omit<ManagedFile, 'content' | 'owner' | 'group' | 'template'> & {
-  readonly template: string;
-  readonly context: object;
-  readonly owner?: string;
-  readonly group?: string;
-};
+const file = templateFile;
 
-function file(spec: Spec): ManagedFile {
-  const { context, template, ...rest } = spec;
-  return {
-    owner: 'root',
-    group: 'root',
-    ...rest,
-    content: renderTemplate(template, context),
-    template: `templates/${template}`,
-  };
-}
-
-/** Path of the rules file of `family` that the OS family's boot-time loader reads. */
+/**
+ * Path of the rules file of `family` that the OS family's boot-time loader
+ * reads: Debian's netfilter-persistent (iptables-persistent's plugins
+ * 15-ip4tables and 25-ip6tables), RHEL's iptables-services.
+ */
 export function firewallRulesPath(host: HostSpec, family: IpFamily = 'ipv4'): string {
-  return firewallRulesPaths[host.osFamily][family];
+  return osProfile(host).firewallLoader.rulesPaths[family];
 }
 
 /** Path of the libvirt pool definition. */
@@ -63,10 +54,7 @@ export function fstabLine(inv: Inventory): string {
 }
 
 function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
-  const loopback =
-    host.osFamily === 'redhat'
-      ? ['127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4', '::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6']
-      : ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+  const loopback = osProfile(host).loopbackHosts;
   return file({
     path: '/etc/hosts',
     mode: 0o644,
@@ -75,34 +63,6 @@ function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {
     template: 'hosts.hbs',
     context: { loopback, network: inv.cluster.network, hosts: inv.hosts },
   });
-}
-
-/** ifupdown's configuration, managed whole on Debian-family hosts. */
-export const debianInterfacesPath = '/etc/network/interfaces';
-
-function networkFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
-  const c = inv.cluster;
-  const context = {
-    bridge: c.bridge,
-    interface: host.interface,
-    mac: host.mac,
-    address: host.address,
-    netmask: c.netmask,
-    broadcast: c.broadcast,
-    networkAddress: c.networkAddress,
-    gateway: c.gateway,
-    network: c.network,
-  };
-  const common = { mode: 0o644, notify: ['network-restart'] as const, tags: ['network'] };
-  if (host.osFamily === 'redhat') {
-    const dir = '/etc/sysconfig/network-scripts';
-    return [
-      file({ ...common, path: `${dir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context }),
-      file({ ...common, path: `${dir}/ifcfg-${c.bridge}`, template: 'ifcfg-bridge.hbs', context }),
-    ];
-  }
-  // Debian: the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs).
-  return [file({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context })];
 }
 
 const firewallTemplates: Readonly<Record<IpFamily, string>> = { ipv4: 'iptables.hbs', ipv6: 'ip6tables.hbs' };
@@ -191,8 +151,8 @@ function balancerFiles(inv: Inventory): ManagedFile[] {
 }
 
 /** Every whole file apply manages on `host`, in apply order. */
-export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtra = {}): ManagedFile[] {
-  const files = [hostsFile(inv, host), ...networkFiles(inv, host), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
+export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtra & NetworkFacts = {}): ManagedFile[] {
+  const files = [hostsFile(inv, host), ...networkFiles(inv, host, extra), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
   if (host.role === 'storage') files.push(nfsServerFile(inv, host));
   if (host.role === 'hypervisor') {
     files.push(poolFile(inv));

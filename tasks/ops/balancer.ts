@@ -9,6 +9,7 @@
 //     where it is (and no cron entry, so it never runs twice).
 import { parseSchedule } from '../../src/inventory/cron.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { osProfile } from '../../src/os/profiles.ts';
 import { balancerPaths, isBalancerHome, managedFiles } from '../../src/render/managed-files.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { sh } from '../../src/shell.ts';
@@ -231,7 +232,7 @@ export function planSchedule(host: HostSpec, cron: ManagedFile, units: { service
     const state = unit === units.timer ? facts.timer : facts.service;
     if (state.exists) changes.push(removal(unit.path, 'no systemd here: cron schedules the balancer'));
   }
-  const daemon = host.osFamily === 'redhat' ? 'crond' : 'cron';
+  const daemon = osProfile(host).cron.process;
   if (facts.cronDaemon.length === 0 && facts.crondDaemon.length === 0) {
     changes.push({ summary: `start ${daemon} (no systemd)`, commands: [{ script: sh`${daemon} </dev/null >/dev/null 2>&1` }] });
   }

@@ -18,14 +18,16 @@ import { sh } from '../../src/shell.ts';
 import type { Change, Fact, Task } from '../engine/types.ts';
 import { isSystemd, initProcess } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
-import { DEBIAN_EXPORTER_PACKAGES, installCommand, installedFact } from './packages.ts';
+import { osProfile, type PrometheusExporters } from '../../src/os/profiles.ts';
+import { installCommand, installedFact } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
-export const EXPORTER_PACKAGES = DEBIAN_EXPORTER_PACKAGES;
-const NODE_UNIT = 'prometheus-node-exporter';
-const LIBVIRT_UNIT = 'prometheus-libvirt-exporter';
-/** The units apply enables (checked against the packages' unit files in test/facts/systemd-unit.test.ts). */
-export const EXPORTER_UNITS = [NODE_UNIT, LIBVIRT_UNIT] as const;
+/** The exporters of a host's OS family (its profile); the load-time checks refuse a family without them. */
+export function exportersOf(host: HostSpec): PrometheusExporters {
+  const e = osProfile(host).prometheusExporters;
+  if (e === null) throw new TaskCheckError('E_NO_EXPORTERS', `${host.name}: ${osProfile(host).label} has no packaged Prometheus exporters`, 'remove balancer.prometheus and install node_exporter and a libvirt exporter yourself');
+  return e;
+}
 
 /** Whether apply installs the exporters on `host`. */
 export function wantsExporters(host: HostSpec, inv: Inventory): boolean {
@@ -54,14 +56,15 @@ export interface ExporterFacts extends Record<string, unknown> {
 /** Pure: what closes the gap, in order. */
 export function exporterChanges(host: HostSpec, facts: ExporterFacts): Change[] {
   const changes: Change[] = [];
-  const missing = EXPORTER_PACKAGES.filter((p) => !facts.installed.has(p));
+  const { packages, nodeUnit, libvirtUnit } = exportersOf(host);
+  const missing = packages.filter((p) => !facts.installed.has(p));
   if (missing.length > 0) changes.push({ summary: `install ${missing.join(' ')}`, commands: [{ script: installCommand(host.osFamily, missing) }] });
   const inGroup = facts.groups?.includes('libvirt') ?? false;
   const systemd = isSystemd(facts.init);
   if (!inGroup) {
     changes.push({
       summary: 'let the libvirt exporter (user prometheus) read libvirt: add it to group libvirt',
-      commands: [{ script: 'usermod -a -G libvirt prometheus' }, ...(systemd ? [{ script: sh`systemctl try-restart ${LIBVIRT_UNIT}` }] : [])],
+      commands: [{ script: 'usermod -a -G libvirt prometheus' }, ...(systemd ? [{ script: sh`systemctl try-restart ${libvirtUnit}` }] : [])],
     });
   }
   if (!systemd) {
@@ -71,8 +74,8 @@ export function exporterChanges(host: HostSpec, facts: ExporterFacts): Change[] 
     return changes;
   }
   for (const [unit, state] of [
-    [NODE_UNIT, facts.nodeUnit],
-    [LIBVIRT_UNIT, facts.libvirtUnit],
+    [nodeUnit, facts.nodeUnit],
+    [libvirtUnit, facts.libvirtUnit],
   ] as const) {
     // Before the package is installed its unit has no state: install, then enable.
     if (state !== undefined && state.enabled && state.active && missing.length === 0) continue;
@@ -87,14 +90,15 @@ export const exportersTask: Task<ExporterFacts> = {
   stage: 'hypervisor',
   applies: (host, inv) => wantsExporters(host, inv),
   facts: (ctx) => ({
-    installed: installedFact(ctx.host.osFamily, [...EXPORTER_PACKAGES]),
+    installed: installedFact(ctx.host.osFamily, exportersOf(ctx.host).packages),
     groups: prometheusGroups,
     init: initProcess,
-    nodeUnit: unitState(NODE_UNIT),
-    libvirtUnit: unitState(LIBVIRT_UNIT),
+    nodeUnit: unitState(exportersOf(ctx.host).nodeUnit),
+    libvirtUnit: unitState(exportersOf(ctx.host).libvirtUnit),
   }),
   plan: (ctx, facts) => {
     const changes = exporterChanges(ctx.host, facts);
-    return { changes, reason: changes.length === 0 ? `${NODE_UNIT} and ${LIBVIRT_UNIT} installed and running; prometheus reads libvirt` : '' };
+    const { nodeUnit, libvirtUnit } = exportersOf(ctx.host);
+    return { changes, reason: changes.length === 0 ? `${nodeUnit} and ${libvirtUnit} installed and running; prometheus reads libvirt` : '' };
   },
 };

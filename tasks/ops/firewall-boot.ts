@@ -24,7 +24,8 @@
 // iptables.service on RHEL before its file is apply's would load the
 // package's sample rules). Where PID 1 is not systemd nothing can be enabled:
 // the reason says so.
-import type { HostSpec, Inventory, OsFamily } from '../../src/inventory/types.ts';
+import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { type FirewallLoader, osProfile } from '../../src/os/profiles.ts';
 import { firewallRulesPath, ipFamilies } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, Fact, Task, TaskResult } from '../engine/types.ts';
@@ -34,14 +35,6 @@ import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { firewallLoaderPackages, installCommand, installedFact } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
-export interface BootLoader {
-  /** The units that load the rules files at boot (real unit names, never aliases). */
-  readonly units: readonly string[];
-  /** Runs before the packages are installed (answers the install's questions). */
-  readonly beforeInstall?: string;
-  /** Installing the package starts the loader, which reloads the files with a full flush of the filter table. */
-  readonly startsAtInstall?: boolean;
-}
 
 /**
  * `script` run between a save and a restore of the live IPv4 and IPv6
@@ -63,20 +56,12 @@ export function keepLiveRulesets(script: string): string {
   ].join('\n');
 }
 
-/** iptables-persistent's debconf questions, answered "no": never save the live rules over apply's files. */
-export const IPTABLES_PERSISTENT_PRESEED = [
-  'iptables-persistent iptables-persistent/autosave_v4 boolean false',
-  'iptables-persistent iptables-persistent/autosave_v6 boolean false',
-] as const;
+export { IPTABLES_PERSISTENT_PRESEED } from '../../src/os/profiles.ts';
 
-export const firewallBootLoaders: Readonly<Record<OsFamily, BootLoader>> = {
-  debian: {
-    units: ['netfilter-persistent'],
-    beforeInstall: sh`printf '%s\\n' ${[...IPTABLES_PERSISTENT_PRESEED]} | debconf-set-selections`,
-    startsAtInstall: true,
-  },
-  redhat: { units: ['iptables', 'ip6tables'] },
-};
+/** Runs before the loader's packages are installed: answers the install's questions (debconf), or nothing. */
+export function beforeInstallScript(loader: FirewallLoader): string | undefined {
+  return loader.debconf === undefined ? undefined : sh`printf '%s\\n' ${[...loader.debconf]} | debconf-set-selections`;
+}
 
 export interface BootFacts extends Record<string, unknown> {
   tools: FirewallTools;
@@ -91,13 +76,14 @@ export function planFirewallBoot(host: HostSpec, backendSetting: Inventory['fire
   const backend = chooseBackend(backendSetting, facts.tools);
   if (backend === 'firewalld') return { changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' };
   if (backend !== 'iptables') return { changes: [], reason: `skipped: no iptables rules to load at boot (backend ${backend ?? 'none found'})` };
-  const loader = firewallBootLoaders[host.osFamily];
+  const loader = osProfile(host).firewallLoader;
   const packages = firewallLoaderPackages(host.osFamily);
+  const beforeInstall = beforeInstallScript(loader);
   const files = ipFamilies.map((f) => firewallRulesPath(host, f)).join(' and ');
   const changes: Change[] = [];
   const missing = packages.filter((p) => !facts.installed.has(p));
   if (missing.length > 0) {
-    const install = [...(loader.beforeInstall === undefined ? [] : [loader.beforeInstall]), installCommand(host.osFamily, missing)].join('\n');
+    const install = [...(beforeInstall === undefined ? [] : [beforeInstall]), installCommand(host.osFamily, missing)].join('\n');
     const script = loader.startsAtInstall ? keepLiveRulesets(install) : install;
     changes.push({ summary: `install ${missing.join(' ')} (loads ${files} at boot)`, commands: [{ script }] });
   }
@@ -127,7 +113,7 @@ export const firewallBootTask: Task<BootFacts> = {
       installed: installedFact(ctx.host.osFamily, firewallLoaderPackages(ctx.host.osFamily)),
       init: initProcess,
     };
-    for (const u of firewallBootLoaders[ctx.host.osFamily].units) facts[unitKey(u)] = unitState(u);
+    for (const u of osProfile(ctx.host).firewallLoader.units) facts[unitKey(u)] = unitState(u);
     return facts as { [K in keyof BootFacts]: Fact<BootFacts[K]> };
   },
   plan: (ctx, facts) => planFirewallBoot(ctx.host, ctx.inventory.firewall.backend, facts),

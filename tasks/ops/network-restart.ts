@@ -1,5 +1,6 @@
-// The shell side of the network restart and its rollback, pure: per OS family
-// and tool, how to take the network down with the configuration it was
+// The shell side of the network restart and its rollback, pure: per network
+// backend (the host's one choice, which also chose the files render writes)
+// and the tools the host has, how to take the network down with the configuration it was
 // brought up with, bring it up with the new one, and undo that. The handler
 // that runs them and decides from a new connection is in network.ts.
 //
@@ -18,8 +19,20 @@
 //     leaves br0 with the new address and no ifupdown state), and starts.
 //   - Rollback and confirmation race at the deadline: each claims the armed
 //     rollback by renaming its pid file (atomic); the loser knows it lost.
+// The backends added for issue 13 (networkmanager, netplan, networkd) reuse
+// that structure: arm the detached rollback, restart detached, confirm over a
+// new connection. Where the host still had ifupdown's configuration (Debian's
+// installer), their restart first takes it down with the previous file, as
+// ifupdown's does, and their rollback brings it up again. NetworkManager adds
+// its own checkpoint (D-Bus CheckpointCreate, through busctl: nmcli has no
+// checkpoint command): NetworkManager itself puts the devices back after
+// ROLLBACK_SECONDS unless the confirmation destroys the checkpoint, so the
+// bound holds even if the detached rollback is gone; the rollback rolls the
+// checkpoint back first. `netplan try` is not used: it refuses bridges with
+// parameters (stp, forward-delay). These three are tested as commands here;
+// only the lab proves them on a host.
 import { posix } from 'node:path';
-import type { OsFamily } from '../../src/inventory/types.ts';
+import type { NetworkBackend } from '../../src/inventory/types.ts';
 import { debianInterfacesPath } from '../../src/render/managed-files.ts';
 import { quote, raw, sh } from '../../src/shell.ts';
 
@@ -46,6 +59,9 @@ export interface NetworkTools {
   readonly ifup?: string;
   readonly ifreload?: string;
   readonly nmcli?: string;
+  readonly busctl?: string;
+  readonly netplan?: string;
+  readonly networkctl?: string;
   readonly systemd: boolean;
   /** A `network` service exists (RHEL network-scripts: /etc/init.d/network or network.service). */
   readonly networkService: boolean;
@@ -63,6 +79,35 @@ export interface NetworkMethod {
   readonly restart: string;
   readonly stop: string;
   readonly start: string;
+  /** Run by the confirmation that claimed the rollback (e.g. NetworkManager's checkpoint destroyed). */
+  readonly confirm?: string;
+}
+
+/** Where the NetworkManager restart keeps its checkpoint's D-Bus path. */
+export const NM_CHECKPOINT = `${RUN_DIR}/nm-checkpoint`;
+
+const nmBus = 'org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager';
+/** NM_CHECKPOINT_CREATE_FLAG_DESTROY_ALL | DELETE_NEW_CONNECTIONS | DISCONNECT_NEW_DEVICES (NetworkManager's D-Bus API). */
+const NM_CHECKPOINT_FLAGS = 7;
+
+/** Calls a NetworkManager checkpoint method on the saved checkpoint, if there is one, and forgets it. */
+function nmCheckpointCall(method: 'CheckpointRollback' | 'CheckpointDestroy'): string {
+  return sh`if [ -s ${NM_CHECKPOINT} ]; then busctl call ${raw(nmBus)} ${method} o "$(cat ${NM_CHECKPOINT})" >/dev/null; rm -f -- ${NM_CHECKPOINT}; fi`;
+}
+
+/** Where the host still has ifupdown: its previous configuration taken down (the undo record names the file), the port bare. */
+function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
+  if (!t.ifup) return [];
+  return [
+    sh`old=$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`,
+    'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
+    sh`ip addr flush dev ${n.iface} scope global`,
+  ];
+}
+
+/** The rollback's start where the host has ifupdown: the restored /etc/network/interfaces up again. */
+function ifupdownStart(t: NetworkTools): string[] {
+  return t.ifup ? ['ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo'] : [];
 }
 
 /**
@@ -97,15 +142,16 @@ function ifupdown(n: NetworkNames): NetworkMethod {
 
 type MethodChooser = (n: NetworkNames, t: NetworkTools) => NetworkMethod | undefined;
 
-/** Per OS family, the first tool the host has, in order of preference. */
-const methods: Readonly<Record<OsFamily, MethodChooser>> = {
-  debian: (n, t) => {
+/** Per network backend, the first tool the host has, in order of preference. */
+const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
+  ifupdown: (n, t) => {
     // ifupdown2 reloads by difference and takes down what the files no longer name
     if (t.ifreload) return { tool: 'ifupdown2', restart: 'ifreload -a', stop: 'true', start: 'ifreload -a' };
     if (t.ifup) return ifupdown(n);
     return undefined;
   },
-  redhat: (n, t) => {
+  // network-scripts' files: the `network` service where it exists (EL8, Fedora's network-scripts package)
+  ifcfg: (n, t) => {
     if (t.networkService) {
       const svc = (verb: string): string => (t.systemd ? `systemctl ${verb} network` : `/etc/init.d/network ${verb}`);
       return { tool: 'network-scripts', restart: svc('restart'), stop: svc('stop'), start: svc('start') };
@@ -128,11 +174,55 @@ const methods: Readonly<Record<OsFamily, MethodChooser>> = {
     }
     return undefined;
   },
+  networkmanager: (n, t) => {
+    if (!t.nmcli || !t.busctl || !t.systemd) return undefined;
+    return {
+      tool: 'NetworkManager',
+      restart: [
+        ...leaveIfupdown(n, t),
+        sh`cp=$(busctl call ${raw(nmBus)} CheckpointCreate aouu 0 ${ROLLBACK_SECONDS} ${NM_CHECKPOINT_FLAGS}) || { echo 'hvmctl: no NetworkManager checkpoint; network not restarted' >&2; exit 1; }`,
+        // busctl prints `o "/org/freedesktop/NetworkManager/Checkpoint/1"`
+        `cp=$(printf '%s' "$cp" | sed -e 's/^o //' -e 's/"//g')`,
+        sh`printf '%s\\n' "$cp" > ${NM_CHECKPOINT}`,
+        sh`nmcli connection reload && nmcli connection up id ${n.bridge}`,
+      ].join('\n'),
+      stop: nmCheckpointCall('CheckpointRollback'),
+      start: ['nmcli connection reload', ...ifupdownStart(t)].join('\n'),
+      confirm: nmCheckpointCall('CheckpointDestroy'),
+    };
+  },
+  netplan: (n, t) => {
+    if (!t.netplan) return undefined;
+    return {
+      tool: 'netplan',
+      restart: [...leaveIfupdown(n, t), 'netplan generate && netplan apply'].join('\n'),
+      stop: 'true',
+      start: ['netplan apply', ...ifupdownStart(t)].join('\n'),
+    };
+  },
+  networkd: (n, t) => {
+    if (!t.networkctl || !t.systemd) return undefined;
+    return {
+      tool: 'systemd-networkd',
+      restart: [...leaveIfupdown(n, t), 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service'].join('\n'),
+      stop: 'true',
+      start: ['systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
+    };
+  },
 };
 
-/** Pure: how this host restarts its network, or undefined when it has no way to. */
-export function networkMethod(osFamily: OsFamily, names: NetworkNames, tools: NetworkTools): NetworkMethod | undefined {
-  return methods[osFamily](names, tools);
+/** Per backend, what the host lacks when it has no method (the handler's "skipped" reason). */
+export const methodNeeds: Readonly<Record<NetworkBackend, string>> = {
+  ifupdown: 'ifupdown/NetworkManager',
+  ifcfg: 'ifupdown/NetworkManager',
+  networkmanager: 'nmcli and busctl with systemd (NetworkManager)',
+  netplan: 'netplan',
+  networkd: 'networkctl with systemd (systemd-networkd)',
+};
+
+/** Pure: how a host with `backend` restarts its network, or undefined when it has no way to. */
+export function networkMethod(backend: NetworkBackend, names: NetworkNames, tools: NetworkTools): NetworkMethod | undefined {
+  return methods[backend](names, tools);
 }
 
 /** Runs the restart detached from the SSH session, waits a bounded time and prints `restart-rc=N` or `restart-running`. */
@@ -214,14 +304,14 @@ export function disarmScript(): string {
  * restart is still running (then nothing is claimed: ask again) or the
  * rollback already started.
  */
-export function confirmScript(): string {
+export function confirmScript(confirm?: string): string {
   return [
     waitFor(sh`[ -e ${RESTART_RC} ] || [ ! -e ${ROLLBACK_PID} ]`, CONFIRM_WAIT_SECONDS),
     sh`if [ -e ${RESTART_RC} ]; then echo "restart-rc=$(cat ${RESTART_RC})"; tail -n 5 -- ${RESTART_LOG} 2>/dev/null | sed 's/^/restart-log: /'`,
     sh`elif [ -e ${ROLLBACK_PID} ]; then echo restart-running; exit 0`,
     'else echo restart-unknown; fi',
     disarmScript(),
-    sh`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; fi`,
+    confirm === undefined ? sh`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; fi` : sh`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; ${raw(confirm)}; fi`,
   ].join('\n');
 }
 

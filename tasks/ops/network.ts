@@ -1,6 +1,6 @@
-// Network: the bridge files (ifcfg-eth0/ifcfg-br0 on RHEL-family hosts, the
-// whole /etc/network/interfaces on Debian-family hosts; rendered by
-// managed-files.ts) and the 'network-restart' handler with its SAFETY NET:
+// Network: the bridge files of the host's network backend (e.g. the whole
+// /etc/network/interfaces for ifupdown, ifcfg-eth0/ifcfg-br0 for ifcfg;
+// rendered by managed-files.ts) and the 'network-restart' handler with its SAFETY NET:
 //   1. each write records what to restore (file.ts undo records, UNDO_DIR);
 //   2. arm: on the host, a detached rollback that, ROLLBACK_DELAY_SECONDS
 //      later, takes the new network down, restores the previous files from
@@ -14,12 +14,15 @@
 // Where the host has no tool to restart with, the files are still managed and
 // the handler says "skipped: ... restart by hand".
 import { posix } from 'node:path';
-import { managedFiles } from '../../src/render/managed-files.ts';
+import type { NetworkBackend } from '../../src/inventory/types.ts';
+import { managedFiles, type NetworkFacts } from '../../src/render/managed-files.ts';
+import { replacedNetworkFiles } from '../../src/render/network-files.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { sh } from '../../src/shell.ts';
 import { gatherFacts } from '../engine/facts.ts';
 import type { Change, Command, Fact, Handler, HandlerContext, HandlerOutcome, Task, TaskContext } from '../engine/types.ts';
 import { commandPath } from '../facts/command-path.ts';
+import { type NetworkManagerVersion, networkManagerVersion } from '../facts/network-manager.ts';
 import { initProcess, isSystemd } from '../facts/process.ts';
 import { type FileState, filesTask, type RetiredFile } from './file.ts';
 import {
@@ -30,6 +33,7 @@ import {
   type NetworkMethod,
   networkMethod,
   type NetworkNames,
+  methodNeeds,
   type NetworkTools,
   parseConfirmation,
   ROLLBACK_DELAY_SECONDS,
@@ -44,8 +48,9 @@ export type { NetworkTools } from './network-restart.ts';
 /** How long after arming the operator side keeps trying to confirm; inside the rollback delay. */
 export const PROBE_DEADLINE_MS = 30_000;
 
-export function networkFiles(ctx: Omit<TaskContext, 'cluster'>): ManagedFile[] {
-  return managedFiles(ctx.inventory, ctx.host).filter((f) => f.tags.includes('network'));
+/** The host's network files; `facts`: what the host said that changes their content (its NetworkManager's version). */
+export function networkFiles(ctx: Omit<TaskContext, 'cluster'>, facts: NetworkFacts = {}): ManagedFile[] {
+  return managedFiles(ctx.inventory, ctx.host, facts).filter((f) => f.tags.includes('network'));
 }
 
 /**
@@ -54,19 +59,35 @@ export function networkFiles(ctx: Omit<TaskContext, 'cluster'>): ManagedFile[] {
  * /etc/network/interfaces would add its address a second time.
  */
 export function retiredNetworkFiles(ctx: Omit<TaskContext, 'cluster'>): RetiredFile[] {
-  if (ctx.host.osFamily !== 'debian') return [];
-  const path = `/etc/network/interfaces.d/hvmctl-${ctx.inventory.cluster.bridge}`;
-  return [{ path, why: 'the bridge is in /etc/network/interfaces now', notify: ['network-restart'] }];
+  return retiredBy[ctx.host.networkBackend](ctx);
 }
 
-const files = filesTask({
-  name: 'network files',
-  tags: ['network', 'base'],
-  stage: 'base',
-  files: networkFiles,
-  retired: retiredNetworkFiles,
-  undoDir: UNDO_DIR,
-});
+const retiredBy: Readonly<Record<NetworkBackend, (ctx: Omit<TaskContext, 'cluster'>) => RetiredFile[]>> = {
+  ifupdown: (ctx) => {
+    const path = `/etc/network/interfaces.d/hvmctl-${ctx.inventory.cluster.bridge}`;
+    return [{ path, why: 'the bridge is in /etc/network/interfaces now', notify: ['network-restart'] }];
+  },
+  ifcfg: () => [],
+  networkmanager: (ctx) => replaced(ctx, 'the NetworkManager keyfiles'),
+  netplan: (ctx) => replaced(ctx, "hvmctl's netplan file"),
+  networkd: (ctx) => replaced(ctx, "hvmctl's networkd files"),
+};
+
+function replaced(ctx: Omit<TaskContext, 'cluster'>, by: string): RetiredFile[] {
+  return replacedNetworkFiles(ctx.host, ctx.inventory.cluster.bridge).map((path) => ({ path, why: `replaced by ${by}`, notify: ['network-restart'] }));
+}
+
+/** The files task, its files rendered with what the host said (`facts`). */
+const filesWith = (facts: NetworkFacts) =>
+  filesTask({
+    name: 'network files',
+    tags: ['network', 'base'],
+    stage: 'base',
+    files: (ctx) => networkFiles(ctx, facts),
+    retired: retiredNetworkFiles,
+    undoDir: UNDO_DIR,
+  });
+const files = filesWith({});
 
 const UNCONFIRMED = 'network-unconfirmed';
 
@@ -77,16 +98,27 @@ export const unconfirmedFact: Fact<boolean> = {
   parse: (r) => r.stdout.trim() === 'unconfirmed',
 };
 
-type NetworkFacts = Record<string, FileState | boolean>;
+const NM_VERSION = networkManagerVersion.key;
 
-/** The files task, plus a restart when an earlier apply wrote the files but never restarted the network. */
-export const networkTask: Task<NetworkFacts> = {
+type NetworkTaskFacts = Record<string, FileState | boolean | NetworkManagerVersion | undefined>;
+
+/**
+ * The files task, plus a restart when an earlier apply wrote the files but
+ * never restarted the network. With NetworkManager as the backend, its
+ * version decides the keyfiles' port keys.
+ */
+export const networkTask: Task<NetworkTaskFacts> = {
   ...files,
-  facts: (ctx) => ({ ...files.facts(ctx), [UNCONFIRMED]: unconfirmedFact }),
+  facts: (ctx) => ({
+    ...files.facts(ctx),
+    [UNCONFIRMED]: unconfirmedFact,
+    ...(ctx.host.networkBackend === 'networkmanager' ? { [NM_VERSION]: networkManagerVersion } : {}),
+  }),
   plan(ctx, facts) {
     const fileFacts: Record<string, FileState> = {};
-    for (const [k, v] of Object.entries(facts)) if (typeof v === 'object') fileFacts[k] = v;
-    const result = files.plan(ctx, fileFacts);
+    for (const [k, v] of Object.entries(facts)) if (k !== NM_VERSION && k !== UNCONFIRMED && v !== undefined && typeof v === 'object') fileFacts[k] = v as FileState;
+    const nm = facts[NM_VERSION] as NetworkManagerVersion | undefined;
+    const result = filesWith(nm === undefined ? {} : { networkManager: nm }).plan(ctx, fileFacts);
     if (result.changes.length > 0 || facts[UNCONFIRMED] !== true) return result;
     const restart: Change = {
       summary: 'restart the network: an earlier apply changed its files and never confirmed a restart',
@@ -103,8 +135,10 @@ const networkServiceFact: Fact<boolean> = {
   parse: (r) => r.code === 0,
 };
 
-export function networkToolFacts(): Fact<unknown>[] {
-  return [commandPath('ifup'), commandPath('ifreload'), commandPath('nmcli'), initProcess, networkServiceFact];
+/** The tools a backend's restart may use (ifupdown and ifcfg: as before issue 13). */
+export function networkToolFacts(backend: NetworkBackend = 'ifupdown'): Fact<unknown>[] {
+  const base = [commandPath('ifup'), commandPath('ifreload'), commandPath('nmcli'), initProcess, networkServiceFact];
+  return backend === 'ifupdown' || backend === 'ifcfg' ? base : [...base, commandPath('busctl'), commandPath('netplan'), commandPath('networkctl')];
 }
 
 export function toolsFrom(values: ReadonlyMap<string, unknown>): NetworkTools {
@@ -113,6 +147,9 @@ export function toolsFrom(values: ReadonlyMap<string, unknown>): NetworkTools {
     ...(path('command:ifup') ? { ifup: path('command:ifup') } : {}),
     ...(path('command:ifreload') ? { ifreload: path('command:ifreload') } : {}),
     ...(path('command:nmcli') ? { nmcli: path('command:nmcli') } : {}),
+    ...(path('command:busctl') ? { busctl: path('command:busctl') } : {}),
+    ...(path('command:netplan') ? { netplan: path('command:netplan') } : {}),
+    ...(path('command:networkctl') ? { networkctl: path('command:networkctl') } : {}),
     systemd: isSystemd(String(values.get('init-process') ?? '')),
     networkService: values.get('network-service') === true,
   };
@@ -139,12 +176,12 @@ export interface SafetyNetOptions {
 export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetOptions = {}): Promise<HandlerOutcome> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = opts.now ?? Date.now;
-  const tools = toolsFrom(await gatherFacts(ctx.connector, networkToolFacts()));
-  const method = networkMethod(ctx.host.osFamily, namesOf(ctx), tools);
+  const tools = toolsFrom(await gatherFacts(ctx.connector, networkToolFacts(ctx.host.networkBackend)));
+  const method = networkMethod(ctx.host.networkBackend, namesOf(ctx), tools);
   if (!method) {
     // nothing will restart or roll back: the undo records have no use
     await ctx.connector.run(sh`rm -rf -- ${UNDO_DIR}`);
-    return { status: 'skipped', reason: `no ifupdown/NetworkManager on this host; files written, restart by hand` };
+    return { status: 'skipped', reason: `no ${methodNeeds[ctx.host.networkBackend]} on this host; files written, restart by hand` };
   }
   const paths = rollbackPaths(ctx);
   const armedAt = now();
@@ -160,7 +197,7 @@ export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetO
   let last = first?.restart.state === 'running' ? 'restart still running' : 'no answer yet';
   for (;;) {
     try {
-      const r = await ctx.probe(confirmScript());
+      const r = await ctx.probe(confirmScript(method.confirm));
       const c = parseConfirmation(r.stdout);
       if (c.rollback !== undefined) return confirmed(c, method, networkFiles(ctx).map((f) => f.path));
       last = r.code === 0 ? `the restart (${method.tool}) was still running` : `confirmation exited ${r.code}: ${r.stderr.trim()}`;
@@ -199,7 +236,7 @@ export const networkRestartHandler: Handler = {
   name: 'network-restart',
   // Only for runners without `execute`: arm and restart, no confirmation (the rollback then always runs).
   commands: (ctx): Command[] => {
-    const method = networkMethod(ctx.host.osFamily, namesOf(ctx), { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false });
+    const method = networkMethod(ctx.host.networkBackend, namesOf(ctx), { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false });
     if (!method) return [{ script: `echo 'network-restart: no way to restart the network on this host; restart it by hand' >&2; exit 1` }];
     return [{ script: armScript(rollbackPaths(ctx), method, namesOf(ctx)) }, { script: detachedRestartScript(method.restart) }];
   },

@@ -6,6 +6,7 @@
 // systemd; otherwise the documented fallback: `rpcbind -w`, then the daemon
 // detached from the SSH session).
 import type { Inventory, OsFamily } from '../../src/inventory/types.ts';
+import { osProfile } from '../../src/os/profiles.ts';
 import { managedFiles, nfsMountPort } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, HandlerName, Task, TaskResult } from '../engine/types.ts';
@@ -118,15 +119,9 @@ interface KernelFacts extends Record<string, unknown> {
   mountd: readonly number[];
 }
 
-/**
- * The kernel server's unit per OS family. Debian's nfs-kernel-server package
- * ships nfs-server.service and `nfs-kernel-server.service` only as an alias
- * of it, which `systemctl is-enabled` reports as `alias`, never `enabled`.
- */
-export const kernelNfsUnits: Readonly<Record<OsFamily, string>> = { debian: 'nfs-server', redhat: 'nfs-server' };
-
+/** The kernel server's unit, from the OS profile (never an alias, which `systemctl is-enabled` reports as `alias`). */
 export function kernelNfsUnit(osFamily: OsFamily): string {
-  return kernelNfsUnits[osFamily];
+  return osProfile(osFamily).nfsServerUnit;
 }
 
 /** Pure: the kernel NFS server runs (systemd unit, or rpc.nfsd + rpc.mountd on the fixed port). */

@@ -1,116 +1,69 @@
 // The OS packages each role needs (first stage: later stages use them), and
-// the one list of every package name apply installs, per OS family:
-//   - wantedPackages(inv, host): what the packages task installs on a host;
+// the one list of every package name apply installs, per OS family (the names
+// are the family's profile, src/os/profiles.ts):
+//   - wantedPackages(inv, host): what the packages task installs on a host:
+//     the common tools, the network backend's, the role's;
 //   - firewallLoaderPackages / nodePackage: what the firewall's boot-time
 //     loader task and the balancer's node task install;
-//   - allPackages(os) / allDebianPackages(): the union over roles and NFS
-//     choices, plus those two (the lab builds its local apt repository from it).
-// Facts: dpkg-query on Debian, rpm -q on RHEL, by exact package name (rpm -q
-// does not follow Provides:, so RHEL names are the real packages').
-// Debian names were checked against bookworm's packages (what each ships:
-// test/fixtures/captured/debian12-*.txt); RHEL names are EL9/Fedora's,
-// read from their spec files (libvirt.spec: libvirtd.service is in
-// libvirt-daemon, the dir pool's driver in libvirt-daemon-driver-storage-core,
-// virt-xml-validate in libvirt-client; EL9 renamed iptables and
-// iptables-services to iptables-nft and iptables-nft-services).
+//   - allPackages(os) / allDebianPackages(): the union over roles, NFS
+//     choices and network backends, plus those two (the lab builds its local
+//     apt repository from it).
+// Facts: dpkg-query where the package tool is apt, rpm -q where it is dnf, by
+// exact package name (rpm -q does not follow Provides:, so RHEL names are the
+// real packages').
+// Before installing anything the task checks the host's /etc/os-release
+// against the inventory's os_family (tasks/facts/os-release.ts): apt on a RHEL
+// host, or Debian's network files on Ubuntu, would be the wrong fix.
 // Services are tasks/ops/services.ts.
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
-import type { HostSpec, Inventory, OsFamily, Role } from '../../src/inventory/types.ts';
+import type { HostSpec, Inventory, NetworkBackend, OsFamily, Role } from '../../src/inventory/types.ts';
+import { osProfile, osProfiles, type PackageTool } from '../../src/os/profiles.ts';
 import { sh } from '../../src/shell.ts';
-import type { Fact, Task } from '../engine/types.ts';
+import type { Fact, Task, TaskResult } from '../engine/types.ts';
+import { type OsRelease, osRelease } from '../facts/os-release.ts';
 import { servicesTask } from './services.ts';
+import { TaskCheckError } from './task-error.ts';
 
 type NfsChoice = Inventory['nfs'];
 
-interface OsPackages {
-  /** Every host: the firewall tools, pgrep, and (Debian) what ifupdown needs for `bridge_ports`. */
-  readonly common: readonly string[];
-  readonly nfsServer: Readonly<Record<NfsChoice['server'], readonly string[]>>;
-  readonly hypervisor: readonly string[];
-  readonly nfsClient: Readonly<Record<NfsChoice['client'], readonly string[]>>;
-  /** The boot-time loader of the iptables rules files (tasks/ops/firewall-boot.ts). */
-  readonly firewallLoader: readonly string[];
-  /** The balancer's runtime (tasks/ops/balancer.ts). */
-  readonly node: string;
-}
-
-const osPackages: Readonly<Record<OsFamily, OsPackages>> = {
-  debian: {
-    // bridge-utils ships ifupdown's hook for `bridge_ports` (/etc/network/if-pre-up.d/bridge).
-    common: ['iptables', 'procps', 'bridge-utils'],
-    nfsServer: { kernel: ['nfs-kernel-server'], ganesha: ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind'] },
-    hypervisor: [
-      // libvirt-daemon has the binaries; libvirt-daemon-system the units (libvirtd, virtlogd), users and configuration.
-      'libvirt-daemon-system',
-      'libvirt-daemon',
-      'libvirt-daemon-driver-qemu',
-      'libvirt-clients',
-      // virt-xml-validate (libvirt-clients) runs xmllint; libvirt only recommends it.
-      'libxml2-utils',
-      'qemu-system-x86',
-      'qemu-utils',
-      'sysstat',
-      'openssh-client',
-      'cron',
-    ],
-    nfsClient: { kernel: ['nfs-common'], qemu: ['libnfs-utils', 'qemu-block-extra'] },
-    firewallLoader: ['iptables-persistent', 'netfilter-persistent'],
-    node: 'nodejs',
-  },
-  redhat: {
-    common: ['iptables-nft', 'procps-ng'],
-    nfsServer: { kernel: ['nfs-utils'], ganesha: ['nfs-ganesha', 'nfs-ganesha-vfs', 'rpcbind'] },
-    hypervisor: [
-      'libvirt-daemon',
-      'libvirt-daemon-driver-qemu',
-      'libvirt-daemon-driver-storage-core',
-      'libvirt-client',
-      'qemu-kvm',
-      'qemu-img',
-      'sysstat',
-      'openssh-clients',
-      'cronie',
-    ],
-    nfsClient: { kernel: ['nfs-utils'], qemu: ['libnfs-utils'] },
-    firewallLoader: ['iptables-nft-services'],
-    node: 'nodejs',
-  },
-};
-
-/** Pure: the packages a host of `role` needs, by OS family and the inventory's NFS choices. */
-export function packagesFor(os: OsFamily, role: Role, nfs: Pick<NfsChoice, 'server' | 'client'>): string[] {
-  const p = osPackages[os];
-  return role === 'storage' ? [...p.common, ...p.nfsServer[nfs.server]] : [...p.common, ...p.hypervisor, ...p.nfsClient[nfs.client]];
+/** Pure: the packages a host of `role` needs, by OS family, network backend and the inventory's NFS choices. */
+export function packagesFor(os: OsFamily, role: Role, nfs: Pick<NfsChoice, 'server' | 'client'>, backend: NetworkBackend = osProfile(os).network.defaultBackend): string[] {
+  const p = osProfile(os);
+  const network = p.network.packages[backend] ?? [];
+  return role === 'storage' ? [...p.common, ...network, ...p.nfs.server[nfs.server]] : [...p.common, ...network, ...p.hypervisor, ...p.nfs.client[nfs.client]];
 }
 
 /** Pure: the packages `host` needs (what the packages task installs). */
 export function wantedPackages(inv: Inventory, host: HostSpec): string[] {
-  return packagesFor(host.osFamily, host.role, inv.nfs);
+  return packagesFor(host.osFamily, host.role, inv.nfs, host.networkBackend);
 }
 
 /** The packages of the firewall's boot-time loader (netfilter-persistent; iptables-services). */
 export function firewallLoaderPackages(os: OsFamily): readonly string[] {
-  return osPackages[os].firewallLoader;
+  return osProfile(os).firewallLoader.packages;
 }
 
 /** The package of the balancer's Node runtime. */
 export function nodePackage(os: OsFamily): string {
-  return osPackages[os].node;
+  return osProfile(os).node;
 }
 
 /**
  * Every package apply may install on a host of `os`, whatever the inventory
- * chooses: each role with each NFS server and client, the firewall's boot
- * loader and Node. Sorted, each name once.
+ * chooses: each role with each NFS server and client and each network
+ * backend the family offers, the firewall's boot loader and Node. Sorted,
+ * each name once.
  */
 export function allPackages(os: OsFamily): string[] {
+  const p = osProfile(os);
   const all = new Set<string>([...firewallLoaderPackages(os), nodePackage(os)]);
   const roles: readonly Role[] = ['storage', 'hypervisor'];
+  const backends = (Object.keys(p.network.packages) as NetworkBackend[]).filter((b) => p.network.packages[b] !== null);
   for (const role of roles) {
-    for (const server of Object.keys(osPackages[os].nfsServer) as NfsChoice['server'][]) {
-      for (const client of Object.keys(osPackages[os].nfsClient) as NfsChoice['client'][]) {
-        for (const p of packagesFor(os, role, { server, client })) all.add(p);
+    for (const server of Object.keys(p.nfs.server) as NfsChoice['server'][]) {
+      for (const client of Object.keys(p.nfs.client) as NfsChoice['client'][]) {
+        for (const backend of backends) for (const name of packagesFor(os, role, { server, client }, backend)) all.add(name);
       }
     }
   }
@@ -119,26 +72,26 @@ export function allPackages(os: OsFamily): string[] {
 
 /** allPackages('debian') and Prometheus' exporters (tasks/ops/exporters.ts): what the lab's local apt repository must hold. */
 export function allDebianPackages(): string[] {
-  return [...new Set([...allPackages('debian'), ...DEBIAN_EXPORTER_PACKAGES])].sort();
+  return [...new Set([...allPackages('debian'), ...(osProfiles.debian.prometheusExporters?.packages ?? [])])].sort();
 }
 
-/** The exporters tasks/ops/exporters.ts installs with balancer.prometheus (Debian family only). */
-export const DEBIAN_EXPORTER_PACKAGES = ['prometheus-node-exporter', 'prometheus-libvirt-exporter'] as const;
-
-/** Installed packages among `names` (dpkg-query on Debian, rpm -q on RHEL). */
-export function installedFact(osFamily: OsFamily, names: readonly string[]): Fact<ReadonlySet<string>> {
-  if (osFamily === 'debian') {
-    return {
-      key: `dpkg:${names.join(',')}`,
-      command: `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${sh`${names}`}`,
-      parse: parseDpkgQuery,
-    };
-  }
-  return {
+/** Per package tool, the fact of which `names` are installed. */
+const installedFacts: Readonly<Record<PackageTool, (names: readonly string[]) => Fact<ReadonlySet<string>>>> = {
+  apt: (names) => ({
+    key: `dpkg:${names.join(',')}`,
+    command: `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${sh`${names}`}`,
+    parse: parseDpkgQuery,
+  }),
+  dnf: (names) => ({
     key: `rpm:${names.join(',')}`,
     command: `rpm -q --qf '%{NAME}\\n' ${sh`${names}`}`,
     parse: (r) => parseRpmQuery(names, r),
-  };
+  }),
+};
+
+/** Installed packages among `names` (dpkg-query where the family's tool is apt, rpm -q where it is dnf). */
+export function installedFact(osFamily: OsFamily, names: readonly string[]): Fact<ReadonlySet<string>> {
+  return installedFacts[osProfile(osFamily).packageTool](names);
 }
 
 /** `pkg ii ` lines; the second status letter `i` means installed. Unknown names only go to stderr (exit 1). */
@@ -197,29 +150,50 @@ function aptInstall(missing: readonly string[]): string {
   ].join('\n');
 }
 
-const installers: Readonly<Record<OsFamily, (missing: readonly string[]) => string>> = {
-  debian: aptInstall,
-  redhat: (missing) => sh`dnf install -y ${missing}`,
+const installers: Readonly<Record<PackageTool, (missing: readonly string[]) => string>> = {
+  apt: aptInstall,
+  dnf: (missing) => sh`dnf install -y ${missing}`,
 };
 
-/** The script that installs `missing`, non-interactively. */
+/** The script that installs `missing` with the family's package tool, non-interactively. */
 export function installCommand(osFamily: OsFamily, missing: readonly string[]): string {
-  return installers[osFamily](missing);
+  return installers[osProfile(osFamily).packageTool](missing);
 }
 
-export const packagesTask: Task<{ installed: ReadonlySet<string> }> = {
+/**
+ * Pure: the host's /etc/os-release against the inventory. A known family that
+ * differs stops the host (nothing installed); an unknown one, or no
+ * os-release, goes by the inventory: the returned note says so ('' when they agree).
+ */
+export function checkOsFamily(inv: Inventory, host: HostSpec, release: OsRelease): string {
+  const found = release.family;
+  if (found === host.osFamily) return '';
+  if (found === undefined) {
+    const what = release.id === undefined ? 'no /etc/os-release' : `/etc/os-release: ID=${release.id}${release.idLike.length > 0 ? ` ID_LIKE="${release.idLike.join(' ')}"` : ''}, a family hvmctl does not know`;
+    return `${what}; going by the inventory's os_family: ${host.osFamily}`;
+  }
+  const section = host.role === 'storage' ? 'storage.hosts' : 'hypervisors.hosts';
+  throw new TaskCheckError(
+    'E_OS_FAMILY',
+    `${host.name}: the inventory says os_family: ${host.osFamily}, but the host's /etc/os-release says ID=${release.id ?? '?'} (${osProfile(found).label})`,
+    `set os_family: ${found} under ${section}.${host.name} (or cluster.os_family for every host) in ${inv.file}`,
+  );
+}
+
+export const packagesTask: Task<{ os: OsRelease; installed: ReadonlySet<string> }> = {
   name: 'packages',
   tags: ['packages'],
   stage: 'packages',
   applies: () => true,
-  facts: (ctx) => ({ installed: installedFact(ctx.host.osFamily, wantedPackages(ctx.inventory, ctx.host)) }),
-  plan: (ctx, facts) => {
+  facts: (ctx) => ({ os: osRelease, installed: installedFact(ctx.host.osFamily, wantedPackages(ctx.inventory, ctx.host)) }),
+  plan: (ctx, facts): TaskResult => {
+    const note = checkOsFamily(ctx.inventory, ctx.host, facts.os);
     const wanted = wantedPackages(ctx.inventory, ctx.host);
     const missing = wanted.filter((p) => !facts.installed.has(p));
-    if (missing.length === 0) return { changes: [], reason: `${wanted.length} packages installed` };
+    if (missing.length === 0) return { changes: [], reason: `${wanted.length} packages installed${note === '' ? '' : ` (${note})`}` };
     return {
       changes: [{ summary: `install ${missing.join(' ')}`, commands: [{ script: installCommand(ctx.host.osFamily, missing) }] }],
-      reason: '',
+      reason: note,
     };
   },
 };

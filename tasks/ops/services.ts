@@ -9,38 +9,21 @@
 //     Nothing then starts it at boot: the host's own start-up must, and apply
 //     starts it again when it is not running.
 // The NFS server's services are the nfs task's (tasks/ops/nfs.ts).
-import type { HostSpec, OsFamily } from '../../src/inventory/types.ts';
+import type { HostSpec } from '../../src/inventory/types.ts';
+import { osProfile, type Service } from '../../src/os/profiles.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, Fact, Task } from '../engine/types.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { TaskCheckError } from './task-error.ts';
 
-export interface Service {
-  /** systemd unit to enable and start (Debian 12 and EL9 ship the same libvirt unit names). */
-  readonly unit: string;
-  /** The socket unit that starts `unit` on demand: while it listens, the daemon counts as running. */
-  readonly socket?: string;
-  /** Process name for `pgrep -x` where systemd is not PID 1. */
-  readonly process: string;
-  /** How to start it without systemd (it must daemonize). */
-  readonly start: string;
-}
+export type { Service } from '../../src/os/profiles.ts';
 
-const cron: Readonly<Record<OsFamily, Service>> = {
-  debian: { unit: 'cron', process: 'cron', start: 'cron' },
-  redhat: { unit: 'crond', process: 'crond', start: 'crond' },
-};
-
-/** Pure: the daemons `host` needs running. */
+/** Pure: the daemons `host` needs running: libvirt's and cron, by its OS profile. */
 export function wantedServices(host: HostSpec): Service[] {
   if (host.role !== 'hypervisor') return [];
-  return [
-    // virtlogd.service has no [Install] of its own: its socket is what is enabled.
-    { unit: 'virtlogd.socket', process: 'virtlogd', start: 'mkdir -p /var/log/libvirt /run/libvirt && virtlogd -d' },
-    { unit: 'libvirtd', socket: 'libvirtd.socket', process: 'libvirtd', start: 'mkdir -p /var/log/libvirt /run/libvirt && libvirtd -d' },
-    cron[host.osFamily],
-  ];
+  const profile = osProfile(host);
+  return [...profile.libvirt, profile.cron];
 }
 
 type ServiceFacts = Record<string, unknown> & { init: string };

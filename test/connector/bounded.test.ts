@@ -72,7 +72,7 @@ describe('an SSH server that accepts the connection and then stalls', () => {
   });
 
   it('the handshake is bounded: unreachable, "connect timed out", and the call ends', async () => {
-    const host: HostSpec = { name: 'stall', fqdn: 'stall.localdomain', role: 'hypervisor', address: '127.0.0.1', mac: '52:54:00:00:00:09', interface: 'eth0', osFamily: 'debian', sshHost: '127.0.0.1', sshPort: port, sshdPort: port };
+    const host: HostSpec = { name: 'stall', fqdn: 'stall.localdomain', role: 'hypervisor', address: '127.0.0.1', mac: '52:54:00:00:00:09', interface: 'eth0', osFamily: 'debian', networkBackend: 'ifupdown', sshHost: '127.0.0.1', sshPort: port, sshdPort: port };
     const error = await connectSsh(host, { user: 'root', identity: join(dir, 'id'), knownHosts: join(dir, 'known_hosts'), connectTimeoutMs: 500 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as Error).message).toBe(`stall: unreachable: 127.0.0.1:${port}: connect timed out`);

@@ -62,7 +62,7 @@ describe.skipIf(why !== '')(`ssh connector against a real sshd${why ? ` (skipped
       if (up) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    host = { name: 'local', fqdn: 'local.localdomain', role: 'hypervisor', address: '127.0.0.1', mac: '52:54:00:00:00:01', interface: 'lo', osFamily: 'debian', sshHost: '127.0.0.1', sshPort: port, sshdPort: port };
+    host = { name: 'local', fqdn: 'local.localdomain', role: 'hypervisor', address: '127.0.0.1', mac: '52:54:00:00:00:01', interface: 'lo', osFamily: 'debian', networkBackend: 'ifupdown', sshHost: '127.0.0.1', sshPort: port, sshdPort: port };
   }, 20_000);
 
   afterAll(() => {

@@ -10,6 +10,7 @@ function host(name: string, role: HostSpec['role'], last: number): HostSpec {
     mac: `52:54:00:15:03:${last.toString(16).padStart(2, '0')}`,
     interface: 'eth0',
     osFamily: 'debian',
+    networkBackend: 'ifupdown',
     sshHost: `172.21.3.${last}`,
     sshPort: 22,
     sshdPort: 22,

@@ -4,13 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { inventory } from '../ops/ops-support.ts';
 import { parseUnitState, unitState } from '../../tasks/facts/systemd-unit.ts';
-import { firewallBootLoaders } from '../../tasks/ops/firewall-boot.ts';
+import { osProfiles } from '../../src/os/profiles.ts';
 import { kernelNfsUnit } from '../../tasks/ops/nfs.ts';
 import { SERVICE_UNIT, TIMER_UNIT } from '../../tasks/ops/balancer.ts';
 import { allDebianPackages, wantedPackages } from '../../tasks/ops/packages.ts';
 import { wantedServices } from '../../tasks/ops/services.ts';
 import { captured } from './captured.ts';
-import { EXPORTER_UNITS } from '../../tasks/ops/exporters.ts';
 
 /** `unit state exit` lines of systemctl-is-enabled-bookworm.txt, by section. */
 function isEnabledCapture(): { before: Map<string, string>; after: Map<string, string> } {
@@ -68,8 +67,9 @@ describe('Debian unit names are real unit files of the packages apply installs',
     ...wantedServices(node).flatMap((s) => [s.unit, ...(s.socket === undefined ? [] : [s.socket])]),
     kernelNfsUnit('debian'),
     'nfs-ganesha',
-    ...firewallBootLoaders.debian.units,
-    ...EXPORTER_UNITS,
+    ...osProfiles.debian.firewallLoader.units,
+    osProfiles.debian.prometheusExporters!.nodeUnit,
+    osProfiles.debian.prometheusExporters!.libvirtUnit,
   ])('%s', (unit) => {
     const file = files.get(named(unit));
     expect(file, `${unit} is shipped by no package apply installs`).toBeDefined();

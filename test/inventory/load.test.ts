@@ -62,6 +62,7 @@ describe('the default inventory', () => {
       mac: '52:54:00:15:03:0a',
       interface: 'eth0',
       osFamily: 'debian',
+      networkBackend: 'ifupdown',
       sshHost: '172.21.3.10',
       sshPort: 22,
       sshdPort: 22,
@@ -172,7 +173,8 @@ const broken: [string, number, number, string][] = [
   ['bad-yaml-syntax.yaml', 22, 1, 'YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]'],
   ['bad-missing-mac.yaml', 16, 5, 'hypervisors.hosts.kvmnode2: missing required property "mac"'],
   ['bad-mac-format.yaml', 15, 12, 'hypervisors.hosts.kvmnode1.mac: "52-54-00-15-03-0a" is not a MAC address'],
-  ['bad-os-family-enum.yaml', 6, 14, 'cluster.os_family: "ubuntu" is not one of debian, redhat'],
+  ['bad-network-backend.yaml', 25, 18, 'hypervisors.hosts.kvmnode1.network.backend: "ifcfg" is not a network backend of ubuntu (hypervisors.hosts.kvmnode1 is ubuntu); choose one of ifupdown, networkmanager, netplan, networkd'],
+  ['bad-os-family-enum.yaml', 6, 14, 'cluster.os_family: "arch" is not one of debian, ubuntu, redhat'],
   ['bad-no-hypervisors.yaml', 12, 3, 'hypervisors.hosts: is empty; at least 1 host is required'],
   ['bad-two-storage.yaml', 7, 3, 'storage.hosts: has 2 hosts; exactly 1 is supported'],
   ['bad-balancer-home-storage.yaml', 21, 13, 'balancer.home.hosts[0]: "kvmstorage" is not a hypervisor (hypervisors: kvmnode1, kvmnode2)'],
@@ -333,7 +335,7 @@ hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}
 
   it.each([
     ['balancer:\n  pinned: [x, y, x]\n', 'm.yaml:5:18: balancer.pinned[2]: "x" is listed twice'],
-    ['foo: 1\n', 'm.yaml:4:1: foo: unknown property "foo"; expected one of cluster, ssh, storage, hypervisors, nfs, pool, firewall, balancer'],
+    ['foo: 1\n', 'm.yaml:4:1: foo: unknown property "foo"; expected one of cluster, network, ssh, storage, hypervisors, nfs, pool, firewall, balancer'],
     ['\tbad: 1\n', 'm.yaml:4:1: YAML syntax: Tabs are not allowed as indentation'],
     ['---\na: 1\n', 'm.yaml:4:1: YAML syntax: the file holds several YAML documents (separated by ---); an inventory is one document'],
     ['firewall:\n  nfs_ports: [111, 70000]\n', 'm.yaml:5:20: firewall.nfs_ports[1]: 70000 must be at most 65535'],
@@ -437,3 +439,29 @@ balancer:
     }
   });
 });
+
+describe('network backends', () => {
+  it("each host's backend: its own, else network.backend, else its family's default (debian ifupdown, ubuntu netplan, redhat networkmanager)", async () => {
+    const inv = await loadInventory(fixture('backends.yaml'), { home: '/root' });
+    expect(inv.hosts.map((h) => [h.name, h.osFamily, h.networkBackend])).toEqual([
+      ['kvmstorage', 'debian', 'ifupdown'],
+      ['kvmnode1', 'ubuntu', 'netplan'],
+      ['kvmnode2', 'redhat', 'networkmanager'],
+      ['kvmnode3', 'debian', 'networkd'],
+    ]);
+    const seed = await loadInventory(fixture('seed-redhat.yaml'), { home: '/root' });
+    expect(new Set(seed.hosts.map((h) => h.networkBackend))).toEqual(new Set(['ifcfg']));
+  });
+
+  it('a top-level backend a host\'s family does not offer is reported at the top-level key, saying where a host may override it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'hvmctl-inv-'));
+    const file = path.join(dir, 'i.yaml');
+    await writeFile(file, 'cluster:\n  domain: d\n  network: 10.0.0.0/24\n  gateway: 10.0.0.1\nnetwork:\n  backend: ifcfg\nstorage:\n  hosts:\n    s:\n      address: 10.0.0.2\n      mac: "52:54:00:00:00:02"\nhypervisors:\n  hosts:\n    h:\n      address: 10.0.0.3\n      mac: "52:54:00:00:00:03"\n      os_family: redhat\n');
+    const error = await loadInventory(file, { home: '/root' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InventoryError);
+    expect((error as InventoryError).issues.map((i) => [i.line, i.column, i.message])).toEqual([
+      [6, 12, 'network.backend: "ifcfg" is not a network backend of debian (storage.hosts.s is debian); choose one of ifupdown, networkmanager, netplan, networkd, here or under storage.hosts.s.network.backend'],
+    ]);
+  });
+});
+

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
 import { sh } from '../../src/shell.ts';
-import { firewallBootLoaders, firewallBootTask, IPTABLES_PERSISTENT_PRESEED, keepLiveRulesets, planFirewallBoot } from '../../tasks/ops/firewall-boot.ts';
+import { osProfiles } from '../../src/os/profiles.ts';
+import { beforeInstallScript, firewallBootTask, IPTABLES_PERSISTENT_PRESEED, keepLiveRulesets, planFirewallBoot } from '../../tasks/ops/firewall-boot.ts';
 import { firewallTasks } from '../../tasks/ops/firewall.ts';
 import { installCommand } from '../../tasks/ops/packages.ts';
 import { ctxFor, host, scripts } from './ops-support.ts';
@@ -65,7 +66,7 @@ describe('firewall at boot', () => {
   });
 
   it.skipIf(!hasDebconf)('the preseed lines are valid debconf-set-selections input (checked by the real tool, -c)', async () => {
-    const check = (firewallBootLoaders.debian.beforeInstall ?? '').replace(/\| debconf-set-selections$/, '| debconf-set-selections -c');
+    const check = (beforeInstallScript(osProfiles.debian.firewallLoader) ?? '').replace(/\| debconf-set-selections$/, '| debconf-set-selections -c');
     expect(check).toMatch(/-c$/);
     const r = await new LocalConnector().run(check);
     expect(r).toMatchObject({ code: 0, stderr: '' });

@@ -34,10 +34,10 @@ import { FakeConnector, FakeFleet, fail, ok, type FakeScript, type Recorded } fr
 
 const captured = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/captured/${name}`, import.meta.url)), 'utf8');
 const debianHost = testInventory.hosts[1]!;
-const redhatHost: HostSpec = { ...debianHost, osFamily: 'redhat' };
+const redhatHost: HostSpec = { ...debianHost, osFamily: 'redhat', networkBackend: 'ifcfg' };
 const none = { code: 1, stdout: '', stderr: '' };
 const names = { bridge: 'br0', iface: 'eth0' };
-const ifupdown = networkMethod('debian', names, { ifup: '/sbin/ifup', systemd: true, networkService: false })!;
+const ifupdown = networkMethod('ifupdown', names, { ifup: '/sbin/ifup', systemd: true, networkService: false })!;
 const interfaces = '/etc/network/interfaces';
 const legacy = '/etc/network/interfaces.d/hvmctl-br0';
 
@@ -127,19 +127,19 @@ describe('network files task', () => {
 
 describe('restart methods (pure)', () => {
   it.each([
-    ['debian', { ifreload: '/x' }, 'ifupdown2', 'ifreload -a'],
-    ['debian', { ifup: '/x', ifreload: undefined }, 'ifupdown', 'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo'],
-    ['redhat', { networkService: true, systemd: true }, 'network-scripts', 'systemctl restart network'],
-    ['redhat', { networkService: true }, 'network-scripts', '/etc/init.d/network restart'],
-    ['redhat', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection reload && nmcli connection up br0'],
-    ['redhat', { ifup: '/x' }, 'ifup', 'ifdown br0 2>/dev/null; ifup eth0; ifup br0'],
+    ['ifupdown', { ifreload: '/x' }, 'ifupdown2', 'ifreload -a'],
+    ['ifupdown', { ifup: '/x', ifreload: undefined }, 'ifupdown', 'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo'],
+    ['ifcfg', { networkService: true, systemd: true }, 'network-scripts', 'systemctl restart network'],
+    ['ifcfg', { networkService: true }, 'network-scripts', '/etc/init.d/network restart'],
+    ['ifcfg', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection reload && nmcli connection up br0'],
+    ['ifcfg', { ifup: '/x' }, 'ifup', 'ifdown br0 2>/dev/null; ifup eth0; ifup br0'],
   ] as const)('%s %j -> %s', (os, found, tool, restartEnds) => {
     const m = networkMethod(os, names, { systemd: false, networkService: false, ...found });
     expect(m?.tool).toBe(tool);
     expect(m?.restart.endsWith(restartEnds)).toBe(true);
   });
 
-  it.each(['debian', 'redhat'] as const)('%s without any tool: no method', (os) => {
+  it.each(['ifupdown', 'ifcfg'] as const)('%s without any tool: no method', (os) => {
     expect(networkMethod(os, names, { systemd: true, networkService: false })).toBeUndefined();
   });
 
@@ -156,7 +156,7 @@ describe('restart methods (pure)', () => {
 
   it('quotes inventory names in every script', () => {
     const odd = { bridge: "br'0", iface: 'eth 0' };
-    for (const [os, t] of [['debian', { ifup: '/x' }], ['redhat', { ifup: '/x' }], ['redhat', { nmcli: '/x' }]] as const) {
+    for (const [os, t] of [['ifupdown', { ifup: '/x' }], ['ifcfg', { ifup: '/x' }], ['ifcfg', { nmcli: '/x' }]] as const) {
       const m = networkMethod(os, odd, { systemd: false, networkService: false, ...t })!;
       for (const script of [m.restart, m.stop, m.start, rollbackScript([interfaces], m, odd)]) {
         expect(script).not.toMatch(/[^'"]eth 0/);
@@ -178,9 +178,9 @@ describe('restart methods (pure)', () => {
   });
 
   it.each([
-    ['debian ifupdown', ifupdown],
-    ['redhat network-scripts', networkMethod('redhat', names, { systemd: true, networkService: true })!],
-    ['redhat nmcli', networkMethod('redhat', names, { systemd: true, networkService: false, nmcli: '/x' })!],
+    ['ifupdown', ifupdown],
+    ['ifcfg network-scripts', networkMethod('ifcfg', names, { systemd: true, networkService: true })!],
+    ['ifcfg nmcli', networkMethod('ifcfg', names, { systemd: true, networkService: false, nmcli: '/x' })!],
   ])('%s: every script is valid sh', async (_, m) => {
     const local = new LocalConnector();
     for (const script of [m.restart, armScript([interfaces], m, names), detachedRestartScript(m.restart), confirmScript(), disarmScript()]) {
@@ -369,5 +369,78 @@ describe('network handler in the runner', () => {
       ['skipped', 'handler network-restart', 'no ifupdown/NetworkManager on this host; files written, restart by hand'],
     ]);
     expect(report.recap[0]).toMatchObject({ changed: 1, skipped: 1, failed: 0 });
+  });
+});
+
+describe('the backends added for issue 13: facts -> commands', () => {
+  const debianTools = { systemd: true, networkService: false, ifup: '/sbin/ifup' };
+  const bare = { systemd: true, networkService: false };
+  const nm = networkMethod('networkmanager', names, { ...bare, nmcli: '/x', busctl: '/x' })!;
+
+  it.each([
+    ['networkmanager', { nmcli: '/x' }, 'busctl missing: no checkpoint, no method'],
+    ['networkmanager', { nmcli: '/x', busctl: '/x', systemd: false }, 'no systemd'],
+    ['netplan', {}, 'no netplan'],
+    ['networkd', { networkctl: '/x', systemd: false }, 'no systemd'],
+  ] as const)('%s %j: undefined (%s)', (backend, found, _why) => {
+    expect(networkMethod(backend, names, { ...bare, ...found })).toBeUndefined();
+  });
+
+  it('NetworkManager: a checkpoint NetworkManager rolls back by itself after the bound, then reload and up; the rollback rolls it back, the confirmation destroys it', () => {
+    expect(nm.tool).toBe('NetworkManager');
+    const lines = nm.restart.split('\n');
+    expect(lines[0]).toMatch(/^cp=\$\(busctl call org\.freedesktop\.NetworkManager \/org\/freedesktop\/NetworkManager org\.freedesktop\.NetworkManager CheckpointCreate aouu 0 60 7\) \|\| \{/);
+    expect(lines.at(-1)).toBe('nmcli connection reload && nmcli connection up id br0');
+    expect(nm.stop).toContain('CheckpointRollback o "$(cat /run/hvmctl/nm-checkpoint)"');
+    expect(nm.confirm).toContain('CheckpointDestroy o "$(cat /run/hvmctl/nm-checkpoint)"');
+    expect(confirmScript(nm.confirm).split('\n').at(-1)).toBe(`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; ${nm.confirm}; fi`);
+    expect(ROLLBACK_SECONDS).toBe(60);
+  });
+
+  it("where ifupdown is still there (Debian's installer), the restart first takes its previous file down and the rollback brings it up", () => {
+    for (const [backend, extra] of [['networkmanager', { nmcli: '/x', busctl: '/x' }], ['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
+      const m = networkMethod(backend, names, { ...debianTools, ...extra })!;
+      expect(m.restart.split('\n').slice(0, 3)).toEqual([
+        `old=$(head -n 1 -- ${UNDO_DIR}/etc/network/interfaces 2>/dev/null || true)`,
+        'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
+        'ip addr flush dev eth0 scope global',
+      ]);
+      expect(m.start.split('\n').at(-1)).toBe('ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo');
+      const without = networkMethod(backend, names, { ...bare, ...extra })!;
+      expect(without.restart).not.toContain('ifdown');
+      expect(without.start).not.toContain('ifup');
+    }
+  });
+
+  it('netplan: generate and apply (never `netplan try`, which refuses a bridge with parameters); networkd: enabled and restarted', () => {
+    const np = networkMethod('netplan', names, { ...bare, netplan: '/x' })!;
+    expect([np.tool, np.restart, np.stop, np.start]).toEqual(['netplan', 'netplan generate && netplan apply', 'true', 'netplan apply']);
+    const nd = networkMethod('networkd', names, { ...bare, networkctl: '/x' })!;
+    expect([nd.tool, nd.restart, nd.start]).toEqual(['systemd-networkd', 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service', 'systemctl restart systemd-networkd.service']);
+  });
+
+  it('every script is valid sh, and inventory names are quoted', async () => {
+    const local = new LocalConnector();
+    const odd = { bridge: "br'0", iface: 'eth 0' };
+    for (const [backend, extra] of [['networkmanager', { nmcli: '/x', busctl: '/x' }], ['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
+      const m = networkMethod(backend, odd, { ...debianTools, ...extra })!;
+      for (const script of [m.restart, m.stop, m.start, armScript([interfaces], m, odd), detachedRestartScript(m.restart), confirmScript(m.confirm), rollbackScript([interfaces], m, odd)]) {
+        expect(script).not.toMatch(/[^'"]eth 0/);
+        expect(script).not.toMatch(/[^\\]br'0/);
+        const r = await local.run('sh -n', { input: script });
+        expect(r, script).toMatchObject({ code: 0, stderr: '' });
+      }
+    }
+  });
+
+  it('the handler: tool facts of the backend, skipped with what is missing, confirmation carrying the checkpoint destroy', async () => {
+    const nmHost: HostSpec = { ...debianHost, osFamily: 'redhat', networkBackend: 'networkmanager' };
+    const skipped = handlerCtx({ facts: { ...tools({ nmcli: true, systemd: true }), 'command:busctl': none, 'command:netplan': none, 'command:networkctl': none } }, disarmed, nmHost);
+    expect(await restartNetworkSafely(skipped.ctx)).toEqual({ status: 'skipped', reason: 'no nmcli and busctl with systemd (NetworkManager) on this host; files written, restart by hand' });
+    const facts = { ...tools({ nmcli: true, systemd: true }), 'command:busctl': ok('/usr/bin/busctl\n'), 'command:netplan': none, 'command:networkctl': none };
+    const run = handlerCtx({ facts, answers: [['restart-rc', restarted]] }, disarmed, nmHost);
+    expect((await restartNetworkSafely(run.ctx, fakeClock())).status).toBe('changed');
+    expect(run.probes).toEqual([confirmScript(nm.confirm)]);
+    expect(run.commands()[1]).toBe(detachedRestartScript(nm.restart));
   });
 });

@@ -10,16 +10,19 @@ import {
   installCommand,
   installedFact,
   packagesFor,
+  checkOsFamily,
   packagesTask,
   parseDpkgQuery,
   parseRpmQuery,
   wantedPackages,
 } from '../../tasks/ops/packages.ts';
 import { testInventory } from '../engine/inventory.ts';
-import { captured } from '../facts/captured.ts';
+import { parseOsRelease } from '../../tasks/facts/os-release.ts';
+import { captured, ok } from '../facts/captured.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const [storage, node1] = [testInventory.hosts[0]!, testInventory.hosts[1]!];
+const debian12 = parseOsRelease(ok(captured('os-release-debian12.txt')));
 const ctx = (host = node1) => ({ inventory: testInventory, host, cluster: { get: () => undefined }, check: false });
 
 describe('package facts', () => {
@@ -76,7 +79,7 @@ describe('wanted packages', () => {
       }
     }
     expect(all).toEqual(expect.arrayContaining(['iptables-persistent', 'netfilter-persistent', 'nodejs', 'nfs-kernel-server', 'nfs-ganesha', 'nfs-common', 'qemu-block-extra', 'prometheus-node-exporter', 'prometheus-libvirt-exporter']));
-    expect(all).toHaveLength(25);
+    expect(all).toHaveLength(27);
     expect(allPackages('redhat')).toEqual(expect.arrayContaining(['iptables-nft-services', 'nodejs', 'nfs-utils']));
     expect(allPackages('redhat')).not.toContain('iptables-persistent');
   });
@@ -90,12 +93,12 @@ describe('wanted packages', () => {
 describe('packages task', () => {
   it('is a no-op when everything is installed', () => {
     const all = new Set(wantedPackages(testInventory, node1));
-    expect(packagesTask.plan(ctx(), { installed: all })).toEqual({ changes: [], reason: `${all.size} packages installed` });
+    expect(packagesTask.plan(ctx(), { os: debian12, installed: all })).toEqual({ changes: [], reason: `${all.size} packages installed` });
   });
 
   it('installs exactly the missing ones: non-interactively, without recommends, keeping local conffiles, waiting for the dpkg lock', () => {
     const some = new Set(wantedPackages(testInventory, node1).filter((p) => p !== 'sysstat' && p !== 'cron'));
-    const r = packagesTask.plan(ctx(), { installed: some });
+    const r = packagesTask.plan(ctx(), { os: debian12, installed: some });
     expect(r.changes).toHaveLength(1);
     expect(r.changes[0]?.summary).toBe('install sysstat cron');
     const script = r.changes[0]?.commands[0]?.script ?? '';
@@ -160,3 +163,32 @@ describe('the apt install script, on a real shell with a fake apt-get', () => {
     expect(broken.calls).toEqual(['install', 'update']);
   });
 });
+
+describe('the host is the family the inventory says', () => {
+  const ubuntu = { id: 'ubuntu', idLike: ['debian'], versionId: '24.04', family: 'ubuntu' } as const;
+
+  it('agrees: nothing to say', () => {
+    expect(checkOsFamily(testInventory, node1, debian12)).toBe('');
+    expect(checkOsFamily(testInventory, { ...node1, osFamily: 'ubuntu' }, ubuntu)).toBe('');
+  });
+
+  it('a known family that differs stops the host before anything is installed, naming the key to set and the file', () => {
+    expect(() => packagesTask.plan(ctx(), { os: ubuntu, installed: new Set() })).toThrow(
+      expect.objectContaining({
+        code: 'E_OS_FAMILY',
+        message: "kvmnode1: the inventory says os_family: debian, but the host's /etc/os-release says ID=ubuntu (Ubuntu)",
+        hint: 'set os_family: ubuntu under hypervisors.hosts.kvmnode1 (or cluster.os_family for every host) in /test/inventory.yaml',
+      }),
+    );
+    expect(() => checkOsFamily(testInventory, storage, ubuntu)).toThrow(expect.objectContaining({ hint: expect.stringContaining('under storage.hosts.kvmstorage') }));
+  });
+
+  it('an unknown family, or no os-release, goes by the inventory and says so', () => {
+    const all = new Set(wantedPackages(testInventory, node1));
+    expect(packagesTask.plan(ctx(), { os: { id: 'arch', idLike: [] }, installed: all }).reason).toBe(
+      `${all.size} packages installed (/etc/os-release: ID=arch, a family hvmctl does not know; going by the inventory's os_family: debian)`,
+    );
+    expect(checkOsFamily(testInventory, node1, { idLike: [] })).toBe("no /etc/os-release; going by the inventory's os_family: debian");
+  });
+});
+

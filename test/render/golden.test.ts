@@ -1,5 +1,6 @@
-// Every file rendered for every host, from the default inventory and from the
-// seed's cluster (redhat, kernel NFS), compared byte for byte with the files
+// Every file rendered for every host, from the default inventory, from the
+// seed's cluster (redhat, kernel NFS, ifcfg) and from one host per other
+// network backend (backends.yaml: netplan, NetworkManager, networkd), compared byte for byte with the files
 // under test/golden/<inventory>/<host>/<path>, which a person has read against
 // SPEC.md. The managed-file attributes (mode, owner, validate, notify, tags)
 // are golden too: test/golden/<inventory>/<host>.json.
@@ -18,6 +19,7 @@ const update = process.env.UPDATE_GOLDEN === '1';
 const inventories = {
   default: path.join(root, 'inventory.yaml'),
   'seed-redhat': path.join(root, 'test/fixtures/inventories/seed-redhat.yaml'),
+  backends: path.join(root, 'test/fixtures/inventories/backends.yaml'),
 };
 
 function listFiles(dir: string): string[] {

@@ -1,0 +1,197 @@
+// The network backends' files checked by the tools' own parsers where Debian
+// packages them: netplan's YAML by `netplan generate --root-dir` (netplan.io,
+// lab/install-packages.sh), and hvmctl's networkd files against the networkd
+// files netplan generates from it for the same host. NetworkManager's keyfile
+// keys by version. (Debian 12's NetworkManager 1.42 has no offline mode to
+// parse a keyfile with; installing it here would take over this machine's
+// network.)
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadInventory } from '../../src/inventory/load.ts';
+import { managedFiles } from '../../src/render/managed-files.ts';
+import { networkFiles, nmPortKeys, replacedNetworkFiles, stableUuid } from '../../src/render/network-files.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const inv = await loadInventory(path.join(root, 'test/fixtures/inventories/backends.yaml'), { home: '/root' });
+const host = (name: string) => inv.hosts.find((h) => h.name === name)!;
+const hasNetplan = (() => {
+  try {
+    execFileSync('netplan', ['--help'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+type Ini = Record<string, Record<string, string>>;
+function parseIni(text: string): Ini {
+  const out: Ini = {};
+  let section = '';
+  for (const line of text.split('\n')) {
+    const l = line.trim();
+    if (l === '' || l.startsWith('#')) continue;
+    const s = /^\[(.+)\]$/.exec(l);
+    if (s) {
+      section = s[1] ?? '';
+      out[section] ??= {};
+      continue;
+    }
+    const [k = '', ...v] = l.split('=');
+    (out[section] ??= {})[k] = v.join('=');
+  }
+  return out;
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** netplan generate on `yaml` in an empty root; the files it wrote, by path relative to the root. */
+function netplanGenerate(yaml: string): { code: number; stderr: string; files: Record<string, string> } {
+  const r = mkdtempSync(path.join(tmpdir(), 'hvmctl-netplan-'));
+  dirs.push(r);
+  mkdirSync(path.join(r, 'etc/netplan'), { recursive: true });
+  const file = path.join(r, 'etc/netplan/60-hvmctl.yaml');
+  writeFileSync(file, yaml);
+  chmodSync(file, 0o600);
+  let code = 0;
+  let stderr = '';
+  try {
+    execFileSync('netplan', ['generate', '--root-dir', r], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (error) {
+    code = (error as { status?: number }).status ?? 1;
+    stderr = String((error as { stderr?: Buffer }).stderr ?? '');
+  }
+  const files: Record<string, string> = {};
+  const net = path.join(r, 'run/systemd/network');
+  for (const name of code === 0 ? readdirSync(net) : []) files[name] = readFileSync(path.join(net, name), 'utf8');
+  return { code, stderr, files };
+}
+
+describe.runIf(hasNetplan)('netplan (netplan generate, netplan.io)', () => {
+  const yaml = networkFiles(inv, host('kvmnode1')).find((f) => f.path === '/etc/netplan/60-hvmctl.yaml')!;
+
+  it("netplan's own parser accepts the file, and the file's validate command runs it", () => {
+    const r = netplanGenerate(yaml.content);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(Object.keys(r.files).sort()).toEqual(['10-netplan-br0.netdev', '10-netplan-br0.network', '10-netplan-eth0.network']);
+    const t = mkdtempSync(path.join(tmpdir(), 'hvmctl-validate-'));
+    dirs.push(t);
+    writeFileSync(path.join(t, 'f'), yaml.content);
+    const script = (yaml.validate ?? 'false').replaceAll('{}', JSON.stringify(path.join(t, 'f')));
+    expect(() => execFileSync('sh', ['-c', script], { stdio: 'pipe' })).not.toThrow();
+  });
+
+  it('a broken file fails the validate command (so apply leaves the old file)', () => {
+    const t = mkdtempSync(path.join(tmpdir(), 'hvmctl-validate-'));
+    dirs.push(t);
+    writeFileSync(path.join(t, 'f'), yaml.content.replace('via: ', 'via4: '));
+    const script = (yaml.validate ?? 'false').replaceAll('{}', JSON.stringify(path.join(t, 'f')));
+    expect(() => execFileSync('sh', ['-c', script], { stdio: 'pipe' })).toThrow();
+  });
+
+  it('the bridge has the address, the default route and the port\'s MAC; the port is bare', () => {
+    const { files } = netplanGenerate(yaml.content);
+    const netdev = parseIni(files['10-netplan-br0.netdev'] ?? '');
+    const bridge = parseIni(files['10-netplan-br0.network'] ?? '');
+    const port = parseIni(files['10-netplan-eth0.network'] ?? '');
+    expect(netdev).toEqual({ NetDev: { Name: 'br0', MACAddress: '52:54:00:15:03:0a', Kind: 'bridge' }, Bridge: { ForwardDelaySec: '0', STP: 'false' } });
+    expect(bridge.Network?.Address).toBe('172.21.3.10/26');
+    expect(bridge.Route).toEqual({ Destination: '0.0.0.0/0', Gateway: '172.21.3.1' });
+    expect(port.Network).toEqual({ LinkLocalAddressing: 'no', Bridge: 'br0' });
+    expect(port.Network?.Address).toBeUndefined();
+  });
+
+  it("hvmctl's networkd files say what netplan's own rendering to networkd says, for the same host", () => {
+    const asNetworkd = { ...host('kvmnode1'), networkBackend: 'networkd' as const, osFamily: 'debian' as const };
+    const ours = Object.fromEntries(networkFiles(inv, asNetworkd).map((f) => [path.basename(f.path), parseIni(f.content)]));
+    const { files } = netplanGenerate(yaml.content);
+    const theirs = Object.fromEntries(Object.entries(files).map(([name, text]) => [name.replace('netplan', 'hvmctl'), parseIni(text)]));
+    expect(ours['10-hvmctl-br0.netdev']).toEqual(theirs['10-hvmctl-br0.netdev']);
+    expect(ours['10-hvmctl-eth0.network']).toEqual(theirs['10-hvmctl-eth0.network']);
+    const b = ours['10-hvmctl-br0.network'];
+    const t = theirs['10-hvmctl-br0.network'];
+    expect(b?.Match).toEqual(t?.Match);
+    expect(b?.Network?.Address).toBe(t?.Network?.Address);
+    expect(b?.Network?.ConfigureWithoutCarrier).toBe(t?.Network?.ConfigureWithoutCarrier);
+    // [Network] Gateway= is networkd's short form of a [Route] to 0.0.0.0/0
+    expect(t?.Route?.Destination).toBe('0.0.0.0/0');
+    expect(b?.Network?.Gateway).toBe(t?.Route?.Gateway);
+  });
+});
+
+describe('NetworkManager keyfiles', () => {
+  const node2 = host('kvmnode2');
+  const files = (major: number, minor: number) => networkFiles(inv, node2, { networkManager: { major, minor } }).map((f) => parseIni(f.content));
+
+  it.each([
+    [1, 42, 'master', 'slave-type', 'autoconnect-slaves'],
+    [1, 45, 'master', 'slave-type', 'autoconnect-slaves'],
+    [1, 46, 'controller', 'port-type', 'autoconnect-ports'],
+    [1, 52, 'controller', 'port-type', 'autoconnect-ports'],
+    [2, 0, 'controller', 'port-type', 'autoconnect-ports'],
+  ])('NetworkManager %i.%i: %s, %s, %s', (major, minor, controller, portType, autoconnect) => {
+    const [bridge, port] = files(major, minor);
+    expect(port?.connection?.[controller]).toBe(bridge?.connection?.uuid);
+    expect(port?.connection?.[portType]).toBe('bridge');
+    expect(bridge?.connection?.[autoconnect]).toBe('1');
+  });
+
+  it('without the fact (hvmctl render) the current keys; the address on the bridge, the port bare, both 0600', () => {
+    expect(nmPortKeys(undefined).controllerKey).toBe('controller');
+    const rendered = networkFiles(inv, node2);
+    expect(rendered.map((f) => [f.path, f.mode])).toEqual([
+      ['/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection', 0o600],
+      ['/etc/NetworkManager/system-connections/hvmctl-br0-port-enp1s0.nmconnection', 0o600],
+    ]);
+    const [bridge, port] = rendered.map((f) => parseIni(f.content));
+    expect(bridge?.ipv4).toEqual({ method: 'manual', address1: '172.21.3.11/26', gateway: '172.21.3.1' });
+    expect(bridge?.ethernet?.['cloned-mac-address']).toBe('52:54:00:15:03:0b');
+    expect(port?.ipv4).toBeUndefined();
+    expect(port?.ethernet?.['mac-address']).toBe('52:54:00:15:03:0b');
+  });
+
+  it('connection UUIDs are stable per host and name, and well formed', () => {
+    expect(stableUuid('a', 'br0')).toBe(stableUuid('a', 'br0'));
+    expect(stableUuid('a', 'br0')).not.toBe(stableUuid('b', 'br0'));
+    expect(stableUuid('a', 'br0')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('what each backend replaces', () => {
+  it("NetworkManager on EL: Anaconda's keyfile and ifcfg file, hvmctl's ifcfg files and every other backend's own files; never /etc/network/interfaces", () => {
+    const replaced = replacedNetworkFiles(host('kvmnode2'), 'br0');
+    expect(replaced).toEqual(
+      expect.arrayContaining([
+        '/etc/NetworkManager/system-connections/enp1s0.nmconnection',
+        '/etc/sysconfig/network-scripts/ifcfg-enp1s0',
+        '/etc/sysconfig/network-scripts/ifcfg-br0',
+        '/etc/netplan/60-hvmctl.yaml',
+        '/etc/systemd/network/10-hvmctl-br0.netdev',
+      ]),
+    );
+    expect(replaced).not.toContain('/etc/network/interfaces');
+    expect(replaced.filter((p) => p.includes('hvmctl-br0') && p.endsWith('.nmconnection'))).toEqual([]);
+  });
+
+  it("netplan on Ubuntu: the installer's and cloud-init's netplan files", () => {
+    expect(replacedNetworkFiles(host('kvmnode1'), 'br0')).toEqual(expect.arrayContaining(['/etc/netplan/00-installer-config.yaml', '/etc/netplan/50-cloud-init.yaml']));
+  });
+
+  it('Debian with networkd: /etc/network/interfaces managed with only lo, beside the networkd files', () => {
+    const paths = managedFiles(inv, host('kvmnode3')).filter((f) => f.tags.includes('network'));
+    expect(paths.map((f) => f.path)).toEqual([
+      '/etc/network/interfaces',
+      '/etc/systemd/network/10-hvmctl-br0.netdev',
+      '/etc/systemd/network/10-hvmctl-br0.network',
+      '/etc/systemd/network/10-hvmctl-eth0.network',
+    ]);
+    expect(paths[0]?.template).toBe('templates/interfaces-loopback.hbs');
+  });
+});
