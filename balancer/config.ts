@@ -152,6 +152,14 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
     drained: hostList('drained', 'drained', []),
   };
   const byHostname = hostname === undefined ? undefined : hosts.find((h) => h.role === 'hypervisor' && (h.name === hostname || h.fqdn === hostname || h.fqdn.split('.')[0] === hostname));
+  // An agent that cannot find itself must not guess: as home[0] it would take its own libvirt
+  // and /proc for that host's. Without a hostname (a caller that says nothing) the first
+  // balancer host is meant.
+  if (data.self === undefined && hostname !== undefined && byHostname === undefined) {
+    fail(
+      `this machine's hostname "${hostname}" is none of the hypervisors in "hosts" (${[...hypervisorNames].join(', ')}) by name, FQDN or short name, and the file names no "self": refusing to run as another host`,
+    );
+  }
   const self = data.self ?? byHostname?.name ?? balancerHosts(strategy)[0];
   if (typeof self !== 'string' || !hypervisorNames.has(self)) fail(`"self" (${JSON.stringify(self)}) must name a hypervisor in "hosts"`);
   const pathsRaw = data.paths ?? {};

@@ -32,6 +32,12 @@ describe('agent config', () => {
     expect(c.self).toBe('kvmnode2');
     expect(c.balancer).toMatchObject({ home: { high: 85, low: 40, overloadWindow: 4, calmWindow: 3 }, cpuSource: 'cgroup:/sys/fs/cgroup/cpuacct/hvmlab/{host}' });
   });
+  it('refuses to run on a machine that is none of the hypervisors (no "self" in the file), saying which hostname it has', () => {
+    expect(() => parseAgentConfig(rendered, '/etc/hvmctl/balancer.json', 'backup01')).toThrow(
+      /\/etc\/hvmctl\/balancer\.json: this machine's hostname "backup01" is none of the hypervisors in "hosts" \(kvmnode1, kvmnode2\) by name, FQDN or short name, and the file names no "self": refusing to run as another host/,
+    );
+    expect(parseAgentConfig({ ...rendered, self: 'kvmnode2' }, 'f', 'backup01').self).toBe('kvmnode2');
+  });
   it('reads the consolidate strategy with its own defaults, and runs on the pool\'s first host', () => {
     const c = parseAgentConfig({ hosts, strategy: 'consolidate', consolidate: { hosts: ['kvmnode2', 'kvmnode1'], on_empty: ['/usr/local/sbin/bmc', 'off', '{host}'] } }, 'f');
     expect(c.self).toBe('kvmnode2');

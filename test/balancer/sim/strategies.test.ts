@@ -72,7 +72,8 @@ describe('every strategy on 1,000 hosts and 20,000 VMs', () => {
     const plan = replayDecide(snapshot, all[name as keyof typeof all], historyOf(snapshot));
     expect(plan.migrations.length).toBeGreaterThan(0);
     expect(plan.migrations.length).toBeLessThanOrEqual(50);
-  });
+    // Not a speed check (npm run bench:balance is): MFPED on this size takes 1-6 s on a busy 2-core machine.
+  }, 120_000);
 });
 
 describe('decide() is pure', () => {
