@@ -14,7 +14,7 @@ import type { Exec } from './exec.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
-import { effectiveDrained, historyOf, nextState, readState, writeState } from './state.ts';
+import { clampFutureMoves, effectiveDrained, historyOf, nextState, readState, writeState } from './state.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
 import type { History, Plan, Snapshot } from './types.ts';
 import { homeHosts, longestWindow, type BalancerSpec } from '../src/inventory/types.ts';
@@ -89,7 +89,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
     const collected = await collectSnapshot({ config, libvirt: deps.libvirt, files: deps.files, clock: deps.clock, drained });
     const moved = new Map<string, number>();
     for (const [vm, d] of collected.vms) if (d.metadata?.moved !== undefined) moved.set(vm, d.metadata.moved);
-    const plan = deps.decide(collected.snapshot, policyConfig(config.balancer, drained), historyOf(loaded.state, moved));
+    const clamped = clampFutureMoves(historyOf(loaded.state, moved), collected.snapshot.time, loaded.state.futureMoves);
+    for (const w of clamped.warnings) say(w);
+    const plan = deps.decide(collected.snapshot, policyConfig(config.balancer, drained), clamped.history);
     for (const reason of plan.reasons) say(reason);
 
     const results: MigrationResult[] = [];
@@ -106,7 +108,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
     const onEmpty = config.balancer.strategy === 'consolidate' ? config.balancer.consolidate.onEmpty : undefined;
     const emptiedNotes = await handEmptied(emptied, onEmpty, deps.exec);
     for (const n of emptiedNotes) say(n);
-    const notes = [...(loaded.warning ? [loaded.warning] : []), ...collected.notes, ...emptiedNotes];
+    const notes = [...(loaded.warning ? [loaded.warning] : []), ...clamped.warnings, ...collected.notes, ...emptiedNotes];
     const record: RunRecord = {
       time: collected.snapshot.time,
       dryRun: executor.dryRun,
@@ -131,7 +133,9 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       // A move that fell back to another host than planned has no prediction for where it landed.
       const predicted = predictionsOf(results.filter((r) => r.ok && r.host === r.migration.to).map((r) => r.migration));
       const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;
-      await writeState(config.paths.state, { ...next, drained: fresh.drained, undrained: fresh.undrained, predicted, ...(lastCheck ? { lastCheck } : {}) });
+      const futureMoves = Object.keys(clamped.futureMoves).length > 0 ? { futureMoves: clamped.futureMoves } : {};
+      const { futureMoves: _old, ...rest } = next;
+      await writeState(config.paths.state, { ...rest, drained: fresh.drained, undrained: fresh.undrained, predicted, ...(lastCheck ? { lastCheck } : {}), ...futureMoves });
       await appendRunLog(config.paths, record);
       // The metrics are for watching; failing to write them must not undo a run.
       await writeMetrics(config.paths.metrics, { record, self: config.self, balanced: balancedHosts(config.balancer) }).catch((error: unknown) =>

@@ -26,6 +26,9 @@ export interface BalancerState {
   readonly predicted?: Readonly<Record<string, number>>;
   /** The last comparison of such a prediction with what was then measured. */
   readonly lastCheck?: { readonly time: number; readonly rows: readonly PredictionCheck[] };
+  /** Per VM, a move time found in the future [as recorded, the run's time that first saw it]:
+   * it counts as that run's time until the clock passes it (see clampFutureMoves). */
+  readonly futureMoves?: Readonly<Record<string, readonly [number, number]>>;
 }
 
 export const emptyState: BalancerState = { version: 1, hostUtilisation: {}, lastMigration: {}, vmCpu: {}, drained: [], undrained: [] };
@@ -78,6 +81,7 @@ export function parseState(text: string): BalancerState {
     undrained: names(d.undrained),
     ...(d.predicted === undefined ? {} : { predicted: record(d.predicted, isNum) }),
     ...(d.lastCheck === undefined ? {} : { lastCheck: lastCheckOf(d.lastCheck) }),
+    ...(d.futureMoves === undefined ? {} : { futureMoves: record(d.futureMoves, (x): x is [number, number] => isNums(x) && x.length === 2) }),
   };
 }
 
@@ -122,6 +126,33 @@ export function historyOf(state: BalancerState, movedFromMetadata: ReadonlyMap<s
   const lastMigration = new Map(Object.entries(state.lastMigration));
   for (const [vm, t] of movedFromMetadata) lastMigration.set(vm, Math.max(t, lastMigration.get(vm) ?? -Infinity));
   return { hostUtilisation: new Map(Object.entries(state.hostUtilisation)), lastMigration, vmCpu: new Map(Object.entries(state.vmCpu)), moves: new Map(Object.entries(state.moves ?? {})) };
+}
+
+/**
+ * Move times from the future (the clock was set back after a forward jump, or a host's clock
+ * is ahead) would hold a VM in its cooldown for as long as the jump: each counts as `now`,
+ * and is named in a warning. Pure.
+ */
+export function clampFutureMoves(
+  history: History,
+  now: number,
+  seen: BalancerState['futureMoves'] = {},
+): { history: History; warnings: string[]; futureMoves: Record<string, readonly [number, number]> } {
+  const warnings: string[] = [];
+  const futureMoves: Record<string, readonly [number, number]> = {};
+  const clamp = (vm: string, t: number): number => {
+    if (t <= now) return t;
+    // Counted as the time of the run that first saw it, not as every run's now: else the VM
+    // would stay in its cooldown until the clock caught up.
+    const prior = seen[vm];
+    const countedAs = prior !== undefined && prior[0] === t ? Math.min(prior[1], now) : now;
+    futureMoves[vm] = [t, countedAs];
+    warnings.push(`${vm}: its last move is recorded ${Math.round(t - now)} s in the future (a clock jump?): counted as ${countedAs === now ? 'now' : `${Math.round(now - countedAs)} s ago, when first seen`}`);
+    return countedAs;
+  };
+  const lastMigration = new Map([...history.lastMigration].map(([vm, t]) => [vm, clamp(vm, t)] as const));
+  const moves = history.moves && new Map([...history.moves].map(([vm, ts]) => [vm, ts.map((t) => Math.min(t, now))] as const));
+  return { history: { ...history, lastMigration, ...(moves ? { moves } : {}) }, warnings, futureMoves };
 }
 
 /** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveDrained, emptyState, historyOf, nextState, parseState, withDrain } from '../../balancer/state.ts';
+import { clampFutureMoves, effectiveDrained, emptyState, historyOf, nextState, parseState, withDrain } from '../../balancer/state.ts';
 
 describe('state', () => {
   it('keeps the last N utilisations per host and records moves', () => {
@@ -39,5 +39,29 @@ describe('state: move times for a growing cooldown', () => {
     expect(next.moves).toEqual({ a: [10_000, 95_000] });
     const back = parseState(JSON.stringify(next));
     expect(historyOf(back, new Map()).moves?.get('a')).toEqual([10_000, 95_000]);
+  });
+});
+
+describe('a move time from the future (a clock jump)', () => {
+  const T = 1_764_000_000;
+  const history = { hostUtilisation: new Map(), lastMigration: new Map([['web1', T + 157_680_000], ['web2', T - 60]]), moves: new Map([['web1', [T + 157_680_000]]]) };
+
+  it('counts as the time of the run that first saw it, with a warning; other VMs are untouched', () => {
+    const first = clampFutureMoves(history, T);
+    expect(first.history.lastMigration).toEqual(new Map([['web1', T], ['web2', T - 60]]));
+    expect(first.history.moves).toEqual(new Map([['web1', [T]]]));
+    expect(first.warnings).toEqual(['web1: its last move is recorded 157680000 s in the future (a clock jump?): counted as now']);
+    expect(first.futureMoves).toEqual({ web1: [T + 157_680_000, T] });
+    // Ten minutes later the VM's cooldown runs from the first sighting, not from each run's now.
+    const later = clampFutureMoves(history, T + 600, first.futureMoves);
+    expect(later.history.lastMigration.get('web1')).toBe(T);
+    expect(later.warnings).toEqual(['web1: its last move is recorded 157679400 s in the future (a clock jump?): counted as 600 s ago, when first seen']);
+  });
+
+  it('a time the clock has passed is itself again, and nothing is remembered', () => {
+    const past = clampFutureMoves(history, T + 157_680_001, { web1: [T + 157_680_000, T] });
+    expect(past.history.lastMigration.get('web1')).toBe(T + 157_680_000);
+    expect(past.warnings).toEqual([]);
+    expect(past.futureMoves).toEqual({});
   });
 });
