@@ -5,6 +5,7 @@
 // in cycle.ts. Everything it touches is a parameter with a default.
 import { formatError, HvmError, UsageError } from '../src/errors.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { describeFailures, noFailures } from './backoff.ts';
 import { collectSnapshot, utilisationOf, type Collected } from './collect/snapshot.ts';
 import { DEFAULT_CONFIG_PATH, hypervisorNames, readAgentConfig, type AgentConfig } from './config.ts';
 import { runCycle, type Decide } from './cycle.ts';
@@ -150,7 +151,12 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     case 'status': {
       const { state } = await readState(config.paths.state);
       const collected = await collectSnapshot({ config, libvirt, files, clock: env.clock, drained: effectiveDrained(config.balancer.drained, state) });
-      io.out(p.json ? JSON.stringify({ ...statusJson(collected), lastPredictionCheck: state.lastCheck ?? null }) : formatStatus(collected));
+      const backoff = describeFailures(state.failures ?? noFailures, collected.snapshot.time);
+      io.out(
+        p.json
+          ? JSON.stringify({ ...statusJson(collected), lastPredictionCheck: state.lastCheck ?? null, backoff })
+          : `${formatStatus(collected)}${backoff.length > 0 ? `\n\nBacked off after failed migrations:\n${backoff.map((l) => `  ${l}`).join('\n')}` : ''}`,
+      );
       return 0;
     }
     case 'log': {

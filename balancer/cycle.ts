@@ -10,6 +10,7 @@ import type { Libvirt } from './libvirt.ts';
 import { acquireLock, type LockResult } from './lock.ts';
 import { appendRunLog, type RunRecord } from './log.ts';
 import { writeMetrics } from './metrics.ts';
+import { nextFailures, noFailures } from './backoff.ts';
 import type { Exec } from './exec.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
@@ -134,8 +135,10 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       const predicted = predictionsOf(results.filter((r) => r.ok && r.host === r.migration.to).map((r) => r.migration));
       const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;
       const futureMoves = Object.keys(clamped.futureMoves).length > 0 ? { futureMoves: clamped.futureMoves } : {};
-      const { futureMoves: _old, ...rest } = next;
-      await writeState(config.paths.state, { ...rest, drained: fresh.drained, undrained: fresh.undrained, predicted, ...(lastCheck ? { lastCheck } : {}), ...futureMoves });
+      const failures = nextFailures(loaded.state.failures ?? noFailures, results, collected.snapshot.time);
+      const kept = Object.keys(failures.vms).length + Object.keys(failures.destinations).length > 0 ? { failures } : {};
+      const { futureMoves: _old, failures: _oldFailures, ...rest } = next;
+      await writeState(config.paths.state, { ...rest, drained: fresh.drained, undrained: fresh.undrained, predicted, ...(lastCheck ? { lastCheck } : {}), ...futureMoves, ...kept });
       await appendRunLog(config.paths, record);
       // The metrics are for watching; failing to write them must not undo a run.
       await writeMetrics(config.paths.metrics, { record, self: config.self, balanced: balancedHosts(config.balancer) }).catch((error: unknown) =>

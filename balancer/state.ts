@@ -7,6 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { PredictionCheck } from './prediction.ts';
 import type { History } from './types.ts';
+import type { Failures } from './backoff.ts';
 
 export interface BalancerState {
   readonly version: 1;
@@ -29,6 +30,8 @@ export interface BalancerState {
   /** Per VM, a move time found in the future [as recorded, the run's time that first saw it]:
    * it counts as that run's time until the clock passes it (see clampFutureMoves). */
   readonly futureMoves?: Readonly<Record<string, readonly [number, number]>>;
+  /** Failed migrations in a row (balancer/backoff.ts). */
+  readonly failures?: Failures;
 }
 
 export const emptyState: BalancerState = { version: 1, hostUtilisation: {}, lastMigration: {}, vmCpu: {}, drained: [], undrained: [] };
@@ -82,7 +85,19 @@ export function parseState(text: string): BalancerState {
     ...(d.predicted === undefined ? {} : { predicted: record(d.predicted, isNum) }),
     ...(d.lastCheck === undefined ? {} : { lastCheck: lastCheckOf(d.lastCheck) }),
     ...(d.futureMoves === undefined ? {} : { futureMoves: record(d.futureMoves, (x): x is [number, number] => isNums(x) && x.length === 2) }),
+    ...(d.failures === undefined ? {} : { failures: failuresOf(d.failures, record, isNums) }),
   };
+}
+
+function failuresOf(
+  v: unknown,
+  record: <T>(v: unknown, ok: (x: unknown) => x is T) => Record<string, T>,
+  isNums: (x: unknown) => x is number[],
+): Failures {
+  const o = v as { vms?: unknown; destinations?: unknown } | null;
+  if (typeof o !== 'object' || o === null) throw new Error('bad failures');
+  const pair = (x: unknown): x is [number, number] => isNums(x) && x.length === 2;
+  return { vms: record(o.vms, pair), destinations: record(o.destinations, pair) };
 }
 
 function lastCheckOf(v: unknown): BalancerState['lastCheck'] {
@@ -125,7 +140,13 @@ export function withDrain(state: BalancerState, host: string, drained: boolean):
 export function historyOf(state: BalancerState, movedFromMetadata: ReadonlyMap<string, number>): History {
   const lastMigration = new Map(Object.entries(state.lastMigration));
   for (const [vm, t] of movedFromMetadata) lastMigration.set(vm, Math.max(t, lastMigration.get(vm) ?? -Infinity));
-  return { hostUtilisation: new Map(Object.entries(state.hostUtilisation)), lastMigration, vmCpu: new Map(Object.entries(state.vmCpu)), moves: new Map(Object.entries(state.moves ?? {})) };
+  return {
+    hostUtilisation: new Map(Object.entries(state.hostUtilisation)),
+    lastMigration,
+    vmCpu: new Map(Object.entries(state.vmCpu)),
+    moves: new Map(Object.entries(state.moves ?? {})),
+    ...(state.failures ? { failures: state.failures } : {}),
+  };
 }
 
 /**

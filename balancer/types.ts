@@ -1,3 +1,5 @@
+import type { Failures } from './backoff.ts';
+
 // The balancer's data: what `collect` measures (Snapshot), what `decide` is
 // told (a strategy's name and settings, CommonConfig, History) and what it returns (Plan). decide() is pure
 // and the same function runs in the cron job, in `--dry-run` and in trace
@@ -58,6 +60,8 @@ export interface History {
   /** Per VM, when it moved recently (oldest first, same clock). Optional: without it a growing
    * cooldown (consolidate's cooldownMemory) counts only the last move. */
   readonly moves?: ReadonlyMap<string, readonly number[]>;
+  /** Failed migrations in a row, per VM and per VM>destination (balancer/backoff.ts). Optional. */
+  readonly failures?: Failures;
 }
 
 /** What every strategy shares: the run's limit and the operator's orders. A strategy's own

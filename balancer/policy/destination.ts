@@ -1,7 +1,8 @@
 // Choosing where a VM may go: filter candidates (reachable, not drained, memory,
 // stays under a CPU limit), collect why the others were refused.
 import type { CommonConfig, VmState } from '../types.ts';
-import { cannotReceive, lacksMemory } from './eligibility.ts';
+import { cannotReceive, failedThere, lacksMemory } from './eligibility.ts';
+import type { Failures } from '../backoff.ts';
 import type { HostBook, Ledger } from './ledger.ts';
 import { pct } from './format.ts';
 
@@ -18,12 +19,17 @@ export function fitting(
   config: CommonConfig,
   limit: number,
   exclude: ReadonlySet<string> = new Set(),
+  failures?: { readonly failures: Failures | undefined; readonly now: number },
 ): Choice {
   const fits: HostBook[] = [];
   const refused: string[] = [];
   for (const book of candidates) {
     if (book.state.name === vm.host || exclude.has(book.state.name)) continue;
-    const why = cannotReceive(book, config) ?? lacksMemory(book, vm, config) ?? cpuProblem(ledger, book, vm, limit);
+    const why =
+      cannotReceive(book, config) ??
+      (failures ? failedThere(vm, book.state.name, failures.failures, failures.now) : undefined) ??
+      lacksMemory(book, vm, config) ??
+      cpuProblem(ledger, book, vm, limit);
     if (why) refused.push(why);
     else fits.push(book);
   }

@@ -1,6 +1,7 @@
 // Who may give, who may receive, which VM may move: the rules every policy shares.
 import type { CommonConfig, History, VmState } from '../types.ts';
 import type { HostBook } from './ledger.ts';
+import { DEST_BACKOFF_MAX_S, DEST_BACKOFF_S, pairKey, VM_BACKOFF_MAX_S, VM_BACKOFF_S, waitLeft, type Failures } from '../backoff.ts';
 
 export function isDrained(book: HostBook, config: CommonConfig): boolean {
   return book.state.drained || config.drained.includes(book.state.name);
@@ -30,11 +31,23 @@ export function cannotMove(
 ): string | undefined {
   if (vm.pinned || config.pinned.includes(vm.name)) return `${vm.name} is pinned`;
   if (moved.has(vm.name)) return `${vm.name} already moves this run`;
+  const failed = history.failures?.vms[vm.name];
+  const left = waitLeft(failed, now, VM_BACKOFF_S, VM_BACKOFF_MAX_S);
+  if (failed !== undefined && left > 0) {
+    return `${vm.name} failed to move ${failed[1]} time${failed[1] === 1 ? '' : 's'} in a row: next try in ${Math.round(left)} s`;
+  }
   const last = history.lastMigration.get(vm.name);
   if (last !== undefined && now - last < cooldown) {
     return `${vm.name} moved ${Math.round(now - last)} s ago (cooldown ${cooldown} s)`;
   }
   return undefined;
+}
+
+/** Why `vm` avoids `dest` after failing to move there, or undefined. */
+export function failedThere(vm: VmState, dest: string, failures: Failures | undefined, now: number): string | undefined {
+  const f = failures?.destinations[pairKey(vm.name, dest)];
+  const left = waitLeft(f, now, DEST_BACKOFF_S, DEST_BACKOFF_MAX_S);
+  return f !== undefined && left > 0 ? `${vm.name} failed to move to ${dest} (${f[1]}x in a row): avoided for ${Math.round(left)} s` : undefined;
 }
 
 export function memMargin(config: CommonConfig): number {

@@ -13,7 +13,7 @@
 import type { CommonConfig, History, Snapshot } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { fitting, refusedText } from './destination.ts';
-import { cannotMove, cannotReceive, isDrained, lacksMemory, unusable } from './eligibility.ts';
+import { cannotMove, cannotReceive, failedThere, isDrained, lacksMemory, unusable } from './eligibility.ts';
 import { pct, plural } from './format.ts';
 import type { HostBook, Ledger } from './ledger.ts';
 import { sustained, windowOf } from './predict.ts';
@@ -101,7 +101,7 @@ function relieve(book: HostBook, snapshot: Snapshot, config: Config, history: Hi
   const rest = movable.filter((vm) => !enough.includes(vm)).sort((a, b) => b.cpuUsed - a.cpuUsed);
   const refusals: string[] = [];
   for (const vm of [...enough, ...rest]) {
-    const { fits, refused } = fitting(ledger, vm, ranked, config, config.high);
+    const { fits, refused } = fitting(ledger, vm, ranked, config, config.high, new Set(), { failures: history.failures, now: snapshot.time });
     const to = fits[0];
     if (!to) {
       refusals.push(`${vm.name}: ${refusedText(refused)}`);
@@ -138,7 +138,11 @@ function planReturns(snapshot: Snapshot, config: Config, history: History, ledge
       ledger.reasons.push(`${vm.name} stays on ${vm.host}: ${vm.host} ${unusable(where.state)}`);
       continue;
     }
-    const why = cannotReceive(home, config) ?? cannotMove(vm, config, config.cooldown, history, snapshot.time, ledger.moved) ?? lacksMemory(home, vm, config);
+    const why =
+      cannotReceive(home, config) ??
+      cannotMove(vm, config, config.cooldown, history, snapshot.time, ledger.moved) ??
+      failedThere(vm, home.state.name, history.failures, snapshot.time) ??
+      lacksMemory(home, vm, config);
     if (why) {
       ledger.reasons.push(`${vm.name} stays on ${vm.host} (home ${vm.home}): ${why}`);
       continue;

@@ -147,6 +147,25 @@ describe('runCycle', () => {
     expect(readFileSync(join(dir, 'balancer.log'), 'utf8')).toContain('GAGAL MIGRASI (server2 KE kvmnode2/kvmnode3)');
   });
 
+  it('a failed migration is remembered: the next run hands decide() the failures, which back the VM off and avoid the failed destinations', async () => {
+    const cluster = seedCluster();
+    cluster.script = () => 'timeout';
+    await runCycle(deps(cluster, planning([move])));
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    const t = state.failures.vms.server2[0];
+    expect(state.failures).toEqual({ vms: { server2: [t, 1] }, destinations: { 'server2>kvmnode2': [t, 1], 'server2>kvmnode3': [t, 1] } });
+    cluster.advance(60_000);
+    const decide = planning([]);
+    await runCycle(deps(cluster, decide));
+    expect(decide.seen[0]!.history.failures).toEqual(state.failures);
+    // A success clears the VM's record and its destination's, not the other destination's.
+    cluster.script = () => 'ok';
+    cluster.advance(600_000);
+    await runCycle(deps(cluster, planning([move])));
+    const after = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    expect(after.failures).toEqual({ vms: {}, destinations: { 'server2>kvmnode3': [t, 1] } });
+  });
+
   it('a deleted state file loses only the window: home and last move come back from libvirt metadata', async () => {
     const cluster = seedCluster();
     await runCycle(deps(cluster, planning([move])));

@@ -5,6 +5,7 @@ import type { ConsolidateSettings } from '../../../balancer/policy/consolidate.t
 import type { HomeSettings } from '../../../balancer/policy/home.ts';
 import type { BalancerConfig } from '../../../balancer/policy/strategies.ts';
 import type { CommonConfig, HostState, Migration, Plan, Snapshot, VmState } from '../../../balancer/types.ts';
+import type { Failures } from '../../../balancer/backoff.ts';
 
 /** A strategy's settings and the common part written flat, as tests like to override them. */
 export type Flat<S> = S & CommonConfig;
@@ -64,6 +65,8 @@ export class Cluster {
   readonly lastMigration = new Map<string, number>();
   readonly moves: (Migration & { time: number })[] = [];
   time = 0;
+  /** Failed migrations as the agent's state would hand them over (balancer/backoff.ts). */
+  failures: Failures | undefined;
 
   constructor(
     readonly hosts: HostSpec[],
@@ -105,6 +108,7 @@ export class Cluster {
       hostUtilisation: this.history,
       lastMigration: this.lastMigration,
       vmCpu: this.vmHistory,
+      ...(this.failures ? { failures: this.failures } : {}),
     });
     for (const vm of snapshot.vms) {
       this.vmHistory.set(vm.name, [...(this.vmHistory.get(vm.name) ?? []), vm.cpuUsed].slice(-10));

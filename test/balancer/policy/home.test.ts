@@ -170,3 +170,31 @@ describe('strategy home: a short history', () => {
     expect(back).toBeLessThan(12);
   });
 });
+
+describe('strategy home: after failed migrations', () => {
+  it('a VM that just failed waits (5 min, doubling); the destination that failed is avoided for it (30 min, doubling)', () => {
+    const c = new Cluster(seedHosts, seedVms, homeConfig({}));
+    c.time = 10_000;
+    c.failures = { vms: { server2: [9_900, 1] }, destinations: { 'server2>kvmnode2': [9_900, 1] } };
+    c.step(hot);
+    // Another VM takes its place: the overload is still relieved.
+    expect(moves(c.step(hot))).toEqual(['server3:kvmnode1->kvmnode2:migrate']);
+    // With the others pinned, nothing moves, and the plan says why.
+    const only = new Cluster(seedHosts, seedVms, homeConfig({ pinned: ['server1', 'server3'] }));
+    only.time = 10_000;
+    only.failures = c.failures;
+    only.step(hot);
+    const held = only.step(hot);
+    expect(moves(held)).toEqual([]);
+    expect(held.reasons.join('\n')).toMatch(/server2 failed to move 1 time in a row: next try in 140 s/);
+  });
+
+  it('once the VM may try again, it goes elsewhere than where it failed, and says why', () => {
+    const c = new Cluster(seedHosts, seedVms, homeConfig({}));
+    c.time = 10_000;
+    c.failures = { vms: { server2: [9_000, 1] }, destinations: { 'server2>kvmnode2': [9_000, 2] } };
+    c.step(hot);
+    const plan = c.step(hot);
+    expect(moves(plan)).toEqual(['server2:kvmnode1->kvmnode3:migrate']);
+  });
+});
