@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrometheusClient, hostOfInstance, measureFromSamples, parseQueryResponse, promQueries, type PromSample } from '../../balancer/collect/prometheus.ts';
@@ -104,5 +105,41 @@ describe('the Prometheus HTTP client', () => {
 
   it('a server that never answers fails the query at the bound, naming the server', async () => {
     await expect(createPrometheusClient(url, 200).query('hang', 1)).rejects.toThrow(/127\.0\.0\.1:\d+: no answer within 0.2 s/);
+  });
+});
+
+describe('answers captured from Prometheus 2.42 with node_exporter 1.5 and the libvirt exporter 0.2 (the lab)', () => {
+  const dir = new URL('../fixtures/captured/prometheus/', import.meta.url);
+  const load = (set: string) =>
+    Object.fromEntries(Object.keys(promQueries(20)).map((k) => [k, parseQueryResponse(readFileSync(new URL(`${set}/${k}.json`, dir), 'utf8'))])) as Parameters<typeof measureFromSamples>[0];
+  const lab = [
+    { name: 'kvmnode1', fqdn: 'kvmnode1.localdomain', address: '172.21.3.10' },
+    { name: 'kvmnode2', fqdn: 'kvmnode2.localdomain', address: '172.21.3.11' },
+    { name: 'kvmnode3', fqdn: 'kvmnode3.localdomain', address: '172.21.3.12' },
+  ];
+
+  it('fresh: every hypervisor measured (1 CPU, 4 GiB through lxcfs), server1 at about 59 % of a core', () => {
+    const m = measureFromSamples(load('fresh'), lab, new Map([['kvmnode1', ['server1', 'server2', 'server3']], ['kvmnode2', []], ['kvmnode3', []]]), 1795981607, 10);
+    for (const h of lab) {
+      const got = m.hosts.get(h.name) as { cpuCapacity: number; memTotalMiB: number };
+      expect(got.cpuCapacity).toBe(100);
+      expect(got.memTotalMiB).toBe(4096);
+    }
+    const node1 = m.hosts.get('kvmnode1') as { cpuUsed: number };
+    expect(node1.cpuUsed).toBeCloseTo(64.22, 1); // idle rate 0.3578 of 1 CPU
+    expect(m.vmCpu.get('kvmnode1')!.get('server1')).toBeCloseTo(59.22, 1);
+    expect([...m.vmCpu.get('kvmnode1')!.keys()]).toEqual(['server1', 'server2', 'server3']);
+  });
+
+  it('stale: the last samples are still returned, but without a rate and 110 s old: every host unknown', () => {
+    const m = measureFromSamples(load('stale'), lab, new Map(), 1795981498, 10);
+    for (const h of lab) expect(m.hosts.get(h.name)).toEqual({ unknown: 'no CPU rate from node_exporter (fewer than two samples in the window)' });
+    // Were there a rate, the age alone would do it.
+    const withRate = { ...load('stale'), idle: load('fresh').idle! };
+    expect(measureFromSamples(withRate, lab, new Map(), 1795981498, 10).hosts.get('kvmnode1')).toEqual({ unknown: "node_exporter's newest sample is 110 s old (max_age 10 s)" });
+  });
+
+  it('a query Prometheus refuses is an error naming its reason', () => {
+    expect(() => parseQueryResponse(readFileSync(new URL('bad-query.json', dir), 'utf8'))).toThrow(/bad_data invalid parameter "query": 1:29: parse error: missing unit character in duration/);
   });
 });

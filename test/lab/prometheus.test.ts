@@ -63,7 +63,7 @@ describe.skipIf(!labAvailable())(`metrics from and to Prometheus${labAvailable()
   beforeAll(() => {
     const text = readFileSync(path.join(repoRoot, 'inventory.yaml'), 'utf8');
     const prom = `balancer:\n  cpu_source: prometheus\n  prometheus:\n    url: ${PROM}\n    scrapers: [${address.kvmstorage}]\n    window: 20\n    max_age: 10\n`;
-    const changed = text.replace(/^balancer:\n/m, prom).replace(/^  cpu_source: procstat\n/m, '');
+    const changed = text.replace(/^balancer:\n/m, prom).replace(/^  cpu_source: procstat\b.*\n/m, '');
     expect(changed).not.toBe(text);
     writeFileSync(inventory, changed);
     ok(runHvmctl(['apply', '-i', inventory], { timeoutMs: 900_000 }));
