@@ -103,7 +103,7 @@ svg .g{stroke:#e3e6ea;stroke-width:1} dl{display:grid;grid-template-columns:max-
 <h1>${esc(title)}</h1>
 <p class="lead">${esc(lead)}</p>
 <dl><dt>cluster</dt><dd>${r.hosts} hosts (HP ML110 G4 / G5), ${r.vms} VMs, ${r.intervals} intervals of 5 min</dd>
-<dt>strategy</dt><dd>${esc(r.config.strategy)} — ${esc(JSON.stringify(r.config.settings))}, at most ${r.config.maxMigrationsPerRun >= 1e9 ? 'unlimited' : r.config.maxMigrationsPerRun} moves per run</dd>
+<dt>strategy</dt><dd>${esc(r.config.strategy)}: ${esc(settingsText(r.config.settings))}; ${r.config.maxMigrationsPerRun >= 1e9 ? 'no limit on moves per run' : `at most ${r.config.maxMigrationsPerRun} moves per run`}</dd>
 <dt>prediction against reality</dt><dd>${esc(predictionText(r.prediction))}</dd>
 <dt>physical lower bound</dt><dd>${r.lowerBoundKWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host); this run ${(m.energyKWh / r.lowerBoundKWh).toFixed(2)} × it</dd>
 <dt>migrations by kind</dt><dd>${esc(Object.entries(r.byKind).map(([k, v]) => `${k} ${v}`).join(', ') || 'none')}</dd></dl>
@@ -131,3 +131,10 @@ export const GLOSSARY = `<dl class="glossary">
 <dt>SLAV</dt><dd>SLA violation: SLATAH × PDM, CloudSim's single figure for both.</dd>
 <dt>ESV</dt><dd>Energy × SLAV: lower is better on both at once.</dd>
 </dl>`;
+
+/** A strategy's settings for a person: "high 0.9, low 0.4, cooldown 3600, …" (it wraps; JSON did not). */
+export function settingsText(settings: object): string {
+  return Object.entries(settings)
+    .map(([k, v]) => `${k} ${Array.isArray(v) ? (v.length > 0 ? v.join(' ') : 'none') : String(v)}`)
+    .join(', ');
+}

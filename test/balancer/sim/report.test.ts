@@ -1,7 +1,7 @@
 // The report's plots: counts on integer ticks, the first hour to scale, and the
 // rest of the day again when the first hour dwarfs it.
 import { describe, expect, it } from 'vitest';
-import { chart, dominated, plots } from '../../../balancer/sim/report.ts';
+import { chart, dominated, plots, settingsText } from '../../../balancer/sim/report.ts';
 
 const ticks = (svg: string): string[] => [...svg.matchAll(/text-anchor="end">([^<]+)</g)].map((m) => m[1] as string).filter((t) => /^[\d.]+$/.test(t));
 
@@ -24,5 +24,11 @@ describe('report plots', () => {
   });
   it('a calm series gets one plot', () => {
     expect((plots('x', 'u', Array(288).fill(3), '#000').match(/<svg /g) ?? []).length).toBe(1);
+  });
+});
+
+describe('report text', () => {
+  it("a strategy's settings read as words that wrap (headless Chromium showed the JSON running off the page)", () => {
+    expect(settingsText({ high: 0.9, low: 0.4, cooldown: 3600, helpers: ['helper1', 'helper2'], pinned: [] })).toBe('high 0.9, low 0.4, cooldown 3600, helpers helper1 helper2, pinned none');
   });
 });
