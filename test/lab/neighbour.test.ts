@@ -59,12 +59,12 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
   it('cannot list or mount the VM image export, which a hypervisor can', () => {
     const url = `nfs://${hosts.kvmstorage}/srv/kvmshared`;
     expect(mustLabExec('kvmnode2', `nfs-ls ${url} >/dev/null && echo listed`).trim()).toBe('listed');
-    const list = inIntruder(['timeout', '15', 'nfs-ls', url]);
+    const list = inIntruder(['timeout', '-k', '2', '15', 'nfs-ls', url]);
     expect(list.code, list.stdout).not.toBe(0);
     // Mounting over NFS starts with the same MOUNT/NFS calls nfs-ls makes: a copy of a disk is one nfs-cp away.
-    const copy = inIntruder(['timeout', '15', 'nfs-cp', `${url}/server1.img`, '/dev/null']);
+    const copy = inIntruder(['timeout', '-k', '2', '15', 'nfs-cp', `${url}/server1.img`, '/dev/null']);
     expect(copy.code).not.toBe(0);
-    expect(inIntruder(['timeout', '5', 'rpcinfo', '-p', hosts.kvmstorage]).code).not.toBe(0);
+    expect(inIntruder(['timeout', '-k', '2', '5', 'rpcinfo', '-p', hosts.kvmstorage]).code).not.toBe(0);
   });
 
   it("no host's sshd, libvirt, migration or NFS port answers it, while they answer a hypervisor", () => {
