@@ -53,6 +53,21 @@ export interface AgentConfig {
   readonly paths: AgentPaths;
   /** URI of another hypervisor's libvirt, `{fqdn}`, `{name}` and `{port}` replaced. */
   readonly libvirtUri: string;
+  /** The shared storage the VM disks live on (checked from both ends before each migration);
+   * undefined in a file rendered before it was written there. */
+  readonly storage?: AgentStorage;
+}
+
+/** The inventory's nfs section as the agent needs it: where the export is and how hypervisors reach it. */
+export interface AgentStorage {
+  /** `qemu`: QEMU opens the disks over NFS itself; `kernel`: the hypervisors mount the export. */
+  readonly client: 'kernel' | 'qemu';
+  /** The storage node's address. */
+  readonly address: string;
+  /** The export's path as clients name it. */
+  readonly export: string;
+  /** Where hypervisors mount it (kernel client). */
+  readonly mount: string;
 }
 
 export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://root@{fqdn}:{port}/system';
@@ -176,7 +191,23 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
   if (typeof libvirtUri !== 'string' || !libvirtUri.includes('{fqdn}') && !libvirtUri.includes('{name}')) {
     fail(`libvirtUri must be a URI template with {fqdn} or {name} (got ${JSON.stringify(libvirtUri)})`);
   }
-  return { file, self: self as string, hosts, balancer, paths, libvirtUri: libvirtUri as string };
+  const storage = parseStorage(data.storage, fail);
+  return { file, self: self as string, hosts, balancer, paths, libvirtUri: libvirtUri as string, ...(storage ? { storage } : {}) };
+}
+
+function parseStorage(raw: unknown, fail: Fail): AgentStorage | undefined {
+  if (raw === undefined) return undefined;
+  if (!isObject(raw)) return fail('"storage" must be an object');
+  const client = raw.client;
+  if (client !== 'kernel' && client !== 'qemu') return fail(`storage.client is ${JSON.stringify(client)}, expected "kernel" or "qemu"`);
+  const address = raw.address;
+  if (typeof address !== 'string' || !/^[A-Za-z0-9.:-]{1,253}$/.test(address)) return fail(`storage.address must be a host address (got ${JSON.stringify(address)})`);
+  const path = (k: 'export' | 'mount'): string => {
+    const v = raw[k];
+    if (typeof v !== 'string' || !/^\/[A-Za-z0-9._/-]*$/.test(v)) return fail(`storage.${k} must be an absolute path (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  return { client, address, export: path('export'), mount: path('mount') };
 }
 
 export function hostNamed(config: AgentConfig, name: string): AgentHost | undefined {

@@ -31,6 +31,12 @@ export interface Libvirt {
   resume(host: string, vm: string): Promise<void>;
   /** Stops a (stale, not running) copy. */
   destroy(host: string, vm: string): Promise<void>;
+  /** Whether a job (an outgoing or incoming migration) is still active on the domain there. */
+  jobActive(host: string, vm: string): Promise<boolean>;
+  /** Whether the domain there has a persistent definition (undefined: not defined there). */
+  persistent(host: string, vm: string): Promise<boolean | undefined>;
+  /** Removes an inactive definition (never its storage). */
+  undefine(host: string, vm: string): Promise<void>;
 }
 
 export class LibvirtError extends HvmError {
@@ -107,5 +113,30 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     async destroy(host, vm) {
       check(host, `destroy ${vm}`, await virsh(host, ['destroy', vm]));
     },
+    async jobActive(host, vm) {
+      const result = await virsh(host, ['domjobinfo', vm], Math.min(timeoutMs, 10_000));
+      if (result.code !== 0 && /failed to get domain|Domain not found/i.test(result.stderr)) return false;
+      // A migration's Perform phase can hold the domain's job lock for longer than a
+      // query waits, and the destination of a migration refuses job statistics: both
+      // mean a job is active (captured: test/fixtures/captured/migration/).
+      if (result.code !== 0 && /cannot acquire state change lock|available only on the source host/i.test(result.stderr)) return true;
+      if (result.timedOut) return true;
+      return parseJobType(check(host, `domjobinfo ${vm}`, result)) !== 'None';
+    },
+    async persistent(host, vm) {
+      const result = await virsh(host, ['dominfo', vm]);
+      if (result.code !== 0 && /failed to get domain|Domain not found/i.test(result.stderr)) return undefined;
+      return /^Persistent:\s+yes\s*$/m.test(check(host, `dominfo ${vm}`, result));
+    },
+    async undefine(host, vm) {
+      check(host, `undefine ${vm}`, await virsh(host, ['undefine', vm]));
+    },
   };
+}
+
+/** `virsh domjobinfo`'s "Job type:" (None, Unbounded, Bounded, Completed, Failed, Cancelled). */
+export function parseJobType(text: string): string {
+  const m = /^Job type:\s+(\S+)/m.exec(text);
+  if (!m) throw new LibvirtError('?', 'domjobinfo', { code: 0, stdout: text, stderr: `no "Job type:" line in ${JSON.stringify(text.slice(0, 200))}`, timedOut: false });
+  return m[1]!;
 }

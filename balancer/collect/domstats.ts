@@ -12,6 +12,9 @@ export type DomainStateCode = number;
 export interface DomainStats {
   readonly name: string;
   readonly state: DomainStateCode | undefined;
+  /** Why it is in that state (state.reason): for paused (3), 2 is "migration" (an incoming copy
+   * that has not run yet, or a source stopped for its switch-over), 1 "user", 5 "I/O error". */
+  readonly reason?: number | undefined;
   /** Total CPU time of the domain, ns. */
   readonly cpuTimeNs: number | undefined;
   readonly balloonCurrentKiB: number | undefined;
@@ -20,6 +23,9 @@ export interface DomainStats {
 
 export const DOMAIN_RUNNING = 1;
 export const DOMAIN_PAUSED = 3;
+export const DOMAIN_SHUTOFF = 5;
+/** virDomainPausedReason VIR_DOMAIN_PAUSED_MIGRATION. */
+export const PAUSED_MIGRATION = 2;
 
 /** Running or paused: a live copy that holds memory on that host. */
 export function isActive(state: DomainStateCode | undefined): boolean {
@@ -41,6 +47,7 @@ export function parseDomstats(text: string): DomainStats[] {
     out.push({
       name: current.name,
       state: num('state.state'),
+      reason: num('state.reason'),
       cpuTimeNs: num('cpu.time'),
       balloonCurrentKiB: num('balloon.current'),
       balloonMaximumKiB: num('balloon.maximum'),

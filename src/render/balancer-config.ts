@@ -1,6 +1,6 @@
 // The balancer's configuration file (/etc/hvmctl/balancer.json), rendered from
 // the inventory: the balancer on the host reads this and never the inventory.
-import type { BalancerSpec, Inventory, Role } from '../inventory/types.ts';
+import { storageHosts, type BalancerSpec, type Inventory, type Role } from '../inventory/types.ts';
 import { balancerPaths } from './balancer-paths.ts';
 
 export interface BalancerFileHost {
@@ -27,9 +27,12 @@ interface BalancerFileExtras {
   readonly jsonl: string;
   readonly state: string;
   readonly lock: string;
+  /** Where the VM disks live: the agent checks from both ends, before each migration, that it answers. */
+  readonly storage?: { readonly client: 'kernel' | 'qemu'; readonly address: string; readonly export: string; readonly mount: string };
 }
 
 export function balancerConfig(inv: Inventory): BalancerFileConfig {
+  const storage = storageHosts(inv)[0];
   return {
     managedBy: 'hvmctl (src/render/balancer-config.ts): local changes are overwritten by `hvmctl apply`',
     ...inv.balancer,
@@ -41,5 +44,6 @@ export function balancerConfig(inv: Inventory): BalancerFileConfig {
     jsonl: balancerPaths.jsonl,
     state: balancerPaths.state,
     lock: balancerPaths.lock,
+    ...(storage ? { storage: { client: inv.nfs.client, address: storage.address, export: inv.nfs.export, mount: inv.nfs.mount } } : {}),
   };
 }

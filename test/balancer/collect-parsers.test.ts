@@ -49,7 +49,7 @@ describe('parseDomstats', () => {
   it('reads state, cpu.time and balloon of every domain', () => {
     const d = parseDomstats(fixture('virsh-domstats-1.txt'));
     expect(d.map((x) => x.name)).toEqual(['capoff', 'capbusy', 'capidle']);
-    expect(d[1]).toEqual({ name: 'capbusy', state: 1, cpuTimeNs: 2165441000, balloonCurrentKiB: 32768, balloonMaximumKiB: 32768 });
+    expect(d[1]).toEqual({ name: 'capbusy', state: 1, reason: 1, cpuTimeNs: 2165441000, balloonCurrentKiB: 32768, balloonMaximumKiB: 32768 });
     expect(d[0]!.state).toBe(5);
     expect(isActive(d[0]!.state)).toBe(false);
     expect(isActive(d[1]!.state)).toBe(true);
@@ -61,8 +61,12 @@ describe('parseDomstats', () => {
   });
   it('reads a paused domain with only state fields', () => {
     expect(parseDomstats(fixture('virsh-domstats-paused.txt'))).toEqual([
-      { name: 'capidle', state: 3, cpuTimeNs: undefined, balloonCurrentKiB: undefined, balloonMaximumKiB: undefined },
+      { name: 'capidle', state: 3, reason: 1, cpuTimeNs: undefined, balloonCurrentKiB: undefined, balloonMaximumKiB: undefined },
     ]);
+  });
+  it('reads the state reason that tells an incoming copy (paused for the migration) from one paused by a user', () => {
+    const d = parseDomstats(readFileSync(new URL('../fixtures/captured/migration/domstats-destination-incoming.txt', import.meta.url), 'utf8'));
+    expect(d.map((x) => [x.name, x.state, x.reason])).toEqual([['server2', 3, 2], ['server1', 1, 2]]);
   });
   it('reads empty output as no domains', () => {
     expect(parseDomstats('\n')).toEqual([]);

@@ -13,6 +13,10 @@ import { ConnectError } from '../../src/errors.ts';
 
 export interface FakeDomain {
   state: number;
+  /** state.reason (for paused: 2 = for a migration). */
+  reason?: number;
+  /** Defined persistently (default true). */
+  persistent?: boolean;
   /** Fraction of one core it uses. */
   load: number;
   cpuTimeNs: number;
@@ -30,6 +34,8 @@ export interface FakeHost {
   memAvailableKiB: number;
   reachable: boolean;
   domains: Map<string, FakeDomain>;
+  /** Domains with an active job (a migration libvirtd still drives). */
+  jobs: Set<string>;
 }
 
 export type MigrationScript = (vm: string, from: string, to: string) => 'ok' | 'fail-paused' | 'fail' | 'timeout' | undefined;
@@ -56,7 +62,7 @@ export class FakeCluster implements Libvirt, HostFiles {
   addHost(name: string, cpus = 2, memTotalMiB = 8192): this {
     this.hosts.set(name, {
       cpus, baseLoad: 0, busyJiffies: 1000, idleJiffies: 100000,
-      memTotalKiB: memTotalMiB * 1024, memAvailableKiB: Math.round(memTotalMiB * 1024 * 0.8), reachable: true, domains: new Map(),
+      memTotalKiB: memTotalMiB * 1024, memAvailableKiB: Math.round(memTotalMiB * 1024 * 0.8), reachable: true, domains: new Map(), jobs: new Set(),
     });
     return this;
   }
@@ -120,7 +126,7 @@ export class FakeCluster implements Libvirt, HostFiles {
   async domstats(host: string): Promise<DomainStats[]> {
     this.calls.push(`domstats ${host}`);
     const h = this.reach(host);
-    return [...h.domains].map(([name, d]) => ({ name, state: d.state, cpuTimeNs: d.cpuTimeNs, balloonCurrentKiB: d.memKiB, balloonMaximumKiB: d.memKiB }));
+    return [...h.domains].map(([name, d]) => ({ name, state: d.state, reason: d.reason, cpuTimeNs: d.cpuTimeNs, balloonCurrentKiB: d.memKiB, balloonMaximumKiB: d.memKiB }));
   }
   async listRunning(host: string): Promise<string[]> {
     return [...this.reach(host).domains].filter(([, d]) => d.state === 1).map(([n]) => n);
@@ -146,21 +152,41 @@ export class FakeCluster implements Libvirt, HostFiles {
       this.reach(to).domains.set(vm, d);
       return { ok: true, timedOut: false, error: undefined };
     }
-    if (what === 'fail-paused') d.state = 3; // as libvirt leaves a source after a failed switch-over
+    if (what === 'fail-paused') Object.assign(d, { state: 3, reason: 2 }); // as libvirt leaves a source after a failed switch-over
     return { ok: false, timedOut: what === 'timeout', error: what === 'timeout' ? 'timed out' : 'error: operation failed: migration job: unexpectedly failed' };
   }
   async abortJob(host: string, vm: string): Promise<void> {
     this.calls.push(`abortJob ${host} ${vm}`);
+    const h = this.reach(host);
+    if (!h.jobs.delete(vm)) return;
+    const d = h.domains.get(vm);
+    if (d && d.state === 3 && d.reason === 2) Object.assign(d, { state: 1, reason: 1 }); // libvirt resumes a source whose migration it cancels
+  }
+  async jobActive(host: string, vm: string): Promise<boolean> {
+    this.calls.push(`jobActive ${host} ${vm}`);
+    return this.reach(host).jobs.has(vm);
+  }
+  async persistent(host: string, vm: string): Promise<boolean | undefined> {
+    const d = this.reach(host).domains.get(vm);
+    return d === undefined ? undefined : d.persistent !== false;
+  }
+  async undefine(host: string, vm: string): Promise<void> {
+    this.calls.push(`undefine ${host} ${vm}`);
+    const h = this.reach(host);
+    const d = h.domains.get(vm);
+    if (d && d.state === 5) h.domains.delete(vm);
+    else if (d) throw new Error(`${vm} is active on ${host}`);
   }
   async resume(host: string, vm: string): Promise<void> {
     this.calls.push(`resume ${host} ${vm}`);
     const d = this.reach(host).domains.get(vm);
-    if (d) d.state = 1;
+    if (d) Object.assign(d, { state: 1, reason: 1 });
   }
   async destroy(host: string, vm: string): Promise<void> {
     this.calls.push(`destroy ${host} ${vm}`);
     const d = this.reach(host).domains.get(vm);
-    if (d) d.state = 5;
+    if (d && d.persistent === false) this.host(host).domains.delete(vm);
+    else if (d) Object.assign(d, { state: 5, reason: 1 });
   }
 }
 

@@ -19,6 +19,23 @@ function recorder(answer: (argv: readonly string[]) => Partial<ExecResult>): { e
   return { exec, calls };
 }
 
+const captured = (name: string): string => readFileSync(new URL(`../fixtures/captured/migration/${name}`, import.meta.url), 'utf8');
+
+describe('job information (virsh domjobinfo, captured during a held migration)', () => {
+  const answer = (r: Partial<ExecResult>) => createVirshLibvirt({ self: 'kvmnode1', hosts, exec: recorder(() => r).exec });
+  it('no job on an idle domain', async () => {
+    expect(await answer({ stdout: captured('domjobinfo-idle.stdout') }).jobActive('kvmnode1', 'server3')).toBe(false);
+  });
+  it("a job while the source's Perform phase holds the domain, and on the destination of an incoming migration", async () => {
+    expect(await answer({ code: 1, stderr: captured('domjobinfo-source-during-connect.stderr') }).jobActive('kvmnode1', 'server2')).toBe(true);
+    expect(await answer({ code: 1, stderr: captured('domjobinfo-destination-incoming.stderr') }).jobActive('kvmnode2', 'server2')).toBe(true);
+  });
+  it('no job for a domain the host does not have; an unreachable host throws', async () => {
+    expect(await answer({ code: 1, stderr: captured('domjobinfo-absent.stderr') }).jobActive('kvmnode2', 'server2')).toBe(false);
+    await expect(answer({ code: 1, stderr: 'error: failed to connect to the hypervisor\nerror: Cannot recv data: Connection reset by peer' }).jobActive('kvmnode2', 'server2')).rejects.toThrow(ConnectError);
+  });
+});
+
 describe('virsh libvirt adapter', () => {
   it("reaches another hypervisor's libvirt on the port its sshd listens on (the URI's {port}; 22 when the file does not say)", async () => {
     const { exec, calls } = recorder(() => ({ stdout: fixture('virsh-domstats-1.txt') }));
