@@ -14,6 +14,9 @@ import { createHostFiles, type HostFiles } from './host-files.ts';
 import { createVirshLibvirt, type Libvirt } from './libvirt.ts';
 import { formatJsonLine, formatLogLine, formatTime, tailLog } from './log.ts';
 import { createDryRunExecutor, createLiveExecutor } from './migrate.ts';
+import { acquireLock } from './lock.ts';
+import { createStorageCheck } from './storage-check.ts';
+import { DOMAIN_RUNNING, isActive } from './collect/domstats.ts';
 import { decide as policyDecide } from './policy/decide.ts';
 import { effectiveDrained, readState, withDrain, writeState } from './state.ts';
 
@@ -42,6 +45,10 @@ Commands:
   once [--dry-run] [--json]    one measure-decide-migrate cycle (the cron job)
   run [--interval S] [--dry-run]  the cycle every S seconds (default 60), for a service
   log [-n N] [--json]          the last N runs (default 20)
+  move VM HOST [--timeout S] [--json]
+                               live-migrate VM to HOST now, with the same checks and recovery
+                               as a cycle (exit 0 moved, 1 not moved and still running where
+                               it was, 2 ALERT: a human must look; 75 another run holds the lock)
   drain HOST                   empty HOST and send it nothing (until undrain)
   undrain HOST                 take HOST back into service
 
@@ -55,10 +62,12 @@ interface Parsed {
   dryRun: boolean;
   interval: number;
   n: number;
+  /** --timeout S for move (default: the configured migration timeout). */
+  timeout: number | undefined;
 }
 
 export function parseAgentArgs(argv: readonly string[]): Parsed {
-  const p: Parsed = { command: '', positional: [], config: DEFAULT_CONFIG_PATH, json: false, dryRun: false, interval: 60, n: 20 };
+  const p: Parsed = { command: '', positional: [], config: DEFAULT_CONFIG_PATH, json: false, dryRun: false, interval: 60, n: 20, timeout: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -78,6 +87,7 @@ export function parseAgentArgs(argv: readonly string[]): Parsed {
     else if (a === '--dry-run') p.dryRun = true;
     else if (a === '--interval') p.interval = number(1);
     else if (a === '-n') p.n = Math.floor(number(0));
+    else if (a === '--timeout') p.timeout = number(1);
     else if (a === '--help' || a === '-h') p.command = 'help';
     else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
     else if (p.command === '') p.command = a;
@@ -114,17 +124,18 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     io.out(agentUsage);
     return p.command === '' ? 64 : 0;
   }
-  const known = ['status', 'once', 'run', 'log', 'drain', 'undrain'];
+  const known = ['status', 'once', 'run', 'log', 'move', 'drain', 'undrain'];
   if (!known.includes(p.command)) throw new UsageError(`unknown command '${p.command}'`, `commands: ${known.join(', ')}`);
   const config = env.loadConfig(p.config);
   const libvirt = env.libvirt ?? createVirshLibvirt({ self: config.self, hosts: config.hosts, exec: env.exec, uriTemplate: config.libvirtUri });
   const files = env.files ?? createHostFiles(config.self, config.hosts, env.exec);
   const say = (line: string): void => io.err(line);
+  const storageCheck = createStorageCheck(config, env.exec);
 
   const cycle = async (): Promise<number> => {
     const executor = p.dryRun
       ? createDryRunExecutor(say)
-      : createLiveExecutor({ libvirt, timeoutMs: config.balancer.migrationTimeout * 1000, clock: env.clock, say });
+      : createLiveExecutor({ libvirt, timeoutMs: config.balancer.migrationTimeout * 1000, clock: env.clock, say, ...(storageCheck ? { storageCheck } : {}) });
     const out = await runCycle({ config, libvirt, files, clock: env.clock, decide: env.decide, executor, say: p.json ? undefined : say, exec: env.exec });
     if (!out.ran) {
       io.out(p.json ? JSON.stringify({ ran: false, holder: out.holder, message: out.message }) : out.message);
@@ -164,6 +175,8 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
       io.out(lines.length ? lines.join('\n') : p.json ? '' : `no runs logged yet in ${config.paths.log}`);
       return 0;
     }
+    case 'move':
+      return moveCommand(p, env, config, libvirt, storageCheck);
     case 'drain':
     case 'undrain': {
       const host = p.positional[0];
@@ -181,6 +194,54 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     }
   }
   return 64;
+}
+
+/** `move VM HOST`: one migration by hand, through the cycle's lock, checks and recovery. */
+async function moveCommand(
+  p: Parsed,
+  env: AgentEnv,
+  config: AgentConfig,
+  libvirt: Libvirt,
+  storageCheck: ((host: string) => Promise<string | undefined>) | undefined,
+): Promise<number> {
+  const { io } = env;
+  const [vm, to] = p.positional;
+  if (vm === undefined || to === undefined || p.positional.length > 2) throw new UsageError('move needs a VM and a HOST: move VM HOST');
+  const hypervisors = hypervisorNames(config);
+  if (!hypervisors.includes(to)) throw new UsageError(`${to} is not a hypervisor of this cluster`, `hypervisors: ${hypervisors.join(', ')}`);
+  const lock = acquireLock(config.paths.lock);
+  if (!lock.acquired) {
+    io.err(`another run (pid ${lock.holder}) holds the lock ${config.paths.lock}: try again when it has finished`);
+    return 75;
+  }
+  try {
+    const seen = await Promise.all(
+      hypervisors.map(async (h) => ({ h, d: await libvirt.domstats(h).then((all) => all.find((x) => x.name === vm), (e: unknown) => e as Error) })),
+    );
+    const unreachable = seen.filter((x) => x.d instanceof Error).map((x) => x.h);
+    const active = seen.filter((x) => !(x.d instanceof Error) && x.d !== undefined && isActive(x.d.state));
+    if (active.length !== 1 || active[0]!.d instanceof Error || active[0]!.d?.state !== DOMAIN_RUNNING) {
+      const where = active.map((x) => `${x.h} (${x.d instanceof Error || x.d === undefined ? '?' : x.d.state === DOMAIN_RUNNING ? 'running' : `state ${x.d.state}`})`);
+      throw new HvmError('E_MOVE', `${vm} must run on exactly one hypervisor to be moved; it is active on ${where.length ? where.join(', ') : 'none'}${unreachable.length ? ` (${unreachable.join(', ')} did not answer)` : ''}`, {
+        hint: 'check with `virsh list --all` on each hypervisor',
+      });
+    }
+    const from = active[0]!.h;
+    if (from === to) {
+      io.out(p.json ? JSON.stringify({ vm, from, to, ok: true, host: to, attempts: [], note: 'already there' }) : `${vm} already runs on ${to}`);
+      return 0;
+    }
+    const home = (await libvirt.getMetadata(from, vm).catch(() => undefined))?.home ?? from;
+    const timeoutS = p.timeout ?? config.balancer.migrationTimeout;
+    const executor = createLiveExecutor({ libvirt, timeoutMs: timeoutS * 1000, clock: env.clock, say: p.json ? () => {} : (l) => io.err(l), ...(storageCheck ? { storageCheck } : {}) });
+    const migration = { vm, from, to, kind: to === home ? ('remigrate' as const) : ('migrate' as const), reason: 'moved by hand (balance move)', fallbacks: [] };
+    const r = await executor.execute(migration, { home });
+    if (p.json) io.out(JSON.stringify({ vm, from, to, ok: r.ok, host: r.host, attempts: r.attempts, ...(r.alert ? { alert: r.alert } : {}) }));
+    else io.out(r.ok ? `${vm}: ${from} -> ${to}: moved` : `${vm}: ${from} -> ${to}: not moved; ${r.host === '?' ? 'where it runs is unknown' : `it is on ${r.host}`}${r.attempts.length ? ` (${r.attempts.map((a) => a.error ?? '').filter(Boolean).join('; ')})` : ''}`);
+    return r.alert && !r.ok ? 2 : r.ok ? 0 : 1;
+  } finally {
+    lock.release();
+  }
 }
 
 function statusJson(c: Collected): object {

@@ -101,7 +101,9 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
       return {
         ok: false,
         timedOut: result.timedOut,
-        error: result.timedOut ? `timed out after ${Math.round(migrateTimeoutMs / 1000)} s` : (result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`),
+        error: result.timedOut
+          ? `timed out after ${Math.round(migrateTimeoutMs / 1000)} s`
+          : result.stderr.trim().split('\n').pop() || `virsh migrate exited ${result.code} and said nothing (killed?)`,
       };
     },
     async abortJob(host, vm) {

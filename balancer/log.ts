@@ -55,7 +55,9 @@ export function formatLogLine(record: RunRecord): string {
     return `${name} CPU = ${pct(cpu)}\t${name} MEM = ${pct(mem)}`;
   });
   const vms = [...record.snapshot.vms].sort((a, b) => a.name.localeCompare(b.name)).map((v) => `${v.name}=${pct(v.cpuUsed)}`);
-  const notes = record.notes.length ? `\t# ${record.notes.join('; ').replace(/\s+/g, ' ')}` : '';
+  const alerts = record.results.flatMap((r) => (r.alert ? [r.alert] : []));
+  const said = [...alerts, ...record.notes];
+  const notes = said.length ? `\t# ${said.join('; ').replace(/\s+/g, ' ')}` : '';
   return `${formatTime(record.time)}\t${actionText(record.results)}\t\t${homes.join('\t')}\t\t${vms.join('\t')}${notes}`;
 }
 
@@ -77,6 +79,7 @@ export function formatJsonLine(record: RunRecord): string {
       dryRun: r.dryRun,
       host: r.host,
       attempts: r.attempts,
+      ...(r.alert ? { alert: r.alert } : {}),
     })),
     notes: record.notes,
     ...(record.predictionCheck && record.predictionCheck.length > 0 ? { predictionCheck: record.predictionCheck } : {}),

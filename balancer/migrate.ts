@@ -10,7 +10,7 @@
 // plan's next destination only when the VM is known to run on the source again.
 // The dry-run executor only says what it would do: the policy and the cycle
 // never know which one they have.
-import { DOMAIN_PAUSED, DOMAIN_RUNNING, DOMAIN_SHUTOFF, PAUSED_MIGRATION } from './collect/domstats.ts';
+import { DOMAIN_PAUSED, DOMAIN_RUNNING, DOMAIN_SHUTOFF, PAUSED_MIGRATION, PAUSED_STARTING_UP } from './collect/domstats.ts';
 import type { Clock } from './clock.ts';
 import type { Libvirt } from './libvirt.ts';
 import type { Migration } from './types.ts';
@@ -154,7 +154,9 @@ export function createLiveExecutor(options: LiveExecutorOptions): MigrationExecu
     const deadline = clock.monotonicMs() + settleMs;
     for (;;) {
       const [src, dst, job] = await Promise.all([copyOn(from, vm), copyOn(to, vm), jobOn(from, vm)]);
-      const settled = src.kind !== 'unknown' && dst.kind !== 'unknown' && job === false;
+      // A source that runs with no job left is safe whatever the destination says: when the
+      // destination does not answer, waiting for it would change nothing that is done.
+      const settled = job === false && (src.kind === 'running' || (src.kind !== 'unknown' && dst.kind !== 'unknown'));
       if (settled || clock.monotonicMs() >= deadline) return { src, dst };
       // A killed client leaves the source's job to libvirtd: abort it (a no-op when it has just ended).
       if (job === true) await libvirt.abortJob(from, vm).catch(() => undefined);
@@ -254,7 +256,9 @@ export function createLiveExecutor(options: LiveExecutorOptions): MigrationExecu
 export function copyOf(state: number | undefined, reason: number | undefined): Copy {
   if (state === undefined) return { kind: 'absent' };
   if (state === DOMAIN_RUNNING || state === 2) return { kind: 'running' }; // 2: blocked on a resource, still running
-  if (state === DOMAIN_PAUSED || state === 7) return { kind: 'paused', forMigration: state === DOMAIN_PAUSED && reason === PAUSED_MIGRATION };
+  // An incoming copy is paused "starting up" (11) until its Prepare step ends, then "migration" (2):
+  // neither has run. (Captured: test/fixtures/captured/migration/.)
+  if (state === DOMAIN_PAUSED || state === 7) return { kind: 'paused', forMigration: state === DOMAIN_PAUSED && (reason === PAUSED_MIGRATION || reason === PAUSED_STARTING_UP) };
   if (state === DOMAIN_SHUTOFF) return { kind: 'off' };
   return { kind: 'stopped', state };
 }

@@ -26,6 +26,8 @@ export const DOMAIN_PAUSED = 3;
 export const DOMAIN_SHUTOFF = 5;
 /** virDomainPausedReason VIR_DOMAIN_PAUSED_MIGRATION. */
 export const PAUSED_MIGRATION = 2;
+/** VIR_DOMAIN_PAUSED_STARTING_UP: an incoming copy before its Prepare step has ended. */
+export const PAUSED_STARTING_UP = 11;
 
 /** Running or paused: a live copy that holds memory on that host. */
 export function isActive(state: DomainStateCode | undefined): boolean {

@@ -15,10 +15,10 @@ import { balancerHosts, type HostSpec, type Inventory } from '../inventory/types
 import { sh } from '../shell.ts';
 import type { CliIo } from './io.ts';
 
-export const summary = 'the load balancer (status, once, run, log, drain, undrain, simulate)';
+export const summary = 'the load balancer (status, once, run, log, move, drain, undrain, simulate)';
 
 const AGENT_SCRIPT = '/opt/hvmctl/balancer.mjs';
-const AGENT_COMMANDS = ['status', 'once', 'run', 'log', 'drain', 'undrain'];
+const AGENT_COMMANDS = ['status', 'once', 'run', 'log', 'move', 'drain', 'undrain'];
 
 export const help = `usage: hvmctl balance <command> [options]
 
@@ -27,6 +27,9 @@ Commands:
   once [--dry-run] [--json]    one measure-decide-migrate cycle (what cron runs every minute)
   run [--interval S]           the cycle in a loop (local only: for a service on the balancer host)
   log [-n N] [--json]          the last N runs from the balancer's log
+  move VM HOST [--timeout S] [--json]
+                               live-migrate VM to HOST now, with the cycle's checks and recovery
+                               (exit 0 moved, 1 not moved, 2 ALERT: a human must look, 75 busy)
   drain HOST / undrain HOST    empty a hypervisor and send it nothing / take it back
   simulate ...                 replay a trace through the policy ('hvmctl balance simulate --help')
 

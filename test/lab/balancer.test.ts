@@ -8,7 +8,7 @@
 // counted here are the only ones; afterAll re-applies the inventory, which
 // restores both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAvailable, labExec, labUnavailableReason, mustLabExec, runHvmctl, type Ran } from './support.ts';
+import { labAvailable, labExec, labUnavailableReason, mustLabExec, ok, placement, runHvmctl } from './support.ts';
 
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
 const vms = ['server1', 'server2', 'server3'];
@@ -16,21 +16,7 @@ const CONFIG = '/etc/hvmctl/balancer.json';
 const TIMER = 'hvmctl-balancer.timer';
 let statePath = '/var/lib/hvmctl/state.json'; // read from the installed config in beforeAll
 
-function ok(r: Ran): Ran {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
-/** Running copies of each guest, from libvirt on every hypervisor. */
-function placement(): Record<string, string[]> {
-  const out: Record<string, string[]> = Object.fromEntries(vms.map((v) => [v, []]));
-  for (const h of hypervisors) {
-    const r = labExec(h, 'virsh -c qemu:///system list --name');
-    if (r.code !== 0) continue;
-    for (const name of r.stdout.split('\n').map((l) => l.trim())) if (out[name]) out[name]!.push(h);
-  }
-  return out;
-}
 
 type Once = { ran: boolean; action?: string; results?: { vm: string; ok: boolean; host: string }[]; message?: string };
 

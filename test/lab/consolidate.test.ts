@@ -10,25 +10,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAvailable, labExec, labUnavailableReason, mustLabExec, repoRoot, runHvmctl, type Ran } from './support.ts';
+import { labAvailable, labExec, labUnavailableReason, mustLabExec, ok, placement, repoRoot, runHvmctl } from './support.ts';
 
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
 const guests = ['server1', 'server2', 'server3'];
 const TIMER = 'hvmctl-balancer.timer';
 
-function ok(r: Ran): Ran {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
-/** Hosts running each guest, from libvirt on every hypervisor. */
-function placement(): Record<string, string[]> {
-  const out: Record<string, string[]> = Object.fromEntries(guests.map((g) => [g, []]));
-  for (const h of hypervisors) {
-    for (const name of mustLabExec(h, 'virsh -c qemu:///system list --name').split('\n').map((l) => l.trim())) out[name]?.push(h);
-  }
-  return out;
-}
 
 type Run = { ran: boolean; strategy?: string; results?: { vm: string; kind: string; from: string; ok: boolean; host: string }[]; notes?: string[] };
 

@@ -108,3 +108,35 @@ export async function eventually(check: () => boolean, timeoutMs: number, interv
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+export const labHypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'] as const;
+export const labGuests = ['server1', 'server2', 'server3'] as const;
+
+/** The command succeeded; otherwise an error with what it printed. */
+export function ok(r: Ran): Ran {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}\n${r.stdout}`);
+  return r;
+}
+
+/** Hosts running each guest, from libvirt on every hypervisor (a host that does not answer counts as running none). */
+export function placement(guests: readonly string[] = labGuests): Record<string, string[]> {
+  const out: Record<string, string[]> = Object.fromEntries(guests.map((g) => [g, []]));
+  for (const h of labHypervisors) {
+    const r = labExec(h, 'virsh -c qemu:///system list --name');
+    if (r.code !== 0) continue;
+    for (const name of r.stdout.split('\n').map((l) => l.trim())) out[name]?.push(h);
+  }
+  return out;
+}
+
+/** Every copy of `vm` libvirt knows on each hypervisor, with its state (1 running, 3 paused, 5 off) and reason. */
+export function copiesOf(vm: string): { host: string; state: number; reason: number }[] {
+  const out: { host: string; state: number; reason: number }[] = [];
+  for (const h of labHypervisors) {
+    const r = labExec(h, `virsh -c qemu:///system domstats --state ${vm} 2>/dev/null || true`);
+    const state = /state\.state=(\d+)/.exec(r.stdout);
+    const reason = /state\.reason=(\d+)/.exec(r.stdout);
+    if (state) out.push({ host: h, state: Number(state[1]), reason: Number(reason?.[1] ?? -1) });
+  }
+  return out;
+}
