@@ -6,10 +6,14 @@
 // running copy and nothing else active, or (exit 2) one paused copy and an
 // ALERT; and when the destination ran, the VM must run there.
 //
-// A migration of these 32 MiB guests takes well under a second, so a phase is
-// held open instead of raced: dropping the migration ports (49152-49215) on
-// the destination keeps the transfer at its start, with the incoming copy
-// paused on kvmnode2, until the test lets it go. Every wait is bounded.
+// A migration of these 32 MiB guests (mostly zero pages) takes well under a
+// second, so a phase is held open instead of raced:
+//   - slow(): the source's migration stream (ports 49152-49215) is shaped to
+//     64 kbit/s (tc htb on its eth0), so the transfer takes about a minute and
+//     the test acts once libvirt reports data processed: truly mid-transfer;
+//   - hold(): dropping the migration ports on the destination keeps the
+//     transfer at its start, with the incoming copy paused on kvmnode2.
+// Every wait is bounded.
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copiesOf, eventually, labAvailable, labExec, labState, labUnavailableReason, mustLabExec, ok, runHvmctl, spawnHvmctl, type Ran } from './support.ts';
@@ -21,6 +25,16 @@ const TIMER = 'hvmctl-balancer.timer';
 const HOLD_RULE = '-p tcp --dport 49152:49215 -j DROP';
 const hold = (): void => void mustLabExec(DST, `iptables -I INPUT 1 ${HOLD_RULE}`);
 const release = (): void => void labExec(DST, `while iptables -D INPUT ${HOLD_RULE} 2>/dev/null; do :; done`);
+const slow = (): void =>
+  void mustLabExec(
+    SRC,
+    'tc qdisc add dev eth0 root handle 1: htb default 10 && tc class add dev eth0 parent 1: classid 1:10 htb rate 1gbit && ' +
+      'tc class add dev eth0 parent 1: classid 1:20 htb rate 64kbit ceil 64kbit && ' +
+      'tc filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dport 49152 0xffc0 flowid 1:20 2>/dev/null',
+  );
+const unslow = (): void => void labExec(SRC, 'tc qdisc del dev eth0 root 2>/dev/null; true');
+/** The source reports migration data sent: the transfer is under way. */
+const transferring = (): boolean => waitOn(SRC, `virsh -c qemu:///system domjobinfo ${VM}`, /Data processed: +[1-9]/, 60);
 
 interface Moved {
   readonly ran: Ran;
@@ -61,7 +75,8 @@ function waitOn(host: string, script: string, want: RegExp, seconds: number): bo
   return r.stdout.trim() === 'yes';
 }
 
-const incomingOnDst = (): boolean => waitOn(DST, `virsh -c qemu:///system domstats --state ${VM}`, /state\.state=3/, 60);
+/** The incoming copy is paused for the migration (its Prepare step done: QEMU listens), not still "starting up". */
+const incomingOnDst = (): boolean => waitOn(DST, `virsh -c qemu:///system domstate --reason ${VM}`, /paused \(migrating\)/, 60);
 
 function libvirtdAnswers(host: string): void {
   const up = waitOn(host, 'virsh -c qemu:///system version', /libvirt/i, 60);
@@ -91,6 +106,7 @@ function expectOneCopy(m: Moved, what: string): { host: string; paused: boolean 
 /** server2 runs on kvmnode1 only, no job left, and the lock is free. */
 function reset(): void {
   release();
+  unslow();
   labExec(DST, `iptables -D INPUT -s ${addressOf(SRC)} -j DROP 2>/dev/null; iptables -D OUTPUT -d ${addressOf(SRC)} -j DROP 2>/dev/null; true`);
   labExec('kvmstorage', `for h in ${addressOf(SRC)} ${addressOf(DST)}; do iptables -D INPUT -s $h -j DROP 2>/dev/null; done; true`);
   mustLabExec(SRC, 'flock /run/hvmctl-balancer.lock true');
@@ -135,13 +151,13 @@ describe.skipIf(!labAvailable())(`a failed migration leaves one copy${labAvailab
 
   it('virsh killed during the transfer: the guest runs on the source, the incoming copy is gone', async () => {
     reset();
-    hold();
+    slow();
     const move = startMove();
     try {
-      expect(incomingOnDst(), 'the incoming copy appears on the destination').toBe(true);
+      expect(transferring(), 'the transfer is under way').toBe(true);
       mustLabExec(SRC, `pkill -9 -f '^virsh .* migrate .*${VM}'`);
     } finally {
-      release();
+      unslow();
     }
     const m = await move.done;
     expect(expectOneCopy(m, 'virsh killed during')).toEqual({ host: SRC, paused: false });
@@ -174,13 +190,13 @@ describe.skipIf(!labAvailable())(`a failed migration leaves one copy${labAvailab
 
   it('libvirtd killed on the source during the transfer: the guest runs once', async () => {
     reset();
-    hold();
+    slow();
     const move = startMove();
     try {
-      expect(incomingOnDst()).toBe(true);
+      expect(transferring(), 'the transfer is under way').toBe(true);
       mustLabExec(SRC, 'systemctl kill --signal=SIGKILL libvirtd.service');
     } finally {
-      release();
+      unslow();
     }
     const m = await move.done;
     libvirtdAnswers(SRC);
@@ -190,13 +206,13 @@ describe.skipIf(!labAvailable())(`a failed migration leaves one copy${labAvailab
 
   it('libvirtd killed on the destination during the transfer: the guest runs on the source', async () => {
     reset();
-    hold();
+    slow();
     const move = startMove();
     try {
-      expect(incomingOnDst()).toBe(true);
+      expect(transferring(), 'the transfer is under way').toBe(true);
       mustLabExec(DST, 'systemctl kill --signal=SIGKILL libvirtd.service');
     } finally {
-      release();
+      unslow();
     }
     const m = await move.done;
     libvirtdAnswers(DST);
@@ -205,20 +221,21 @@ describe.skipIf(!labAvailable())(`a failed migration leaves one copy${labAvailab
 
   it('the network between the two hypervisors cut mid-transfer: the guest runs on the source', async () => {
     reset();
-    hold();
-    const move = startMove(['--timeout', '15']);
+    slow();
+    const move = startMove(['--timeout', '20']);
     const cut = `iptables -I INPUT 1 -s ${addressOf(SRC)} -j DROP && iptables -I OUTPUT 1 -d ${addressOf(SRC)} -j DROP`;
     let m: Moved;
     try {
-      expect(incomingOnDst()).toBe(true);
+      expect(transferring(), 'the transfer is under way').toBe(true);
       mustLabExec(DST, cut);
-      release();
+      unslow();
       m = await move.done;
     } finally {
+      unslow();
       labExec(DST, `iptables -D INPUT -s ${addressOf(SRC)} -j DROP; iptables -D OUTPUT -d ${addressOf(SRC)} -j DROP`);
     }
     // The source could not ask the destination: it names what to check there.
-    expect(m.doc.attempts[0]?.error ?? '', JSON.stringify(m.doc)).toMatch(/timed out after 15 s/);
+    expect(m.doc.attempts[0]?.error ?? '', JSON.stringify(m.doc)).toMatch(/timed out after 20 s/);
     const running = copiesOf(VM).filter((c) => c.state === 1);
     expect(running.map((c) => c.host), JSON.stringify(m.doc)).toEqual([SRC]);
     // Once the network is back, libvirt on the destination drops the incoming copy itself.
