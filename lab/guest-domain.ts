@@ -4,6 +4,8 @@
 // (libvirt rejects <graphics type='none'/>; leaving it out is the way), a PS/2
 // keyboard for `virsh send-key`, the serial console to a file. QEMU speaks
 // NFS as uid/gid 0 (<identity>, which libvirt's schema requires for nfs).
+import { leaseXml } from '../src/render/disk-lease.ts';
+
 export interface GuestSpec {
   readonly name: string;
   /** Hypervisor the guest belongs to (balancer "home"), kept in libvirt metadata. */
@@ -13,7 +15,11 @@ export interface GuestSpec {
   readonly image: string;
   readonly memoryMiB: number;
   readonly accel: 'kvm' | 'tcg';
+  /** The shared disk lockspace (nfs.locks.dir): the guest carries a lease there, since libvirt leases
+   * a network disk by no path of its own (templates/qemu-lockd.conf.hbs). */
+  readonly lockspace?: string;
 }
+
 
 export const HVMCTL_VM_XMLNS = 'https://hvmctl.dev/xmlns/vm/1';
 
@@ -38,7 +44,7 @@ export function guestDomainXml(g: GuestSpec): string {
   <on_crash>destroy</on_crash>
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='network' device='disk'>
+${g.lockspace === undefined ? '' : `    ${leaseXml(g.image, g.lockspace)}\n`}    <disk type='network' device='disk'>
       <driver name='qemu' type='raw' cache='none'/>
       <source protocol='nfs' name='${xml(g.image)}'>
         <host name='${xml(g.storageAddress)}'/>

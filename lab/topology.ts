@@ -13,6 +13,8 @@ import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 export const LAB_BRIDGE = 'hvmlab0';
 /** A tmpfs mounted here holds every host's layer, lxcfs and the state file. */
 export const LAB_DIR = '/var/lib/hvmctl-lab';
+/** The directory every lab hypervisor sees at nfs.locks.dir (on the lab's tmpfs: gone with the lab). */
+export const LAB_LOCKSPACE = `${LAB_DIR}/lockspace`;
 export const LAB_STATE = `${LAB_DIR}/state.json`;
 /** lxcfs's mount point; hosts see it read-only at /var/lib/lxcfs. */
 export const LXCFS_DIR = `${LAB_DIR}/lxcfs`;

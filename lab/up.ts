@@ -25,7 +25,7 @@ import { waitHostsReady } from './ready.ts';
 import type { LabState } from './state.ts';
 import { writeLabState } from './state.ts';
 import type { LabHost, LabTopology } from './topology.ts';
-import { CGROUP_PARENT, CGROUP_ROOT, hostCgroups, LAB_BRIDGE, LAB_CPU_SHARES, LAB_DIR, labTopology, LXCFS_DIR } from './topology.ts';
+import { CGROUP_PARENT, CGROUP_ROOT, hostCgroups, LAB_BRIDGE, LAB_CPU_SHARES, LAB_DIR, LAB_LOCKSPACE, labTopology, LXCFS_DIR } from './topology.ts';
 
 const READY_TIMEOUT_MS = 90_000;
 
@@ -77,6 +77,7 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
     say(`network: bridge ${topo.bridge} ${topo.gatewayCidr} (no forwarding out of the lab)`);
     mkdirSync(LAB_DIR, { recursive: true });
     mustLocal(['mount', '-t', 'tmpfs', '-o', 'mode=0700', 'hvmlab-state', LAB_DIR]);
+    mkdirSync(LAB_LOCKSPACE, { mode: 0o700 });
     mustLocal(['ip', 'link', 'add', topo.bridge, 'type', 'bridge']);
     mustLocal(['sysctl', '-qw', `net.ipv4.conf.${topo.bridge}.forwarding=0`]);
     mustLocal(['sysctl', '-qw', `net.ipv6.conf.${topo.bridge}.forwarding=0`]);
@@ -285,6 +286,10 @@ export function nspawnArgv(host: LabHost, inv: Pick<Inventory, 'nfs'>, repo: str
   }
   argv.push(`--bind-ro=${LXCFS_DIR}:/var/lib/lxcfs`);
   if (host.role === 'hypervisor' && o.accel === 'kvm') argv.push('--bind=/dev/kvm');
+  // The disk lockspace (nfs.locks.dir): on a real cluster an NFS mount every hypervisor
+  // shares. This kernel has no NFS client, so the lab binds one directory of its own into
+  // every hypervisor instead: the same inode, so virtlockd's fcntl locks meet as over NFS.
+  if (host.role === 'hypervisor' && !inv.nfs.locks.mount) argv.push(`--bind=${LAB_LOCKSPACE}:${inv.nfs.locks.dir}`);
   // The storage node's data disk: a file system of its own at the export
   // (ganesha's VFS backend needs file handles, which an overlay does not give).
   // ganesha's VFS backend opens files by handle (open_by_handle_at), which

@@ -85,7 +85,9 @@ export async function labVms(state: LabState, inv: Inventory, progress: (line: s
     );
     if (wrote.trim() === 'wrote') progress(`${p.name}: wrote disk image ${storage.name}:${image}`);
     if (p.state === 'undefined') {
-      const domain = guestDomainXml({ name: p.name, home: home.name, storageAddress: storage.address, image, memoryMiB: 32, accel: state.accel });
+      const lockspace = inv.nfs.locks.dir;
+      const domain = guestDomainXml({ name: p.name, home: home.name, storageAddress: storage.address, image, memoryMiB: 32, accel: state.accel, lockspace });
+      // Its lease (the hook apply installs creates the lease's file when the guest starts).
       mustInHost(onHome, `f=$(mktemp) && cat >"$f" && ${VIRSH} define "$f"; rc=$?; rm -f "$f"; exit $rc`, domain);
     }
     mustInHost(onHome, sh`${VIRSH.split(' ')} start ${p.name}`);

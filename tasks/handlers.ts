@@ -112,6 +112,29 @@ export const sshdReloadHandler: Handler = {
 
 // network-restart lives with the network files (tasks/ops/network.ts): it needs
 // the safety net (arm a rollback, reconnect, disarm), not only commands.
+/** Seconds the libvirtd-restart handler waits for libvirtd to answer again. */
+export const LIBVIRTD_READY_SECONDS = 60;
+
+/**
+ * libvirtd reads qemu.conf and qemu-lockd.conf (the lock manager, the
+ * lockspace) only when it starts. Running guests keep running: their QEMUs
+ * are not libvirtd's children, and libvirtd reconnects to them.
+ */
+export const libvirtdRestartHandler: Handler = {
+  name: 'libvirtd-restart',
+  commands: () =>
+    one(
+      [
+        `if ${SYSTEMD}; then systemctl restart libvirtd || exit 1; else`,
+        '  if pgrep -x libvirtd >/dev/null; then kill $(pgrep -x libvirtd); fi',
+        '  i=0; while pgrep -x libvirtd >/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done',
+        '  libvirtd -d || exit 1',
+        'fi',
+        `i=0; until virsh -c qemu:///system version >/dev/null 2>&1; do i=$((i+1)); if [ $i -ge ${LIBVIRTD_READY_SECONDS * 4} ]; then echo 'libvirtd did not answer within ${LIBVIRTD_READY_SECONDS} s of its restart (virsh -c qemu:///system version)' >&2; exit 1; fi; sleep 0.25; done`,
+      ].join('\n'),
+    ),
+};
+
 export const handlers: readonly Handler[] = [
   networkRestartHandler,
   exportfsHandler,
@@ -119,6 +142,7 @@ export const handlers: readonly Handler[] = [
   poolRefreshHandler,
   cronReloadHandler,
   sshdReloadHandler,
+  libvirtdRestartHandler,
 ];
 
 export function handlerByName(name: HandlerName): Handler | undefined {

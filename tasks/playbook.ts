@@ -12,6 +12,7 @@ import { nfsServerTasks } from './ops/nfs.ts';
 import { packageTasks } from './ops/packages.ts';
 import { poolTask } from './ops/pool.ts';
 import { exportersTask } from './ops/exporters.ts';
+import { diskLockTasks } from './ops/disk-locks.ts';
 import { sshTrustTasks } from './ops/ssh-trust.ts';
 
 export interface Playbook {
@@ -28,6 +29,7 @@ export const playbook: Playbook = {
     ...nfsServerTasks, // storage
     ...mountTasks, // hypervisor
     poolTask as Task,
+    ...diskLockTasks, // storage (the export's lockspace), hypervisor
     exportersTask as Task, // hypervisor, with balancer.prometheus
     ...sshTrustTasks, // hypervisor (key pair), trust
     ...(await loadBalancerTasks()), // balancer (bundles the agent with esbuild once, ~50 ms)

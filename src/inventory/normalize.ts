@@ -1,5 +1,6 @@
 // Checked YAML data -> the trusted Inventory of types.ts: camelCase, defaults
 // filled, `~` expanded, network figures computed, hosts storage first. Pure.
+import { LOCKSPACE_ON_EXPORT } from './types.ts';
 import path from 'node:path';
 import { osProfile } from '../os/profiles.ts';
 import { intToIp, parseCidr } from './ipv4.ts';
@@ -57,7 +58,13 @@ export function normalize(raw: RawInventory, file: string, homeDirectory: string
       ...Object.entries(raw.storage.hosts).map(([name, h]) => host(name, 'storage', h)),
       ...Object.entries(raw.hypervisors.hosts).map(([name, h]) => host(name, 'hypervisor', h)),
     ],
-    nfs: { ...raw.nfs },
+    nfs: {
+      ...raw.nfs,
+      locks: {
+        dir: raw.nfs.locks?.dir ?? (raw.nfs.client === 'kernel' ? `${raw.nfs.mount.replace(/\/+$/, '')}/${LOCKSPACE_ON_EXPORT}` : '/var/lib/hvmctl/lockd'),
+        mount: raw.nfs.locks?.mount ?? raw.nfs.client === 'qemu',
+      },
+    },
     pool: { ...raw.pool },
     firewall: {
       backend: raw.firewall.backend,

@@ -28,7 +28,7 @@ export interface RawInventory {
   };
   storage: { hosts: Record<string, RawHost> };
   hypervisors: { hosts: Record<string, RawHost> };
-  nfs: { server: 'kernel' | 'ganesha'; client: 'kernel' | 'qemu'; export: string; mount: string };
+  nfs: { server: 'kernel' | 'ganesha'; client: 'kernel' | 'qemu'; export: string; mount: string; locks: { dir?: string; mount?: boolean } };
   pool: { name: string; path: string };
   firewall: {
     backend: 'auto' | 'firewalld' | 'nftables' | 'iptables';

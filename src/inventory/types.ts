@@ -53,11 +53,16 @@ export interface SshSpec {
   readonly clusterKeyType: 'ed25519' | 'rsa' | 'ecdsa';
 }
 
+/** The lockspace's directory in the export (mounted on nfs.locks.dir, or under nfs.mount). */
+export const LOCKSPACE_ON_EXPORT = '.hvmctl-lockd';
+
 export interface NfsSpec {
   readonly server: 'kernel' | 'ganesha';
   readonly client: 'kernel' | 'qemu';
   readonly export: string;
   readonly mount: string;
+  /** Disk leases (tasks/ops/disk-locks.ts): the shared lockspace on every hypervisor, and whether apply mounts it. */
+  readonly locks: { readonly dir: string; readonly mount: boolean };
 }
 
 export interface PoolSpec {

@@ -19,6 +19,9 @@ export { firewallPolicies, wantedFamilyRules, wantedFirewallRules, wantedIpv6Fir
 export { type IpFamily, ipFamilies } from './ip-family.ts';
 export { debianInterfacesPath, type NetworkFacts, type NmVersion } from './network-files.ts';
 
+/** libvirt (>= 6.5) runs every script in hooks/qemu.d/ as its qemu hook: ours leaves the host's own hooks alone. */
+export const LEASE_HOOK_PATH = '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases';
+
 /** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
 export const nfsMountPort = 20048;
 
@@ -155,10 +158,34 @@ export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtr
   const files = [hostsFile(inv, host), ...networkFiles(inv, host, extra), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
   if (host.role === 'storage') files.push(nfsServerFile(inv, host));
   if (host.role === 'hypervisor') {
-    files.push(poolFile(inv));
+    files.push(poolFile(inv), lockdFile(inv), leaseHookFile(inv));
     if (isBalancerHome(inv, host)) files.push(...balancerFiles(inv));
   }
   return files;
+}
+
+/** libvirt's lockd plugin configuration: disk leases in the shared lockspace (tasks/ops/disk-locks.ts). */
+function lockdFile(inv: Inventory): ManagedFile {
+  return file({
+    path: '/etc/libvirt/qemu-lockd.conf',
+    mode: 0o644,
+    notify: ['libvirtd-restart'],
+    tags: ['locks'],
+    template: 'qemu-lockd.conf.hbs',
+    context: { dir: inv.nfs.locks.dir, mount: inv.nfs.locks.mount },
+  });
+}
+
+/** The qemu hook that refuses a guest whose NFS network disks lack their lease (templates/libvirt-hook-leases.sh.hbs). */
+function leaseHookFile(inv: Inventory): ManagedFile {
+  return file({
+    path: LEASE_HOOK_PATH,
+    mode: 0o755,
+    notify: ['libvirtd-restart'],
+    tags: ['locks'],
+    template: 'libvirt-hook-leases.sh.hbs',
+    context: { dir: inv.nfs.locks.dir },
+  });
 }
 
 /** Hypervisors other than `host` (for templates and tasks that pair hosts). */

@@ -33,7 +33,8 @@ export type HandlerName =
   | 'ganesha-restart'
   | 'pool-refresh'
   | 'cron-reload'
-  | 'sshd-reload';
+  | 'sshd-reload'
+  | 'libvirtd-restart';
 
 export interface Change {
   /** One line for a person: "write /etc/hosts", "define pool default". */

@@ -36,7 +36,10 @@ export function packagesFor(os: OsFamily, role: Role, nfs: Pick<NfsChoice, 'serv
 
 /** Pure: the packages `host` needs (what the packages task installs). */
 export function wantedPackages(inv: Inventory, host: HostSpec): string[] {
-  return packagesFor(host.osFamily, host.role, inv.nfs, host.networkBackend);
+  const base = packagesFor(host.osFamily, host.role, inv.nfs, host.networkBackend);
+  // The disk lockspace is mounted over the kernel's NFS client even where QEMU opens the images itself.
+  const lockspace = host.role === 'hypervisor' && inv.nfs.locks.mount ? osProfile(host.osFamily).nfs.client.kernel : [];
+  return [...new Set([...base, ...lockspace])];
 }
 
 /** The packages of the firewall's boot-time loader (netfilter-persistent; iptables-services). */

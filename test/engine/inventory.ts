@@ -31,7 +31,7 @@ export const testInventory: Inventory = {
   },
   ssh: { user: 'root', port: 22, identity: '/root/.ssh/id_ed25519', knownHosts: '/root/.ssh/known_hosts', clusterKeyType: 'ed25519' },
   hosts: [host('kvmstorage', 'storage', 13), host('kvmnode1', 'hypervisor', 10), host('kvmnode2', 'hypervisor', 11), host('kvmnode3', 'hypervisor', 12)],
-  nfs: { server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' },
+  nfs: { server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared', locks: { dir: '/var/lib/hvmctl/lockd', mount: true } },
   pool: { name: 'default', path: '/var/lib/libvirt/images/kvmshared' },
   firewall: { backend: 'auto', migrationPorts: [49152, 49215], libvirtPorts: [16509], nfsPorts: [111, 2049, 20048] },
   balancer: {

@@ -67,7 +67,7 @@ describe('the default inventory', () => {
       sshPort: 22,
       sshdPort: 22,
     });
-    expect(inv.nfs).toEqual({ server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
+    expect(inv.nfs).toEqual({ server: 'ganesha', client: 'qemu', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared', locks: { dir: '/var/lib/hvmctl/lockd', mount: false } });
     expect(inv.firewall.migrationPorts).toEqual([49152, 49215]);
     expect(inv.balancer).toMatchObject({ strategy: 'home', home: { hosts: ['kvmnode1'], helpers: ['kvmnode2', 'kvmnode3'], high: 80, low: 50, overloadWindow: 2, calmWindow: 2, cooldown: 180 } });
     expect(storageHosts(inv).map((h) => h.name)).toEqual(['kvmstorage']);
@@ -119,7 +119,7 @@ describe('defaults and normalization', () => {
       knownHosts: '/home/me/.ssh/known_hosts',
       clusterKeyType: 'ed25519',
     });
-    expect(inv.nfs).toEqual({ server: 'kernel', client: 'kernel', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared' });
+    expect(inv.nfs).toEqual({ server: 'kernel', client: 'kernel', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared', locks: { dir: '/var/lib/libvirt/images/kvmshared/.hvmctl-lockd', mount: false } });
     expect(inv.pool).toEqual({ name: 'default', path: '/var/lib/libvirt/images/kvmshared' });
     expect(inv.firewall).toEqual({ backend: 'auto', migrationPorts: [49152, 49215], libvirtPorts: [16509], nfsPorts: [111, 2049, 20048] });
     expect(inv.balancer).toEqual({
@@ -264,6 +264,8 @@ describe('broken inventories', () => {
     const text = `${minimal}pool:\n  path: /var/lib/libvirt/images\n`;
     expect(() => parseInventory(text, 'x.yaml')).toThrow(/x\.yaml:24:9: pool\.path: "\/var\/lib\/libvirt\/images" is not on the NFS mount/);
     expect(parseInventory(`${text}nfs:\n  client: qemu\n`, 'x.yaml').pool.path).toBe('/var/lib/libvirt/images');
+    // With QEMU's own NFS client the lockspace is mounted by itself over the kernel's.
+    expect(parseInventory(`${text}nfs:\n  client: qemu\n`, 'x.yaml').nfs.locks).toEqual({ dir: '/var/lib/hvmctl/lockd', mount: true });
   });
 
   it('a bad cron schedule and an interface named like the bridge are refused', () => {

@@ -31,6 +31,8 @@ describe('managedFiles', () => {
       '/etc/iptables/rules.v4',
       '/etc/iptables/rules.v6',
       '/etc/libvirt/storage/default.xml',
+      '/etc/libvirt/qemu-lockd.conf',
+      '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases',
       balancerPaths.config,
       balancerPaths.cron,
     ]);
@@ -92,7 +94,8 @@ describe('managedFiles', () => {
         for (const f of managedFiles(inv, h)) {
           // JSON has no comments: the balancer config carries a managedBy field instead.
           if (f.path.endsWith('.json')) expect(JSON.parse(f.content).managedBy).toMatch(/^hvmctl /);
-          else expect(f.content.split('\n')[0], `${h.name}:${f.path}`).toContain('Managed by hvmctl (templates/');
+          // A script's first line is its interpreter; the marker is the next one.
+          else expect(f.content.split('\n')[f.content.startsWith('#!') ? 1 : 0], `${h.name}:${f.path}`).toContain('Managed by hvmctl (templates/');
           expect(f.content.endsWith('\n')).toBe(true);
         }
       }
