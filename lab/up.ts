@@ -77,7 +77,8 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
     say(`network: bridge ${topo.bridge} ${topo.gatewayCidr} (no forwarding out of the lab)`);
     mkdirSync(LAB_DIR, { recursive: true });
     mustLocal(['mount', '-t', 'tmpfs', '-o', 'mode=0700', 'hvmlab-state', LAB_DIR]);
-    mkdirSync(LAB_LOCKSPACE, { mode: 0o700 });
+    // 0755: it also stands in for the NFS mount QEMU (user libvirt-qemu) opens file disks on; the leases are in its files/ (0700).
+    mkdirSync(LAB_LOCKSPACE, { mode: 0o755 });
     mustLocal(['ip', 'link', 'add', topo.bridge, 'type', 'bridge']);
     mustLocal(['sysctl', '-qw', `net.ipv4.conf.${topo.bridge}.forwarding=0`]);
     mustLocal(['sysctl', '-qw', `net.ipv6.conf.${topo.bridge}.forwarding=0`]);
