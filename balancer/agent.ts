@@ -18,7 +18,7 @@ import { acquireLock } from './lock.ts';
 import { createStorageCheck } from './storage-check.ts';
 import { DOMAIN_RUNNING, isActive } from './collect/domstats.ts';
 import { decide as policyDecide } from './policy/decide.ts';
-import { effectiveDrained, readState, withDrain, writeState } from './state.ts';
+import { effectiveDrained, readDrains, readState, withDrain, writeDrains } from './state.ts';
 
 export interface AgentIo {
   out(text: string): void;
@@ -161,7 +161,8 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     }
     case 'status': {
       const { state } = await readState(config.paths.state);
-      const collected = await collectSnapshot({ config, libvirt, files, clock: env.clock, drained: effectiveDrained(config.balancer.drained, state) });
+      const drains = await readDrains(config.paths.drains, state);
+      const collected = await collectSnapshot({ config, libvirt, files, clock: env.clock, drained: effectiveDrained(config.balancer.drained, drains) });
       const backoff = describeFailures(state.failures ?? noFailures, collected.snapshot.time);
       io.out(
         p.json
@@ -184,10 +185,11 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
       if (!hypervisorNames(config).includes(host)) {
         throw new UsageError(`${host} is not a hypervisor of this cluster`, `hypervisors: ${hypervisorNames(config).join(', ')}`);
       }
-      const loaded = await readState(config.paths.state);
-      if (loaded.warning) say(loaded.warning);
-      const next = withDrain(loaded.state, host, p.command === 'drain');
-      await writeState(config.paths.state, next);
+      // In the drains file (on the storage the homes share, when there is a cluster lease), so
+      // that whichever home's agent runs next sees it, and a lost state file changes nothing.
+      const legacy = (await readState(config.paths.state)).state;
+      const next = withDrain(await readDrains(config.paths.drains, legacy), host, p.command === 'drain');
+      await writeDrains(config.paths.drains, next);
       const now = effectiveDrained(config.balancer.drained, next);
       io.out(`${host} ${p.command === 'drain' ? 'drained: it is emptied from the next run on and receives nothing' : 'undrained: it takes VMs again'}; drained now: ${now.length ? now.join(', ') : 'none'}`);
       return 0;
@@ -212,6 +214,12 @@ async function moveCommand(
   const lock = acquireLock(config.paths.lock);
   if (!lock.acquired) {
     io.err(`another run (pid ${lock.holder}) holds the lock ${config.paths.lock}: try again when it has finished`);
+    return 75;
+  }
+  const lease = config.paths.leader === '' ? undefined : acquireLock(config.paths.leader, process.pid, config.self);
+  if (lease && !lease.acquired) {
+    lock.release();
+    io.err(`another home's agent (pid ${lease.holder}${lease.owner ? ` on ${lease.owner}` : ''}) holds the cluster lease ${config.paths.leader}: try again when its run has finished`);
     return 75;
   }
   try {
@@ -240,6 +248,7 @@ async function moveCommand(
     else io.out(r.ok ? `${vm}: ${from} -> ${to}: moved` : `${vm}: ${from} -> ${to}: not moved; ${r.host === '?' ? 'where it runs is unknown' : `it is on ${r.host}`}${r.attempts.length ? ` (${r.attempts.map((a) => a.error ?? '').filter(Boolean).join('; ')})` : ''}`);
     return r.alert && !r.ok ? 2 : r.ok ? 0 : 1;
   } finally {
+    if (lease?.acquired) lease.release();
     lock.release();
   }
 }

@@ -42,6 +42,11 @@ export interface AgentPaths {
   readonly lock: string;
   /** The balancer's own metrics for node_exporter's textfile collector (written only where its directory exists). */
   readonly metrics: string;
+  /** drain/undrain made at run time: a file of their own, so that a lost state file undrains nothing. */
+  readonly drains: string;
+  /** The cluster lease: a lock file on the storage every hypervisor shares. Whichever home's agent
+   * holds it acts this run, the others do nothing. '' = none (one agent). */
+  readonly leader: string;
 }
 
 export interface AgentConfig {
@@ -78,6 +83,8 @@ export const DEFAULT_PATHS: AgentPaths = {
   jsonl: '/var/log/hvmctl/balancer.jsonl',
   lock: '/run/hvmctl-balancer.lock',
   metrics: '/var/lib/prometheus/node-exporter/hvmctl.prom',
+  drains: '/var/lib/hvmctl/drains.json',
+  leader: '',
 };
 
 export class BalancerConfigError extends HvmError {
@@ -183,7 +190,7 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
   for (const key of Object.keys(DEFAULT_PATHS) as (keyof AgentPaths)[]) {
     const v = pathsRaw[key] ?? data[key];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || !v.startsWith('/')) fail(`${key} must be an absolute path (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'string' || !(v.startsWith('/') || (key === 'leader' && v === ''))) fail(`${key} must be an absolute path (got ${JSON.stringify(v)})`);
     (paths as Record<string, string>)[key] = v as string;
   }
   if (pathsRaw.jsonl === undefined && data.jsonl === undefined) paths.jsonl = paths.log.replace(/(\.log)?$/, '.jsonl');

@@ -15,7 +15,7 @@ import type { Exec } from './exec.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
-import { clampFutureMoves, effectiveDrained, historyOf, nextState, readState, writeState } from './state.ts';
+import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, writeState } from './state.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
 import type { History, Plan, Snapshot } from './types.ts';
 import { homeHosts, longestWindow, type BalancerSpec } from '../src/inventory/types.ts';
@@ -84,9 +84,19 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
     say(message);
     return { ran: false, holder: lock.holder, message };
   }
+  // With several homes, one agent acts per run: the one that holds the cluster lease, a lock
+  // on the storage they share, which the kernel (or the NFS server, for a host that is gone)
+  // releases with its holder.
+  const lease = executor.dryRun || config.paths.leader === '' ? undefined : (deps.lock ?? acquireLock)(config.paths.leader, process.pid, config.self);
+  if (lease && !lease.acquired) {
+    if (lock?.acquired) lock.release();
+    const message = `another home's agent (pid ${lease.holder}${lease.owner ? ` on ${lease.owner}` : ''}) holds the cluster lease ${config.paths.leader}: it acts this run, nothing done here`;
+    say(message);
+    return { ran: false, holder: lease.holder, message };
+  }
   try {
     const loaded = await readState(config.paths.state);
-    const drained = effectiveDrained(config.balancer.drained, loaded.state);
+    const drained = effectiveDrained(config.balancer.drained, await readDrains(config.paths.drains, loaded.state));
     const collected = await collectSnapshot({ config, libvirt: deps.libvirt, files: deps.files, clock: deps.clock, drained });
     const moved = new Map<string, number>();
     for (const [vm, d] of collected.vms) if (d.metadata?.moved !== undefined) moved.set(vm, d.metadata.moved);
@@ -147,6 +157,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
     }
     return { ran: true, record, collected };
   } finally {
+    if (lease?.acquired) lease.release();
     if (lock?.acquired) lock.release();
   }
 }

@@ -16,7 +16,10 @@ import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync 
 import { dirname } from 'node:path';
 import { HvmError } from '../src/errors.ts';
 
-export type LockResult = { readonly acquired: true; release(): void } | { readonly acquired: false; readonly holder: number };
+export type LockResult =
+  | { readonly acquired: true; release(): void }
+  /** `owner`: what the holder wrote after its pid (the cluster lease: its host). */
+  | { readonly acquired: false; readonly holder: number; readonly owner?: string };
 
 /** flock(1)'s exit status when the lock is held elsewhere (-E). */
 const BUSY = 75;
@@ -34,7 +37,7 @@ export function isProcessAlive(pid: number): boolean {
  * Take the lock at `path` without waiting. `pid` is written into the file for
  * people to read (the holder another process reports); it decides nothing.
  */
-export function acquireLock(path: string, pid: number = process.pid): LockResult {
+export function acquireLock(path: string, pid: number = process.pid, owner?: string): LockResult {
   mkdirSync(dirname(path), { recursive: true });
   // r+ would fail on a missing file and w would truncate the holder's pid: open for appending, create if missing.
   const fd = openSync(path, 'a+', 0o644);
@@ -42,10 +45,13 @@ export function acquireLock(path: string, pid: number = process.pid): LockResult
   try {
     const r = spawnSync('flock', ['--nonblock', '--conflict-exit-code', String(BUSY), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
     if (r.error) throw new HvmError('E_LOCK', `cannot run flock(1) for the lock ${path}: ${r.error.message}`, { hint: 'install util-linux' });
-    if (r.status === BUSY) return { acquired: false, holder: readHolder(path) ?? 0 };
+    if (r.status === BUSY) {
+      const held = readHolder(path);
+      return { acquired: false, holder: held?.pid ?? 0, ...(held?.owner ? { owner: held.owner } : {}) };
+    }
     if (r.status !== 0) throw new HvmError('E_LOCK', `flock(1) on ${path} exited ${r.status}: ${r.stderr.toString().trim()}`);
     ftruncateSync(fd, 0);
-    writeSync(fd, `${pid}\n`);
+    writeSync(fd, owner === undefined ? `${pid}\n` : `${pid} ${owner}\n`);
     ok = true;
   } finally {
     if (!ok) closeSync(fd);
@@ -61,10 +67,11 @@ export function acquireLock(path: string, pid: number = process.pid): LockResult
   };
 }
 
-function readHolder(path: string): number | undefined {
+function readHolder(path: string): { pid: number; owner: string | undefined } | undefined {
   try {
-    const n = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : undefined;
+    const [first, ...rest] = readFileSync(path, 'utf8').trim().split(/\s+/);
+    const n = Number(first);
+    return Number.isInteger(n) && n > 0 ? { pid: n, owner: rest.join(' ') || undefined } : undefined;
   } catch {
     return undefined;
   }

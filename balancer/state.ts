@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { PredictionCheck } from './prediction.ts';
 import type { History } from './types.ts';
 import type { Failures } from './backoff.ts';
+import { HvmError } from '../src/errors.ts';
 
 export interface BalancerState {
   readonly version: 1;
@@ -117,14 +118,56 @@ export async function writeState(path: string, state: BalancerState): Promise<vo
   await rename(tmp, path);
 }
 
+/** drain/undrain made at run time, kept in a file of their own (paths.drains). */
+export interface Drains {
+  readonly drained: readonly string[];
+  readonly undrained: readonly string[];
+}
+
+/**
+ * The drains file. Missing: the drains an older version kept in the state
+ * file (`legacy`), or none. Unreadable or corrupt: an error, never "no
+ * drains": running as if nothing were drained would send VMs to a host an
+ * operator is emptying.
+ */
+export async function readDrains(path: string, legacy: Drains = emptyState): Promise<Drains> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { drained: legacy.drained, undrained: legacy.undrained };
+    throw new HvmError('E_DRAINS', `cannot read the drains file ${path}: ${(error as Error).message}`, { hint: 'check the shared storage it is on; nothing was done' });
+  }
+  try {
+    const d = JSON.parse(text) as { drained?: unknown; undrained?: unknown };
+    const names = (v: unknown): string[] => {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error('drained and undrained must be lists of host names');
+      return v as string[];
+    };
+    return { drained: names(d.drained), undrained: names(d.undrained) };
+  } catch (error) {
+    throw new HvmError('E_DRAINS', `the drains file ${path} is corrupt: ${(error as Error).message}`, {
+      hint: `fix or remove it (removing it undrains every host drained with \`balance drain\`), then run \`balance drain HOST\` again for each host to keep drained`,
+    });
+  }
+}
+
+/** Written whole (a temporary file, then renamed). */
+export async function writeDrains(path: string, drains: Drains): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ drained: drains.drained, undrained: drains.undrained })}\n`, { mode: 0o644 });
+  await rename(tmp, path);
+}
+
 /** Hosts drained now: the inventory's list, plus `drain`, minus `undrain`. */
-export function effectiveDrained(configured: readonly string[], state: BalancerState): string[] {
-  const out = new Set([...configured, ...state.drained]);
-  for (const h of state.undrained) out.delete(h);
+export function effectiveDrained(configured: readonly string[], drains: Drains): string[] {
+  const out = new Set([...configured, ...drains.drained]);
+  for (const h of drains.undrained) out.delete(h);
   return [...out].sort();
 }
 
-export function withDrain(state: BalancerState, host: string, drained: boolean): BalancerState {
+export function withDrain<T extends Drains>(state: T, host: string, drained: boolean): T {
   const add = (list: readonly string[]): string[] => [...new Set([...list, host])].sort();
   const remove = (list: readonly string[]): string[] => list.filter((h) => h !== host);
   return drained

@@ -27,12 +27,17 @@ interface BalancerFileExtras {
   readonly jsonl: string;
   readonly state: string;
   readonly lock: string;
+  /** drain/undrain made at run time (on the storage the homes share). */
+  readonly drains: string;
+  /** The cluster lease: whichever home's agent holds this lock acts this run. */
+  readonly leader: string;
   /** Where the VM disks live: the agent checks from both ends, before each migration, that it answers. */
   readonly storage?: { readonly client: 'kernel' | 'qemu'; readonly address: string; readonly export: string; readonly mount: string };
 }
 
 export function balancerConfig(inv: Inventory): BalancerFileConfig {
   const storage = storageHosts(inv)[0];
+  const shared = `${inv.nfs.locks.dir.replace(/\/+$/, '')}/balancer`;
   return {
     managedBy: 'hvmctl (src/render/balancer-config.ts): local changes are overwritten by `hvmctl apply`',
     ...inv.balancer,
@@ -42,7 +47,12 @@ export function balancerConfig(inv: Inventory): BalancerFileConfig {
     libvirtUri: 'qemu+ssh://root@{fqdn}:{port}/system',
     log: balancerPaths.log,
     jsonl: balancerPaths.jsonl,
-    state: balancerPaths.state,
+    // The state, the drains and the cluster lease are on the storage every hypervisor shares
+    // (the disk lockspace's directory): whichever home's agent holds the lease this run reads
+    // the windows and drains the last one wrote, and a drain made on one home reaches them all.
+    state: `${shared}/state.json`,
+    drains: `${shared}/drains.json`,
+    leader: `${shared}/leader.lock`,
     lock: balancerPaths.lock,
     ...(storage ? { storage: { client: inv.nfs.client, address: storage.address, export: inv.nfs.export, mount: inv.nfs.mount } } : {}),
   };

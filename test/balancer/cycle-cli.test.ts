@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { agentMain, parseAgentArgs, type AgentEnv } from '../../balancer/agent.ts';
 import { buildAgentBundle, bundleAgent } from '../../balancer/bundle.ts';
 import { readAgentConfig } from '../../balancer/config.ts';
+import { acquireLock } from '../../balancer/lock.ts';
 import { run } from '../../src/cli/balance.ts';
 import type { CliIo } from '../../src/cli/io.ts';
 import type { Connector } from '../../src/connector/connector.ts';
@@ -19,7 +20,7 @@ function captureIo(): CliIo & { outText: string[]; errText: string[] } {
   return { out: (t) => outText.push(t), err: (t) => errText.push(t), tty: false, env: {}, cwd: '/tmp', outText, errText };
 }
 
-function writeConfig(dir: string): string {
+function writeConfig(dir: string, extra: Record<string, unknown> = {}): string {
   const file = join(dir, 'balancer.json');
   writeFileSync(
     file,
@@ -29,11 +30,74 @@ function writeConfig(dir: string): string {
       maxMigrationsPerRun: 1, migrationTimeout: 120, sampleSeconds: 5, cpuSource: 'procstat', schedule: '* * * * *', pinned: [], drained: [],
       hosts: ['kvmnode1', 'kvmnode2', 'kvmnode3'].map((n, i) => ({ name: n, address: `172.21.3.${10 + i}`, fqdn: `${n}.localdomain`, role: 'hypervisor' })),
       libvirtUri: 'qemu+ssh://{fqdn}/system',
-      log: join(dir, 'balancer.log'), state: join(dir, 'state.json'), lock: join(dir, 'balancer.lock'),
+      log: join(dir, 'balancer.log'), state: join(dir, 'state.json'), lock: join(dir, 'balancer.lock'), drains: join(dir, 'drains.json'),
+      ...extra,
     }),
   );
   return file;
 }
+
+function fakeEnv(cluster: ReturnType<typeof seedCluster>, io: ReturnType<typeof captureIo>, self: string): AgentEnv {
+  return {
+    io,
+    clock: cluster.clock,
+    exec: async () => {
+      throw new Error('no process may be started');
+    },
+    decide: (snapshot) => ({
+      migrations: snapshot.vms.filter((v) => v.name === 'server2' && v.host === 'kvmnode1').map((v) => ({ vm: v.name, from: v.host, to: 'kvmnode2', kind: 'migrate' as const, reason: 'test', fallbacks: [] })),
+      reasons: ['test plan'],
+    }),
+    loadConfig: (p) => readAgentConfig(p, self),
+    libvirt: cluster,
+    files: cluster,
+  };
+}
+
+describe('several homes, one cluster', () => {
+  it('one agent acts per run: the one holding the cluster lease; the other does nothing and says who acts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-lease-'));
+    try {
+      const shared = { leader: join(dir, 'shared', 'leader.lock'), state: join(dir, 'shared', 'state.json'), drains: join(dir, 'shared', 'drains.json') };
+      const home2 = writeConfig(mkdtempSync(join(dir, 'kvmnode2-')), shared);
+      const cluster = seedCluster();
+      const io = captureIo();
+      // kvmnode1's agent is in its run: it holds the lease.
+      const held = acquireLock(shared.leader, 4242, 'kvmnode1');
+      expect(held.acquired).toBe(true);
+      expect(await agentMain(['once', '--json', '--config', home2], fakeEnv(cluster, io, 'kvmnode2'))).toBe(0);
+      expect(JSON.parse(io.outText.pop()!)).toMatchObject({ ran: false, holder: 4242, message: expect.stringMatching(/another home's agent \(pid 4242 on kvmnode1\) holds the cluster lease/) });
+      expect(cluster.calls.filter((c) => c.startsWith('migrate'))).toEqual([]);
+      expect(await agentMain(['move', 'server2', 'kvmnode3', '--config', home2], fakeEnv(cluster, io, 'kvmnode2'))).toBe(75);
+      // Its host is gone (the kernel, or the NFS server, drops the lock): the next run here acts.
+      if (held.acquired) held.release();
+      expect(await agentMain(['once', '--config', home2], fakeEnv(cluster, io, 'kvmnode2'))).toBe(0);
+      expect(cluster.runningOn('server2')).toEqual(['kvmnode2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a drain lives in a file of its own: a lost state file undrains nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-drains-'));
+    try {
+      const configFile = writeConfig(dir);
+      const cluster = seedCluster();
+      const io = captureIo();
+      expect(await agentMain(['drain', 'kvmnode3', '--config', configFile], fakeEnv(cluster, io, 'kvmnode1'))).toBe(0);
+      expect(await agentMain(['once', '--config', configFile], fakeEnv(cluster, io, 'kvmnode1'))).toBe(0);
+      rmSync(join(dir, 'state.json'));
+      expect(await agentMain(['status', '--config', configFile], fakeEnv(cluster, io, 'kvmnode1'))).toBe(0);
+      expect(io.outText.pop()).toMatch(/kvmnode3\s+drained/);
+      // A corrupt drains file stops the run instead of undraining.
+      writeFileSync(join(dir, 'drains.json'), '{"drained": [');
+      expect(await agentMain(['once', '--config', configFile], fakeEnv(cluster, io, 'kvmnode1'))).not.toBe(0);
+      expect(io.errText.join('\n')).toMatch(/drains file .* is corrupt/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('agent', () => {
   it('parses its argv', () => {

@@ -24,7 +24,7 @@ describe('agent config', () => {
     const c = parseAgentConfig(rendered, '/etc/hvmctl/balancer.json', 'kvmnode1.localdomain');
     expect(c.self).toBe('kvmnode1');
     expect(c.balancer).toMatchObject({ strategy: 'home', home: { hosts: ['kvmnode1'], high: 80, low: 50, overloadWindow: 2 }, sampleSeconds: 5, cpuSource: 'procstat' });
-    expect(c.paths).toEqual({ state: '/var/lib/hvmctl/balancer-state.json', log: '/var/log/hvmctl/balancer.log', jsonl: '/var/log/hvmctl/balancer.jsonl', lock: '/var/lib/hvmctl/balancer.lock', metrics: '/var/lib/prometheus/node-exporter/hvmctl.prom' });
+    expect(c.paths).toEqual({ state: '/var/lib/hvmctl/balancer-state.json', log: '/var/log/hvmctl/balancer.log', jsonl: '/var/log/hvmctl/balancer.jsonl', lock: '/var/lib/hvmctl/balancer.lock', metrics: '/var/lib/prometheus/node-exporter/hvmctl.prom', drains: '/var/lib/hvmctl/drains.json', leader: '' });
     expect(c.libvirtUri).toBe('qemu+ssh://{fqdn}/system');
   });
   it('takes the inventory spelling under "balancer" too, and finds itself by hostname', () => {

@@ -202,7 +202,7 @@ export function seedConfig(dir: string, overrides: Record<string, unknown> = {})
         { name: 'kvmnode2', address: '172.21.3.11', fqdn: 'kvmnode2.localdomain', role: 'hypervisor' },
         { name: 'kvmnode3', address: '172.21.3.12', fqdn: 'kvmnode3.localdomain', role: 'hypervisor' },
       ],
-      log: `${dir}/balancer.log`, state: `${dir}/state.json`, lock: `${dir}/balancer.lock`,
+      log: `${dir}/balancer.log`, state: `${dir}/state.json`, lock: `${dir}/balancer.lock`, drains: `${dir}/drains.json`,
       ...overrides,
     },
     `${dir}/balancer.json`,

@@ -20,7 +20,9 @@ describe('balancer.json', () => {
     expect(agent.self).toBe('kvmnode1');
     expect(agent.balancer).toEqual(inv.balancer);
     expect(agent.hosts.map((h) => h.fqdn)).toEqual(inv.hosts.map((h) => h.fqdn));
-    expect(agent.paths).toMatchObject({ state: balancerPaths.state, log: balancerPaths.log, lock: balancerPaths.lock, jsonl: balancerPaths.jsonl });
+    expect(agent.paths).toMatchObject({ log: balancerPaths.log, lock: balancerPaths.lock, jsonl: balancerPaths.jsonl });
+    // What every home's agent must see alike lives on the storage they share (the lockspace's directory).
+    expect(agent.paths).toMatchObject({ state: '/var/lib/hvmctl/lockd/balancer/state.json', drains: '/var/lib/hvmctl/lockd/balancer/drains.json', leader: '/var/lib/hvmctl/lockd/balancer/leader.lock' });
     expect(agent.libvirtUri).toBe(balancerConfig(inv).libvirtUri);
   });
 });
