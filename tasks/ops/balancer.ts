@@ -256,9 +256,53 @@ export const scheduleTask: Task<ScheduleFacts> = {
   plan: (ctx, facts) => planSchedule(ctx.host, cronFile(ctx), timerUnits(ctx.inventory), facts),
 };
 
+export interface RetireFacts extends Record<string, unknown> {
+  init: string;
+  config: FileState;
+  cron: FileState;
+  service: FileState;
+  timer: FileState;
+}
+
+/**
+ * Pure: a hypervisor that is no longer one of the balancer's hosts keeps no
+ * agent that runs. Its schedule would go on running the agent with the old
+ * configuration, and with a cluster lease it could act for the cluster: the
+ * timer is stopped and disabled, its units, the cron entry and the
+ * configuration removed (a run by hand then refuses: no configuration).
+ */
+export function planRetire(facts: RetireFacts): TaskResult {
+  const changes: Change[] = [];
+  if (facts.timer.exists || facts.service.exists) {
+    const stop = isSystemd(facts.init) ? sh`systemctl disable --now ${TIMER_UNIT} 2>/dev/null; ` : '';
+    changes.push({
+      summary: `stop and remove the balancer's ${TIMER_UNIT} (this host is no longer one of the balancer's hosts)`,
+      commands: [{ script: `${stop}${sh`rm -f -- ${`${UNIT_DIR}/${TIMER_UNIT}`} ${`${UNIT_DIR}/${SERVICE_UNIT}`}`}${isSystemd(facts.init) ? ' && systemctl daemon-reload' : ''}` }],
+    });
+  }
+  if (facts.cron.exists) changes.push({ ...removal(balancerPaths.cron, 'this host is no longer one of the balancer\'s hosts'), notify: ['cron-reload'] });
+  if (facts.config.exists) changes.push(removal(balancerPaths.config, 'this host is no longer one of the balancer\'s hosts'));
+  return { changes, reason: changes.length === 0 ? 'no balancer agent here (not one of the balancer\'s hosts)' : '' };
+}
+
+export const retireTask: Task<RetireFacts> = {
+  name: 'balancer retired',
+  tags: ['balancer'],
+  stage: 'balancer',
+  applies: (host, inv) => host.role === 'hypervisor' && !isBalancerHome(inv, host),
+  facts: () => ({
+    init: initProcess,
+    config: fileFact(balancerPaths.config),
+    cron: fileFact(balancerPaths.cron),
+    service: fileFact(`${UNIT_DIR}/${SERVICE_UNIT}`),
+    timer: fileFact(`${UNIT_DIR}/${TIMER_UNIT}`),
+  }),
+  plan: (_ctx, facts) => planRetire(facts),
+};
+
 /** Every balancer task, given the agent bundle's text (from buildAgentBundle()). */
 export function balancerTasks(bundle: string): Task[] {
-  return [nodeTask as Task, dirsTask as Task, balancerFilesTask(bundle) as Task, scheduleTask as Task];
+  return [nodeTask as Task, dirsTask as Task, balancerFilesTask(bundle) as Task, scheduleTask as Task, retireTask as Task];
 }
 
 /** Builds the agent bundle (esbuild, once per process) and returns the tasks. */

@@ -11,7 +11,9 @@ import {
   cronToOnCalendar,
   planDirs,
   planNode,
+  planRetire,
   planSchedule,
+  retireTask,
   scheduleTask,
   timerUnits,
 } from '../../tasks/ops/balancer.ts';
@@ -28,7 +30,7 @@ const noSystemd = { init: 'process_api', timerUnit: undefined, cronDaemon: [321]
 
 describe('balancer install', () => {
   it('only on the home hypervisor', () => {
-    for (const t of balancerTasks('// agent\n')) {
+    for (const t of balancerTasks('// agent\n').filter((x) => x.name !== 'balancer retired')) {
       expect(t.stage).toBe('balancer');
       expect(t.applies(host('kvmnode1'), inventory)).toBe(true);
       expect(t.applies(host('kvmnode2'), inventory)).toBe(false);
@@ -166,4 +168,20 @@ describe('balancer install with the real agent bundle', () => {
     expect(input).toBe(await buildAgentBundle());
     expect(input.startsWith('#!/usr/bin/env node\n')).toBe(true);
   }, 60_000);
+});
+
+describe('a hypervisor that is no longer one of the balancer\'s hosts', () => {
+  it('keeps no agent that runs: timer stopped and removed, cron entry and configuration removed', () => {
+    const r = planRetire({ init: 'systemd', config: present('{}'), cron: absent, service: present('x'), timer: present('y') });
+    expect(r.changes.map((c) => c.summary)).toEqual([
+      "stop and remove the balancer's hvmctl-balancer.timer (this host is no longer one of the balancer's hosts)",
+      "remove /etc/hvmctl/balancer.json (this host is no longer one of the balancer's hosts)",
+    ]);
+    expect(r.changes[0]!.commands[0]!.script).toBe('systemctl disable --now hvmctl-balancer.timer 2>/dev/null; rm -f -- /etc/systemd/system/hvmctl-balancer.timer /etc/systemd/system/hvmctl-balancer.service && systemctl daemon-reload');
+    expect(planRetire({ init: 'process_api', config: absent, cron: present('* * * * *'), service: absent, timer: absent }).changes[0]!.notify).toEqual(['cron-reload']);
+    expect(planRetire({ init: 'systemd', config: absent, cron: absent, service: absent, timer: absent }).changes).toEqual([]);
+  });
+  it('applies to hypervisors outside balancer.home.hosts only', () => {
+    expect(inventory.hosts.filter((h) => retireTask.applies(h, inventory)).map((h) => h.name)).toEqual(['kvmnode2', 'kvmnode3']);
+  });
 });
