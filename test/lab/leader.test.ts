@@ -1,0 +1,113 @@
+// End-to-end: with two home hypervisors, apply installs an agent on each, and
+// one agent acts per run (issue 11). The inventory here names kvmnode1 and
+// kvmnode2 as homes; each agent's run first takes the cluster lease, a flock
+// on the storage the hypervisors share (the disk lockspace's directory, which
+// the lab binds into every hypervisor). The other agent does nothing that run.
+// When the leader's host stops (a reboot: every process of it ends, as when a
+// server goes down; over NFS its lock ends with its lease), the other takes
+// over. afterAll re-applies the lab's own inventory, which also retires
+// kvmnode2's agent.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, labAvailable, labExec, labUnavailableReason, mustLabExec, ok, repoRoot, runHvmctl } from './support.ts';
+
+const TIMER = 'hvmctl-balancer.timer';
+const CONFIG = '/etc/hvmctl/balancer.json';
+type Once = { ran?: boolean; message?: string; action?: string };
+
+function config(host: string): { leader: string; state: string; drains: string } {
+  return JSON.parse(mustLabExec(host, `cat ${CONFIG}`)) as { leader: string; state: string; drains: string };
+}
+
+/** `balance once --json` on both homes at the same moment; each one's last JSON line. */
+async function bothAtOnce(): Promise<Record<string, Once>> {
+  const { spawn } = await import('node:child_process');
+  const run = (host: string) =>
+    new Promise<Once>((resolve, reject) => {
+      const child = spawn(process.execPath, [path.join(repoRoot, 'bin/hvmctl.js'), 'lab', 'exec', host, '--', 'node', '/opt/hvmctl/balancer.mjs', 'once', '--json', '--config', CONFIG], { env: { ...process.env, NO_COLOR: '1' } });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+      child.on('close', () => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Once);
+        } catch {
+          reject(new Error(`${host}: no JSON from balance once: ${out}`));
+        }
+      });
+    });
+  const [a, b] = await Promise.all([run('kvmnode1'), run('kvmnode2')]);
+  return { kvmnode1: a, kvmnode2: b };
+}
+
+describe.skipIf(!labAvailable())(`two homes, one agent acting${labAvailable() ? '' : ` (skipped: ${labUnavailableReason()})`}`, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-leader-'));
+  const inventory = path.join(dir, 'inventory.yaml');
+
+  beforeAll(() => {
+    const text = readFileSync(path.join(repoRoot, 'inventory.yaml'), 'utf8');
+    const twoHomes = text.replace(/hosts: \[kvmnode1\]( +#[^\n]*)?\n(\s+)helpers: \[kvmnode2, kvmnode3\]/, 'hosts: [kvmnode1, kvmnode2]\n$2helpers: [kvmnode3]');
+    expect(twoHomes).not.toBe(text);
+    writeFileSync(inventory, twoHomes);
+    ok(runHvmctl(['apply', '-i', inventory], { timeoutMs: 900_000 }));
+    for (const h of ['kvmnode1', 'kvmnode2']) mustLabExec(h, `systemctl stop ${TIMER}; flock /run/hvmctl-balancer.lock true`);
+  }, 1_200_000);
+
+  afterAll(() => {
+    runHvmctl(['apply'], { timeoutMs: 900_000 });
+    // kvmnode1's reboot stopped its guests.
+    runHvmctl(['lab', 'vms'], { timeoutMs: 600_000 });
+  }, 1_200_000);
+
+  it('apply installed an agent on each home, both using one cluster lease on the shared storage', () => {
+    const [a, b] = [config('kvmnode1'), config('kvmnode2')];
+    expect(a.leader).toBe('/var/lib/hvmctl/lockd/balancer/leader.lock');
+    expect(b).toMatchObject({ leader: a.leader, state: a.state, drains: a.drains });
+  });
+
+  it('two runs started together: one acts, the other does nothing and names the one that acts', async () => {
+    const runs = await bothAtOnce();
+    const acted = Object.entries(runs).filter(([, r]) => r.ran !== false);
+    const waited = Object.entries(runs).filter(([, r]) => r.ran === false);
+    expect(acted, JSON.stringify(runs)).toHaveLength(1);
+    expect(waited, JSON.stringify(runs)).toHaveLength(1);
+    expect(waited[0]![1].message).toMatch(new RegExp(`another home's agent \\(pid \\d+ on ${acted[0]![0]}\\) holds the cluster lease`));
+  });
+
+  it('a drain made through one home reaches the other: both see it', () => {
+    mustLabExec('kvmnode1', `node /opt/hvmctl/balancer.mjs drain kvmnode3 --config ${CONFIG}`);
+    try {
+      const status = JSON.parse(mustLabExec('kvmnode2', `node /opt/hvmctl/balancer.mjs status --json --config ${CONFIG}`)) as { hosts: { name: string; drained: boolean }[] };
+      expect(status.hosts.find((h) => h.name === 'kvmnode3')?.drained).toBe(true);
+    } finally {
+      mustLabExec('kvmnode2', `node /opt/hvmctl/balancer.mjs undrain kvmnode3 --config ${CONFIG}`);
+    }
+  });
+
+  it("when the leader's host stops, the other home's timer takes over within two runs", async () => {
+    const lease = config('kvmnode1').leader;
+    // kvmnode1's agent is the leader, in the middle of a run (holding the lease).
+    mustLabExec('kvmnode1', `mkdir -p ${path.posix.dirname(lease)}; (flock ${lease} sh -c 'echo "$$ kvmnode1" > ${lease}; sleep 3600' >/dev/null 2>&1 &)`);
+    expect(await eventually(() => /kvmnode1/.test(labExec('kvmnode2', `cat ${lease}`).stdout), 10_000, 500)).toBe(true);
+    // kvmnode2's own timer runs, and does nothing while the lease is held.
+    const logLines = () => Number(labExec('kvmnode2', 'cat /var/log/hvmctl/balancer.log 2>/dev/null | wc -l').stdout.trim() || '0');
+    const before = logLines();
+    mustLabExec('kvmnode2', `systemctl start ${TIMER}`);
+    try {
+      const waiting = await eventually(() => /holds the cluster lease/.test(labExec('kvmnode2', 'journalctl -u hvmctl-balancer.service --no-pager -n 20').stdout), 150_000, 3000);
+      expect(waiting, 'kvmnode2 ran and found the lease held').toBe(true);
+      expect(logLines()).toBe(before);
+      // The leader's host goes down.
+      const stopped = Date.now();
+      ok(runHvmctl(['lab', 'reboot', 'kvmnode1'], { timeoutMs: 300_000 }));
+      const tookOver = await eventually(() => logLines() > before, 150_000, 3000);
+      expect(tookOver, 'kvmnode2 acted within two timer runs of the leader going down').toBe(true);
+      process.stderr.write(`leader: kvmnode2 acted ${((Date.now() - stopped) / 1000).toFixed(0)} s after kvmnode1 went down\n`);
+    } finally {
+      labExec('kvmnode2', `systemctl stop ${TIMER}`);
+    }
+  }, 400_000);
+});
