@@ -11,11 +11,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, labAvailable, labExec, labUnavailableReason, mustLabExec, ok, repoRoot, runHvmctl } from './support.ts';
+import { eventually, labAvailable, labExec, labGuests, labUnavailableReason, mustLabExec, ok, placement, repoRoot, runHvmctl } from './support.ts';
 
 const TIMER = 'hvmctl-balancer.timer';
 const CONFIG = '/etc/hvmctl/balancer.json';
-type Once = { ran?: boolean; message?: string; action?: string };
+type Once = { ran?: boolean; message?: string; action?: string; results?: { vm: string; ok: boolean; host: string }[] };
 
 function config(host: string): { leader: string; state: string; drains: string } {
   return JSON.parse(mustLabExec(host, `cat ${CONFIG}`)) as { leader: string; state: string; drains: string };
@@ -72,13 +72,27 @@ describe.skipIf(!labAvailable())(`two homes, one agent acting${labAvailable() ? 
     expect(b).toMatchObject({ leader: a.leader, state: a.state, drains: a.drains });
   });
 
-  it('two runs started together: one acts, the other does nothing and names the one that acts', async () => {
-    const runs = await bothAtOnce();
-    const acted = Object.entries(runs).filter(([, r]) => r.ran !== false);
-    const waited = Object.entries(runs).filter(([, r]) => r.ran === false);
-    expect(acted, JSON.stringify(runs)).toHaveLength(1);
-    expect(waited, JSON.stringify(runs)).toHaveLength(1);
-    expect(waited[0]![1].message).toMatch(new RegExp(`another home's agent \\(pid \\d+ on ${acted[0]![0]}\\) holds the cluster lease`));
+  it('kvmnode1 overloaded, both homes run together twice: each time one acts, and exactly one guest moves', async () => {
+    // Empty windows, so that the first round measures and the second may migrate.
+    mustLabExec('kvmnode1', `rm -f ${config('kvmnode1').state}`);
+    for (const g of labGuests) ok(runHvmctl(['lab', 'load', g, '100']));
+    try {
+      const rounds = [await bothAtOnce(), await bothAtOnce()];
+      for (const runs of rounds) {
+        const acted = Object.entries(runs).filter(([, r]) => r.ran !== false);
+        const waited = Object.entries(runs).filter(([, r]) => r.ran === false);
+        expect(acted, JSON.stringify(runs)).toHaveLength(1);
+        expect(waited, JSON.stringify(runs)).toHaveLength(1);
+        expect(waited[0]![1].message).toMatch(new RegExp(`another home's agent \\(pid \\d+ on ${acted[0]![0]}\\) holds the cluster lease`));
+      }
+      const moved = rounds.flatMap((r) => Object.values(r)).flatMap((r) => r.results ?? []).filter((x) => x.ok);
+      expect(moved, JSON.stringify(rounds)).toHaveLength(1);
+      const where = placement();
+      for (const g of labGuests) expect(where[g], g).toHaveLength(1);
+      expect(where[moved[0]!.vm]).toEqual([moved[0]!.host]);
+    } finally {
+      for (const g of labGuests) runHvmctl(['lab', 'load', g, '0']);
+    }
   });
 
   it('a drain made through one home reaches the other: both see it', () => {
