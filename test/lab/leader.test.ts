@@ -73,7 +73,11 @@ describe.skipIf(!labAvailable())(`two homes, one agent acting${labAvailable() ? 
   });
 
   it('kvmnode1 overloaded, both homes run together twice: each time one acts, and exactly one guest moves', async () => {
-    // Empty windows, so that the first round measures and the second may migrate.
+    // Every guest at home, wherever earlier tests (or runs) left them, and empty windows, so
+    // that the first round measures and the second may migrate.
+    const start = placement();
+    for (const g of labGuests) if (start[g]!.join() !== 'kvmnode1') ok(runHvmctl(['balance', 'move', g, 'kvmnode1'], { timeoutMs: 300_000 }));
+    expect(placement()).toEqual(Object.fromEntries(labGuests.map((g) => [g, ['kvmnode1']])));
     mustLabExec('kvmnode1', `rm -f ${config('kvmnode1').state}`);
     for (const g of labGuests) ok(runHvmctl(['lab', 'load', g, '100']));
     try {
