@@ -113,20 +113,7 @@ describe('agent', () => {
       const configFile = writeConfig(dir);
       const cluster = seedCluster();
       const io = captureIo();
-      const env: AgentEnv = {
-        io,
-        clock: cluster.clock,
-        exec: async () => {
-          throw new Error('no process may be started');
-        },
-        decide: (snapshot) => ({
-          migrations: snapshot.vms.filter((v) => v.name === 'server2' && v.host === 'kvmnode1').map((v) => ({ vm: v.name, from: v.host, to: 'kvmnode2', kind: 'migrate' as const, reason: 'test', fallbacks: [] })),
-          reasons: ['test plan'],
-        }),
-        loadConfig: (p) => readAgentConfig(p, 'kvmnode1'),
-        libvirt: cluster,
-        files: cluster,
-      };
+      const env = fakeEnv(cluster, io, 'kvmnode1');
       expect(await agentMain(['drain', 'kvmnode3', '--config', configFile], env)).toBe(0);
       expect(io.outText.pop()).toMatch(/kvmnode3 drained.*drained now: kvmnode3/);
       expect(await agentMain(['once', '--config', configFile], env)).toBe(0);
