@@ -4,7 +4,7 @@
 // (libvirt rejects <graphics type='none'/>; leaving it out is the way), a PS/2
 // keyboard for `virsh send-key`, the serial console to a file. QEMU speaks
 // NFS as uid/gid 0 (<identity>, which libvirt's schema requires for nfs).
-import { leaseXml } from '../src/render/disk-lease.ts';
+import { leaseXml, xml } from '../src/render/disk-lease.ts';
 
 export interface GuestSpec {
   readonly name: string;
@@ -20,12 +20,7 @@ export interface GuestSpec {
   readonly lockspace?: string;
 }
 
-
 export const HVMCTL_VM_XMLNS = 'https://hvmctl.dev/xmlns/vm/1';
-
-function xml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-}
 
 export function guestDomainXml(g: GuestSpec): string {
   return `<domain type='${g.accel === 'kvm' ? 'kvm' : 'qemu'}'>

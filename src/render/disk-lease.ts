@@ -9,7 +9,8 @@ export function leaseKey(image: string): string {
   return image.replace(/^\/+/, '').replaceAll('%', '%25').replaceAll('/', '%2F');
 }
 
-function xml(value: string): string {
+/** Text made safe for an XML attribute (quoted with ' or ") or element. */
+export function xml(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 }
 
