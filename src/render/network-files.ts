@@ -69,15 +69,24 @@ interface Backend {
 const common: Common = { mode: 0o644, notify: ['network-restart'], tags: ['network'] };
 const secret: Common = { ...common, mode: 0o600 };
 
-const nmFiles = (host: HostSpec, bridge: string) => ({
+// The port's file is named after the bridge, not the interface: a renamed
+// interface then rewrites it rather than leaving the old one enslaving the old
+// name beside it (the lab's cut-off test found that).
+const nmFiles = (bridge: string) => ({
   bridge: `${nmConnectionsDir}/hvmctl-${bridge}.nmconnection`,
-  port: `${nmConnectionsDir}/hvmctl-${bridge}-port-${host.interface}.nmconnection`,
+  port: `${nmConnectionsDir}/hvmctl-${bridge}-port.nmconnection`,
 });
-const networkdFiles = (host: HostSpec, bridge: string) => ({
+const networkdFiles = (bridge: string) => ({
   netdev: `${networkdDir}/10-hvmctl-${bridge}.netdev`,
   bridge: `${networkdDir}/10-hvmctl-${bridge}.network`,
-  port: `${networkdDir}/10-hvmctl-${host.interface}.network`,
+  port: `${networkdDir}/10-hvmctl-${bridge}-port.network`,
 });
+/** Files earlier versions of hvmctl wrote, which a current backend's files replace. */
+const legacyFiles = (host: HostSpec, bridge: string): string[] => [
+  `/etc/network/interfaces.d/hvmctl-${bridge}`,
+  `${nmConnectionsDir}/hvmctl-${bridge}-port-${host.interface}.nmconnection`,
+  `${networkdDir}/10-hvmctl-${host.interface}.network`,
+];
 const ifcfgDir = '/etc/sysconfig/network-scripts';
 
 export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
@@ -94,9 +103,9 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
     ],
   },
   networkmanager: {
-    paths: (host, bridge) => Object.values(nmFiles(host, bridge)),
+    paths: (_host, bridge) => Object.values(nmFiles(bridge)),
     render: (host, inv, facts, context) => {
-      const files = nmFiles(host, inv.cluster.bridge);
+      const files = nmFiles(inv.cluster.bridge);
       const nm = {
         ...context,
         ...nmPortKeys(facts.networkManager),
@@ -125,9 +134,9 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
     ],
   },
   networkd: {
-    paths: (host, bridge) => Object.values(networkdFiles(host, bridge)),
+    paths: (_host, bridge) => Object.values(networkdFiles(bridge)),
     render: (host, inv, _facts, context) => {
-      const files = networkdFiles(host, inv.cluster.bridge);
+      const files = networkdFiles(inv.cluster.bridge);
       return [
         templateFile({ ...common, path: files.netdev, template: 'networkd-bridge.netdev.hbs', context }),
         templateFile({ ...common, path: files.bridge, template: 'networkd-bridge.network.hbs', context }),
@@ -161,14 +170,15 @@ export function networkFiles(inv: Inventory, host: HostSpec, facts: NetworkFacts
 }
 
 /**
- * Files a backend other than ifupdown and ifcfg removes: what the family's
- * installer configured the port with, and every other backend's own files
- * (a host that changed backends), never /etc/network/interfaces.
+ * Files apply removes on `host`: every other backend's own files (a host that
+ * changed backends) and what earlier versions wrote; for a backend other than
+ * ifupdown and ifcfg, also what the family's installer configured the port
+ * with. Never /etc/network/interfaces (managed whole, or loopback-only).
  */
 export function replacedNetworkFiles(host: HostSpec, bridge: string): string[] {
   const own = new Set(networkBackends[host.networkBackend].paths(host, bridge));
   const others = (Object.keys(networkBackends) as NetworkBackend[]).filter((b) => b !== host.networkBackend).flatMap((b) => networkBackends[b].paths(host, bridge));
-  const legacy = `/etc/network/interfaces.d/hvmctl-${bridge}`;
-  const paths = [...osProfile(host).network.installerFiles(host.interface), legacy, ...others];
+  const installer = host.networkBackend === 'ifupdown' || host.networkBackend === 'ifcfg' ? [] : osProfile(host).network.installerFiles(host.interface);
+  const paths = [...installer, ...legacyFiles(host, bridge), ...others];
   return [...new Set(paths)].filter((p) => p !== debianInterfacesPath && !own.has(p));
 }

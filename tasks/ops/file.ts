@@ -160,7 +160,8 @@ export function writeScript(file: ManagedFile, opts: WriteOptions = {}): string 
   const tmpPattern = sh`${dir}/.${base}.hvmctl-tmp.`;
   const validate = file.validate
     ? [
-        `if ! { ${file.validate.replaceAll('{}', '"$t"')}\n} 1>&2; then`,
+        // a subshell: a validator that ends with `exit` must not end the write with it
+        `if ! ( ${file.validate.replaceAll('{}', '"$t"')}\n) 1>&2; then`,
         sh`  echo ${`hvmctl: validation of the new ${file.path} failed (${file.validate}); target left unchanged`} >&2`,
         '  exit 65',
         'fi',

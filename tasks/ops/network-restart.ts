@@ -34,6 +34,7 @@
 import { posix } from 'node:path';
 import type { NetworkBackend } from '../../src/inventory/types.ts';
 import { debianInterfacesPath } from '../../src/render/managed-files.ts';
+import { networkdDir, nmConnectionsDir } from '../../src/render/network-files.ts';
 import { quote, raw, sh } from '../../src/shell.ts';
 
 /** The bound apply prints: the host has restored its previous files and restarted its network this long after the restart. */
@@ -120,6 +121,22 @@ export function deleteBridgeScript(bridge: string): string {
   return sh`if [ -n "$(ip -o link show dev ${bridge} type bridge 2>/dev/null)" ]; then ip link set dev ${bridge} down; ip link del dev ${bridge}; fi`;
 }
 
+/**
+ * Where this apply removed another backend's files (their undo records are
+ * there), that backend still holds the bridge in memory and would fight
+ * ifupdown for it: netplan regenerates (its networkd files in /run go),
+ * networkd reloads, NetworkManager restarts (its ifupdown plugin then leaves
+ * the devices /etc/network/interfaces names alone; a reload does not).
+ */
+export function forgetOtherBackendsScript(): string {
+  const removed = (dir: string): string => sh`[ -d ${UNDO_DIR + dir} ]`;
+  return [
+    `if ${removed('/etc/netplan')} && command -v netplan >/dev/null; then netplan generate; fi`,
+    `if { ${removed(networkdDir)} || ${removed('/etc/netplan')}; } && systemctl -q is-active systemd-networkd.service 2>/dev/null; then networkctl reload; fi`,
+    `if ${removed(nmConnectionsDir)} && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`,
+  ].join('\n');
+}
+
 function ifupdown(n: NetworkNames): NetworkMethod {
   const old = sh`$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`;
   // `--allow=hotplug` as networking.service does: an installer's `allow-hotplug eth0` is not `auto`.
@@ -127,6 +144,7 @@ function ifupdown(n: NetworkNames): NetworkMethod {
   return {
     tool: 'ifupdown',
     restart: [
+      forgetOtherBackendsScript(),
       `old=${old}`,
       'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
       'ifdown -a --force --exclude=lo',
@@ -176,28 +194,51 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
   },
   networkmanager: (n, t) => {
     if (!t.nmcli || !t.busctl || !t.systemd) return undefined;
+    const restartNm = 'systemctl restart NetworkManager.service';
     return {
       tool: 'NetworkManager',
       restart: [
-        ...leaveIfupdown(n, t),
+        // Leaving ifupdown: NetworkManager's ifupdown plugin reads which
+        // devices to leave alone (those /etc/network/interfaces names) only
+        // when NetworkManager starts; after a reload the port stays unmanaged
+        // (seen on Debian 12's NM 1.42 in the lab). So NetworkManager is
+        // restarted, which would also end a checkpoint: this one change relies
+        // on the detached rollback alone.
+        ...(t.ifup
+          ? [
+              sh`old=$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`,
+              'if [ -n "$old" ] && [ -f "$old" ]; then',
+              '  ifdown -a --force --exclude=lo -i "$old"',
+              sh`  ip addr flush dev ${n.iface} scope global`,
+              `  ${restartNm}`,
+              sh`  nmcli connection up id ${n.bridge}`,
+              '  exit $?',
+              'fi',
+            ]
+          : []),
         sh`cp=$(busctl call ${raw(nmBus)} CheckpointCreate aouu 0 ${ROLLBACK_SECONDS} ${NM_CHECKPOINT_FLAGS}) || { echo 'hvmctl: no NetworkManager checkpoint; network not restarted' >&2; exit 1; }`,
         // busctl prints `o "/org/freedesktop/NetworkManager/Checkpoint/1"`
         `cp=$(printf '%s' "$cp" | sed -e 's/^o //' -e 's/"//g')`,
-        sh`printf '%s\\n' "$cp" > ${NM_CHECKPOINT}`,
+        sh`printf '%s\n' "$cp" > ${NM_CHECKPOINT}`,
         sh`nmcli connection reload && nmcli connection up id ${n.bridge}`,
       ].join('\n'),
       stop: nmCheckpointCall('CheckpointRollback'),
-      start: ['nmcli connection reload', ...ifupdownStart(t)].join('\n'),
+      // restarted, not reloaded, where ifupdown is: the restored files may hand the port back to it (see above)
+      start: [t.ifup ? restartNm : 'nmcli connection reload', ...ifupdownStart(t)].join('\n'),
       confirm: nmCheckpointCall('CheckpointDestroy'),
     };
   },
+  // Not `netplan apply`: it runs `udevadm trigger`, which fails where /sys is
+  // read-only (containers; the lab's hosts), and does for networkd no more
+  // than this, apart from renames and .link files, which hvmctl's YAML does
+  // not use. (Nor `netplan try`: it refuses bridges with parameters.)
   netplan: (n, t) => {
-    if (!t.netplan) return undefined;
+    if (!t.netplan || !t.systemd) return undefined;
     return {
       tool: 'netplan',
-      restart: [...leaveIfupdown(n, t), 'netplan generate && netplan apply'].join('\n'),
+      restart: [...leaveIfupdown(n, t), 'netplan generate && systemctl restart systemd-networkd.service'].join('\n'),
       stop: 'true',
-      start: ['netplan apply', ...ifupdownStart(t)].join('\n'),
+      start: ['netplan generate; systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
     };
   },
   networkd: (n, t) => {
@@ -216,7 +257,7 @@ export const methodNeeds: Readonly<Record<NetworkBackend, string>> = {
   ifupdown: 'ifupdown/NetworkManager',
   ifcfg: 'ifupdown/NetworkManager',
   networkmanager: 'nmcli and busctl with systemd (NetworkManager)',
-  netplan: 'netplan',
+  netplan: 'netplan with systemd (systemd-networkd)',
   networkd: 'networkctl with systemd (systemd-networkd)',
 };
 

@@ -54,26 +54,26 @@ export function networkFiles(ctx: Omit<TaskContext, 'cluster'>, facts: NetworkFa
 }
 
 /**
- * Files earlier versions wrote that now double a stanza: ifupdown merges every
- * `iface br0` it reads, so the old interfaces.d file beside the whole-file
- * /etc/network/interfaces would add its address a second time.
+ * Network files apply removes: another backend's (a host that changed
+ * backends would otherwise configure the bridge twice, e.g. NetworkManager's
+ * keyfiles beside ifupdown's stanza) and earlier versions' (ifupdown merges
+ * every `iface br0` it reads, so the old interfaces.d file would add its
+ * address a second time).
  */
 export function retiredNetworkFiles(ctx: Omit<TaskContext, 'cluster'>): RetiredFile[] {
-  return retiredBy[ctx.host.networkBackend](ctx);
+  return replaced(ctx);
 }
 
-const retiredBy: Readonly<Record<NetworkBackend, (ctx: Omit<TaskContext, 'cluster'>) => RetiredFile[]>> = {
-  ifupdown: (ctx) => {
-    const path = `/etc/network/interfaces.d/hvmctl-${ctx.inventory.cluster.bridge}`;
-    return [{ path, why: 'the bridge is in /etc/network/interfaces now', notify: ['network-restart'] }];
-  },
-  ifcfg: () => [],
-  networkmanager: (ctx) => replaced(ctx, 'the NetworkManager keyfiles'),
-  netplan: (ctx) => replaced(ctx, "hvmctl's netplan file"),
-  networkd: (ctx) => replaced(ctx, "hvmctl's networkd files"),
+const retiredBy: Readonly<Record<NetworkBackend, string>> = {
+  ifupdown: '/etc/network/interfaces',
+  ifcfg: 'the ifcfg files',
+  networkmanager: 'the NetworkManager keyfiles',
+  netplan: "hvmctl's netplan file",
+  networkd: "hvmctl's networkd files",
 };
 
-function replaced(ctx: Omit<TaskContext, 'cluster'>, by: string): RetiredFile[] {
+function replaced(ctx: Omit<TaskContext, 'cluster'>): RetiredFile[] {
+  const by = retiredBy[ctx.host.networkBackend];
   return replacedNetworkFiles(ctx.host, ctx.inventory.cluster.bridge).map((path) => ({ path, why: `replaced by ${by}`, notify: ['network-restart'] }));
 }
 
