@@ -4,9 +4,9 @@ import { defineConfig } from 'vitest/config';
 
 // The lab's end-to-end files share one lab and build on each other's state,
 // as an operator's day would: the lab itself, then apply (bootstrap, drift,
-// faults), what a guest on the bridge can reach, what other operators, stale
+// faults), each other network backend on kvmnode3, what a guest on the bridge can reach, what other operators, stale
 // keys and hung hosts meet, then the balancer on the bootstrapped cluster (home, migrations that fail at each phase, disks no two QEMUs may open, two homes with one agent acting, then consolidate), and last its metrics from and to Prometheus.
-const labOrder = ['lab.test.ts', 'apply.test.ts', 'neighbour.test.ts', 'operators.test.ts', 'balancer.test.ts', 'faults.test.ts', 'leases.test.ts', 'leader.test.ts', 'consolidate.test.ts', 'prometheus.test.ts'];
+const labOrder = ['lab.test.ts', 'apply.test.ts', 'backends.test.ts', 'neighbour.test.ts', 'operators.test.ts', 'balancer.test.ts', 'faults.test.ts', 'leases.test.ts', 'leader.test.ts', 'consolidate.test.ts', 'prometheus.test.ts'];
 
 class LabSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

@@ -81,6 +81,11 @@ const networkdFiles = (bridge: string) => ({
   bridge: `${networkdDir}/10-hvmctl-${bridge}.network`,
   port: `${networkdDir}/10-hvmctl-${bridge}-port.network`,
 });
+/** Keeps an installed NetworkManager off the bridge and its port where another backend has them. */
+export const nmUnmanagedPath = '/etc/NetworkManager/conf.d/90-hvmctl-unmanaged.conf';
+const nmUnmanaged = (context: Readonly<Record<string, string | number>>): ManagedFile =>
+  templateFile({ ...common, path: nmUnmanagedPath, template: 'nm-unmanaged.conf.hbs', context });
+
 /** Files earlier versions of hvmctl wrote, which a current backend's files replace. */
 const legacyFiles = (host: HostSpec, bridge: string): string[] => [
   `/etc/network/interfaces.d/hvmctl-${bridge}`,
@@ -121,8 +126,9 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
     },
   },
   netplan: {
-    paths: () => [netplanPath],
+    paths: () => [netplanPath, nmUnmanagedPath],
     render: (_host, _inv, _facts, context) => [
+      nmUnmanaged(context),
       templateFile({
         ...secret,
         path: netplanPath,
@@ -134,10 +140,11 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
     ],
   },
   networkd: {
-    paths: (_host, bridge) => Object.values(networkdFiles(bridge)),
-    render: (host, inv, _facts, context) => {
+    paths: (_host, bridge) => [...Object.values(networkdFiles(bridge)), nmUnmanagedPath],
+    render: (_host, inv, _facts, context) => {
       const files = networkdFiles(inv.cluster.bridge);
       return [
+        nmUnmanaged(context),
         templateFile({ ...common, path: files.netdev, template: 'networkd-bridge.netdev.hbs', context }),
         templateFile({ ...common, path: files.bridge, template: 'networkd-bridge.network.hbs', context }),
         templateFile({ ...common, path: files.port, template: 'networkd-port.network.hbs', context }),
@@ -177,8 +184,11 @@ export function networkFiles(inv: Inventory, host: HostSpec, facts: NetworkFacts
  */
 export function replacedNetworkFiles(host: HostSpec, bridge: string): string[] {
   const own = new Set(networkBackends[host.networkBackend].paths(host, bridge));
-  const others = (Object.keys(networkBackends) as NetworkBackend[]).filter((b) => b !== host.networkBackend).flatMap((b) => networkBackends[b].paths(host, bridge));
-  const installer = host.networkBackend === 'ifupdown' || host.networkBackend === 'ifcfg' ? [] : osProfile(host).network.installerFiles(host.interface);
+  const profile = osProfile(host).network;
+  // the backends this family offers: no other could have written files here
+  const offered = (Object.keys(networkBackends) as NetworkBackend[]).filter((b) => profile.packages[b] !== null);
+  const others = offered.filter((b) => b !== host.networkBackend).flatMap((b) => networkBackends[b].paths(host, bridge));
+  const installer = host.networkBackend === 'ifupdown' || host.networkBackend === 'ifcfg' ? [] : profile.installerFiles(host.interface);
   const paths = [...installer, ...legacyFiles(host, bridge), ...others];
   return [...new Set(paths)].filter((p) => p !== debianInterfacesPath && !own.has(p));
 }

@@ -34,7 +34,7 @@
 import { posix } from 'node:path';
 import type { NetworkBackend } from '../../src/inventory/types.ts';
 import { debianInterfacesPath } from '../../src/render/managed-files.ts';
-import { networkdDir, nmConnectionsDir } from '../../src/render/network-files.ts';
+import { networkdDir, nmUnmanagedPath } from '../../src/render/network-files.ts';
 import { quote, raw, sh } from '../../src/shell.ts';
 
 /** The bound apply prints: the host has restored its previous files and restarted its network this long after the restart. */
@@ -106,6 +106,18 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
   ];
 }
 
+/**
+ * netplan and networkd keep an installed NetworkManager off the bridge and its
+ * port with a drop-in (src/render/network-files.ts); NetworkManager reads it
+ * when it starts. Restarted where the drop-in changed, before the backend
+ * takes the port; in the rollback, where it is active at all (the drop-in may
+ * be gone again).
+ */
+function nmReadsDropIn(when: 'changed' | 'always'): string {
+  const changed = when === 'changed' ? sh`[ -e ${UNDO_DIR + nmUnmanagedPath} ] && ` : '';
+  return `if ${changed}systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`;
+}
+
 /** The rollback's start where the host has ifupdown: the restored /etc/network/interfaces up again. */
 function ifupdownStart(t: NetworkTools): string[] {
   return t.ifup ? ['ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo'] : [];
@@ -133,7 +145,7 @@ export function forgetOtherBackendsScript(): string {
   return [
     `if ${removed('/etc/netplan')} && command -v netplan >/dev/null; then netplan generate; fi`,
     `if { ${removed(networkdDir)} || ${removed('/etc/netplan')}; } && systemctl -q is-active systemd-networkd.service 2>/dev/null; then networkctl reload; fi`,
-    `if ${removed(nmConnectionsDir)} && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`,
+    `if ${removed('/etc/NetworkManager')} && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`,
   ].join('\n');
 }
 
@@ -236,18 +248,18 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
     if (!t.netplan || !t.systemd) return undefined;
     return {
       tool: 'netplan',
-      restart: [...leaveIfupdown(n, t), 'netplan generate && systemctl restart systemd-networkd.service'].join('\n'),
+      restart: [nmReadsDropIn('changed'), ...leaveIfupdown(n, t), 'netplan generate && systemctl restart systemd-networkd.service'].join('\n'),
       stop: 'true',
-      start: ['netplan generate; systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
+      start: [nmReadsDropIn('always'), 'netplan generate; systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
     };
   },
   networkd: (n, t) => {
     if (!t.networkctl || !t.systemd) return undefined;
     return {
       tool: 'systemd-networkd',
-      restart: [...leaveIfupdown(n, t), 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service'].join('\n'),
+      restart: [nmReadsDropIn('changed'), ...leaveIfupdown(n, t), 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service'].join('\n'),
       stop: 'true',
-      start: ['systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
+      start: [nmReadsDropIn('always'), 'systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
     };
   },
 };

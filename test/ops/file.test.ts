@@ -105,8 +105,8 @@ describe('file change (pure)', () => {
         `h=$(sha256sum < "$t") && [ "\${h%% *}" = ${sha256('new\n')} ] || { echo 'hvmctl: /etc/hosts: the new content did not arrive whole (connection lost?); target left unchanged' >&2; exit 66; }`,
         `chown ${me}:${myGroup} -- "$t"`,
         'chmod 0644 -- "$t"',
-        'if ! { true "$t"',
-        '} 1>&2; then',
+        "if ! ( true \"$t\"",
+        ') 1>&2; then',
         `  echo 'hvmctl: validation of the new /etc/hosts failed (true {}); target left unchanged' >&2`,
         '  exit 65',
         'fi',
@@ -212,6 +212,19 @@ describe('file write on a real file system', () => {
     const { results } = await apply(managed(path, 'good\n', { validate: `grep -q good {}` }));
     expect(results[0]?.code).toBe(0);
     expect(readFileSync(path, 'utf8')).toBe('good\n');
+  });
+
+  it("a validator that ends with `exit` (netplan's does) ends only itself: the file is still written, or refused", async () => {
+    // found on the lab: `{ ...; exit $rc }` ended the whole write before its rename, reporting "create"
+    const dir = tempDir();
+    const path = join(dir, '60-hvmctl.yaml');
+    const validate = (verdict: string) => `r=$(mktemp -d) && cp {} "$r/x" && grep -q ${verdict} "$r/x"; rc=$?; rm -rf "$r"; exit $rc`;
+    expect((await apply(managed(path, 'good\n', { validate: validate('good') }))).results[0]?.code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe('good\n');
+    const refused = (await apply(managed(path, 'bad\n', { validate: validate('good') }))).results[0];
+    expect(refused?.code).toBe(65);
+    expect(readFileSync(path, 'utf8')).toBe('good\n');
+    expect(readdirSync(dir)).toEqual(['60-hvmctl.yaml']);
   });
 
   it('removes stale temp files a killed run left behind', async () => {

@@ -88,23 +88,42 @@ describe('network files task', () => {
     const rh = networkFiles({ ...ctx, host: redhatHost });
     expect(rh.map((f) => f.path)).toEqual(['/etc/sysconfig/network-scripts/ifcfg-eth0', '/etc/sysconfig/network-scripts/ifcfg-br0']);
     expect(rh.every((f) => f.notify.includes('network-restart'))).toBe(true);
-    expect(retiredNetworkFiles({ ...ctx, host: redhatHost })).toEqual([]);
+    // another backend's files on an EL host (it changed backends); what the installer wrote stays for ifcfg
+    expect(retiredNetworkFiles({ ...ctx, host: redhatHost }).map((r) => r.path)).toEqual([
+      '/etc/network/interfaces.d/hvmctl-br0',
+      '/etc/NetworkManager/system-connections/hvmctl-br0-port-eth0.nmconnection',
+      '/etc/systemd/network/10-hvmctl-eth0.network',
+      '/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection',
+      '/etc/NetworkManager/system-connections/hvmctl-br0-port.nmconnection',
+      '/etc/systemd/network/10-hvmctl-br0.netdev',
+      '/etc/systemd/network/10-hvmctl-br0.network',
+      '/etc/systemd/network/10-hvmctl-br0-port.network',
+      '/etc/NetworkManager/conf.d/90-hvmctl-unmanaged.conf',
+    ]);
   });
 
-  it('Debian: removes the old interfaces.d stanza first, then writes the file, both recording undo records', () => {
+  it("Debian: removes the old interfaces.d stanza and the other backends' files first, then writes the file, each recording undo records", () => {
     const facts = networkTask.facts(ctx);
-    expect(Object.keys(facts)).toEqual([legacy, interfaces, 'network-unconfirmed']);
+    const retired = retiredNetworkFiles(ctx).map((r) => r.path);
+    expect(retired[0]).toBe(legacy);
+    expect(retired).toContain('/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection');
+    expect(retired).toContain('/etc/netplan/60-hvmctl.yaml');
+    expect(retired).toContain('/etc/systemd/network/10-hvmctl-br0.netdev');
+    expect(retired.some((p) => p.includes('sysconfig')), 'Debian offers no ifcfg: nothing to look for').toBe(false);
+    expect(Object.keys(facts)).toEqual([...retired, interfaces, 'network-unconfirmed']);
     const old = { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256('auto br0\n'), content: 'auto br0\n' } as const;
-    const plan = networkTask.plan(ctx, { [legacy]: old, [interfaces]: absent, 'network-unconfirmed': false });
-    expect(plan.changes.map((c) => c.summary)).toEqual([`remove ${legacy} (the bridge is in /etc/network/interfaces now)`, `create ${interfaces}`]);
-    expect(plan.changes.map((c) => c.notify)).toEqual([['network-restart'], ['network-restart']]);
-    for (const c of plan.changes) expect(c.commands[0]?.script).toContain(`${UNDO_DIR}/etc/network/`);
+    const keyfile = '/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection';
+    const states = Object.fromEntries(retired.map((p) => [p, p === legacy || p === keyfile ? old : absent]));
+    const plan = networkTask.plan(ctx, { ...states, [interfaces]: absent, 'network-unconfirmed': false });
+    expect(plan.changes.map((c) => c.summary)).toEqual([`remove ${legacy} (replaced by /etc/network/interfaces)`, `remove ${keyfile} (replaced by /etc/network/interfaces)`, `create ${interfaces}`]);
+    expect(plan.changes.map((c) => c.notify)).toEqual([['network-restart'], ['network-restart'], ['network-restart']]);
+    for (const c of plan.changes) expect(c.commands[0]?.script).toContain(`${UNDO_DIR}/etc/`);
   });
 
   it('asks for a restart when an earlier apply wrote the files but never confirmed one (it was killed), and only then', () => {
     const file = networkFiles(ctx)[0]!;
     const same = { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256(file.content), content: file.content } as const;
-    const upToDate = { [legacy]: absent, [interfaces]: same };
+    const upToDate = { ...Object.fromEntries(retiredNetworkFiles(ctx).map((r) => [r.path, absent])), [interfaces]: same };
     expect(networkTask.plan(ctx, { ...upToDate, 'network-unconfirmed': false })).toEqual({ changes: [], reason: `${interfaces} already up to date` });
     const pending = networkTask.plan(ctx, { ...upToDate, 'network-unconfirmed': true });
     expect(pending.changes).toEqual([{ summary: 'restart the network: an earlier apply changed its files and never confirmed a restart', commands: [], notify: ['network-restart'] }]);
@@ -143,8 +162,11 @@ describe('restart methods (pure)', () => {
     expect(networkMethod(os, names, { systemd: true, networkService: false })).toBeUndefined();
   });
 
-  it('ifupdown: down with the previous file the undo record names, then with the current one, the port bare, a stray bridge gone, then up', () => {
+  it('ifupdown: another backend whose files this apply removed forgets the bridge; down with the previous file the undo record names, then with the current one, the port bare, a stray bridge gone, then up', () => {
     expect(ifupdown.restart.split('\n')).toEqual([
+      `if [ -d ${UNDO_DIR}/etc/netplan ] && command -v netplan >/dev/null; then netplan generate; fi`,
+      `if { [ -d ${UNDO_DIR}/etc/systemd/network ] || [ -d ${UNDO_DIR}/etc/netplan ]; } && systemctl -q is-active systemd-networkd.service 2>/dev/null; then networkctl reload; fi`,
+      `if [ -d ${UNDO_DIR}/etc/NetworkManager ] && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`,
       `old=$(head -n 1 -- ${UNDO_DIR}/etc/network/interfaces 2>/dev/null || true)`,
       'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
       'ifdown -a --force --exclude=lo',
@@ -218,7 +240,9 @@ describe('network-restart safety net', () => {
     const { ctx, commands, probes } = handlerCtx({ facts: tools({ ifup: true }), answers: [['restart-rc', restarted]] }, disarmed);
     const outcome = await restartNetworkSafely(ctx, fakeClock());
     expect(outcome).toEqual({ status: 'changed', reason: 'network restarted (ifupdown); reachable over a new connection, rollback disarmed' });
-    expect(commands()).toEqual([armScript([legacy, interfaces], ifupdown, names), detachedRestartScript(ifupdown.restart)]);
+    const retired = retiredNetworkFiles({ inventory: testInventory, host: debianHost, check: false }).map((r) => r.path);
+    expect(retired[0]).toBe(legacy);
+    expect(commands()).toEqual([armScript([...retired, interfaces], ifupdown, names), detachedRestartScript(ifupdown.restart)]);
     expect(probes).toEqual([confirmScript()]);
   });
 
@@ -362,7 +386,8 @@ function readFileState(path: string) {
 describe('network handler in the runner', () => {
   it('is reported skipped where there is no tool and does not stop the host', async () => {
     const { runPlaybook } = await import('../../tasks/engine/runner.ts');
-    const fleet = new FakeFleet({ kvmnode1: { facts: { ...tools({}), [`file:${interfaces}`]: ok('absent\n'), [`file:${legacy}`]: ok('absent\n'), 'network-unconfirmed': ok('none\n') } } });
+    const retired = retiredNetworkFiles({ inventory: testInventory, host: debianHost, check: false }).map((r) => [`file:${r.path}`, ok('absent\n')]);
+    const fleet = new FakeFleet({ kvmnode1: { facts: { ...tools({}), [`file:${interfaces}`]: ok('absent\n'), ...Object.fromEntries(retired), 'network-unconfirmed': ok('none\n') } } });
     const report = await runPlaybook({ inventory: testInventory, tasks: [networkTask as never], handlers: [networkRestartHandler], hosts: [debianHost], connect: (h) => fleet.connect(h.name) });
     expect(report.results.map((r) => [r.status, r.task, r.reason])).toEqual([
       ['changed', 'network files', `create ${interfaces}`],
@@ -398,25 +423,50 @@ describe('the backends added for issue 13: facts -> commands', () => {
   });
 
   it("where ifupdown is still there (Debian's installer), the restart first takes its previous file down and the rollback brings it up", () => {
-    for (const [backend, extra] of [['networkmanager', { nmcli: '/x', busctl: '/x' }], ['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
+    const leave = [
+      `old=$(head -n 1 -- ${UNDO_DIR}/etc/network/interfaces 2>/dev/null || true)`,
+      'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
+      'ip addr flush dev eth0 scope global',
+    ];
+    for (const [backend, extra] of [['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
       const m = networkMethod(backend, names, { ...debianTools, ...extra })!;
-      expect(m.restart.split('\n').slice(0, 3)).toEqual([
-        `old=$(head -n 1 -- ${UNDO_DIR}/etc/network/interfaces 2>/dev/null || true)`,
-        'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
-        'ip addr flush dev eth0 scope global',
-      ]);
+      expect(m.restart.split('\n').slice(1, 4)).toEqual(leave);
       expect(m.start.split('\n').at(-1)).toBe('ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo');
       const without = networkMethod(backend, names, { ...bare, ...extra })!;
       expect(without.restart).not.toContain('ifdown');
       expect(without.start).not.toContain('ifup');
     }
+    // NetworkManager's ifupdown plugin reads which devices to leave alone only at its start: leaving
+    // ifupdown restarts it (no checkpoint survives that), and so does the rollback back to ifupdown
+    const m = networkMethod('networkmanager', names, { ...debianTools, nmcli: '/x', busctl: '/x' })!;
+    expect(m.restart.split('\n').slice(0, 8)).toEqual([
+      leave[0],
+      'if [ -n "$old" ] && [ -f "$old" ]; then',
+      '  ifdown -a --force --exclude=lo -i "$old"',
+      '  ip addr flush dev eth0 scope global',
+      '  systemctl restart NetworkManager.service',
+      '  nmcli connection up id br0',
+      '  exit $?',
+      'fi',
+    ]);
+    expect(m.restart.split('\n').at(-1)).toBe('nmcli connection reload && nmcli connection up id br0');
+    expect(m.start.split('\n')).toEqual(['systemctl restart NetworkManager.service', 'ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo']);
+    expect(nm.restart).not.toContain('ifdown');
+    expect(nm.start).toBe('nmcli connection reload');
   });
 
-  it('netplan: generate and apply (never `netplan try`, which refuses a bridge with parameters); networkd: enabled and restarted', () => {
+  it('netplan: generate, then networkd restarted (never `netplan apply`, whose udevadm trigger fails where /sys is read-only, nor `netplan try`); networkd: enabled and restarted; both restart an active NetworkManager where its drop-in changed', () => {
+    const dropIn = `if [ -e ${UNDO_DIR}/etc/NetworkManager/conf.d/90-hvmctl-unmanaged.conf ] && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`;
+    const always = 'if systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi';
     const np = networkMethod('netplan', names, { ...bare, netplan: '/x' })!;
-    expect([np.tool, np.restart, np.stop, np.start]).toEqual(['netplan', 'netplan generate && netplan apply', 'true', 'netplan apply']);
+    expect([np.tool, np.restart, np.stop, np.start]).toEqual(['netplan', `${dropIn}\nnetplan generate && systemctl restart systemd-networkd.service`, 'true', `${always}\nnetplan generate; systemctl restart systemd-networkd.service`]);
+    expect(networkMethod('netplan', names, { ...bare, netplan: '/x', systemd: false })).toBeUndefined();
     const nd = networkMethod('networkd', names, { ...bare, networkctl: '/x' })!;
-    expect([nd.tool, nd.restart, nd.start]).toEqual(['systemd-networkd', 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service', 'systemctl restart systemd-networkd.service']);
+    expect([nd.tool, nd.restart, nd.start]).toEqual([
+      'systemd-networkd',
+      `${dropIn}\nsystemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service`,
+      `${always}\nsystemctl restart systemd-networkd.service`,
+    ]);
   });
 
   it('every script is valid sh, and inventory names are quoted', async () => {

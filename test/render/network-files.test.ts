@@ -114,7 +114,7 @@ describe.runIf(hasNetplan)('netplan (netplan generate, netplan.io)', () => {
     const { files } = netplanGenerate(yaml.content);
     const theirs = Object.fromEntries(Object.entries(files).map(([name, text]) => [name.replace('netplan', 'hvmctl'), parseIni(text)]));
     expect(ours['10-hvmctl-br0.netdev']).toEqual(theirs['10-hvmctl-br0.netdev']);
-    expect(ours['10-hvmctl-eth0.network']).toEqual(theirs['10-hvmctl-eth0.network']);
+    expect(ours['10-hvmctl-br0-port.network']).toEqual(theirs['10-hvmctl-eth0.network']);
     const b = ours['10-hvmctl-br0.network'];
     const t = theirs['10-hvmctl-br0.network'];
     expect(b?.Match).toEqual(t?.Match);
@@ -148,7 +148,7 @@ describe('NetworkManager keyfiles', () => {
     const rendered = networkFiles(inv, node2);
     expect(rendered.map((f) => [f.path, f.mode])).toEqual([
       ['/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection', 0o600],
-      ['/etc/NetworkManager/system-connections/hvmctl-br0-port-enp1s0.nmconnection', 0o600],
+      ['/etc/NetworkManager/system-connections/hvmctl-br0-port.nmconnection', 0o600],
     ]);
     const [bridge, port] = rendered.map((f) => parseIni(f.content));
     expect(bridge?.ipv4).toEqual({ method: 'manual', address1: '172.21.3.11/26', gateway: '172.21.3.1' });
@@ -172,26 +172,34 @@ describe('what each backend replaces', () => {
         '/etc/NetworkManager/system-connections/enp1s0.nmconnection',
         '/etc/sysconfig/network-scripts/ifcfg-enp1s0',
         '/etc/sysconfig/network-scripts/ifcfg-br0',
-        '/etc/netplan/60-hvmctl.yaml',
         '/etc/systemd/network/10-hvmctl-br0.netdev',
+        // networkd's drop-in that keeps NetworkManager off the bridge
+        '/etc/NetworkManager/conf.d/90-hvmctl-unmanaged.conf',
+        // an earlier hvmctl's port keyfile, named after the interface
+        '/etc/NetworkManager/system-connections/hvmctl-br0-port-enp1s0.nmconnection',
       ]),
     );
     expect(replaced).not.toContain('/etc/network/interfaces');
-    expect(replaced.filter((p) => p.includes('hvmctl-br0') && p.endsWith('.nmconnection'))).toEqual([]);
+    // EL offers no netplan: nothing of it to look for
+    expect(replaced).not.toContain('/etc/netplan/60-hvmctl.yaml');
+    expect(replaced).not.toContain('/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection');
+    expect(replaced).not.toContain('/etc/NetworkManager/system-connections/hvmctl-br0-port.nmconnection');
   });
 
   it("netplan on Ubuntu: the installer's and cloud-init's netplan files", () => {
     expect(replacedNetworkFiles(host('kvmnode1'), 'br0')).toEqual(expect.arrayContaining(['/etc/netplan/00-installer-config.yaml', '/etc/netplan/50-cloud-init.yaml']));
   });
 
-  it('Debian with networkd: /etc/network/interfaces managed with only lo, beside the networkd files', () => {
+  it("Debian with networkd: /etc/network/interfaces managed with only lo, NetworkManager's drop-in, the networkd files (the port's named after the bridge)", () => {
     const paths = managedFiles(inv, host('kvmnode3')).filter((f) => f.tags.includes('network'));
     expect(paths.map((f) => f.path)).toEqual([
       '/etc/network/interfaces',
+      '/etc/NetworkManager/conf.d/90-hvmctl-unmanaged.conf',
       '/etc/systemd/network/10-hvmctl-br0.netdev',
       '/etc/systemd/network/10-hvmctl-br0.network',
-      '/etc/systemd/network/10-hvmctl-eth0.network',
+      '/etc/systemd/network/10-hvmctl-br0-port.network',
     ]);
+    expect(parseIni(paths[1]?.content ?? '')).toEqual({ keyfile: { 'unmanaged-devices': 'interface-name:br0;interface-name:eth0' } });
     expect(paths[0]?.template).toBe('templates/interfaces-loopback.hbs');
   });
 });

@@ -1,0 +1,157 @@
+// End-to-end: each network backend Debian packages besides ifupdown
+// (NetworkManager, netplan with networkd, systemd-networkd) takes kvmnode3
+// from the installer's ifupdown to its bridge for real, keeps it over a
+// reboot, rolls a change that cuts the host off back by itself within the
+// bound apply prints, and hands the host back to ifupdown. ifupdown's own
+// bridge and rollback are apply.test.ts'. One host, one backend at a time, as
+// an operator moving a server from ifupdown would; kvmnode3 carries no guest
+// at this point (they start on kvmnode1).
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually, labExec, labSsh, labUnavailableReason, mustLabExec, parseJsonOutput, repoRoot, runHvmctl, type Ran } from './support.ts';
+
+const skip = labUnavailableReason();
+const host = 'kvmnode3';
+const address = '172.21.3.12';
+const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-e2e-backends-'));
+const original = path.join(repoRoot, 'inventory.yaml');
+
+type Backend = 'networkmanager' | 'netplan' | 'networkd';
+
+/** The lab's inventory with kvmnode3 on `backend`, its port named `iface`. */
+function inventory(backend: Backend, iface = 'eth0'): string {
+  const text = readFileSync(original, 'utf8');
+  const stanza = /(\n {4}kvmnode3:\n {6}address: 172\.21\.3\.12\n {6}mac: "[^"]+"\n {6}interface: )eth0\n/;
+  expect(text, 'the lab inventory names kvmnode3 as this test expects').toMatch(stanza);
+  const file = path.join(dir, `${backend}-${iface}.yaml`);
+  writeFileSync(file, text.replace(stanza, `$1${iface}\n      network: {backend: ${backend}}\n`));
+  return file;
+}
+
+const sshWorks = () => labSsh(host, 'true', { timeoutMs: 10_000 }).code === 0;
+
+interface Row {
+  host: string;
+  task: string;
+  status: string;
+  reason: string;
+}
+const results = (r: Ran) => parseJsonOutput<{ results: Row[] }>(r).results;
+const restartOf = (r: Ran) => results(r).find((x) => x.host === host && /network-restart/.test(x.task));
+
+/** The bridge as the kernel has it: its IPv4 address and its ports (no guest runs on kvmnode3 here). */
+function bridge(): { address: string; ports: string[] } {
+  const addr = mustLabExec(host, 'ip -4 -o addr show dev br0 scope global').trim();
+  const ports = mustLabExec(host, 'ip -o link show master br0')
+    .split('\n')
+    .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1])
+    .filter((x): x is string => x !== undefined);
+  return { address: /inet (\S+)/.exec(addr)?.[1] ?? '', ports };
+}
+
+/** Who configured br0 and its port, in each backend's own words. */
+const configuredBy: Record<Backend, () => void> = {
+  networkmanager: () => {
+    const devices = mustLabExec(host, 'nmcli -t -f DEVICE,STATE,CONNECTION device');
+    expect(devices).toMatch(/^br0:connected:br0$/m);
+    expect(devices).toMatch(/^eth0:connected:br0-port-eth0$/m);
+  },
+  netplan: () => {
+    expect(mustLabExec(host, 'networkctl --no-legend list br0 eth0')).toMatch(/br0\s+bridge\s+routable\s+configured[\s\S]*eth0\s+ether\s+enslaved\s+configured|eth0\s+ether\s+enslaved\s+configured[\s\S]*br0\s+bridge\s+routable\s+configured/);
+    // netplan's own rendering, not hvmctl's networkd files
+    expect(mustLabExec(host, 'ls /run/systemd/network; ls /etc/systemd/network')).toMatch(/^10-netplan-br0\.network$/m);
+    expect(mustLabExec(host, 'ls /etc/systemd/network')).not.toMatch(/hvmctl/);
+  },
+  networkd: () => {
+    expect(mustLabExec(host, 'networkctl --no-legend list br0 eth0')).toMatch(/br0\s+bridge\s+routable\s+configured[\s\S]*eth0\s+ether\s+enslaved\s+configured|eth0\s+ether\s+enslaved\s+configured[\s\S]*br0\s+bridge\s+routable\s+configured/);
+    expect(mustLabExec(host, 'networkctl status br0')).toMatch(/Network File: \/etc\/systemd\/network\/10-hvmctl-br0\.network/);
+  },
+};
+
+/** The files each backend writes (and ifupdown's apply removes again). */
+const filesOf: Record<Backend, string[]> = {
+  networkmanager: ['/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection', '/etc/NetworkManager/system-connections/hvmctl-br0-port.nmconnection'],
+  netplan: ['/etc/netplan/60-hvmctl.yaml'],
+  networkd: ['/etc/systemd/network/10-hvmctl-br0.netdev', '/etc/systemd/network/10-hvmctl-br0.network', '/etc/systemd/network/10-hvmctl-br0-port.network'],
+};
+
+/** ifupdown has the bridge, and no other backend claims it. */
+function onIfupdown(): void {
+  expect(mustLabExec(host, 'cat /etc/network/interfaces')).toMatch(/^iface br0 inet static$/m);
+  expect(bridge()).toEqual({ address: `${address}/26`, ports: ['eth0'] });
+  const nm = labExec(host, 'nmcli -t -f DEVICE,STATE device');
+  if (nm.code === 0) expect(nm.stdout).not.toMatch(/^(br0|eth0):connected$/m);
+  const nd = labExec(host, 'networkctl --no-legend list br0 eth0');
+  if (nd.code === 0) expect(nd.stdout).not.toMatch(/configured/);
+}
+
+describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  beforeAll(() => {
+    const r = runHvmctl(['apply'], { timeoutMs: 600_000 });
+    expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+    expect(mustLabExec(host, 'virsh -c qemu:///system list --name').trim(), 'a guest on kvmnode3').toBe('');
+    onIfupdown();
+  }, 700_000);
+
+  describe.each(['networkmanager', 'netplan', 'networkd'] as const)('%s', (backend) => {
+    it('a change that cuts kvmnode3 off (its port named ens3) is rolled back by the host within the bound; it is back on ifupdown as before', async () => {
+      const before = mustLabExec(host, 'cat /etc/network/interfaces; ip -br addr show dev br0');
+      const t0 = Date.now();
+      const r = runHvmctl(['apply', '-i', inventory(backend, 'ens3'), '--limit', host, '--json'], { timeoutMs: 300_000 });
+      expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(2);
+      const restart = restartOf(r);
+      expect(restart?.status, JSON.stringify(restart)).toBe('failed');
+      expect(restart?.reason).toMatch(/unreachable after the network restart/);
+      const bound = Number(/within (\d+) s/.exec(restart?.reason ?? '')?.[1]);
+      expect(bound, restart?.reason).toBeGreaterThan(0);
+      // the rollback's last step removes the undo records
+      const rolledBack = () => labExec(host, 'test ! -e /run/hvmctl/network-undo && test ! -e /run/hvmctl/network-rollback.pid').code === 0;
+      const back = await eventually(() => rolledBack() && sshWorks() && labExec(host, 'cat /etc/network/interfaces; ip -br addr show dev br0').stdout === before, bound * 1000 + 30_000);
+      const seconds = (Date.now() - t0) / 1000;
+      expect(back, `kvmnode3 not back on its old network ${seconds.toFixed(0)} s after apply started`).toBe(true);
+      expect(seconds).toBeLessThan(bound + 30);
+      expect(mustLabExec(host, 'tail -n 20 /var/log/hvmctl/network-rollback.log')).toMatch(/rollback done/);
+      for (const f of filesOf[backend]) expect(labExec(host, `test -e ${f}`).code, `${f} left behind`).not.toBe(0);
+      onIfupdown();
+      process.stderr.write(`${backend}: cut-off change rolled back, kvmnode3 back on ifupdown ${seconds.toFixed(1)} s after apply started (bound ${bound} s)\n`);
+    }, 400_000);
+
+    it(`gets its bridge from ${backend}: the address on br0, eth0 its only port; plan then exits 0`, () => {
+      const file = inventory(backend);
+      const r = runHvmctl(['apply', '-i', file, '--limit', host, '--json'], { timeoutMs: 300_000 });
+      expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+      expect(restartOf(r)?.status).toBe('changed');
+      expect(sshWorks()).toBe(true);
+      expect(bridge()).toEqual({ address: `${address}/26`, ports: ['eth0'] });
+      configuredBy[backend]();
+      // ifupdown brings up only lo (its comments name the bridge)
+      expect(mustLabExec(host, "grep -v '^#' /etc/network/interfaces")).not.toMatch(/br0|eth0/);
+      for (const f of filesOf[backend]) expect(mustLabExec(host, `stat -c %a ${f}`).trim(), f).toBe(backend === 'networkd' ? '644' : '600');
+      const plan = runHvmctl(['plan', '-i', file, '--limit', host]);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    });
+
+    it(`after a reboot ${backend} brings the bridge up again by itself; plan exits 0`, () => {
+      const r = runHvmctl(['lab', 'reboot', host], { timeoutMs: 400_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(sshWorks()).toBe(true);
+      expect(bridge()).toEqual({ address: `${address}/26`, ports: ['eth0'] });
+      configuredBy[backend]();
+      const plan = runHvmctl(['plan', '-i', inventory(backend), '--limit', host]);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    }, 450_000);
+
+    it(`back to ifupdown: ${backend}'s files removed, the bridge is ifupdown's; plan exits 0`, () => {
+      const r = runHvmctl(['apply', '--limit', host, '--json'], { timeoutMs: 300_000 });
+      expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+      expect(restartOf(r)?.status).toBe('changed');
+      expect(sshWorks()).toBe(true);
+      for (const f of filesOf[backend]) expect(labExec(host, `test -e ${f}`).code, `${f} left behind`).not.toBe(0);
+      onIfupdown();
+      const plan = runHvmctl(['plan']);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    });
+  });
+});
