@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { demoSummary } from '../../lab/demo.ts';
+import { demoSummary } from '../../cli/lab-demo.ts';
 import { enterArgv } from '../../lab/enter.ts';
 import type { LabState } from '../../lab/state.ts';
 import { accountingHierarchies, hostCgroups, labTopology } from '../../lab/topology.ts';

@@ -6,16 +6,16 @@
 // wait until the balancer moves a guest away, unload, wait until it is back
 // home; each step's log lines and how long it took.
 import { existsSync } from 'node:fs';
-import type { CliIo } from '../src/cli/io.ts';
+import type { CliIo } from './io.ts';
 import type { Inventory } from '../src/inventory/types.ts';
-import { hostEntry, runInHost } from './enter.ts';
-import { setGuestLoad } from './guest-load.ts';
-import { LabError } from './lab-error.ts';
-import { labPresence, labUp } from './up.ts';
-import { readLabState } from './state.ts';
-import type { LabState } from './state.ts';
-import { GUEST_NAMES, labRoles, labVms, locateGuests } from './vms.ts';
-import type { GuestPlacement } from './vms.ts';
+import { hostEntry, runInHost } from '../lab/enter.ts';
+import { setGuestLoad } from '../lab/guest-load.ts';
+import { LabError } from '../lab/lab-error.ts';
+import { labPresence, labUp } from '../lab/up.ts';
+import { readLabState } from '../lab/state.ts';
+import type { LabState } from '../lab/state.ts';
+import { GUEST_NAMES, labRoles, labVms, locateGuests } from '../lab/vms.ts';
+import type { GuestPlacement } from '../lab/vms.ts';
 
 export interface DemoDeps {
   /** Runs `hvmctl apply ARGV` and returns its exit code. */
