@@ -217,10 +217,6 @@ function parseStorage(raw: unknown, fail: Fail): AgentStorage | undefined {
   return { client, address, export: path('export'), mount: path('mount') };
 }
 
-export function hostNamed(config: AgentConfig, name: string): AgentHost | undefined {
-  return config.hosts.find((h) => h.name === name);
-}
-
 export function hypervisorNames(config: AgentConfig): string[] {
   return config.hosts.filter((h) => h.role === 'hypervisor').map((h) => h.name);
 }

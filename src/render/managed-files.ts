@@ -187,8 +187,3 @@ function leaseHookFile(inv: Inventory): ManagedFile {
     context: { dir: inv.nfs.locks.dir },
   });
 }
-
-/** Hypervisors other than `host` (for templates and tasks that pair hosts). */
-export function peers(inv: Inventory, host: HostSpec): HostSpec[] {
-  return hypervisors(inv).filter((h) => h.name !== host.name);
-}
