@@ -12,12 +12,12 @@ import { DEFAULT_CONFIG_PATH } from '../balancer/config.ts';
 import type { Connector } from '../src/connector/connector.ts';
 import { UsageError } from '../src/errors.ts';
 import { balancerHosts, type HostSpec, type Inventory } from '../src/inventory/types.ts';
+import { balancerPaths } from '../src/render/balancer-paths.ts';
 import { sh } from '../src/shell.ts';
 import type { CliIo } from './io.ts';
 
 export const summary = 'the load balancer (status, once, run, log, move, drain, undrain, simulate)';
 
-const AGENT_SCRIPT = '/opt/hvmctl/balancer.mjs';
 const AGENT_COMMANDS = ['status', 'once', 'run', 'log', 'move', 'drain', 'undrain'];
 
 export const help = `usage: hvmctl balance <command> [options]
@@ -115,7 +115,7 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
       (await import('../src/connector/connect.ts')).connectHost(inv, h));
   const connector = await connect(inventory, host);
   try {
-    const result = await connector.run(sh`node ${AGENT_SCRIPT} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);
+    const result = await connector.run(sh`node ${balancerPaths.script} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);
     if (result.stdout) io.out(result.stdout);
     if (result.stderr) io.err(result.stderr);
     if (result.code === 127 || /Cannot find module '\/opt\/hvmctl\/balancer\.mjs'|No such file or directory.*balancer\.json/.test(result.stderr)) {
