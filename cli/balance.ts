@@ -105,7 +105,7 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
   const load = deps.loadInventory ?? (async (f: string) => (await import('../src/inventory/load.ts')).loadInventory(f));
   const { withEnvOverrides } = await import('./apply.ts');
   const inventory = withEnvOverrides(await load(file), io.env);
-  // The balancer runs on the first of its hosts (the first home, or the pool's first).
+  // The balancer runs on the first of its hosts (the first home, or consolidate's first host).
   const agentName = balancerHosts(inventory.balancer)[0];
   const host = inventory.hosts.find((h) => h.name === agentName);
   if (!host) throw new UsageError(`the inventory's balancer (strategy ${inventory.balancer.strategy}) names no host to run on`, `set balancer.${inventory.balancer.strategy}.hosts in the inventory`);

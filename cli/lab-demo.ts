@@ -14,8 +14,8 @@ import { hostEntry, runInHost } from '../lab/enter.ts';
 import { setGuestLoad } from '../lab/guest-load.ts';
 import { LabError } from '../lab/lab-error.ts';
 import { labPresence, labUp } from '../lab/up.ts';
-import { readLabState } from '../lab/state.ts';
-import type { LabState } from '../lab/state.ts';
+import { readLabState } from '../lab/lab-record.ts';
+import type { LabState } from '../lab/lab-record.ts';
 import { GUEST_NAMES, labRoles, labVms, locateGuests } from '../lab/vms.ts';
 import type { GuestPlacement } from '../lab/vms.ts';
 

@@ -4,7 +4,7 @@ import { LOCAL_LIBVIRT_URI } from '../src/libvirt-uri.ts';
 import { sh } from '../src/shell.ts';
 import { loadKey } from './guest-image.ts';
 import { LabError } from './lab-error.ts';
-import type { LabState } from './state.ts';
+import type { LabState } from './lab-record.ts';
 import { hostEntry } from './enter.ts';
 import { labRoles, locateGuests, mustInHost } from './vms.ts';
 

@@ -11,7 +11,7 @@ import type { HostEntry } from './enter.ts';
 import { guestDomainXml } from './guest-domain.ts';
 import { guestImage } from './guest-image.ts';
 import { LabError } from './lab-error.ts';
-import type { LabHostState, LabState } from './state.ts';
+import type { LabHostState, LabState } from './lab-record.ts';
 
 export const GUEST_NAMES = ['server1', 'server2', 'server3'] as const;
 
