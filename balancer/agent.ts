@@ -18,7 +18,7 @@ import { acquireLock } from './lock.ts';
 import { createStorageCheck } from './storage-check.ts';
 import { DOMAIN_RUNNING, isActive } from './collect/domstats.ts';
 import { decide as policyDecide } from './policy/decide.ts';
-import { effectiveDrained, readDrains, readState, withDrain, writeDrains } from './state.ts';
+import { effectiveDrained, readDrains, readState, withDrain, writeDrains } from './state-file.ts';
 
 export interface AgentIo {
   out(text: string): void;

@@ -3,7 +3,6 @@
 // each doubling with every failure in a row (a success clears the VM's
 // record). Kept in the state file as [time of the last failure, failures in a
 // row]; pure.
-import type { MigrationResult } from './migrate.ts';
 
 /** Seconds a VM waits after its first failed migration; doubles per failure, at most VM_BACKOFF_MAX. */
 export const VM_BACKOFF_S = 300;
@@ -21,6 +20,18 @@ export interface Failures {
   readonly destinations: Readonly<Record<string, Failure>>;
 }
 
+/**
+ * What nextFailures reads of a run's migration results (migrate.ts's
+ * MigrationResult has it; named here so this pure module imports nothing of
+ * the executor, which would close a cycle through types.ts).
+ */
+export interface MoveOutcome {
+  readonly migration: { readonly vm: string };
+  readonly ok: boolean;
+  readonly dryRun: boolean;
+  readonly attempts: readonly { readonly to: string; readonly ok: boolean }[];
+}
+
 export const noFailures: Failures = { vms: {}, destinations: {} };
 
 export const pairKey = (vm: string, to: string): string => `${vm}>${to}`;
@@ -36,7 +47,7 @@ export function waitLeft(f: Failure | undefined, now: number, base: number, max:
 }
 
 /** The record after a run's results: failures counted, successes cleared, expired entries dropped. */
-export function nextFailures(prev: Failures, results: readonly MigrationResult[], now: number): Failures {
+export function nextFailures(prev: Failures, results: readonly MoveOutcome[], now: number): Failures {
   const vms: Record<string, Failure> = {};
   const destinations: Record<string, Failure> = {};
   for (const [k, f] of Object.entries(prev.vms)) if (now - f[0] < VM_BACKOFF_MAX_S) vms[k] = f;

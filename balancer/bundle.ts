@@ -3,13 +3,13 @@
 // balancer/agent-main.ts (platform node, target node18: Debian 12's nodejs),
 // no minification, no source map, paths relative to the repository, so the
 // same source gives the same bytes (apply compares them to stay a no-op).
-// Built once per process. The precompiled CLI (src/build.ts) builds nothing:
+// Built once per process. The precompiled CLI (cli/build.ts) builds nothing:
 // it reads agent.mjs beside itself, built with it from the same sources.
 import type { BuildOptions } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { repoRoot } from '../src/paths.ts';
 
-/** Defined (true) only inside the precompiled CLI in dist/ (src/build.ts). */
+/** Defined (true) only inside the precompiled CLI in dist/ (cli/build.ts). */
 declare const __HVMCTL_DIST__: boolean | undefined;
 
 let cached: Promise<string> | undefined;
@@ -33,7 +33,7 @@ export async function bundleAgent(): Promise<string> {
   return file.text;
 }
 
-/** esbuild's options for the agent (src/build.ts uses them too: one definition of its bytes). */
+/** esbuild's options for the agent (cli/build.ts uses them too: one definition of its bytes). */
 export function agentBuildOptions(): BuildOptions & { write: false } {
   return {
     absWorkingDir: repoRoot,

@@ -23,8 +23,10 @@ import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { HvmError } from '../src/errors.ts';
 import { balancerHosts, type BalancerSpec, type PrometheusSpec, type StrategySpec } from '../src/inventory/types.ts';
+import { PEER_LIBVIRT_URI } from '../src/libvirt-uri.ts';
+import { balancerPaths } from '../src/render/balancer-paths.ts';
 
-export const DEFAULT_CONFIG_PATH = '/etc/hvmctl/balancer.json';
+export const DEFAULT_CONFIG_PATH = balancerPaths.config;
 
 export interface AgentHost {
   readonly name: string;
@@ -75,15 +77,13 @@ export interface AgentStorage {
   readonly mount: string;
 }
 
-export const DEFAULT_LIBVIRT_URI = 'qemu+ssh://root@{fqdn}:{port}/system';
-
 export const DEFAULT_PATHS: AgentPaths = {
-  state: '/var/lib/hvmctl/state.json',
-  log: '/var/log/hvmctl/balancer.log',
-  jsonl: '/var/log/hvmctl/balancer.jsonl',
-  lock: '/run/hvmctl-balancer.lock',
-  metrics: '/var/lib/prometheus/node-exporter/hvmctl.prom',
-  drains: '/var/lib/hvmctl/drains.json',
+  state: balancerPaths.state,
+  log: balancerPaths.log,
+  jsonl: balancerPaths.jsonl,
+  lock: balancerPaths.lock,
+  metrics: balancerPaths.metrics,
+  drains: balancerPaths.drains,
   leader: '',
 };
 
@@ -194,7 +194,7 @@ export function parseAgentConfig(data: unknown, file: string, hostname?: string)
     (paths as Record<string, string>)[key] = v as string;
   }
   if (pathsRaw.jsonl === undefined && data.jsonl === undefined) paths.jsonl = paths.log.replace(/(\.log)?$/, '.jsonl');
-  const libvirtUri = data.libvirtUri ?? DEFAULT_LIBVIRT_URI;
+  const libvirtUri = data.libvirtUri ?? PEER_LIBVIRT_URI;
   if (typeof libvirtUri !== 'string' || !libvirtUri.includes('{fqdn}') && !libvirtUri.includes('{name}')) {
     fail(`libvirtUri must be a URI template with {fqdn} or {name} (got ${JSON.stringify(libvirtUri)})`);
   }
@@ -215,10 +215,6 @@ function parseStorage(raw: unknown, fail: Fail): AgentStorage | undefined {
     return v;
   };
   return { client, address, export: path('export'), mount: path('mount') };
-}
-
-export function hostNamed(config: AgentConfig, name: string): AgentHost | undefined {
-  return config.hosts.find((h) => h.name === name);
 }
 
 export function hypervisorNames(config: AgentConfig): string[] {

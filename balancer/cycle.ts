@@ -15,7 +15,7 @@ import type { Exec } from './exec.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
-import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, writeState } from './state.ts';
+import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, writeState } from './state-file.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
 import type { History, Plan, Snapshot } from './types.ts';
 import { homeHosts, longestWindow, type BalancerSpec } from '../src/inventory/types.ts';

@@ -7,7 +7,7 @@ import { parseDomstats, type DomainStats } from './collect/domstats.ts';
 import { parseVirshList } from './collect/virsh-list.ts';
 import { formatVmMetadata, parseVmMetadata, VM_METADATA_KEY, VM_METADATA_URI, type VmMetadata } from './collect/vm-metadata.ts';
 import type { Exec, ExecResult } from './exec.ts';
-import { DEFAULT_LIBVIRT_URI } from './config.ts';
+import { LOCAL_LIBVIRT_URI, PEER_LIBVIRT_URI } from '../src/libvirt-uri.ts';
 import type { HostAddress } from './host-files.ts';
 
 export interface MigrateOutcome {
@@ -50,7 +50,7 @@ export interface VirshOptions {
   readonly self: string;
   readonly hosts: readonly HostAddress[];
   readonly exec: Exec;
-  /** Another hypervisor's URI, `{fqdn}`/`{name}`/`{port}` (its sshd port) replaced; default DEFAULT_LIBVIRT_URI. */
+  /** Another hypervisor's URI, `{fqdn}`/`{name}`/`{port}` (its sshd port) replaced; default PEER_LIBVIRT_URI. */
   readonly uriTemplate?: string;
   /** For everything but migrate. */
   readonly timeoutMs?: number;
@@ -60,10 +60,10 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
   const { self, hosts, exec } = options;
   const timeoutMs = options.timeoutMs ?? 20_000;
   const uri = (host: string): string => {
-    if (host === self) return 'qemu:///system';
+    if (host === self) return LOCAL_LIBVIRT_URI;
     const h = hosts.find((x) => x.name === host);
     if (!h) throw new ConnectError(host, 'not a hypervisor in the balancer configuration');
-    return (options.uriTemplate ?? DEFAULT_LIBVIRT_URI).replaceAll('{fqdn}', h.fqdn).replaceAll('{name}', h.name).replaceAll('{port}', String(h.sshPort ?? 22));
+    return (options.uriTemplate ?? PEER_LIBVIRT_URI).replaceAll('{fqdn}', h.fqdn).replaceAll('{name}', h.name).replaceAll('{port}', String(h.sshPort ?? 22));
   };
   const virsh = (host: string, args: readonly string[], t = timeoutMs): Promise<ExecResult> =>
     exec(['virsh', '-c', uri(host), ...args], { timeoutMs: t });

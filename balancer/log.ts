@@ -11,7 +11,7 @@ import type { PredictionCheck } from './prediction.ts';
 export interface RunRecord {
   readonly time: number;
   readonly dryRun: boolean;
-  /** Hosts whose CPU and memory the log line shows: the homes, or under 'consolidate' the pool. */
+  /** Hosts whose CPU and memory the log line shows: the homes, or under 'consolidate' its hosts. */
   readonly home: readonly string[];
   /** The configured strategy's name. */
   readonly strategy: string;

@@ -16,9 +16,10 @@
 // so the collector never reads half of it.
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { balancerPaths } from '../src/render/balancer-paths.ts';
 import type { RunRecord } from './log.ts';
 
-export const DEFAULT_METRICS_PATH = '/var/lib/prometheus/node-exporter/hvmctl.prom';
+export const DEFAULT_METRICS_PATH = balancerPaths.metrics;
 
 /** `name{labels}` → value, for the counters of a previous file (other lines are ignored). */
 export function parseCounters(text: string): Map<string, number> {

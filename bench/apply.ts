@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { loadInventory } from '../src/inventory/load.ts';
 import { balancerHosts, hypervisors, storageHosts } from '../src/inventory/types.ts';
 import type { Inventory } from '../src/inventory/types.ts';
+import { balancerPaths } from '../src/render/balancer-paths.ts';
 import { generatedInventory } from './inventory-gen.ts';
 import { ansibleInventory } from './ansible-inventory.ts';
 import { parseAnsibleRecap, parseHvmctlRecap } from './recap.ts';
@@ -222,8 +223,8 @@ async function renderFor(invFile: string, dir: string): Promise<void> {
   const { buildAgentBundle } = await import('../balancer/bundle.ts');
   const bundle = await buildAgentBundle();
   for (const home of balancerHosts(i.balancer)) {
-    mkdirSync(path.join(dir, home, 'opt/hvmctl'), { recursive: true });
-    writeFileSync(path.join(dir, home, 'opt/hvmctl/balancer.mjs'), bundle);
+    mkdirSync(path.join(dir, home, balancerPaths.dir), { recursive: true });
+    writeFileSync(path.join(dir, home, balancerPaths.script), bundle);
   }
 }
 

@@ -30,6 +30,7 @@ import { createVirshLibvirt } from '../balancer/libvirt.ts';
 import { decide } from '../balancer/policy/decide.ts';
 import type { BalancerConfig } from '../balancer/policy/strategies.ts';
 import type { HostState, Snapshot, VmState } from '../balancer/types.ts';
+import { LOCAL_LIBVIRT_URI } from '../src/libvirt-uri.ts';
 
 const SEED_SAMPLING_S = 60;
 const sampleSeconds = Number(process.env.HVMCTL_BENCH_SAMPLE_SECONDS ?? 5);
@@ -46,9 +47,9 @@ function ownCpuMs(): number {
 }
 
 async function benchCycle(): Promise<void> {
-  const libvirtUp = spawnSync('virsh', ['-c', 'qemu:///system', 'version'], { stdio: 'ignore' }).status === 0;
+  const libvirtUp = spawnSync('virsh', ['-c', LOCAL_LIBVIRT_URI, 'version'], { stdio: 'ignore' }).status === 0;
   if (!libvirtUp && process.env.HVMCTL_BENCH_SANDBOX === undefined && process.getuid?.() === 0) {
-    console.log('no libvirtd answers on qemu:///system: re-running beside a throwaway libvirtd (sandbox.sh, private namespaces)\n');
+    console.log(`no libvirtd answers on ${LOCAL_LIBVIRT_URI}: re-running beside a throwaway libvirtd (sandbox.sh, private namespaces)\n`);
     const sandbox = fileURLToPath(new URL('../test/fixtures/captured-balancer/sandbox.sh', import.meta.url));
     const r = spawnSync('unshare', ['--mount', '--net', '--propagation', 'private', 'bash', sandbox, process.execPath, ...process.execArgv, fileURLToPath(import.meta.url)], {
       stdio: 'inherit',
@@ -76,7 +77,7 @@ async function benchCycle(): Promise<void> {
   const cpu = ownCpuMs() + childCpuMs() - cpu0;
   const host = collected.snapshot.hosts[0]!;
   console.log('One measure+decide cycle on this machine');
-  console.log(`  libvirt: ${host.reachable ? `qemu:///system, ${collected.snapshot.vms.length} running VM(s): ${collected.snapshot.vms.map((v) => `${v.name}=${Math.round(v.cpuUsed)}%`).join(' ')}` : `not reachable (${collected.notes.join('; ')})`}`);
+  console.log(`  libvirt: ${host.reachable ? `${LOCAL_LIBVIRT_URI}, ${collected.snapshot.vms.length} running VM(s): ${collected.snapshot.vms.map((v) => `${v.name}=${Math.round(v.cpuUsed)}%`).join(' ')}` : `not reachable (${collected.notes.join('; ')})`}`);
   console.log(`  host: ${host.reachable ? `CPU ${Math.round((host.cpuUsed / host.cpuCapacity) * 100)}% of ${host.cpuCapacity / 100} cores, ${Math.round(host.memAvailableMiB)} of ${Math.round(host.memTotalMiB)} MiB available` : 'unmeasured'}`);
   console.log(`  plan: ${plan.migrations.length} migration(s); ${plan.reasons[0] ?? ''}`);
   console.log(`  wall time: measure ${((t1 - t0) / 1000).toFixed(2)} s (window ${sampleSeconds} s) + decide ${(t2 - t1).toFixed(2)} ms`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `hvmctl` command. The sources are TypeScript. It runs dist/hvmctl.mjs,
-// their precompiled bundle (src/build.ts; `npm ci` builds it), while every
+// their precompiled bundle (cli/build.ts; `npm ci` builds it), while every
 // source listed in dist/manifest.json still has the mtime and size it had when
 // the bundle was built; after an edit it rebuilds the bundle first (about
 // 0.5 s, once). Where dist/ cannot be written, or with HVMCTL_NO_DIST=1, tsx
@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
 
-/** The manifest's format (src/build.ts MANIFEST_FORMAT) this launcher understands. */
+/** The manifest's format (cli/build.ts MANIFEST_FORMAT) this launcher understands. */
 const FORMAT = 1;
 
 function distIsFresh() {
@@ -50,14 +50,14 @@ async function registerTsx() {
 async function fromSources(why) {
   debug(`running the sources through tsx (${why})`);
   await registerTsx();
-  return import('../src/cli/main.ts');
+  return import('../cli/main.ts');
 }
 
 async function fromDist() {
   if (!distIsFresh()) {
     try {
       await registerTsx();
-      await (await import('../src/build.ts')).buildDist();
+      await (await import('../cli/build.ts')).buildDist();
     } catch (error) {
       return fromSources(`cannot rebuild dist/: ${error?.message ?? error}`);
     }

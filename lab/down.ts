@@ -11,8 +11,8 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } fr
 import path from 'node:path';
 import { forgetHostKeys } from './known-hosts.ts';
 import { runLocal } from './local.ts';
-import type { LabState } from './state.ts';
-import { readLabState } from './state.ts';
+import type { LabState } from './lab-record.ts';
+import { readLabState } from './lab-record.ts';
 import { CGROUP_PARENT, CGROUP_ROOT, LAB_BRIDGE, LAB_DIR } from './topology.ts';
 import { LabError } from './lab-error.ts';
 

@@ -8,7 +8,7 @@ import { execProcess } from '../balancer/exec.ts';
 import type { RunResult } from '../src/connector/connector.ts';
 import { initPid } from './host-process.ts';
 import { LabError } from './lab-error.ts';
-import type { LabHostState, LabState } from './state.ts';
+import type { LabHostState, LabState } from './lab-record.ts';
 import { accountingHierarchies, hostCgroups } from './topology.ts';
 
 const JOIN_CGROUPS = 'for g in "$@"; do case $g in --) shift; break;; esac; echo $$ >"$g/cgroup.procs" || exit 125; shift; done; exec "$@"';

@@ -1,9 +1,10 @@
 // `hvmctl lab load VM PERCENT`: find where the guest runs, send it the key
 // that sets its duty cycle (see guest-image.ts).
+import { LOCAL_LIBVIRT_URI } from '../src/libvirt-uri.ts';
 import { sh } from '../src/shell.ts';
 import { loadKey } from './guest-image.ts';
 import { LabError } from './lab-error.ts';
-import type { LabState } from './state.ts';
+import type { LabState } from './lab-record.ts';
 import { hostEntry } from './enter.ts';
 import { labRoles, locateGuests, mustInHost } from './vms.ts';
 
@@ -23,6 +24,6 @@ export function setGuestLoad(state: LabState, vm: string, percent: number): Load
     });
   }
   const host = labRoles(state).hypervisors.find((h) => h.name === where.host)!;
-  mustInHost(hostEntry(state, host), sh`virsh -c qemu:///system send-key ${vm} ${key}`);
+  mustInHost(hostEntry(state, host), sh`virsh -c ${LOCAL_LIBVIRT_URI} send-key ${vm} ${key}`);
   return { vm, host: host.name, percent: p, key };
 }

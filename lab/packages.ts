@@ -5,7 +5,7 @@
 // which test/lab/prometheus.test.ts runs on the storage node (apply never
 // installs one: a cluster's monitoring is its operator's).
 // tasks/ops/packages.ts owns apply's list; the lab only asks for it.
-import { allDebianPackages } from '../tasks/ops/packages.ts';
+import { allDebianPackages } from '../src/os/packages.ts';
 
 export const LAB_EXTRA_PACKAGES = ['prometheus', 'curl'] as const;
 

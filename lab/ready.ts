@@ -9,7 +9,7 @@ import { hostEntry, runInHostAsync } from './enter.ts';
 import { initPid, supervisorPid } from './host-process.ts';
 import { LabError } from './lab-error.ts';
 import { assertLabRoute } from './route-guard.ts';
-import type { LabState } from './state.ts';
+import type { LabState } from './lab-record.ts';
 import type { LabHost } from './topology.ts';
 import { probePort } from './wait.ts';
 

@@ -9,7 +9,7 @@ import { initPid } from './host-process.ts';
 import { LabError } from './lab-error.ts';
 import type { HostReady } from './ready.ts';
 import { waitHostReady } from './ready.ts';
-import type { LabHostState, LabState } from './state.ts';
+import type { LabHostState, LabState } from './lab-record.ts';
 
 export const REBOOT_TIMEOUT_MS = 180_000;
 

@@ -3,7 +3,7 @@
 // what `lab up` intended.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { initPid } from './host-process.ts';
-import type { LabHostState, LabState } from './state.ts';
+import type { LabHostState, LabState } from './lab-record.ts';
 
 export interface HostStatus {
   readonly name: string;

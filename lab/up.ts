@@ -22,8 +22,8 @@ import { labRepoPackages } from './packages.ts';
 import { mustLocal, runLocal } from './local.ts';
 import { assertLabRoute } from './route-guard.ts';
 import { waitHostsReady } from './ready.ts';
-import type { LabState } from './state.ts';
-import { writeLabState } from './state.ts';
+import type { LabState } from './lab-record.ts';
+import { writeLabState } from './lab-record.ts';
 import type { LabHost, LabTopology } from './topology.ts';
 import { CGROUP_PARENT, CGROUP_ROOT, hostCgroups, LAB_BRIDGE, LAB_CPU_SHARES, LAB_DIR, LAB_LOCKSPACE, labTopology, LXCFS_DIR } from './topology.ts';
 

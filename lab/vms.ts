@@ -4,16 +4,16 @@
 // reach it. Idempotent: a guest already running anywhere is left alone.
 import path from 'node:path';
 import type { Inventory } from '../src/inventory/types.ts';
+import { VIRSH } from '../src/libvirt-uri.ts';
 import { sh } from '../src/shell.ts';
 import { hostEntry, runInHost } from './enter.ts';
 import type { HostEntry } from './enter.ts';
 import { guestDomainXml } from './guest-domain.ts';
 import { guestImage } from './guest-image.ts';
 import { LabError } from './lab-error.ts';
-import type { LabHostState, LabState } from './state.ts';
+import type { LabHostState, LabState } from './lab-record.ts';
 
 export const GUEST_NAMES = ['server1', 'server2', 'server3'] as const;
-const VIRSH = 'virsh -c qemu:///system';
 
 export interface GuestPlacement {
   readonly name: string;

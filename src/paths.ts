@@ -1,6 +1,6 @@
 // Where the repository is, for the files hvmctl reads at run time (templates/,
 // lab/*.sh, balancer/agent-main.ts). This module sits one directory below the
-// root, as does the precompiled CLI (dist/hvmctl.mjs, see src/build.ts) that
+// root, as does the precompiled CLI (dist/hvmctl.mjs, see cli/build.ts) that
 // bundles it, so "one up from here" is the root in both.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -4,7 +4,7 @@
 import type { HostSpec } from '../src/inventory/types.ts';
 import { raw, sh } from '../src/shell.ts';
 import type { Command, Handler, HandlerName } from './engine/types.ts';
-import { VIRSH } from './facts/virsh-pool.ts';
+import { VIRSH } from '../src/libvirt-uri.ts';
 import { networkRestartHandler } from './ops/network.ts';
 
 /** `true` when PID 1 is systemd, as a shell condition. */
@@ -130,7 +130,7 @@ export const libvirtdRestartHandler: Handler = {
         '  i=0; while pgrep -x libvirtd >/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done',
         '  libvirtd -d || exit 1',
         'fi',
-        `i=0; until virsh -c qemu:///system version >/dev/null 2>&1; do i=$((i+1)); if [ $i -ge ${LIBVIRTD_READY_SECONDS * 4} ]; then echo 'libvirtd did not answer within ${LIBVIRTD_READY_SECONDS} s of its restart (virsh -c qemu:///system version)' >&2; exit 1; fi; sleep 0.25; done`,
+        `i=0; until ${VIRSH} version >/dev/null 2>&1; do i=$((i+1)); if [ $i -ge ${LIBVIRTD_READY_SECONDS * 4} ]; then echo 'libvirtd did not answer within ${LIBVIRTD_READY_SECONDS} s of its restart (${VIRSH} version)' >&2; exit 1; fi; sleep 0.25; done`,
       ].join('\n'),
     ),
 };

@@ -1,4 +1,4 @@
-// The precompiled CLI (src/build.ts) and its launcher (bin/hvmctl.js): the
+// The precompiled CLI (cli/build.ts) and its launcher (bin/hvmctl.js): the
 // bundle behaves as the sources do, carries the same agent bytes, and the
 // launcher rebuilds it after an edit and falls back to the sources when it
 // cannot. Builds go to throwaway directories, never to the repository's dist/
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleAgent } from '../balancer/bundle.ts';
-import { buildDist, MANIFEST_FORMAT } from '../src/build.ts';
+import { buildDist, MANIFEST_FORMAT } from '../cli/build.ts';
 import { repoRoot } from '../src/paths.ts';
 
 const run = promisify(execFile);
@@ -39,7 +39,7 @@ describe('buildDist', () => {
   it('records every source with its mtime and size, and every file it wrote', async () => {
     const { manifest } = await built;
     expect(manifest.format).toBe(MANIFEST_FORMAT);
-    for (const source of ['src/cli/main.ts', 'src/cli/apply.ts', 'src/inventory/schema.json', 'tasks/playbook.ts', 'lab/up.ts', 'balancer/agent-main.ts']) {
+    for (const source of ['cli/main.ts', 'cli/apply.ts', 'src/inventory/schema.json', 'tasks/playbook.ts', 'lab/up.ts', 'balancer/agent-main.ts']) {
       const st = statSync(path.join(repoRoot, source));
       expect(manifest.inputs[source], source).toEqual([st.mtimeMs, st.size]);
     }
@@ -96,7 +96,7 @@ describe('buildDist', () => {
       process.stdout.write(JSON.stringify(results));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, maxBuffer: 16 << 20 });
     const fromDist = JSON.parse(stdout) as Record<string, { code: number; lines: string[] }>;
-    const { dispatch } = await import('../src/cli/main.ts');
+    const { dispatch } = await import('../cli/main.ts');
     let bad = 0;
     for (const fixture of fixtures) {
       const lines: string[] = [];
@@ -114,7 +114,7 @@ describe('bin/hvmctl.js', () => {
   // here cannot disturb anything else running from the real checkout.
   const copy = mkdtempSync(path.join(os.tmpdir(), 'hvmctl-launcher-'));
   cleanup.push(copy);
-  for (const entry of ['bin', 'src', 'tasks', 'balancer', 'lab', 'templates', 'package.json', 'inventory.yaml']) {
+  for (const entry of ['bin', 'cli', 'src', 'tasks', 'balancer', 'lab', 'templates', 'package.json', 'inventory.yaml']) {
     cpSync(path.join(repoRoot, entry), path.join(copy, entry), { recursive: true });
   }
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'));
@@ -131,7 +131,7 @@ describe('bin/hvmctl.js', () => {
 
   it('rebuilds after a source is edited, and runs the edited code', async () => {
     await hvmctl(['--version']);
-    const main = path.join(copy, 'src/cli/main.ts');
+    const main = path.join(copy, 'cli/main.ts');
     writeFileSync(main, readFileSync(main, 'utf8').replace("io.out('hvmctl 0.1.0');", "io.out('hvmctl 0.1.0-edited');"));
     const edited = await hvmctl(['--version']);
     expect(edited.stdout).toBe('hvmctl 0.1.0-edited\n');
@@ -146,7 +146,7 @@ describe('bin/hvmctl.js', () => {
   }, 60_000);
 
   it('runs the sources through tsx when dist/ cannot be written, or with HVMCTL_NO_DIST=1', async () => {
-    appendFileSync(path.join(copy, 'src/cli/main.ts'), '\n// edited again\n');
+    appendFileSync(path.join(copy, 'cli/main.ts'), '\n// edited again\n');
     rmSync(path.join(copy, 'dist'), { recursive: true, force: true });
     writeFileSync(path.join(copy, 'dist'), 'not a directory\n');
     const blocked = await hvmctl(['--version']);

@@ -1,4 +1,4 @@
-// Strategy 'consolidate': a pool of equal hypervisors, no homes. Keep every
+// Strategy 'consolidate': equal hypervisors, no homes. Keep every
 // host under `high` by prediction, and empty the hosts that stay under `low`
 // so they can switch off (the agent only reports them: Plan.emptied).
 //  - Each VM's CPU is summarised over its whole history (+ now) as mean and
@@ -54,7 +54,7 @@ export const consolidateStrategy: Strategy<ConsolidateSettings> = {
   name: 'consolidate',
   summary: 'keep every host under high by prediction, empty hosts that stay under low so they can switch off',
   drainLimit: (s) => s.high,
-  plan: ({ snapshot, settings, common, history, ledger, budget }) => planPool(snapshot, { ...common, ...settings }, history, ledger, budget),
+  plan: ({ snapshot, settings, common, history, ledger, budget }) => planConsolidation(snapshot, { ...common, ...settings }, history, ledger, budget),
 };
 
 type Config = ConsolidateSettings & CommonConfig;
@@ -71,7 +71,7 @@ const SPREAD = 1.5;
 /** Watts a host draws idle per unit of capacity: the hosts that cost most to keep on are emptied first. */
 const idlePerCapacity = (b: HostBook): number => powerAt(b.state.powerModel, 0, b.state.cpuCapacity) / b.state.cpuCapacity;
 
-export function planPool(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
+export function planConsolidation(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
   // Predictions use the whole history handed over (the runtime keeps what it keeps; the
   // simulator one hour), not just the trigger windows: a host that was hot within the hour
   // keeps a wide spread, so it is neither emptied nor filled on a short calm spell.
@@ -247,7 +247,7 @@ export function planPool(snapshot: Snapshot, config: Config, history: History, l
   }
 
   // 2. hosts are emptied when everything fits elsewhere: a calm host (under `low`) whenever it
-  // can be; any other host when the pool would still keep one whole host of predicted head-room
+  // can be; any other host when its hosts would still keep one whole host of predicted head-room
   // without it, so the next spike finds room on an active host instead of waking one (which
   // would later cost a host's worth of moves to empty again). The hosts that cost most to keep on
   // (idle watts per unit of capacity) go first, then those that take the fewest moves.

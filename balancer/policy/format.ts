@@ -3,10 +3,6 @@ export function pct(fraction: number): string {
   return `${Math.round(fraction * 100)} %`;
 }
 
-export function mib(value: number): string {
-  return `${Math.round(value)} MiB`;
-}
-
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }

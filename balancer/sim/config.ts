@@ -20,7 +20,7 @@ export const thrMmtConfig: ReplayConfig = {
 
 /** Ours, with the inventory's defaults for `balancer.consolidate`: hysteresis (above 90 % for 2
  * measurements and predicted above it over the hour to shed, below 40 % for 2 and predicted
- * below it over the hour to empty; any other host emptied only when the pool keeps a host of
+ * below it over the hour to empty; any other host emptied only when its hosts keep a host of
  * head-room without it), a 1-hour per-VM cooldown doubled per other move within a day. No limit
  * per run, as the yardsticks (CloudSim has none): the first hour's ~900 forced moves go at once. */
 export const consolidateConfig: ReplayConfig = {

@@ -5,7 +5,7 @@
 // yet, so the 80 % check is skipped, as in CloudSim. 'first-fit' is
 // PowerVmAllocationPolicySimple, used by CloudSim's no-migration (DVFS) run.
 import { HOST_RAM, power } from './model.ts';
-import type { Cluster } from './state.ts';
+import type { Cluster } from './cluster.ts';
 import { TraceError } from './trace-error.ts';
 
 export function placeInitially(c: Cluster, mode: 'power-aware' | 'first-fit' = 'power-aware'): void {

@@ -2,7 +2,7 @@
 // published figures, JSON, report.
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { CliIo } from '../../src/cli/io.ts';
+import type { ReplayOutput } from './output.ts';
 import { mfpedConfig, thrMmtConfig } from './config.ts';
 import { INTERVAL } from './model.ts';
 import { knownDay, REFERENCES, type Reference } from './reference.ts';
@@ -28,7 +28,7 @@ export function labelOf(config: ReplayConfig): string {
   return `hvmctl ${config.strategy}`;
 }
 
-export async function runCloudsim(run: CloudsimRun, io: CliIo): Promise<number> {
+export async function runCloudsim(run: CloudsimRun, io: ReplayOutput): Promise<number> {
   const { config, hosts, dir } = run;
   const started = performance.now();
   const trace = await loadTrace(dir);

@@ -2,7 +2,7 @@
 // strategy beside the other one and no balancing, all computed in this run.
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { CliIo } from '../../src/cli/io.ts';
+import type { ReplayOutput } from './output.ts';
 import { homeReplayConfig, seedReplayConfig } from './config.ts';
 import { homeReport } from './home-report.ts';
 import { replayHome, type HomeReplay } from './home-replay.ts';
@@ -22,7 +22,7 @@ export interface HomeRun {
   readonly report: string | undefined;
 }
 
-export async function runHomeScenario(run: HomeRun, io: CliIo): Promise<number> {
+export async function runHomeScenario(run: HomeRun, io: ReplayOutput): Promise<number> {
   const trace = await loadTrace(run.dir);
   const s = homeScenario(trace, { vms: run.vms, peakShare: run.peakShare });
   const day = knownDay(run.dir) ?? basename(run.dir);

@@ -11,7 +11,7 @@ import { energyJ, HOST_RAM, INTERVAL, MIGRATION_MB_PER_S } from './model.ts';
 import { lowerBoundKWh } from './lower-bound.ts';
 import { checkPredictions, errorSummary, predictionsOf, type PredictionCheck } from '../prediction.ts';
 import { placeInitially } from './placement.ts';
-import { Cluster } from './state.ts';
+import { Cluster } from './cluster.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
 import type { Trace } from './trace.ts';
 

@@ -17,7 +17,7 @@ export interface SshOptions {
   readonly identity: string;
   /** Path of the OpenSSH known_hosts file the host key must be pinned in. */
   readonly knownHosts: string;
-  /** Bound of the TCP connect and SSH handshake (default 15 s; apply passes 5 s, see src/cli/apply.ts). */
+  /** Bound of the TCP connect and SSH handshake (default 15 s; apply passes 5 s, see cli/apply.ts). */
   readonly connectTimeoutMs?: number;
   /**
    * A keepalive every `keepaliveMs` (default 5 s); after `keepaliveCountMax`

@@ -1,6 +1,11 @@
 // IPv4 arithmetic for the inventory's cross-field checks and the templates
 // (netmask, broadcast, "is this address inside the cluster network").
 // Inputs are already schema-checked dotted quads / CIDRs.
+//
+// What an IPv4 address is, is said once: the schema's `definitions.ipv4`
+// pattern. isIpv4() (flags, firewall rules, ipToInt()) tests that very
+// pattern, so the inventory's check and the code's cannot drift apart.
+import schema from './schema.json' with { type: 'json' };
 
 export interface Ipv4Network {
   readonly address: number;
@@ -11,10 +16,8 @@ export interface Ipv4Network {
 }
 
 export function ipToInt(ip: string): number {
+  if (!isIpv4(ip)) throw new RangeError(`not an IPv4 address: ${ip}`);
   const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new RangeError(`not an IPv4 address: ${ip}`);
-  }
   return (((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!) >>> 0;
 }
 
@@ -39,7 +42,7 @@ export function contains(net: Ipv4Network, ip: string): boolean {
   return ((ipToInt(ip) & net.netmask) >>> 0) === net.network;
 }
 
-const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const DOTTED_QUAD = new RegExp(schema.definitions.ipv4.pattern);
 
 /** Whether `s` is a dotted-quad IPv4 address (no leading zeros, no CIDR suffix). */
 export function isIpv4(s: string): boolean {

@@ -93,7 +93,7 @@ export interface HomeSpec {
 
 /** Settings of the `consolidate` strategy, as in the inventory. */
 export interface ConsolidateSpec {
-  /** The pool; the balancer is installed on the first. */
+  /** The hypervisors it packs; the balancer is installed on the first. */
   readonly hosts: readonly string[];
   readonly high: number;
   readonly overloadWindow: number;

@@ -1,6 +1,6 @@
 // The inventory's JSON Schema validator (schema.json, through ajv). Run from
 // the sources, ajv compiles the schema on first use: with loading ajv, about
-// 75 ms of every start. The precompiled CLI (src/build.ts) replaces this
+// 75 ms of every start. The precompiled CLI (cli/build.ts) replaces this
 // module with ajv's standalone code for the same schema and the same options,
 // generated at build time (standaloneValidatorModule below), so the errors,
 // the defaults it fills in and the schema objects it reports are the same.

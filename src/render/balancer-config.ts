@@ -1,6 +1,7 @@
 // The balancer's configuration file (/etc/hvmctl/balancer.json), rendered from
 // the inventory: the balancer on the host reads this and never the inventory.
 import { storageHosts, type BalancerSpec, type Inventory, type Role } from '../inventory/types.ts';
+import { PEER_LIBVIRT_URI } from '../libvirt-uri.ts';
 import { balancerPaths } from './balancer-paths.ts';
 
 export interface BalancerFileHost {
@@ -44,7 +45,7 @@ export function balancerConfig(inv: Inventory): BalancerFileConfig {
     hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address, fqdn: h.fqdn, role: h.role, sshPort: h.sshdPort })),
     // Root's cluster key pair (installed by apply) opens the peers' libvirt,
     // on the port their sshd listens on.
-    libvirtUri: 'qemu+ssh://root@{fqdn}:{port}/system',
+    libvirtUri: PEER_LIBVIRT_URI,
     log: balancerPaths.log,
     jsonl: balancerPaths.jsonl,
     // The state, the drains and the cluster lease are on the storage every hypervisor shares

@@ -1,5 +1,7 @@
-// Where the balancer lives on its home hypervisor(s): one place, shared by the
-// rendered files (cron entry, config) and the task that installs the balancer.
+// Where the balancer lives on its home hypervisor(s): the one place, shared by
+// the rendered files (cron entry, config), the task that installs the
+// balancer, the agent's own defaults (balancer/config.ts), `hvmctl balance`
+// over SSH, the lab's demo and the benchmarks.
 
 export const balancerPaths = {
   /** Installation directory of the bundled balancer. */
@@ -20,6 +22,10 @@ export const balancerPaths = {
   /** History between runs (utilisation windows, last migrations). */
   stateDir: '/var/lib/hvmctl',
   state: '/var/lib/hvmctl/state.json',
+  /** drain/undrain (the agent's default; the rendered config puts it beside the cluster lease). */
+  drains: '/var/lib/hvmctl/drains.json',
+  /** The agent's Prometheus metrics, in node-exporter's textfile directory. */
+  metrics: '/var/lib/prometheus/node-exporter/hvmctl.prom',
   /** Lock against overlapping runs (on tmpfs: a stale lock does not survive a reboot). */
   lock: '/run/hvmctl-balancer.lock',
 } as const;

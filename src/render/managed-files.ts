@@ -41,7 +41,7 @@ export function poolXmlPath(inv: Inventory): string {
   return `/etc/libvirt/storage/${inv.pool.name}.xml`;
 }
 
-/** Whether the balancer is installed on `host` (the home hypervisors, or the pool's first). */
+/** Whether the balancer is installed on `host` (the home hypervisors, or consolidate's first host). */
 export function isBalancerHome(inv: Inventory, host: HostSpec): boolean {
   return host.role === 'hypervisor' && balancerHosts(inv.balancer).includes(host.name);
 }
@@ -186,9 +186,4 @@ function leaseHookFile(inv: Inventory): ManagedFile {
     template: 'libvirt-hook-leases.sh.hbs',
     context: { dir: inv.nfs.locks.dir },
   });
-}
-
-/** Hypervisors other than `host` (for templates and tasks that pair hosts). */
-export function peers(inv: Inventory, host: HostSpec): HostSpec[] {
-  return hypervisors(inv).filter((h) => h.name !== host.name);
 }

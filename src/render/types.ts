@@ -1,6 +1,19 @@
 // A file that apply manages on a host, rendered from the inventory alone
 // (no connection needed), so `hvmctl render` and apply share one list.
-import type { HandlerName } from '../../tasks/engine/types.ts';
+
+/**
+ * What a managed file (or a task's change) notifies when it changes: each
+ * name is one handler of tasks/handlers.ts, run once per host at the end of
+ * the stage. Named here, below both, since the files name them.
+ */
+export type HandlerName =
+  | 'network-restart'
+  | 'exportfs'
+  | 'ganesha-restart'
+  | 'pool-refresh'
+  | 'cron-reload'
+  | 'sshd-reload'
+  | 'libvirtd-restart';
 
 export interface ManagedFile {
   /** Absolute path on the host. */

@@ -113,7 +113,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
 
   // Connect every host (bounded) and prefetch, in one command, the operator's
   // address and every fact the run will ask this host for.
-  await pool(states, forks, aborted, async (s) => {
+  await forEachAtMost(states, forks, aborted, async (s) => {
     try {
       s.connector = await connect(s.spec);
     } catch (error) {
@@ -142,7 +142,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     if (workers.length > 0) {
       opts.events?.stage?.(stage, workers.map((s) => s.spec.name));
       let done = 0;
-      await pool(workers, forks, aborted, async (s) => {
+      await forEachAtMost(workers, forks, aborted, async (s) => {
         await runStageOnHost(s, stage, runnable);
         done += 1;
         opts.events?.hostDone?.(stage, s.spec.name, done, workers.length);
@@ -152,7 +152,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     // stages may need them), on every host still going.
     const publishers = stageTasks.filter((t) => t.publish);
     if (publishers.length > 0 && !aborted()) {
-      await pool(live(), forks, aborted, async (s) => {
+      await forEachAtMost(live(), forks, aborted, async (s) => {
         const base = { inventory: opts.inventory, host: s.spec, check, ...(s.operatorAddress ? { operatorAddress: s.operatorAddress } : {}) };
         const facts = publishers.filter((t) => t.applies(s.spec, opts.inventory)).flatMap((t) => t.publish?.(base) ?? []);
         if (facts.length === 0 || !s.connector) return;
@@ -337,7 +337,7 @@ function summaries(changes: readonly Change[]): string {
 }
 
 /** Runs `work` over `items`, at most `limit` at a time; stops starting new ones once `stop()` says so. */
-export async function pool<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+export async function forEachAtMost<T>(items: readonly T[], limit: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length && !stop()) {

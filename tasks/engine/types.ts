@@ -8,6 +8,7 @@
 // Tasks never touch a host; check mode is "stop before execute".
 import type { Connector, RunResult } from '../../src/connector/connector.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import type { HandlerName } from '../../src/render/types.ts';
 
 export interface Fact<T> {
   /** Unique per host, e.g. `file:/etc/hosts`; facts with the same key are gathered once. */
@@ -27,14 +28,8 @@ export interface Command {
   readonly sensitive?: boolean;
 }
 
-export type HandlerName =
-  | 'network-restart'
-  | 'exportfs'
-  | 'ganesha-restart'
-  | 'pool-refresh'
-  | 'cron-reload'
-  | 'sshd-reload'
-  | 'libvirtd-restart';
+/** The handlers' names (src/render/types.ts: managed files name them too). */
+export type { HandlerName };
 
 export interface Change {
   /** One line for a person: "write /etc/hosts", "define pool default". */

@@ -2,11 +2,11 @@
 // libvirtd (qemu:///system): its persistent definition and its state.
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
+import { VIRSH } from '../../src/libvirt-uri.ts';
 import { raw, sh } from '../../src/shell.ts';
 import type { Fact } from '../engine/types.ts';
 import { unexpected } from './result.ts';
 
-export const VIRSH = 'virsh -c qemu:///system';
 
 /** The parts of a pool definition apply decides on; libvirt adds uuid, capacity, permissions. */
 export interface PoolDefinition {
@@ -23,7 +23,7 @@ export interface PoolInfo {
 }
 
 const NOT_FOUND = /Storage pool not found/;
-const LIBVIRTD_HINT = 'is libvirtd running on the host? (`virsh -c qemu:///system version`)';
+const LIBVIRTD_HINT = `is libvirtd running on the host? (\`${VIRSH} version\`)`;
 
 /** `virsh pool-dumpxml --inactive`: the definition libvirt will use on next start; undefined when not defined. */
 export function poolXml(name: string): Fact<string | undefined> {

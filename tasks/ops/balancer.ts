@@ -19,7 +19,8 @@ import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { type FileState, fileChange, fileFact } from './file.ts';
-import { installCommand, nodePackage } from './packages.ts';
+import { nodePackage } from '../../src/os/packages.ts';
+import { installCommand } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export const MIN_NODE_MAJOR = 18;

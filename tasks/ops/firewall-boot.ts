@@ -32,7 +32,8 @@ import type { Change, Fact, Task, TaskResult } from '../engine/types.ts';
 import { chooseBackend, type FirewallTools, firewallTools } from '../facts/firewall-backend.ts';
 import { initProcess, isSystemd } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
-import { firewallLoaderPackages, installCommand, installedFact } from './packages.ts';
+import { firewallLoaderPackages } from '../../src/os/packages.ts';
+import { installCommand, installedFact } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
 

@@ -21,8 +21,8 @@ import {
   poolDifferences,
   poolInfo,
   poolXml,
-  VIRSH,
 } from '../facts/virsh-pool.ts';
+import { VIRSH } from '../../src/libvirt-uri.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export interface PoolFacts extends Record<string, unknown> {

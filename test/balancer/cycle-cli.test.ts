@@ -8,8 +8,8 @@ import { agentMain, parseAgentArgs, type AgentEnv } from '../../balancer/agent.t
 import { buildAgentBundle, bundleAgent } from '../../balancer/bundle.ts';
 import { readAgentConfig } from '../../balancer/config.ts';
 import { acquireLock } from '../../balancer/lock.ts';
-import { run } from '../../src/cli/balance.ts';
-import type { CliIo } from '../../src/cli/io.ts';
+import { run } from '../../cli/balance.ts';
+import type { CliIo } from '../../cli/io.ts';
 import type { Connector } from '../../src/connector/connector.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { seedCluster } from './fake-cluster.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { run as apply, withEnvOverrides, type ApplyDeps } from '../../src/cli/apply.ts';
-import type { CliIo } from '../../src/cli/io.ts';
-import { dispatch } from '../../src/cli/main.ts';
-import { run as plan } from '../../src/cli/plan.ts';
+import { run as apply, withEnvOverrides, type ApplyDeps } from '../../cli/apply.ts';
+import type { CliIo } from '../../cli/io.ts';
+import { dispatch } from '../../cli/main.ts';
+import { run as plan } from '../../cli/plan.ts';
 import { UsageError } from '../../src/errors.ts';
 import { sh } from '../../src/shell.ts';
 import type { Handler, Task } from '../../tasks/engine/types.ts';
@@ -173,7 +173,7 @@ describe('hvmctl --help', () => {
     const { readFileSync, readdirSync } = await import('node:fs');
     const path = await import('node:path');
     const root = path.resolve(import.meta.dirname, '../..');
-    const sources = ['bin', 'src', 'tasks', 'balancer', 'lab'].flatMap((dir) =>
+    const sources = ['bin', 'cli', 'src', 'tasks', 'balancer', 'lab'].flatMap((dir) =>
       readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' })
         .filter((f) => /\.(ts|js)$/.test(f))
         .map((f) => readFileSync(path.join(root, dir, f), 'utf8')),

@@ -7,7 +7,7 @@ import { parseUnitState, unitState } from '../../tasks/facts/systemd-unit.ts';
 import { osProfiles } from '../../src/os/profiles.ts';
 import { kernelNfsUnit } from '../../tasks/ops/nfs.ts';
 import { SERVICE_UNIT, TIMER_UNIT } from '../../tasks/ops/balancer.ts';
-import { allDebianPackages, wantedPackages } from '../../tasks/ops/packages.ts';
+import { allDebianPackages, wantedPackages } from '../../src/os/packages.ts';
 import { wantedServices } from '../../tasks/ops/services.ts';
 import { captured } from './captured.ts';
 

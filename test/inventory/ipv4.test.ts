@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contains, intToIp, ipToInt, parseCidr } from '../../src/inventory/ipv4.ts';
+import { contains, intToIp, ipToInt, isIpv4, parseCidr } from '../../src/inventory/ipv4.ts';
+import schema from '../../src/inventory/schema.json' with { type: 'json' };
 
 describe('ipv4', () => {
   it.each([
@@ -25,5 +26,27 @@ describe('ipv4', () => {
     expect(() => ipToInt('1.2.3')).toThrow(RangeError);
     expect(() => ipToInt('1.2.3.256')).toThrow(RangeError);
     expect(() => parseCidr('1.2.3.4/33')).toThrow(RangeError);
+    expect(() => ipToInt('1.2..3')).toThrow(RangeError);
+    expect(() => ipToInt('01.2.3.4')).toThrow(RangeError);
+  });
+
+  it.each([
+    ['172.21.3.10', true],
+    ['0.0.0.0', true],
+    ['255.255.255.255', true],
+    ['256.1.1.1', false],
+    ['01.2.3.4', false],
+    ['1.2.3', false],
+    ['1.2.3.4/32', false],
+    [' 1.2.3.4', false],
+    ['2001:db8::1', false],
+  ])('isIpv4(%j) is %s', (s, ok) => {
+    expect(isIpv4(s)).toBe(ok);
+  });
+
+  it("one rule: the schema's cidr pattern is its ipv4 pattern and a prefix", () => {
+    const ipv4 = schema.definitions.ipv4.pattern;
+    expect(ipv4.endsWith('$')).toBe(true);
+    expect(schema.definitions.cidr.pattern).toBe(`${ipv4.slice(0, -1)}/(3[0-2]|[12]?[0-9])$`);
   });
 });

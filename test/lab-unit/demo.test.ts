@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { demoSummary } from '../../lab/demo.ts';
+import { demoSummary } from '../../cli/lab-demo.ts';
 import { enterArgv } from '../../lab/enter.ts';
-import type { LabState } from '../../lab/state.ts';
+import type { LabState } from '../../lab/lab-record.ts';
 import { accountingHierarchies, hostCgroups, labTopology } from '../../lab/topology.ts';
 import { loadInventory } from '../../src/inventory/load.ts';
 

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { accountingHierarchies, hostCgroups, labTopology } from '../../lab/topology.ts';
-import { parseLabArgs } from '../../src/cli/lab.ts';
+import { parseLabArgs } from '../../cli/lab.ts';
 import { formatStatus, servicesIn } from '../../lab/status.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertLabRoute } from '../../lab/route-guard.ts';
-import { readLabState } from '../../lab/state.ts';
-import type { LabState } from '../../lab/state.ts';
+import { readLabState } from '../../lab/lab-record.ts';
+import type { LabState } from '../../lab/lab-record.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(repoRoot, 'bin/hvmctl.js');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../src/inventory/load.ts';
 import { wantedFlows } from '../../src/render/firewall-flows.ts';
 import { exporterChanges, exportersTask, prometheusGroups, type ExporterFacts } from '../../tasks/ops/exporters.ts';
-import { allDebianPackages } from '../../tasks/ops/packages.ts';
+import { allDebianPackages } from '../../src/os/packages.ts';
 import { ctxFor, host, inventory, scripts } from './ops-support.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

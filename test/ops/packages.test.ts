@@ -3,18 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
+import { allDebianPackages, allPackages, packagesFor, wantedPackages } from '../../src/os/packages.ts';
 import {
-  allDebianPackages,
-  allPackages,
   APT_LOCK_TIMEOUT_S,
   installCommand,
   installedFact,
-  packagesFor,
   checkOsFamily,
   packagesTask,
   parseDpkgQuery,
   parseRpmQuery,
-  wantedPackages,
 } from '../../tasks/ops/packages.ts';
 import { testInventory } from '../engine/inventory.ts';
 import { parseOsRelease } from '../../tasks/facts/os-release.ts';

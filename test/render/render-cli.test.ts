@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dispatch } from '../../src/cli/main.ts';
-import { run } from '../../src/cli/render.ts';
-import type { CliIo } from '../../src/cli/io.ts';
+import { dispatch } from '../../cli/main.ts';
+import { run } from '../../cli/render.ts';
+import type { CliIo } from '../../cli/io.ts';
 import { UsageError } from '../../src/errors.ts';
 import { InventoryError } from '../../src/inventory/load.ts';
 

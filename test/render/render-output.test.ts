@@ -9,9 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dispatch } from '../../src/cli/main.ts';
-import type { CliIo } from '../../src/cli/io.ts';
-import { RenderOutputError, writeOutputFile } from '../../src/cli/render-output.ts';
+import { dispatch } from '../../cli/main.ts';
+import type { CliIo } from '../../cli/io.ts';
+import { RenderOutputError, writeOutputFile } from '../../cli/render-output.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const scratch = () => mkdtemp(path.join(os.tmpdir(), 'hvmctl-render-out-'));

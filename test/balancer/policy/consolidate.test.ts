@@ -3,7 +3,7 @@ import { decide } from '../../../balancer/policy/decide.ts';
 import type { HostState, VmState } from '../../../balancer/types.ts';
 import { consolidateConfig } from './cluster.ts';
 
-const poolFlat = {
+const flatSettings = {
   high: 0.8,
   low: 0.3,
   overloadWindow: 2,
@@ -14,7 +14,7 @@ const poolFlat = {
   drained: [],
   memMarginMiB: 0,
 };
-const pool = consolidateConfig(poolFlat);
+const config = consolidateConfig(flatSettings);
 
 function host(name: string, used: number, mem = 4096, extra: Partial<HostState> = {}): HostState {
   return { name, reachable: true, drained: false, cpuCapacity: 1000, cpuUsed: used, memTotalMiB: 4096, memAvailableMiB: mem, ...extra };
@@ -79,7 +79,7 @@ describe('strategy consolidate', () => {
       const mine = vms.filter((v) => v.host === h);
       return host(h, mine.reduce((s, v) => s + v.cpuUsed, 0), 4096 - mine.reduce((s, v) => s + v.memMiB, 0));
     });
-    const plan = decide({ time: 10_000, hosts, vms }, pool, {
+    const plan = decide({ time: 10_000, hosts, vms }, config, {
       hostUtilisation: new Map(),
       lastMigration: new Map(),
       vmCpu: flat(vms, history),
@@ -98,14 +98,14 @@ describe('strategy consolidate', () => {
       host('b', 200, 4096, { powerModel: frugal }),
       host('c', 200, 4096, { powerModel: hungry }),
     ];
-    const plan = decide({ time: 10_000, hosts, vms }, pool, { hostUtilisation: new Map(), lastMigration: new Map(), vmCpu: flat(vms) });
+    const plan = decide({ time: 10_000, hosts, vms }, config, { hostUtilisation: new Map(), lastMigration: new Map(), vmCpu: flat(vms) });
     expect(plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}`)).toEqual(['c1:c->a']);
   });
 
   it('a VM in its cooldown does not move again', () => {
     const vms = [vm('a1', 'a', 500), vm('b1', 'b', 400), vm('c1', 'c', 100)];
     const hosts = ['a', 'b', 'c'].map((h) => host(h, vms.filter((v) => v.host === h).reduce((s, v) => s + v.cpuUsed, 0)));
-    const plan = decide({ time: 1000, hosts, vms }, pool, {
+    const plan = decide({ time: 1000, hosts, vms }, config, {
       hostUtilisation: new Map(),
       lastMigration: new Map([['c1', 500]]),
       vmCpu: flat(vms),
@@ -126,7 +126,7 @@ describe('consolidate: an oscillating load never ping-pongs', () => {
         { name: 'v3', host: 'b' },
         { name: 'v4', host: 'c' },
       ],
-      consolidateConfig({ ...poolFlat, cooldown: 1200 }),
+      consolidateConfig({ ...flatSettings, cooldown: 1200 }),
     );
     for (let i = 0; i < 300; i++) {
       const hot = i % period < period / 2;

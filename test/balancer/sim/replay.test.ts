@@ -2,11 +2,11 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runSimulate } from '../../../balancer/sim/cli.ts';
+import { runSimulate } from '../../../cli/balance-simulate.ts';
 import { consolidateConfig, thrMmtConfig } from '../../../balancer/sim/config.ts';
 import { simulate } from '../../../balancer/sim/simulate.ts';
 import { loadTrace, parseTraceFile } from '../../../balancer/sim/trace.ts';
-import type { CliIo } from '../../../src/cli/io.ts';
+import type { CliIo } from '../../../cli/io.ts';
 
 const SLICE = new URL('../../fixtures/traces/planetlab-slice', import.meta.url).pathname;
 

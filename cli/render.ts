@@ -3,12 +3,12 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
-import { isIpv4 } from '../inventory/ipv4.ts';
-import { isIpv6 } from '../inventory/ipv6.ts';
-import { loadInventory } from '../inventory/load.ts';
-import { managedFiles } from '../render/managed-files.ts';
-import { listOption, selectHosts } from '../../tasks/engine/select.ts';
+import { UsageError } from '../src/errors.ts';
+import { isIpv4 } from '../src/inventory/ipv4.ts';
+import { isIpv6 } from '../src/inventory/ipv6.ts';
+import { loadInventory } from '../src/inventory/load.ts';
+import { managedFiles } from '../src/render/managed-files.ts';
+import { listOption, selectHosts } from '../tasks/engine/select.ts';
 import type { CliIo } from './io.ts';
 import { prepareOutputRoot, writeOutputFile } from './render-output.ts';
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { HvmError } from '../errors.ts';
+import { HvmError } from '../src/errors.ts';
 
 /** render -o could not be written (exit 73, EX_CANTCREAT). */
 export class RenderOutputError extends HvmError {

@@ -1,8 +1,8 @@
 // The only module that reads argv, prints and sets the exit code. Each
-// sub-command lives in its own file under src/cli/ and exports
+// sub-command lives in its own file under cli/ and exports
 //   run(argv: string[], io: CliIo): Promise<number>
 // returning the exit code.
-import { formatError, HvmError, UsageError } from '../errors.ts';
+import { formatError, HvmError, UsageError } from '../src/errors.ts';
 import type { CliIo } from './io.ts';
 import { defaultIo } from './io.ts';
 

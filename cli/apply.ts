@@ -4,16 +4,16 @@
 // signal and the progress sink are parameters so tests inject them.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Connector } from '../connector/connector.ts';
-import { connectHost } from '../connector/connect.ts';
-import { cliRouteGuard } from '../../lab/route-guard.ts';
-import { UsageError } from '../errors.ts';
-import type { HostSpec, Inventory } from '../inventory/types.ts';
-import { formatProgress, formatRecap, formatResult, formatStage, formatUnreachable, jsonReport, styleFor } from '../../tasks/engine/report.ts';
-import { exitCode } from '../../tasks/engine/result.ts';
-import { runPlaybook } from '../../tasks/engine/runner.ts';
-import { listOption, selectHosts, selectTasks } from '../../tasks/engine/select.ts';
-import type { Handler, Task } from '../../tasks/engine/types.ts';
+import type { Connector } from '../src/connector/connector.ts';
+import { connectHost } from '../src/connector/connect.ts';
+import { cliRouteGuard } from '../lab/route-guard.ts';
+import { UsageError } from '../src/errors.ts';
+import type { HostSpec, Inventory } from '../src/inventory/types.ts';
+import { formatProgress, formatRecap, formatResult, formatStage, formatUnreachable, jsonReport, styleFor } from '../tasks/engine/report.ts';
+import { exitCode } from '../tasks/engine/result.ts';
+import { runPlaybook } from '../tasks/engine/runner.ts';
+import { listOption, selectHosts, selectTasks } from '../tasks/engine/select.ts';
+import type { Handler, Task } from '../tasks/engine/types.ts';
 import type { CliIo } from './io.ts';
 
 export const summary = 'make every host match the inventory (idempotent)';
@@ -120,9 +120,9 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const limit = listOption('--limit', options.limit);
   const tags = listOption('--tags', options.tags);
   const file = resolve(io.cwd, options.inventory ?? 'inventory.yaml');
-  const load = deps.loadInventory ?? (async (f: string) => (await import('../inventory/load.ts')).loadInventory(f));
+  const load = deps.loadInventory ?? (async (f: string) => (await import('../src/inventory/load.ts')).loadInventory(f));
   const inventory = withEnvOverrides(await load(file), io.env);
-  const playbook = deps.playbook ?? (await import('../../tasks/playbook.ts')).playbook;
+  const playbook = deps.playbook ?? (await import('../tasks/playbook.ts')).playbook;
   const hosts = selectHosts(inventory, limit);
   const selected = new Set(selectTasks(playbook.tasks, tags));
   // While a lab is up here, nothing may leave it (lab/route-guard.ts).

@@ -1,16 +1,16 @@
 // `hvmctl balance simulate --trace DIR --strategy NAME [--json] [--report FILE.html] [scenario options]`
-// Dispatched from src/cli/balance.ts; parses, prints, returns the exit code.
+// Dispatched from cli/balance.ts; parses, prints, returns the exit code.
 // The strategy is named on the command line and echoed, with its settings and
 // the scenario it is judged on, in the output: a figure always says which
 // strategy produced it.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../../src/errors.ts';
-import type { CliIo } from '../../src/cli/io.ts';
-import { REPLAYS } from './config.ts';
-import { runCloudsim } from './run-cloudsim.ts';
-import { runHomeScenario } from './run-home.ts';
-import { isReplayName } from './strategies.ts';
+import { UsageError } from '../src/errors.ts';
+import type { CliIo } from './io.ts';
+import { REPLAYS } from '../balancer/sim/config.ts';
+import { runCloudsim } from '../balancer/sim/run-cloudsim.ts';
+import { runHomeScenario } from '../balancer/sim/run-home.ts';
+import { isReplayName } from '../balancer/sim/strategies.ts';
 
 const NAMES = Object.keys(REPLAYS);
 

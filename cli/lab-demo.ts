@@ -6,16 +6,18 @@
 // wait until the balancer moves a guest away, unload, wait until it is back
 // home; each step's log lines and how long it took.
 import { existsSync } from 'node:fs';
-import type { CliIo } from '../src/cli/io.ts';
+import type { CliIo } from './io.ts';
 import type { Inventory } from '../src/inventory/types.ts';
-import { hostEntry, runInHost } from './enter.ts';
-import { setGuestLoad } from './guest-load.ts';
-import { LabError } from './lab-error.ts';
-import { labPresence, labUp } from './up.ts';
-import { readLabState } from './state.ts';
-import type { LabState } from './state.ts';
-import { GUEST_NAMES, labRoles, labVms, locateGuests } from './vms.ts';
-import type { GuestPlacement } from './vms.ts';
+import { VIRSH } from '../src/libvirt-uri.ts';
+import { balancerPaths } from '../src/render/balancer-paths.ts';
+import { hostEntry, runInHost } from '../lab/enter.ts';
+import { setGuestLoad } from '../lab/guest-load.ts';
+import { LabError } from '../lab/lab-error.ts';
+import { labPresence, labUp } from '../lab/up.ts';
+import { readLabState } from '../lab/lab-record.ts';
+import type { LabState } from '../lab/lab-record.ts';
+import { GUEST_NAMES, labRoles, labVms, locateGuests } from '../lab/vms.ts';
+import type { GuestPlacement } from '../lab/vms.ts';
 
 export interface DemoDeps {
   /** Runs `hvmctl apply ARGV` and returns its exit code. */
@@ -28,8 +30,6 @@ export interface DemoDeps {
   readonly homeTimeoutMs?: number;
   readonly pollMs?: number;
 }
-
-const BALANCER_LOG = '/var/log/hvmctl/balancer.log';
 
 export async function labDemo(inv: Inventory, io: CliIo, deps: DemoDeps): Promise<number> {
   const say = (line: string) => io.err(`demo: ${line}`);
@@ -78,7 +78,7 @@ async function balanceWalkthrough(state: LabState, inv: Inventory, io: CliIo, de
   const homeHost = labRoles(state).hypervisors.find((h) => h.name === home);
   if (!homeHost) throw new LabError('E_LAB_DEMO', `the balancer's home ${home} is not a lab hypervisor`, { hint: `check ${inv.file}` });
   const poll = deps.pollMs ?? 5000;
-  const logLines = () => runInHost(hostEntry(state, homeHost), `cat ${BALANCER_LOG} 2>/dev/null || true`).stdout.split('\n').filter(Boolean);
+  const logLines = () => runInHost(hostEntry(state, homeHost), `cat ${balancerPaths.log} 2>/dev/null || true`).stdout.split('\n').filter(Boolean);
   let shown = logLines().length;
   const showLog = () => {
     const lines = logLines();
@@ -137,7 +137,7 @@ export function demoSummary(state: LabState, inv: Inventory, guests: readonly Gu
     '',
     'Try:',
     '  npx hvmctl lab ssh kvmnode1                # a root shell on kvmnode1 (pinned host key)',
-    '  npx hvmctl lab exec kvmnode1 -- virsh -c qemu:///system list',
+    `  npx hvmctl lab exec kvmnode1 -- ${VIRSH} list`,
     '  npx hvmctl lab load server1 100            # make server1 and server2 busy: kvmnode1 is overloaded;',
     '  npx hvmctl lab load server2 100            #   within ~3 minutes the balancer (every minute) moves one to kvmnode2',
     '  npx hvmctl balance log                     # what it decided, one line per run',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clampFutureMoves, effectiveDrained, emptyState, historyOf, nextState, parseState, withDrain } from '../../balancer/state.ts';
+import { clampFutureMoves, effectiveDrained, emptyState, historyOf, nextState, parseState, withDrain } from '../../balancer/state-file.ts';
 
 describe('state', () => {
   it('keeps the last N utilisations per host and records moves', () => {

@@ -4,20 +4,20 @@
 //     machine has /etc/hvmctl/balancer.json (i.e. it is the balancer host);
 //   - otherwise on the inventory's first home hypervisor over SSH (the SSH
 //     connector, host key pinned): node /opt/hvmctl/balancer.mjs CMD --config /etc/hvmctl/balancer.json
-// `simulate` replays a trace through the same policy (balancer/sim/cli.ts).
+// `simulate` replays a trace through the same policy (cli/balance-simulate.ts).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { agentMain, agentUsage, defaultAgentEnv } from '../../balancer/agent.ts';
-import { DEFAULT_CONFIG_PATH } from '../../balancer/config.ts';
-import type { Connector } from '../connector/connector.ts';
-import { UsageError } from '../errors.ts';
-import { balancerHosts, type HostSpec, type Inventory } from '../inventory/types.ts';
-import { sh } from '../shell.ts';
+import { agentMain, agentUsage, defaultAgentEnv } from '../balancer/agent.ts';
+import { DEFAULT_CONFIG_PATH } from '../balancer/config.ts';
+import type { Connector } from '../src/connector/connector.ts';
+import { UsageError } from '../src/errors.ts';
+import { balancerHosts, type HostSpec, type Inventory } from '../src/inventory/types.ts';
+import { balancerPaths } from '../src/render/balancer-paths.ts';
+import { sh } from '../src/shell.ts';
 import type { CliIo } from './io.ts';
 
 export const summary = 'the load balancer (status, once, run, log, move, drain, undrain, simulate)';
 
-const AGENT_SCRIPT = '/opt/hvmctl/balancer.mjs';
 const AGENT_COMMANDS = ['status', 'once', 'run', 'log', 'move', 'drain', 'undrain'];
 
 export const help = `usage: hvmctl balance <command> [options]
@@ -86,7 +86,7 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
     return s.help ? 0 : 64;
   }
   if (s.command === 'simulate') {
-    const { runSimulate } = await import('../../balancer/sim/cli.ts');
+    const { runSimulate } = await import('./balance-simulate.ts');
     return runSimulate(s.agentArgs, io);
   }
   if (!AGENT_COMMANDS.includes(s.command)) {
@@ -102,20 +102,20 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
     throw new UsageError('balance run is the loop for a service on the balancer host', 'run it there (hvmctl balance run --local), or use `balance once` from here');
   }
   const file = resolve(io.cwd, s.inventory ?? 'inventory.yaml');
-  const load = deps.loadInventory ?? (async (f: string) => (await import('../inventory/load.ts')).loadInventory(f));
+  const load = deps.loadInventory ?? (async (f: string) => (await import('../src/inventory/load.ts')).loadInventory(f));
   const { withEnvOverrides } = await import('./apply.ts');
   const inventory = withEnvOverrides(await load(file), io.env);
-  // The balancer runs on the first of its hosts (the first home, or the pool's first).
+  // The balancer runs on the first of its hosts (the first home, or consolidate's first host).
   const agentName = balancerHosts(inventory.balancer)[0];
   const host = inventory.hosts.find((h) => h.name === agentName);
   if (!host) throw new UsageError(`the inventory's balancer (strategy ${inventory.balancer.strategy}) names no host to run on`, `set balancer.${inventory.balancer.strategy}.hosts in the inventory`);
   const connect =
     deps.connect ??
     (async (inv: Inventory, h: HostSpec) =>
-      (await import('../connector/connect.ts')).connectHost(inv, h));
+      (await import('../src/connector/connect.ts')).connectHost(inv, h));
   const connector = await connect(inventory, host);
   try {
-    const result = await connector.run(sh`node ${AGENT_SCRIPT} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);
+    const result = await connector.run(sh`node ${balancerPaths.script} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);
     if (result.stdout) io.out(result.stdout);
     if (result.stderr) io.err(result.stderr);
     if (result.code === 127 || /Cannot find module '\/opt\/hvmctl\/balancer\.mjs'|No such file or directory.*balancer\.json/.test(result.stderr)) {

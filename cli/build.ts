@@ -23,8 +23,8 @@ import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentBuildOptions } from '../balancer/bundle.ts';
-import { standaloneValidatorModule } from './inventory/validator.ts';
-import { repoRoot } from './paths.ts';
+import { standaloneValidatorModule } from '../src/inventory/validator.ts';
+import { repoRoot } from '../src/paths.ts';
 
 /** bin/hvmctl.js understands this format of the manifest (its FORMAT). */
 export const MANIFEST_FORMAT = 1;
@@ -55,7 +55,7 @@ export async function buildDist(outDir = join(repoRoot, 'dist')): Promise<BuildR
 
   const cli = await build({
     absWorkingDir: repoRoot,
-    entryPoints: { hvmctl: 'src/cli/main.ts' },
+    entryPoints: { hvmctl: 'cli/main.ts' },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -81,7 +81,7 @@ export async function buildDist(outDir = join(repoRoot, 'dist')): Promise<BuildR
         }));
       },
     }],
-    banner: { js: '// hvmctl, bundled from the sources by src/build.ts (npm run build). Do not edit.' },
+    banner: { js: '// hvmctl, bundled from the sources by cli/build.ts (npm run build). Do not edit.' },
   });
 
   const written = [...cli.outputFiles.map((f) => ({ path: f.path, contents: f.contents })), { path: join(outDir, 'agent.mjs'), contents: agentFile.contents }];
@@ -139,7 +139,7 @@ function manifestText(m: Manifest): string {
   return `{\n "format": ${m.format},\n "inputs": {\n${inputs.join(',\n')}\n },\n "outputs": [\n${outputs.join(',\n')}\n ]\n}\n`;
 }
 
-// `tsx src/build.ts`: build dist/ and say what was written.
+// `tsx cli/build.ts`: build dist/ and say what was written.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const result = await buildDist();
   const sources = Object.keys(result.manifest.inputs).length;

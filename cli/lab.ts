@@ -1,24 +1,24 @@
 // `hvmctl lab …`: the local four-host lab (see lab/ and ../shared/LAB-NOTES.md).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
-import { loadInventory } from '../inventory/load.ts';
-import type { HostSpec, Inventory } from '../inventory/types.ts';
+import { UsageError } from '../src/errors.ts';
+import { loadInventory } from '../src/inventory/load.ts';
+import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import type { CliIo } from './io.ts';
-import { labDown } from '../../lab/down.ts';
-import { execInHost, hostEntry } from '../../lab/enter.ts';
-import { labReboot } from '../../lab/reboot.ts';
-import { notUp } from '../../lab/lab-error.ts';
-import { assertLabRoute, labRouteGuard } from '../../lab/route-guard.ts';
-import { connectHost } from '../connector/connect.ts';
-import type { LabState } from '../../lab/state.ts';
-import { readLabState } from '../../lab/state.ts';
-import { formatStatus, labStatus } from '../../lab/status.ts';
-import { labVms } from '../../lab/vms.ts';
-import { setGuestLoad } from '../../lab/guest-load.ts';
-import { labDemo } from '../../lab/demo.ts';
-import { labUp } from '../../lab/up.ts';
-import { notRoot } from '../../lab/lab-error.ts';
+import { labDown } from '../lab/down.ts';
+import { execInHost, hostEntry } from '../lab/enter.ts';
+import { labReboot } from '../lab/reboot.ts';
+import { notUp } from '../lab/lab-error.ts';
+import { assertLabRoute, labRouteGuard } from '../lab/route-guard.ts';
+import { connectHost } from '../src/connector/connect.ts';
+import type { LabState } from '../lab/lab-record.ts';
+import { readLabState } from '../lab/lab-record.ts';
+import { formatStatus, labStatus } from '../lab/status.ts';
+import { labVms } from '../lab/vms.ts';
+import { setGuestLoad } from '../lab/guest-load.ts';
+import { labDemo } from './lab-demo.ts';
+import { labUp } from '../lab/up.ts';
+import { notRoot } from '../lab/lab-error.ts';
 
 export const summary = 'a local four-host cluster on this machine (up, down, status, reboot, exec, ssh, vms, load, demo)';
 
