@@ -40,7 +40,7 @@ export function imageKey(script: string, packages: readonly string[], gid: strin
 /** The cached image for `packages`, built first when missing. */
 export async function ensureImage(packages: readonly string[], say: (line: string) => void, cache = IMAGE_CACHE): Promise<LabImage> {
   const bad = packages.filter((p) => !PACKAGE.test(p));
-  if (bad.length > 0) throw new LabError('E_LAB_IMAGE', `not Debian package names: ${bad.join(', ')}`, { hint: 'this is a bug in the package list of tasks/ops/packages.ts' });
+  if (bad.length > 0) throw new LabError('E_LAB_IMAGE', `not Debian package names: ${bad.join(', ')}`, { hint: 'this is a bug in the package list of src/os/packages.ts' });
   const script = repoPath('lab', 'build-image.sh');
   const gid = kvmGid();
   const key = imageKey(readFileSync(script, 'utf8'), packages, gid);

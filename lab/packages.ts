@@ -4,7 +4,7 @@
 // installs for real from it; and the lab's own extras: a Prometheus server,
 // which test/lab/prometheus.test.ts runs on the storage node (apply never
 // installs one: a cluster's monitoring is its operator's).
-// tasks/ops/packages.ts owns apply's list; the lab only asks for it.
+// src/os/packages.ts owns apply's list; the lab only asks for it.
 import { allDebianPackages } from '../src/os/packages.ts';
 
 export const LAB_EXTRA_PACKAGES = ['prometheus', 'curl'] as const;
