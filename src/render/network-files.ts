@@ -58,6 +58,14 @@ export function stableUuid(...parts: readonly string[]): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
+/**
+ * NetworkManager's own keyfile parser, offline (nmcli --offline, NetworkManager
+ * 1.42 and later; Debian 12 has 1.42): it reads the keyfile from stdin and
+ * fails on what NetworkManager would refuse to load. An older nmcli does not
+ * know the option: the file is then written unchecked, as before.
+ */
+export const NM_KEYFILE_CHECK = 'if nmcli --offline -h >/dev/null 2>&1; then nmcli --offline connection modify connection.autoconnect yes < {} > /dev/null; fi';
+
 type Common = Pick<TemplateFileSpec, 'mode' | 'notify' | 'tags'>;
 
 interface Backend {
@@ -120,8 +128,8 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
         portFile: files.port,
       };
       return [
-        templateFile({ ...secret, path: files.bridge, template: 'nm-bridge.nmconnection.hbs', context: nm }),
-        templateFile({ ...secret, path: files.port, template: 'nm-port.nmconnection.hbs', context: nm }),
+        templateFile({ ...secret, path: files.bridge, template: 'nm-bridge.nmconnection.hbs', context: nm, validate: NM_KEYFILE_CHECK }),
+        templateFile({ ...secret, path: files.port, template: 'nm-port.nmconnection.hbs', context: nm, validate: NM_KEYFILE_CHECK }),
       ];
     },
   },

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
 import { eventually, labExec, labSsh, labUnavailableReason, mustLabExec, parseJsonOutput, repoRoot, runHvmctl, type Ran } from './support.ts';
 
 const skip = labUnavailableReason();
@@ -20,12 +21,12 @@ const original = path.join(repoRoot, 'inventory.yaml');
 
 type Backend = 'networkmanager' | 'netplan' | 'networkd';
 
-/** The lab's inventory with kvmnode3 on `backend`, its port named `iface`. */
-function inventory(backend: Backend, iface = 'eth0'): string {
-  const text = readFileSync(original, 'utf8');
+/** The lab's inventory with kvmnode3 on `backend`, its port named `iface`, the cluster's gateway `gateway`. */
+function inventory(backend: Backend, iface = 'eth0', gateway = '172.21.3.1'): string {
+  const text = readFileSync(original, 'utf8').replace(/^( {2}gateway: )172\.21\.3\.1\b/m, `$1${gateway}`);
   const stanza = /(\n {4}kvmnode3:\n {6}address: 172\.21\.3\.12\n {6}mac: "[^"]+"\n {6}interface: )eth0\n/;
   expect(text, 'the lab inventory names kvmnode3 as this test expects').toMatch(stanza);
-  const file = path.join(dir, `${backend}-${iface}.yaml`);
+  const file = path.join(dir, `${backend}-${iface}-${gateway}.yaml`);
   writeFileSync(file, text.replace(stanza, `$1${iface}\n      network: {backend: ${backend}}\n`));
   return file;
 }
@@ -129,8 +130,33 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       // ifupdown brings up only lo (its comments name the bridge)
       expect(mustLabExec(host, "grep -v '^#' /etc/network/interfaces")).not.toMatch(/br0|eth0/);
       for (const f of filesOf[backend]) expect(mustLabExec(host, `stat -c %a ${f}`).trim(), f).toBe(backend === 'networkd' ? '644' : '600');
+      if (backend === 'networkmanager') {
+        // the check apply ran on each keyfile before it replaced anything: NetworkManager's own parser, offline
+        const check = (file: string, edit: string) => labExec(host, `t=$(mktemp) && sed ${edit} ${file} > "$t" && ( ${NM_KEYFILE_CHECK.replaceAll('{}', '"$t"')} ); rc=$?; rm -f "$t"; exit $rc`).code;
+        for (const f of filesOf.networkmanager) {
+          expect(check(f, "-e ''"), `${f} as written`).toBe(0);
+          expect(check(f, "-e 's/^type=.*/type=bridgee/'"), `${f} with an unknown type`).not.toBe(0);
+          expect(check(f, "-e 's/^uuid=.*/uuid=not-a-uuid/'"), `${f} with a broken uuid`).not.toBe(0);
+        }
+      }
       const plan = runHvmctl(['plan', '-i', file, '--limit', host]);
       expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    });
+
+    it.runIf(backend === 'networkmanager')('on a host already on NetworkManager, a change goes through its checkpoint, which the confirmation destroys', () => {
+      const since = mustLabExec(host, 'date +%s').trim();
+      const checkpoints = () => mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim();
+      for (const gateway of ['172.21.3.2', '172.21.3.1']) {
+        const r = runHvmctl(['apply', '-i', inventory(backend, 'eth0', gateway), '--limit', host, '--json'], { timeoutMs: 300_000 });
+        expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+        expect(restartOf(r)?.reason).toMatch(/network restarted \(NetworkManager\)/);
+        expect(mustLabExec(host, 'ip -4 route show default')).toMatch(new RegExp(`^default via ${gateway.replaceAll('.', '\\.')} dev br0`, 'm'));
+        expect(bridge()).toEqual({ address: `${address}/26`, ports: ['eth0'] });
+        // none left behind: NetworkManager would otherwise roll this change back by itself
+        expect(checkpoints()).toBe('ao 0');
+      }
+      const audit = mustLabExec(host, `journalctl -u NetworkManager --since @${since} --no-pager -o cat | grep -o 'op="checkpoint-[a-z]*"' || true`);
+      expect(audit.trim().split('\n')).toEqual(['op="checkpoint-create"', 'op="checkpoint-destroy"', 'op="checkpoint-create"', 'op="checkpoint-destroy"']);
     });
 
     it(`after a reboot ${backend} brings the bridge up again by itself; plan exits 0`, () => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { managedFiles } from '../../src/render/managed-files.ts';
-import { networkFiles, nmPortKeys, replacedNetworkFiles, stableUuid } from '../../src/render/network-files.ts';
+import { networkFiles, nmPortKeys, replacedNetworkFiles, stableUuid, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const inv = await loadInventory(path.join(root, 'test/fixtures/inventories/backends.yaml'), { home: '/root' });
@@ -150,6 +150,8 @@ describe('NetworkManager keyfiles', () => {
       ['/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection', 0o600],
       ['/etc/NetworkManager/system-connections/hvmctl-br0-port.nmconnection', 0o600],
     ]);
+    // each checked by NetworkManager's own parser (offline) before it replaces anything
+    expect(rendered.map((f) => f.validate)).toEqual([NM_KEYFILE_CHECK, NM_KEYFILE_CHECK]);
     const [bridge, port] = rendered.map((f) => parseIni(f.content));
     expect(bridge?.ipv4).toEqual({ method: 'manual', address1: '172.21.3.11/26', gateway: '172.21.3.1' });
     expect(bridge?.ethernet?.['cloned-mac-address']).toBe('52:54:00:15:03:0b');
