@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAvailable, labExec, labUnavailableReason, mustLabExec, ok, placement, repoRoot, runHvmctl } from './support.ts';
+import { labAvailable, labUnavailableReason, mustLabExec, ok, placeGuests, placement, repoRoot, runHvmctl } from './support.ts';
 
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'];
 const guests = ['server1', 'server2', 'server3'];
@@ -51,17 +51,8 @@ describe.skipIf(!labAvailable())(`the consolidate strategy on the lab${labAvaila
   });
 
   it('a host running one idle guest is emptied onto a host that is on, reported empty, and nothing is switched off', () => {
-    // All three on kvmnode1 (wherever earlier tests left them), then server2 to kvmnode2 by hand.
-    const migrate = (vm: string, from: string, to: string) => {
-      const r = labExec(from, `virsh -c qemu:///system migrate --live --persistent --undefinesource ${vm} qemu+ssh://root@${to}.localdomain/system`, { timeoutMs: 120_000 });
-      expect(r.code, `${vm} ${from} -> ${to}: ${r.stderr}`).toBe(0);
-    };
-    const start = placement();
-    for (const g of guests) {
-      expect(start[g], g).toHaveLength(1);
-      if (start[g]![0] !== 'kvmnode1') migrate(g, start[g]![0]!, 'kvmnode1');
-    }
-    migrate('server2', 'kvmnode1', 'kvmnode2');
+    // server1 and server3 on kvmnode1 (wherever earlier tests left them), server2 on kvmnode2, by hand.
+    placeGuests({ server1: 'kvmnode1', server3: 'kvmnode1', server2: 'kvmnode2' });
     expect(placement()).toEqual({ server1: ['kvmnode1'], server2: ['kvmnode2'], server3: ['kvmnode1'] });
     const runs: Run[] = [];
     // A calm window of one run: the first run measures, a later one empties. Bounded.

@@ -12,23 +12,21 @@
 //     and neither gives nor receives;
 //   - the balancer's own hvmctl_* metrics reach Prometheus through
 //     node_exporter's textfile collector;
-//   - a cluster host that is not a scraper cannot reach the exporters.
+//   - a cluster host that is not a scraper cannot reach the exporters;
+//   - the consolidate strategy measured through it: a host with one idle guest
+//     is emptied, one whose node_exporter is down is left alone until it is
+//     measured again.
 // afterAll applies the lab's own inventory again (the exporters stay; their
 // ports close).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labAvailable, labExec, labUnavailableReason, mustLabExec, repoRoot, runHvmctl, type Ran } from './support.ts';
+import { labAvailable, labExec, labGuests, labUnavailableReason, mustLabExec, ok, placeGuests, placement, repoRoot, runHvmctl } from './support.ts';
 
 const hypervisors = ['kvmnode1', 'kvmnode2', 'kvmnode3'] as const;
 const address = { kvmnode1: '172.21.3.10', kvmnode2: '172.21.3.11', kvmnode3: '172.21.3.12', kvmstorage: '172.21.3.13' } as const;
 const PROM = `http://${address.kvmstorage}:9090`;
-
-function ok(r: Ran): Ran {
-  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}\n${r.stdout}`);
-  return r;
-}
 
 /** An instant query, asked on the storage node itself; the vector's samples. */
 function query(promql: string): { metric: Record<string, string>; value: [number, string] }[] {
@@ -82,7 +80,7 @@ describe.skipIf(!labAvailable())(`metrics from and to Prometheus${labAvailable()
   }, 1_200_000);
 
   afterAll(() => {
-    labExec('kvmnode2', 'systemctl start prometheus-node-exporter');
+    for (const h of hypervisors) labExec(h, 'systemctl start prometheus-node-exporter');
     labExec('kvmstorage', 'systemctl stop prometheus');
     runHvmctl(['apply'], { timeoutMs: 900_000 });
   }, 1_200_000);
@@ -133,4 +131,46 @@ describe.skipIf(!labAvailable())(`metrics from and to Prometheus${labAvailable()
       expect(other.code, `kvmnode2 reached kvmnode1:${port}`).toBe(124);
     }
   });
+
+  it('consolidate, measured through Prometheus: a host with one idle guest is emptied; a host whose node_exporter is down keeps its guest and receives none until it is measured again', () => {
+    // The consolidate strategy (as consolidate.test.ts) with the same Prometheus source.
+    const consolidate = path.join(dir, 'consolidate.yaml');
+    const text = readFileSync(inventory, 'utf8')
+      .replace(/^  strategy: home\b.*$/m, '  strategy: consolidate')
+      .replace(/^  home:.*\n(?:    .*\n)+/m, '  consolidate:\n    hosts: [kvmnode1, kvmnode2, kvmnode3]\n    low: 40\n    calm_window: 1\n    cooldown: 0\n');
+    expect(text).toMatch(/^  cpu_source: prometheus$/m);
+    expect(text).toMatch(/^  consolidate:\n/m);
+    writeFileSync(consolidate, text);
+    ok(runHvmctl(['apply', '-i', consolidate], { timeoutMs: 900_000 }));
+    ok(runHvmctl(['lab', 'vms'], { timeoutMs: 600_000 }));
+    // the runs counted are the test's own
+    mustLabExec('kvmnode1', 'systemctl stop hvmctl-balancer.timer');
+    for (const g of labGuests) ok(runHvmctl(['lab', 'load', g, '0']));
+    placeGuests({ server1: 'kvmnode1', server2: 'kvmnode2', server3: 'kvmnode3' });
+    mustLabExec('kvmnode3', 'systemctl stop prometheus-node-exporter');
+    waitFor('kvmnode3 is down in Prometheus', () => query(`up{instance="${address.kvmnode3}:9100"} == 0`).length === 1, 30);
+    type Run = { strategy?: string; plan?: { reasons: string[] }; results?: { vm: string; kind: string; from: string; host: string; ok: boolean }[]; notes?: string[] };
+    const runUntil = (done: () => boolean): Run[] => {
+      const runs: Run[] = [];
+      // a calm window of one run: the first run measures, a later one empties; bounded
+      for (let i = 0; i < 6 && !done(); i++) {
+        const r = runHvmctl(['balance', 'once', '--json'], { timeoutMs: 300_000 });
+        expect([0, 1], r.stderr).toContain(r.code);
+        runs.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as Run);
+      }
+      return runs;
+    };
+    const first = runUntil(() => placement().server2![0] !== 'kvmnode2');
+    expect(first.every((r) => r.strategy === 'consolidate')).toBe(true);
+    expect(first.flatMap((r) => r.results ?? []).filter((m) => m.ok).map((m) => [m.vm, m.from, m.host])).toEqual([['server2', 'kvmnode2', 'kvmnode1']]);
+    expect(first.flatMap((r) => r.plan?.reasons ?? [])).toContain('kvmnode3 has unknown metrics (no node_exporter series (missing or stale)): it neither gives nor receives this run');
+    expect(placement()).toEqual({ server1: ['kvmnode1'], server2: ['kvmnode1'], server3: ['kvmnode3'] });
+    // measured again (a full window of fresh series), kvmnode3 is emptied too
+    mustLabExec('kvmnode3', 'systemctl start prometheus-node-exporter');
+    waitFor('a CPU rate for kvmnode3 again', () => query(`rate(node_cpu_seconds_total{mode="idle",instance="${address.kvmnode3}:9100"}[20s])`).length === 1, 60);
+    const second = runUntil(() => placement().server3![0] !== 'kvmnode3');
+    expect(second.flatMap((r) => r.results ?? []).filter((m) => m.ok).map((m) => [m.vm, m.from, m.host])).toEqual([['server3', 'kvmnode3', 'kvmnode1']]);
+    expect(placement()).toEqual({ server1: ['kvmnode1'], server2: ['kvmnode1'], server3: ['kvmnode1'] });
+    expect([...first, ...second].flatMap((r) => r.notes ?? [])).toEqual(expect.arrayContaining([expect.stringMatching(/^kvmnode2 is empty: it may be switched off/), expect.stringMatching(/^kvmnode3 is empty: it may be switched off/)]));
+  }, 900_000);
 });

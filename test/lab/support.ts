@@ -129,6 +129,18 @@ export function placement(guests: readonly string[] = labGuests): Record<string,
   return out;
 }
 
+/** Live-migrates each guest, by hand with virsh, to the hypervisor `want` names for it (each must run exactly once). */
+export function placeGuests(want: Readonly<Record<string, string>>): void {
+  const now = placement(Object.keys(want));
+  for (const [vm, to] of Object.entries(want)) {
+    const on = now[vm] ?? [];
+    if (on.length !== 1) throw new Error(`${vm} runs on ${on.length} hypervisors (${on.join(', ')}), not one`);
+    if (on[0] === to) continue;
+    const r = labExec(on[0]!, `virsh -c qemu:///system migrate --live --persistent --undefinesource ${vm} qemu+ssh://root@${to}.localdomain/system`, { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`${vm} ${on[0]} -> ${to}: ${r.stderr}`);
+  }
+}
+
 /** Every copy of `vm` libvirt knows on each hypervisor, with its state (1 running, 3 paused, 5 off) and reason. */
 export function copiesOf(vm: string): { host: string; state: number; reason: number }[] {
   const out: { host: string; state: number; reason: number }[] = [];
