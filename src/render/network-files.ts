@@ -66,6 +66,9 @@ export function stableUuid(...parts: readonly string[]): string {
  */
 export const NM_KEYFILE_CHECK = 'if nmcli --offline -h >/dev/null 2>&1; then nmcli --offline connection modify connection.autoconnect yes < {} > /dev/null; fi';
 
+/** ifupdown's own parser: `ifquery` refuses a file it could not bring up (an unknown method, an option without a value). */
+export const IFUPDOWN_CHECK = 'if command -v ifquery >/dev/null 2>&1; then ifquery -i {} -l >/dev/null; fi';
+
 type Common = Pick<TemplateFileSpec, 'mode' | 'notify' | 'tags'>;
 
 interface Backend {
@@ -106,7 +109,7 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
   // the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs)
   ifupdown: {
     paths: () => [debianInterfacesPath],
-    render: (_host, _inv, _facts, context) => [templateFile({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context })],
+    render: (_host, _inv, _facts, context) => [templateFile({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context, validate: IFUPDOWN_CHECK })],
   },
   ifcfg: {
     paths: (host, bridge) => [`${ifcfgDir}/ifcfg-${host.interface}`, `${ifcfgDir}/ifcfg-${bridge}`],
@@ -179,7 +182,7 @@ export function networkFiles(inv: Inventory, host: HostSpec, facts: NetworkFacts
   };
   const files = networkBackends[host.networkBackend].render(host, inv, facts, context);
   if (host.networkBackend !== 'ifupdown' && osProfile(host).network.ifupdownLoopback) {
-    files.unshift(templateFile({ ...common, path: debianInterfacesPath, template: 'interfaces-loopback.hbs', context }));
+    files.unshift(templateFile({ ...common, path: debianInterfacesPath, template: 'interfaces-loopback.hbs', context, validate: IFUPDOWN_CHECK }));
   }
   return files;
 }

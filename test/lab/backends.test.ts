@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
+import { IFUPDOWN_CHECK, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
 import { eventually, labExec, labSsh, labUnavailableReason, mustLabExec, parseJsonOutput, repoRoot, runHvmctl, type Ran } from './support.ts';
 
 const skip = labUnavailableReason();
@@ -176,6 +176,10 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(sshWorks()).toBe(true);
       for (const f of filesOf[backend]) expect(labExec(host, `test -e ${f}`).code, `${f} left behind`).not.toBe(0);
       onIfupdown();
+      // the check apply ran before /etc/network/interfaces replaced anything: ifupdown's own parser
+      const check = (edit: string) => labExec(host, `t=$(mktemp) && sed ${edit} /etc/network/interfaces > "$t" && ( ${IFUPDOWN_CHECK.replaceAll('{}', '"$t"')} ); rc=$?; rm -f "$t"; exit $rc`).code;
+      expect(check("-e ''")).toBe(0);
+      expect(check("-e 's/inet static/inet statik/'")).not.toBe(0);
       const plan = runHvmctl(['plan']);
       expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     });

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { managedFiles } from '../../src/render/managed-files.ts';
-import { networkFiles, nmPortKeys, replacedNetworkFiles, stableUuid, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
+import { networkFiles, nmPortKeys, replacedNetworkFiles, stableUuid, IFUPDOWN_CHECK, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const inv = await loadInventory(path.join(root, 'test/fixtures/inventories/backends.yaml'), { home: '/root' });
@@ -203,5 +203,8 @@ describe('what each backend replaces', () => {
     ]);
     expect(parseIni(paths[1]?.content ?? '')).toEqual({ keyfile: { 'unmanaged-devices': 'interface-name:br0;interface-name:eth0' } });
     expect(paths[0]?.template).toBe('templates/interfaces-loopback.hbs');
+    // ifupdown's own parser checks it, as it checks the bridge's file under ifupdown
+    expect(paths[0]?.validate).toBe(IFUPDOWN_CHECK);
+    expect(networkFiles(inv, { ...host('kvmnode3'), networkBackend: 'ifupdown' })[0]?.validate).toBe(IFUPDOWN_CHECK);
   });
 });
