@@ -6,7 +6,7 @@ import { ConnectError, HvmError } from '../src/errors.ts';
 import { parseDomstats, type DomainStats } from './collect/domstats.ts';
 import { parseVirshList } from './collect/virsh-list.ts';
 import { formatVmMetadata, parseVmMetadata, VM_METADATA_KEY, VM_METADATA_URI, type VmMetadata } from './collect/vm-metadata.ts';
-import type { Exec, ExecResult } from './exec.ts';
+import type { ProcessResult as ExecResult, RunProcess } from '../src/process.ts';
 import { LOCAL_LIBVIRT_URI, PEER_LIBVIRT_URI } from '../src/libvirt-uri.ts';
 import type { HostAddress } from './host-files.ts';
 
@@ -49,7 +49,7 @@ export class LibvirtError extends HvmError {
 export interface VirshOptions {
   readonly self: string;
   readonly hosts: readonly HostAddress[];
-  readonly exec: Exec;
+  readonly exec: RunProcess;
   /** Another hypervisor's URI, `{fqdn}`/`{name}`/`{port}` (its sshd port) replaced; default PEER_LIBVIRT_URI. */
   readonly uriTemplate?: string;
   /** For everything but migrate. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Exec, ExecResult } from '../../balancer/exec.ts';
+import type { RunProcess as Exec, ProcessResult as ExecResult } from '../../src/process.ts';
 import { createVirshLibvirt, LibvirtError } from '../../balancer/libvirt.ts';
 import { ConnectError } from '../../src/errors.ts';
 

@@ -1,6 +1,6 @@
 // Prediction against reality, and what happens to an emptied host.
 import { describe, expect, it } from 'vitest';
-import type { Exec } from '../../balancer/exec.ts';
+import type { RunProcess as Exec } from '../../src/process.ts';
 import type { MigrationResult } from '../../balancer/migrate.ts';
 import { emptiedHosts, handEmptied } from '../../balancer/on-empty.ts';
 import { checkPredictions, errorSummary, predictionsOf } from '../../balancer/prediction.ts';
