@@ -1,7 +1,7 @@
 // The agent's configuration (balancer/config.ts) and the remote host reader.
 import { describe, expect, it } from 'vitest';
 import { BalancerConfigError, parseAgentConfig } from '../../balancer/config.ts';
-import type { RunProcess as Exec } from '../../src/process.ts';
+import type { RunProcess } from '../../src/process.ts';
 import { createPeers } from '../../balancer/peers.ts';
 import { createHostFiles } from '../../balancer/host-files.ts';
 import { ConnectError } from '../../src/errors.ts';
@@ -81,7 +81,7 @@ describe('each strategy has one set of defaults', () => {
 describe('host files over ssh', () => {
   it('reads several files in one ssh call, every path quoted, host key checked', async () => {
     const calls: (readonly string[])[] = [];
-    const exec: Exec = async (argv) => {
+    const exec: RunProcess = async (argv) => {
       calls.push(argv);
       return { code: 1, stdout: '==> /proc/stat <==\ncpu  1 2 3 4\n\n==> /x y <==\n5\n', stderr: "head: cannot open '/z'", timedOut: false };
     };
@@ -92,7 +92,7 @@ describe('host files over ssh', () => {
   });
   it("connects to the port the host's sshd listens on (sshPort in the file)", async () => {
     const calls: (readonly string[])[] = [];
-    const exec: Exec = async (argv) => {
+    const exec: RunProcess = async (argv) => {
       calls.push(argv);
       return { code: 0, stdout: '==> /proc/stat <==\ncpu  1 2 3 4\n', stderr: '', timedOut: false };
     };
