@@ -9,8 +9,9 @@ import { describeFailures, noFailures } from './backoff.ts';
 import { collectSnapshot, utilisationOf, type Collected } from './collect/snapshot.ts';
 import { DEFAULT_CONFIG_PATH, hypervisorNames, readAgentConfig, type AgentConfig } from './config.ts';
 import { runCycle, type Decide } from './cycle.ts';
-import { execProcess, type Exec } from './exec.ts';
 import { createHostFiles, type HostFiles } from './host-files.ts';
+import { createPeers, type Peers } from './peers.ts';
+import { runProcess, type RunProcess } from '../src/process.ts';
 import { createVirshLibvirt, type Libvirt } from './libvirt.ts';
 import { formatJsonLine, formatLogLine, formatTime, tailLog } from './log.ts';
 import { createDryRunExecutor, createLiveExecutor } from './migrate.ts';
@@ -28,12 +29,14 @@ export interface AgentIo {
 export interface AgentEnv {
   readonly io: AgentIo;
   readonly clock: Clock;
-  readonly exec: Exec;
+  /** Runs virsh and the on_empty command; the peers' connectors run through it too unless `peers` is given. */
+  readonly exec: RunProcess;
   readonly decide: Decide;
   readonly loadConfig: (path: string) => AgentConfig;
   /** Adapters; built from the config and `exec` when absent. */
   readonly libvirt?: Libvirt;
   readonly files?: HostFiles;
+  readonly peers?: Peers;
   /** For `run`: stop the loop when this resolves. */
   readonly stop?: Promise<void>;
 }
@@ -103,7 +106,7 @@ export function defaultAgentEnv(): AgentEnv {
       err: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
     },
     clock: systemClock,
-    exec: execProcess,
+    exec: runProcess,
     decide: policyDecide,
     loadConfig: (path) => readAgentConfig(path),
   };
@@ -128,9 +131,10 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
   if (!known.includes(p.command)) throw new UsageError(`unknown command '${p.command}'`, `commands: ${known.join(', ')}`);
   const config = env.loadConfig(p.config);
   const libvirt = env.libvirt ?? createVirshLibvirt({ self: config.self, hosts: config.hosts, exec: env.exec, uriTemplate: config.libvirtUri });
-  const files = env.files ?? createHostFiles(config.self, config.hosts, env.exec);
+  const peers = env.peers ?? createPeers(config.self, config.hosts, env.exec);
+  const files = env.files ?? createHostFiles(config.self, peers);
   const say = (line: string): void => io.err(line);
-  const storageCheck = createStorageCheck(config, env.exec);
+  const storageCheck = createStorageCheck(config, peers);
 
   const cycle = async (): Promise<number> => {
     const executor = p.dryRun

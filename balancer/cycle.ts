@@ -11,7 +11,7 @@ import { acquireLock, type LockResult } from './lock.ts';
 import { appendRunLog, type RunRecord } from './log.ts';
 import { writeMetrics } from './metrics.ts';
 import { nextFailures, noFailures } from './backoff.ts';
-import type { Exec } from './exec.ts';
+import type { RunProcess } from '../src/process.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
@@ -33,7 +33,7 @@ export interface CycleDeps {
   /** Progress lines for a person (stderr / cron log). */
   readonly say?: (line: string) => void;
   /** Runs balancer.consolidate.on_empty for an emptied host; without it nothing is run. */
-  readonly exec?: Exec;
+  readonly exec?: RunProcess;
 }
 
 export type CycleOutcome =

@@ -1,29 +1,22 @@
 // Reading a few small files (/proc/stat, /proc/meminfo, cgroup counters) on a
-// hypervisor: local files for the host the agent runs on, one `ssh head` for
-// the others (the root SSH trust between hypervisors that apply sets up, host
-// keys checked). A missing file is `undefined`; an unreachable host throws.
+// hypervisor: local files for the host the agent runs on, one `head` through
+// the peer's connector for the others (peers.ts: the system ssh over the root
+// SSH trust between hypervisors that apply sets up, host keys checked). A
+// missing file is `undefined`; an unreachable host throws.
 import { readFile } from 'node:fs/promises';
+import type { SshTarget } from '../src/connector/system-ssh.ts';
 import { ConnectError } from '../src/errors.ts';
 import { sh } from '../src/shell.ts';
-import type { Exec } from './exec.ts';
+import type { Peers } from './peers.ts';
 
 export interface HostFiles {
   read(host: string, paths: readonly string[]): Promise<Map<string, string | undefined>>;
 }
 
-export interface HostAddress {
-  readonly name: string;
-  readonly fqdn: string;
-  /** The port the host's sshd listens on (the inventory's sshd port; 22 when the file does not say). */
-  readonly sshPort?: number;
-}
+/** A hypervisor of the configuration: its name, FQDN and the port its sshd listens on (the inventory's sshd port; 22 when the file does not say). */
+export type HostAddress = SshTarget;
 
-/** ssh as root to a hypervisor's sshd port; `command` is one shell command line, built with `sh`. */
-export function sshArgv(fqdn: string, command: string, port = 22): string[] {
-  return ['ssh', '-p', String(port), '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', `root@${fqdn}`, '--', command];
-}
-
-export function createHostFiles(self: string, hosts: readonly HostAddress[], exec: Exec, timeoutMs = 8_000): HostFiles {
+export function createHostFiles(self: string, peers: Peers, timeoutMs = 8_000): HostFiles {
   return {
     async read(host, paths) {
       const out = new Map<string, string | undefined>();
@@ -35,10 +28,10 @@ export function createHostFiles(self: string, hosts: readonly HostAddress[], exe
         );
         return out;
       }
-      const address = hosts.find((h) => h.name === host);
-      if (!address) throw new ConnectError(host, 'not in the balancer configuration');
+      const peer = peers(host);
+      if (!peer) throw new ConnectError(host, 'not in the balancer configuration');
       // The remote shell parses the command line: every path is quoted.
-      const result = await exec(sshArgv(address.fqdn, sh`head -n 100000 -v ${paths}`, address.sshPort), { timeoutMs });
+      const result = await peer.run(sh`head -n 100000 -v ${paths}`, { timeoutMs });
       if (result.timedOut || result.code === 255 || (result.code !== 0 && result.stdout === '')) {
         throw new ConnectError(host, `cannot read ${paths.join(' ')} over SSH: ${result.timedOut ? 'timed out' : result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`}`, {
           hint: 'check that this hypervisor trusts the balancer host (hvmctl apply sets up root SSH keys)',

@@ -6,7 +6,7 @@ import { ConnectError, HvmError } from '../src/errors.ts';
 import { parseDomstats, type DomainStats } from './collect/domstats.ts';
 import { parseVirshList } from './collect/virsh-list.ts';
 import { formatVmMetadata, parseVmMetadata, VM_METADATA_KEY, VM_METADATA_URI, type VmMetadata } from './collect/vm-metadata.ts';
-import type { Exec, ExecResult } from './exec.ts';
+import type { ProcessResult, RunProcess } from '../src/process.ts';
 import { LOCAL_LIBVIRT_URI, PEER_LIBVIRT_URI } from '../src/libvirt-uri.ts';
 import type { HostAddress } from './host-files.ts';
 
@@ -40,7 +40,7 @@ export interface Libvirt {
 }
 
 export class LibvirtError extends HvmError {
-  constructor(host: string, what: string, result: ExecResult) {
+  constructor(host: string, what: string, result: ProcessResult) {
     const detail = result.timedOut ? 'timed out' : (result.stderr.trim().split('\n').pop() ?? `exit ${result.code}`);
     super('E_LIBVIRT', `${host}: virsh ${what} failed: ${detail}`, { hint: 'check libvirtd on that host (`virsh -c URI list --all`)' });
   }
@@ -49,7 +49,7 @@ export class LibvirtError extends HvmError {
 export interface VirshOptions {
   readonly self: string;
   readonly hosts: readonly HostAddress[];
-  readonly exec: Exec;
+  readonly exec: RunProcess;
   /** Another hypervisor's URI, `{fqdn}`/`{name}`/`{port}` (its sshd port) replaced; default PEER_LIBVIRT_URI. */
   readonly uriTemplate?: string;
   /** For everything but migrate. */
@@ -65,11 +65,11 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     if (!h) throw new ConnectError(host, 'not a hypervisor in the balancer configuration');
     return (options.uriTemplate ?? PEER_LIBVIRT_URI).replaceAll('{fqdn}', h.fqdn).replaceAll('{name}', h.name).replaceAll('{port}', String(h.sshPort ?? 22));
   };
-  const virsh = (host: string, args: readonly string[], t = timeoutMs): Promise<ExecResult> =>
+  const virsh = (host: string, args: readonly string[], t = timeoutMs): Promise<ProcessResult> =>
     exec(['virsh', '-c', uri(host), ...args], { timeoutMs: t });
-  const unreachable = (result: ExecResult): boolean =>
+  const unreachable = (result: ProcessResult): boolean =>
     result.timedOut || /failed to connect|unable to connect|Cannot recv data|End of file while reading|Connection refused|no route to host|Could not resolve/i.test(result.stderr);
-  const check = (host: string, what: string, result: ExecResult): string => {
+  const check = (host: string, what: string, result: ProcessResult): string => {
     if (result.code === 0) return result.stdout;
     if (unreachable(result)) {
       throw new ConnectError(host, `libvirt unreachable: ${result.timedOut ? 'timed out' : result.stderr.trim().split('\n').pop()}`, {

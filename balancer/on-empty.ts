@@ -3,7 +3,7 @@
 // an argv with {host} replaced, no shell) only if one is set. Nothing is ever
 // switched off by default. A host counts as emptied only when every migration
 // off it succeeded and the run was not a dry run.
-import type { Exec } from './exec.ts';
+import type { RunProcess } from '../src/process.ts';
 import type { MigrationResult } from './migrate.ts';
 import type { Plan } from './types.ts';
 
@@ -13,7 +13,7 @@ export function emptiedHosts(plan: Plan, results: readonly MigrationResult[], dr
 }
 
 /** Runs the command for each emptied host; one note per host, success or not. */
-export async function handEmptied(hosts: readonly string[], command: readonly string[] | undefined, exec: Exec | undefined): Promise<string[]> {
+export async function handEmptied(hosts: readonly string[], command: readonly string[] | undefined, exec: RunProcess | undefined): Promise<string[]> {
   const notes: string[] = [];
   for (const host of hosts) {
     if (!command || !exec) {

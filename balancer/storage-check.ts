@@ -4,12 +4,11 @@
 //   - nfs.client qemu: `nfs-ls nfs://ADDRESS/EXPORT` (libnfs, the client QEMU itself uses);
 //   - nfs.client kernel: `stat -f` of the mount point must say nfs.
 // The host the agent runs on is checked locally; the others over the root SSH
-// trust apply sets up (as host-files.ts reads their /proc). Every value in the
-// command line is quoted.
+// trust apply sets up (as host-files.ts reads their /proc): both through the
+// peer's connector (peers.ts). Every value in the command line is quoted.
 import { sh } from '../src/shell.ts';
 import type { AgentConfig } from './config.ts';
-import type { Exec } from './exec.ts';
-import { sshArgv } from './host-files.ts';
+import type { Peers } from './peers.ts';
 
 /** Seconds a check may take on the host before it counts as "does not answer". */
 export const STORAGE_CHECK_SECONDS = 8;
@@ -24,16 +23,15 @@ export function storageCheckCommand(storage: NonNullable<AgentConfig['storage']>
 }
 
 /** (host) => why the storage does not answer from it, or undefined when it does. */
-export function createStorageCheck(config: AgentConfig, exec: Exec): ((host: string) => Promise<string | undefined>) | undefined {
+export function createStorageCheck(config: AgentConfig, peers: Peers): ((host: string) => Promise<string | undefined>) | undefined {
   const storage = config.storage;
   if (!storage) return undefined;
   const command = storageCheckCommand(storage);
   const what = storage.client === 'qemu' ? `nfs-ls of ${storage.address}:${storage.export}` : `the NFS mount ${storage.mount}`;
   return async (host) => {
-    const h = config.hosts.find((x) => x.name === host);
-    const argv = host === config.self ? ['sh', '-c', command] : h ? sshArgv(h.fqdn, command, h.sshPort) : undefined;
-    if (!argv) return `${host} is not in the balancer configuration`;
-    const r = await exec(argv, { timeoutMs: (STORAGE_CHECK_SECONDS + 12) * 1000 });
+    const peer = peers(host);
+    if (!peer) return `${host} is not in the balancer configuration`;
+    const r = await peer.run(command, { timeoutMs: (STORAGE_CHECK_SECONDS + 12) * 1000 });
     if (r.code === 0) return undefined;
     if (r.timedOut || r.code === 124 || r.code === 137) return `${what} gave no answer within ${STORAGE_CHECK_SECONDS} s`;
     if (r.code === 255 && host !== config.self) return `${host} did not answer over SSH: ${r.stderr.trim().split('\n').pop() ?? ''}`;

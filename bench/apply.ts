@@ -32,7 +32,7 @@ import { generatedInventory } from './inventory-gen.ts';
 import { ansibleInventory } from './ansible-inventory.ts';
 import { parseAnsibleRecap, parseHvmctlRecap } from './recap.ts';
 import type { Recap } from './recap.ts';
-import { assertLabRoute } from '../lab/route-guard.ts';
+import { assertLabRoute } from '../src/connector/route-guard.ts';
 
 const LOCK = '/tmp/hvmctl-lab-usage.lock';
 const self = fileURLToPath(import.meta.url);

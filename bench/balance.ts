@@ -24,7 +24,8 @@ import type { DomainStats } from '../balancer/collect/domstats.ts';
 import type { Libvirt } from '../balancer/libvirt.ts';
 import { parseAgentConfig } from '../balancer/config.ts';
 import { policyConfig } from '../balancer/cycle.ts';
-import { execProcess } from '../balancer/exec.ts';
+import { createPeers } from '../balancer/peers.ts';
+import { runProcess } from '../src/process.ts';
 import { createHostFiles } from '../balancer/host-files.ts';
 import { createVirshLibvirt } from '../balancer/libvirt.ts';
 import { decide } from '../balancer/policy/decide.ts';
@@ -66,8 +67,8 @@ async function benchCycle(): Promise<void> {
     },
     'bench',
   );
-  const libvirt = createVirshLibvirt({ self, hosts: config.hosts, exec: execProcess });
-  const files = createHostFiles(self, config.hosts, execProcess);
+  const libvirt = createVirshLibvirt({ self, hosts: config.hosts, exec: runProcess });
+  const files = createHostFiles(self, createPeers(self, config.hosts));
   const cpu0 = ownCpuMs() + childCpuMs();
   const t0 = performance.now();
   const collected = await collectSnapshot({ config, libvirt, files, clock: systemClock, drained: [] });

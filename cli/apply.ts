@@ -5,8 +5,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Connector } from '../src/connector/connector.ts';
-import { connectHost } from '../src/connector/connect.ts';
-import { cliRouteGuard } from '../lab/route-guard.ts';
+import { hostConnector } from '../src/connector/connect.ts';
 import { UsageError } from '../src/errors.ts';
 import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import { formatProgress, formatRecap, formatResult, formatStage, formatUnreachable, jsonReport, styleFor } from '../tasks/engine/report.ts';
@@ -121,16 +120,15 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const tags = listOption('--tags', options.tags);
   const file = resolve(io.cwd, options.inventory ?? 'inventory.yaml');
   const load = deps.loadInventory ?? (async (f: string) => (await import('../src/inventory/load.ts')).loadInventory(f));
-  const inventory = withEnvOverrides(await load(file), io.env);
+  const inventory = await load(file);
   const playbook = deps.playbook ?? (await import('../tasks/playbook.ts')).playbook;
   const hosts = selectHosts(inventory, limit);
   const selected = new Set(selectTasks(playbook.tasks, tags));
-  // While a lab is up here, nothing may leave it (lab/route-guard.ts).
-  const guard = cliRouteGuard(io.env);
+  // The overrides and, while a lab is up here, the lab's route guard: the factory's (src/connector/connect.ts).
+  const connectHost = hostConnector({ env: io.env, cwd: io.cwd });
   const connect =
     deps.connect ??
-    ((inv: Inventory, host: HostSpec) =>
-      connectHost(inv, host, { guard, connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, boundMs(host)) }));
+    ((inv: Inventory, host: HostSpec) => connectHost(inv, host, { connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, boundMs(host)) }));
 
   const interrupt = deps.signal ? undefined : onSignals(io);
   const style = styleFor(hosts.map((h) => h.name), io.tty && !json);
@@ -195,14 +193,6 @@ function parse(argv: string[], mode: 'apply' | 'plan'): Parsed {
     if (error instanceof UsageError) throw error;
     throw new UsageError((error as Error).message, `run 'hvmctl ${mode} --help'`);
   }
-}
-
-/** HVMCTL_IDENTITY / HVMCTL_KNOWN_HOSTS override the inventory's ssh paths (the lab uses them). */
-export function withEnvOverrides(inv: Inventory, env: NodeJS.ProcessEnv): Inventory {
-  const identity = env.HVMCTL_IDENTITY;
-  const knownHosts = env.HVMCTL_KNOWN_HOSTS;
-  if (!identity && !knownHosts) return inv;
-  return { ...inv, ssh: { ...inv.ssh, ...(identity ? { identity } : {}), ...(knownHosts ? { knownHosts } : {}) } };
 }
 
 function onSignals(io: CliIo): { signal: AbortSignal; dispose(): void } {

@@ -103,8 +103,7 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
   }
   const file = resolve(io.cwd, s.inventory ?? 'inventory.yaml');
   const load = deps.loadInventory ?? (async (f: string) => (await import('../src/inventory/load.ts')).loadInventory(f));
-  const { withEnvOverrides } = await import('./apply.ts');
-  const inventory = withEnvOverrides(await load(file), io.env);
+  const inventory = await load(file);
   // The balancer runs on the first of its hosts (the first home, or consolidate's first host).
   const agentName = balancerHosts(inventory.balancer)[0];
   const host = inventory.hosts.find((h) => h.name === agentName);
@@ -112,7 +111,8 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
   const connect =
     deps.connect ??
     (async (inv: Inventory, h: HostSpec) =>
-      (await import('../src/connector/connect.ts')).connectHost(inv, h));
+      // the factory applies HVMCTL_IDENTITY and, while a lab is up here, the lab's route guard
+      (await import('../src/connector/connect.ts')).hostConnector({ env: io.env, cwd: io.cwd })(inv, h));
   const connector = await connect(inventory, host);
   try {
     const result = await connector.run(sh`node ${balancerPaths.script} ${[s.command, ...s.agentArgs]} --config ${DEFAULT_CONFIG_PATH}`);

@@ -1,5 +1,4 @@
 // `hvmctl lab …`: the local four-host lab (see lab/ and ../shared/LAB-NOTES.md).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { UsageError } from '../src/errors.ts';
 import { loadInventory } from '../src/inventory/load.ts';
@@ -9,8 +8,9 @@ import { labDown } from '../lab/down.ts';
 import { execInHost, hostEntry } from '../lab/enter.ts';
 import { labReboot } from '../lab/reboot.ts';
 import { notUp } from '../lab/lab-error.ts';
-import { assertLabRoute, labRouteGuard } from '../lab/route-guard.ts';
-import { connectHost } from '../src/connector/connect.ts';
+import { assertLabRoute } from '../src/connector/route-guard.ts';
+import { hostConnector, withEnvOverrides } from '../src/connector/connect.ts';
+import { runAttached } from '../src/process.ts';
 import type { LabState } from '../lab/lab-record.ts';
 import { readLabState } from '../lab/lab-record.ts';
 import { formatStatus, labStatus } from '../lab/status.ts';
@@ -114,7 +114,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   switch (sub) {
     case 'up': {
       const inv = await loadInventory(args.inventory);
-      const state = await labUp(inv, { knownHosts: knownHostsFile(inv, io), identity: identityFile(inv, io), progress, sshdOnly: args.sshdOnly, tcg: args.tcg });
+      const { ssh } = withEnvOverrides(inv, io.env, io.cwd);
+      const state = await labUp(inv, { knownHosts: ssh.knownHosts, identity: ssh.identity, progress, sshdOnly: args.sshdOnly, tcg: args.tcg });
       io.out(formatStatus(state, labStatus(state)));
       return 0;
     }
@@ -161,7 +162,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const host = hostOf(state, hostName);
       assertLabRoute(host.address);
       const remote = [...cmd, ...(args.command ?? [])];
-      return spawnInherit('ssh', [
+      return runAttached([
+        'ssh',
         '-i',
         state.identity,
         '-o',
@@ -196,24 +198,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     case 'demo': {
       const inv = await loadInventory(args.inventory);
       const apply = await import('./apply.ts');
-      const knownHosts = knownHostsFile(inv, io);
-      const identity = identityFile(inv, io);
-      // apply's own SSH connector, with the lab's route guard in front of every connection.
-      const connect = (i: Inventory, host: HostSpec) => connectHost(i, host, { identity, knownHosts, guard: labRouteGuard });
-      return labDemo(inv, io, { knownHosts, identity, balance: args.balance, apply: (a) => apply.run(a, io, { connect }) });
+      const { ssh } = withEnvOverrides(inv, io.env, io.cwd);
+      // apply's own connector factory, told the hosts are the lab's: the route guard stands before every connection.
+      const connectHost = hostConnector({ env: io.env, cwd: io.cwd, labOnly: true });
+      const connect = (i: Inventory, host: HostSpec) => connectHost(i, host);
+      return labDemo(inv, io, { knownHosts: ssh.knownHosts, identity: ssh.identity, balance: args.balance, apply: (a) => apply.run(a, io, { connect }) });
     }
     default:
       throw new UsageError(sub === undefined ? 'missing lab command' : `unknown lab command '${sub}'`, "run 'hvmctl lab --help'");
   }
-}
-
-function knownHostsFile(inv: Inventory, io: CliIo): string {
-  return io.env.HVMCTL_KNOWN_HOSTS ? path.resolve(io.cwd, io.env.HVMCTL_KNOWN_HOSTS) : inv.ssh.knownHosts;
-}
-
-/** HVMCTL_IDENTITY overrides the inventory's key, as it does for apply. */
-function identityFile(inv: Inventory, io: CliIo): string {
-  return io.env.HVMCTL_IDENTITY ? path.resolve(io.cwd, io.env.HVMCTL_IDENTITY) : inv.ssh.identity;
 }
 
 function requireLab(): LabState {
@@ -231,13 +224,5 @@ function hostOf(state: LabState, name: string) {
   const host = state.hosts.find((h) => h.name === name || h.fqdn === name || h.address === name);
   if (!host) throw new UsageError(`no lab host '${name}'`, `lab hosts: ${state.hosts.map((h) => h.name).join(', ')}`);
   return host;
-}
-
-function spawnInherit(file: string, args: readonly string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: 'inherit' });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
-  });
 }
 

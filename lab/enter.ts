@@ -2,10 +2,10 @@
 // cgroups (so the command's CPU and memory count for that host), then enter
 // every namespace of the host's current init (mount, UTS, IPC, network, PID,
 // cgroup) and its root, with a clean environment. The init is looked up at
-// every call: a reboot gives the host a new one.
-import { spawn, spawnSync } from 'node:child_process';
-import { execProcess } from '../balancer/exec.ts';
+// every call: a reboot gives the host a new one. All three ways in run
+// enterArgv() through the one local runner (src/process.ts).
 import type { RunResult } from '../src/connector/connector.ts';
+import { runAttached, runProcess, runProcessSync } from '../src/process.ts';
 import { initPid } from './host-process.ts';
 import { LabError } from './lab-error.ts';
 import type { LabHostState, LabState } from './lab-record.ts';
@@ -63,30 +63,22 @@ export function enterArgv(entry: HostEntry, command: readonly string[], env: Nod
   ];
 }
 
-/** Runs `script` with sh -c in the host and captures its output. */
+/** Runs `script` with sh -c in the host and captures its output (blocking; a timeout, default 60 s, sends SIGTERM: code 124). */
 export function runInHost(entry: HostEntry, script: string, options: { input?: string; timeoutMs?: number } = {}): RunResult {
-  const [file, ...args] = enterArgv(entry, ['/bin/sh', '-c', script]);
-  const r = spawnSync(file!, args, {
-    encoding: 'utf8',
-    input: options.input,
-    timeout: options.timeoutMs ?? 60_000,
-    maxBuffer: 64 * 1024 * 1024,
+  const r = runProcessSync(enterArgv(entry, ['/bin/sh', '-c', script]), {
+    ...(options.input === undefined ? {} : { input: options.input }),
+    timeoutMs: options.timeoutMs ?? 60_000,
   });
-  return { code: r.status ?? 137, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** runInHost without blocking: hosts are asked side by side (readiness, status). */
+/** runInHost without blocking: hosts are asked side by side (readiness, status). A timeout sends SIGTERM, then SIGKILL. */
 export async function runInHostAsync(entry: HostEntry, script: string, options: { timeoutMs?: number } = {}): Promise<RunResult> {
-  const r = await execProcess(enterArgv(entry, ['/bin/sh', '-c', script]), { timeoutMs: options.timeoutMs ?? 60_000 });
-  return { code: r.timedOut ? 124 : r.code, stdout: r.stdout, stderr: r.stderr };
+  const r = await runProcess(enterArgv(entry, ['/bin/sh', '-c', script]), { timeoutMs: options.timeoutMs ?? 60_000 });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs argv in the host with the caller's stdio; resolves with its exit code. */
 export function execInHost(entry: HostEntry, command: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [file, ...args] = enterArgv(entry, command, env);
-  return new Promise((resolve, reject) => {
-    const child = spawn(file!, args, { stdio: 'inherit' });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
-  });
+  return runAttached(enterArgv(entry, command, env));
 }

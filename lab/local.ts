@@ -1,9 +1,11 @@
 // Runs a local program (argv, no shell) for the lab's own plumbing in the
 // root namespace: ip, mount, kill. The lab is a local tool, so this is its
-// connector; nothing here touches a remote host.
-import { spawnSync } from 'node:child_process';
+// connector; nothing here touches a remote host. The lab's set-up runs one
+// step after another, so these block: the one local runner's sync form
+// (src/process.ts), bounded at 60 s unless a step says otherwise.
 import { CommandError } from '../src/errors.ts';
 import type { RunResult } from '../src/connector/connector.ts';
+import { runProcessSync } from '../src/process.ts';
 
 export interface LocalOptions {
   readonly input?: string;
@@ -12,19 +14,8 @@ export interface LocalOptions {
 }
 
 export function runLocal(argv: readonly string[], options: LocalOptions = {}): RunResult {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new Error('runLocal: empty argv');
-  const r = spawnSync(file, args, {
-    encoding: 'utf8',
-    input: options.input,
-    timeout: options.timeoutMs ?? 60_000,
-    env: options.env ?? process.env,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    return { code: 127, stdout: '', stderr: `${file}: not found` };
-  }
-  return { code: r.status ?? 128 + 9, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+  const r = runProcessSync(argv, { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Like runLocal, but a non-zero exit throws a CommandError. Returns stdout. */

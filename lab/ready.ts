@@ -8,7 +8,7 @@ import path from 'node:path';
 import { hostEntry, runInHostAsync } from './enter.ts';
 import { initPid, supervisorPid } from './host-process.ts';
 import { LabError } from './lab-error.ts';
-import { assertLabRoute } from './route-guard.ts';
+import { assertLabRoute } from '../src/connector/route-guard.ts';
 import type { LabState } from './lab-record.ts';
 import type { LabHost } from './topology.ts';
 import { probePort } from './wait.ts';

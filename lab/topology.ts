@@ -8,14 +8,15 @@
 // (one per hierarchy, under `hvmlab/<host>`) is its machine: hypervisors get
 // one CPU and a memory size of their own, and lxcfs turns those into the
 // host's own /proc/stat, /proc/meminfo and CPU count.
+import { LAB_BRIDGE, LAB_DIR } from '../src/connector/route-guard.ts';
 import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 
-export const LAB_BRIDGE = 'hvmlab0';
-/** A tmpfs mounted here holds every host's layer, lxcfs and the state file. */
-export const LAB_DIR = '/var/lib/hvmctl-lab';
+// The bridge, the lab's directory (a tmpfs mounted there holds every host's
+// layer, lxcfs and the state file) and the state file are named beside the
+// route guard, which connectors below the lab apply.
+export { LAB_BRIDGE, LAB_DIR, LAB_STATE } from '../src/connector/route-guard.ts';
 /** The directory every lab hypervisor sees at nfs.locks.dir (on the lab's tmpfs: gone with the lab). */
 export const LAB_LOCKSPACE = `${LAB_DIR}/lockspace`;
-export const LAB_STATE = `${LAB_DIR}/state.json`;
 /** lxcfs's mount point; hosts see it read-only at /var/lib/lxcfs. */
 export const LXCFS_DIR = `${LAB_DIR}/lxcfs`;
 export const CGROUP_ROOT = '/sys/fs/cgroup';

@@ -20,7 +20,7 @@ import type { HostKeys } from './known-hosts.ts';
 import { alreadyUp, LabError, noKvm, notRoot } from './lab-error.ts';
 import { labRepoPackages } from './packages.ts';
 import { mustLocal, runLocal } from './local.ts';
-import { assertLabRoute } from './route-guard.ts';
+import { assertLabRoute } from '../src/connector/route-guard.ts';
 import { waitHostsReady } from './ready.ts';
 import type { LabState } from './lab-record.ts';
 import { writeLabState } from './lab-record.ts';

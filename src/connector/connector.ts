@@ -1,8 +1,11 @@
 // A connector is the only code that touches a host. Everything else builds
 // plain commands (strings made with `sh`, see src/shell.ts) and hands them here.
-// Implementations: ssh.ts (ssh2, one connection per host, reused), local.ts
-// (child_process, for code that runs on the host itself, e.g. the balancer),
-// and test/support/fake-connector.ts (records commands, replays answers).
+// Implementations: ssh.ts (ssh2, one connection per host, reused; opened by
+// the one factory, connect.ts), system-ssh.ts (the system's ssh, one per
+// command: the balancer agent to its peers), local.ts (`sh -c` here, for code
+// that runs on the host itself, e.g. the balancer) — the last two through the
+// one local runner, src/process.ts — and test/support/fake-connector.ts
+// (records commands, replays answers).
 
 export interface RunOptions {
   /** Bytes written to the command's standard input, then closed. */

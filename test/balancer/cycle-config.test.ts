@@ -1,7 +1,8 @@
 // The agent's configuration (balancer/config.ts) and the remote host reader.
 import { describe, expect, it } from 'vitest';
 import { BalancerConfigError, parseAgentConfig } from '../../balancer/config.ts';
-import type { Exec } from '../../balancer/exec.ts';
+import type { RunProcess } from '../../src/process.ts';
+import { createPeers } from '../../balancer/peers.ts';
 import { createHostFiles } from '../../balancer/host-files.ts';
 import { ConnectError } from '../../src/errors.ts';
 import schema from '../../src/inventory/schema.json' with { type: 'json' };
@@ -80,28 +81,28 @@ describe('each strategy has one set of defaults', () => {
 describe('host files over ssh', () => {
   it('reads several files in one ssh call, every path quoted, host key checked', async () => {
     const calls: (readonly string[])[] = [];
-    const exec: Exec = async (argv) => {
+    const exec: RunProcess = async (argv) => {
       calls.push(argv);
       return { code: 1, stdout: '==> /proc/stat <==\ncpu  1 2 3 4\n\n==> /x y <==\n5\n', stderr: "head: cannot open '/z'", timedOut: false };
     };
-    const files = createHostFiles('kvmnode1', hosts, exec);
+    const files = createHostFiles('kvmnode1', createPeers('kvmnode1', hosts, exec));
     const m = await files.read('kvmnode2', ['/proc/stat', '/x y', '/z']);
     expect(calls).toEqual([['ssh', '-p', '22', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'StrictHostKeyChecking=yes', 'root@kvmnode2.localdomain', '--', "head -n 100000 -v /proc/stat '/x y' /z"]]);
     expect([...m]).toEqual([['/proc/stat', 'cpu  1 2 3 4\n'], ['/x y', '5\n'], ['/z', undefined]]);
   });
   it("connects to the port the host's sshd listens on (sshPort in the file)", async () => {
     const calls: (readonly string[])[] = [];
-    const exec: Exec = async (argv) => {
+    const exec: RunProcess = async (argv) => {
       calls.push(argv);
       return { code: 0, stdout: '==> /proc/stat <==\ncpu  1 2 3 4\n', stderr: '', timedOut: false };
     };
     const c = parseAgentConfig({ ...rendered, hosts: [hosts[0], hosts[1], { ...hosts[2], sshPort: 2200 }] }, 'f', 'kvmnode1');
-    await createHostFiles('kvmnode1', c.hosts, exec).read('kvmnode2', ['/proc/stat']);
+    await createHostFiles('kvmnode1', createPeers('kvmnode1', c.hosts, exec)).read('kvmnode2', ['/proc/stat']);
     expect(calls[0]?.slice(0, 3)).toEqual(['ssh', '-p', '2200']);
     expect(c.hosts.map((h) => h.sshPort)).toEqual([22, 22, 2200]);
   });
   it('an unreachable host is a ConnectError', async () => {
-    const files = createHostFiles('kvmnode1', hosts, async () => ({ code: 255, stdout: '', stderr: 'ssh: connect to host kvmnode2 port 22: No route to host', timedOut: false }));
+    const files = createHostFiles('kvmnode1', createPeers('kvmnode1', hosts, async () => ({ code: 255, stdout: '', stderr: 'ssh: connect to host kvmnode2 port 22: No route to host', timedOut: false })));
     await expect(files.read('kvmnode2', ['/proc/stat'])).rejects.toThrow(ConnectError);
     await expect(files.read('kvmnode2', ['/proc/stat'])).rejects.toThrow(/No route to host/);
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Exec, ExecResult } from '../../balancer/exec.ts';
+import type { ProcessResult, RunProcess } from '../../src/process.ts';
 import { createVirshLibvirt, LibvirtError } from '../../balancer/libvirt.ts';
 import { ConnectError } from '../../src/errors.ts';
 
@@ -10,9 +10,9 @@ const hosts = [
   { name: 'kvmnode2', fqdn: 'kvmnode2.localdomain', sshPort: 22 },
 ];
 
-function recorder(answer: (argv: readonly string[]) => Partial<ExecResult>): { exec: Exec; calls: { argv: readonly string[]; timeoutMs: number | undefined }[] } {
+function recorder(answer: (argv: readonly string[]) => Partial<ProcessResult>): { exec: RunProcess; calls: { argv: readonly string[]; timeoutMs: number | undefined }[] } {
   const calls: { argv: readonly string[]; timeoutMs: number | undefined }[] = [];
-  const exec: Exec = async (argv, options) => {
+  const exec: RunProcess = async (argv, options) => {
     calls.push({ argv, timeoutMs: options?.timeoutMs });
     return { code: 0, stdout: '', stderr: '', timedOut: false, ...answer(argv) };
   };
@@ -22,7 +22,7 @@ function recorder(answer: (argv: readonly string[]) => Partial<ExecResult>): { e
 const captured = (name: string): string => readFileSync(new URL(`../fixtures/captured/migration/${name}`, import.meta.url), 'utf8');
 
 describe('job information (virsh domjobinfo, captured during a held migration)', () => {
-  const answer = (r: Partial<ExecResult>) => createVirshLibvirt({ self: 'kvmnode1', hosts, exec: recorder(() => r).exec });
+  const answer = (r: Partial<ProcessResult>) => createVirshLibvirt({ self: 'kvmnode1', hosts, exec: recorder(() => r).exec });
   it('no job on an idle domain', async () => {
     expect(await answer({ stdout: captured('domjobinfo-idle.stdout') }).jobActive('kvmnode1', 'server3')).toBe(false);
   });

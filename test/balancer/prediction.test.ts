@@ -1,6 +1,6 @@
 // Prediction against reality, and what happens to an emptied host.
 import { describe, expect, it } from 'vitest';
-import type { Exec } from '../../balancer/exec.ts';
+import type { RunProcess } from '../../src/process.ts';
 import type { MigrationResult } from '../../balancer/migrate.ts';
 import { emptiedHosts, handEmptied } from '../../balancer/on-empty.ts';
 import { checkPredictions, errorSummary, predictionsOf } from '../../balancer/prediction.ts';
@@ -46,7 +46,7 @@ describe('an emptied host', () => {
   });
   it('is handed to the operator command, {host} replaced, argv without a shell', async () => {
     const calls: (readonly string[])[] = [];
-    const exec: Exec = async (argv) => {
+    const exec: RunProcess = async (argv) => {
       calls.push(argv);
       return argv[2] === 'h2' ? { code: 3, stdout: '', stderr: 'bmc: no answer\n', timedOut: false } : { code: 0, stdout: '', stderr: '', timedOut: false };
     };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run as apply, withEnvOverrides, type ApplyDeps } from '../../cli/apply.ts';
+import { run as apply, type ApplyDeps } from '../../cli/apply.ts';
 import type { CliIo } from '../../cli/io.ts';
 import { dispatch } from '../../cli/main.ts';
 import { run as plan } from '../../cli/plan.ts';
@@ -151,12 +151,6 @@ describe('hvmctl apply / plan', () => {
     const planHelp = captureIo();
     expect(await plan(['-h'], planHelp)).toBe(0);
     expect(planHelp.stdout.join('')).toMatch(/2 +something would change \(drift\)/);
-  });
-
-  it('HVMCTL_IDENTITY / HVMCTL_KNOWN_HOSTS override the inventory paths', () => {
-    const inv = withEnvOverrides(testInventory, { HVMCTL_IDENTITY: '/lab/id', HVMCTL_KNOWN_HOSTS: '/lab/kh' });
-    expect(inv.ssh).toMatchObject({ identity: '/lab/id', knownHosts: '/lab/kh', user: 'root' });
-    expect(withEnvOverrides(testInventory, {})).toBe(testInventory);
   });
 
   it('colour and a live progress line only on a terminal', async () => {

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertLabRoute } from '../../lab/route-guard.ts';
+import { assertLabRoute } from '../../src/connector/route-guard.ts';
 import { readLabState } from '../../lab/lab-record.ts';
 import type { LabState } from '../../lab/lab-record.ts';
 

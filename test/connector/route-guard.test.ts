@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { labRouteProblem, parseRouteGet } from '../../lab/route-guard.ts';
+import { labRouteProblem, parseRouteGet } from '../../src/connector/route-guard.ts';
 
 const fixture = (name: string) => readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name), 'utf8');
 

@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cliRouteGuard, labRouteGuard } from '../../lab/route-guard.ts';
-
-describe('cliRouteGuard', () => {
-  it('guards every connection while a lab is up', () => {
-    expect(cliRouteGuard({}, () => true)).toBe(labRouteGuard);
-  });
-  it('guards when the test suites ask for it, lab or not', () => {
-    expect(cliRouteGuard({ HVMCTL_LAB_ONLY: '1' }, () => false)).toBe(labRouteGuard);
-  });
-  it('does not guard a real cluster when no lab is up', () => {
-    expect(cliRouteGuard({}, () => false)).toBeUndefined();
-  });
-});
+import { labRouteGuard } from '../../src/connector/route-guard.ts';
 
 describe('labRouteGuard (asks this machine\'s kernel, sends nothing)', () => {
   it('refuses loopback, a name, and an address the lab bridge does not route', async () => {
@@ -21,7 +9,7 @@ describe('labRouteGuard (asks this machine\'s kernel, sends nothing)', () => {
     await expect(labRouteGuard({ sshHost: '192.0.2.1' })).rejects.toThrow(/refusing to connect to 192\.0\.2\.1: (no route|its route leaves through '[^']+', not the lab bridge hvmlab0)/);
   });
   it('gives the same answer as the synchronous check', async () => {
-    const { assertLabRoute } = await import('../../lab/route-guard.ts');
+    const { assertLabRoute } = await import('../../src/connector/route-guard.ts');
     for (const address of ['127.0.0.1', '192.0.2.1']) {
       const sync = (() => {
         try {
