@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { labLeftovers } from '../../lab/down.ts';
-import { assertLabRoute, RouteGuardError } from '../../lab/route-guard.ts';
+import { assertLabRoute, RouteGuardError } from '../../src/connector/route-guard.ts';
 import { runLocal } from '../../lab/local.ts';
 import { labExec, labSsh, labState, labUnavailableReason, mustLabExec, runHvmctl } from './support.ts';
 
