@@ -256,15 +256,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
         break;
       }
       if (planned.changes.length === 0) {
-        const skipped = planned.reason.startsWith('skipped:');
-        record({
-          host: s.spec.name,
-          stage,
-          task: task.name,
-          status: skipped ? 'skipped' : 'ok',
-          reason: skipped ? planned.reason.slice('skipped:'.length).trim() : planned.reason,
-          changes: [],
-        });
+        record({ host: s.spec.name, stage, task: task.name, status: planned.skipped ? 'skipped' : 'ok', reason: planned.reason, changes: [] });
         continue;
       }
       const changes = planned.changes.map(changeRecord);

@@ -42,12 +42,14 @@ export interface Change {
 
 /**
  * `changes` empty means no-op, and `reason` says why ("/etc/hosts already up to date").
- * A reason starting with `skipped:` reports the task as skipped rather than ok
- * ("skipped: no keys from kvmnode2 yet").
+ * `skipped` reports such a no-op as skipped rather than ok: the task did not
+ * look at the host because it does not concern it now ("firewalld is the
+ * backend", "no keys from kvmnode2 yet"). The reason never carries the status.
  */
 export interface TaskResult {
   readonly changes: readonly Change[];
   readonly reason: string;
+  readonly skipped?: true;
 }
 
 export type Stage =

@@ -75,8 +75,8 @@ const unitKey = (unit: string) => `unit ${unit}`;
 /** Pure: install the loader where missing, enable its units where systemd runs. */
 export function planFirewallBoot(host: HostSpec, backendSetting: Inventory['firewall']['backend'], facts: BootFacts): TaskResult {
   const backend = chooseBackend(backendSetting, facts.tools);
-  if (backend === 'firewalld') return { changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' };
-  if (backend !== 'iptables') return { changes: [], reason: `skipped: no iptables rules to load at boot (backend ${backend ?? 'none found'})` };
+  if (backend === 'firewalld') return { changes: [], reason: 'firewalld is the backend; it loads its own configuration at boot', skipped: true };
+  if (backend !== 'iptables') return { changes: [], reason: `no iptables rules to load at boot (backend ${backend ?? 'none found'})`, skipped: true };
   const loader = osProfile(host).firewallLoader;
   const packages = firewallLoaderPackages(host.osFamily);
   const beforeInstall = beforeInstallScript(loader);

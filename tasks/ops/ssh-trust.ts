@@ -192,7 +192,7 @@ export function planTrust(peers: readonly PeerKeys[], check: boolean, facts: Tru
       commands: [writeFile(KNOWN_HOSTS, known.text, 0o644)],
     });
   }
-  if (changes.length === 0 && notes.length > 0 && ready.length === 0) return { changes, reason: `skipped: ${notes.join('; ')}` };
+  if (changes.length === 0 && notes.length > 0 && ready.length === 0) return { changes, reason: notes.join('; '), skipped: true };
   const last = changes[changes.length - 1];
   if (last !== undefined && notes.length > 0) changes[changes.length - 1] = { ...last, summary: `${last.summary} (${notes.join('; ')})` };
   const reason = changes.length === 0 ? `${ready.map((p) => p.peer.name).join(', ')} trusted and pinned${notes.length ? `; ${notes.join('; ')}` : ''}` : '';

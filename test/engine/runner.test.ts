@@ -347,3 +347,18 @@ describe('check mode on a host that is not set up yet', () => {
     expect(strict.results.map((r) => `${r.status} ${r.task}`)).toEqual(['failed gather facts']);
   });
 });
+
+describe('a task that says it skipped', () => {
+  it('is reported skipped by its `skipped` field, with its reason as written; a reason alone never makes a status', async () => {
+    const fleet = new FakeFleet({});
+    const plain = (name: string, result: { reason: string; skipped?: true }): Task<Record<string, never>> => ({
+      name, tags: [name], stage: 'base', applies: () => true, facts: () => ({}), plan: () => ({ changes: [], ...result }),
+    });
+    const report = await runPlaybook(options(fleet, [plain('boot', { reason: 'firewalld is the backend', skipped: true }), plain('other', { reason: 'skipped: only words' })], { hosts: [testInventory.hosts[1]!] }));
+    expect(report.results.map((r) => [r.status, r.task, r.reason])).toEqual([
+      ['skipped', 'boot', 'firewalld is the backend'],
+      ['ok', 'other', 'skipped: only words'],
+    ]);
+    expect(report.recap[0]).toMatchObject({ ok: 1, skipped: 1 });
+  });
+});

@@ -107,9 +107,9 @@ describe('firewall at boot', () => {
 
   it('other backends: skipped with a reason (firewalld loads its own; nftables has no iptables rules)', () => {
     expect(planFirewallBoot(debian, 'auto', facts({ tools: { ...iptables, firewallCmd: true, firewalldRunning: true } })).reason).toBe(
-      'skipped: firewalld is the backend; it loads its own configuration at boot',
+      'firewalld is the backend; it loads its own configuration at boot',
     );
-    expect(planFirewallBoot(debian, 'auto', facts({ tools: { ...iptables, iptablesRestore: false } })).reason).toBe('skipped: no iptables rules to load at boot (backend nftables)');
+    expect(planFirewallBoot(debian, 'auto', facts({ tools: { ...iptables, iptablesRestore: false } })).reason).toBe('no iptables rules to load at boot (backend nftables)');
   });
 
   it('systemd without the unit state read is an error, not a silent no-op', () => {

@@ -122,9 +122,9 @@ describe('firewalld backend', () => {
   it('the iptables rules files are skipped where firewalld is the backend, and so is their boot-time loader', () => {
     const ctx = ctxFor('kvmnode1');
     const r = firewallRulesFileTask.plan(ctx, { 'firewall-tools': running });
-    expect(r).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; its zone hvmctl is persisted by firewalld' });
+    expect(r).toEqual({ changes: [], reason: 'firewalld is the backend; its zone hvmctl is persisted by firewalld', skipped: true });
     const boot = firewallBootTask.plan(ctx, { tools: running, installed: new Set(), init: 'systemd', 'unit netfilter-persistent': { enabled: false, active: false } });
-    expect(boot).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' });
+    expect(boot).toEqual({ changes: [], reason: 'firewalld is the backend; it loads its own configuration at boot', skipped: true });
   });
 
   it('through the runner: check mode executes nothing; apply runs exactly the firewall-cmd commands, no iptables', async () => {
