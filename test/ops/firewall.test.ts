@@ -175,6 +175,10 @@ describe('firewall live rules', () => {
     expect((error as HvmError).message).toBe('kvmnode1: firewall backend firewalld, but firewalld is not running');
     expect((error as HvmError).hint).toMatch(/firewall.backend: auto/);
     expect(() => plan(undefined)).toThrow(/iptables-save not found/);
+    // `auto` on a host with only nft: a fact about the host (the inventory cannot say nftables any more), so a run-time error
+    expect(() => firewallLiveTask.plan(ctx, { tools: { ...tools, nft: true, iptablesRestore: false }, live: applied, live6: applied6 })).toThrow(
+      'kvmnode1: firewall backend nftables is not supported yet (chosen by backend: auto)',
+    );
     expect(() => firewallLiveTask.plan(ctx, { tools, live: applied, live6: undefined })).toThrow(/ip6tables-save not found/);
   });
 
