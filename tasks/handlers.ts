@@ -1,7 +1,6 @@
 // The handlers: what runs once per host at the end of a stage when a change
 // notified it (runner.ts). Each is plain commands; they decide at run time
 // what the host has (systemd or not), since handlers get no facts.
-import type { HostSpec } from '../src/inventory/types.ts';
 import { raw, sh } from '../src/shell.ts';
 import type { Command, Handler, HandlerName } from './engine/types.ts';
 import { VIRSH } from '../src/libvirt-uri.ts';

@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { ParseError } from '../../src/errors.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
-import { quote, raw, sh } from '../../src/shell.ts';
+import { quote, sh } from '../../src/shell.ts';
 import type { Change, HandlerName, Stage, Task, TaskContext } from '../engine/types.ts';
 import { type FileState, fileFact } from '../facts/file-state.ts';
 
