@@ -1,14 +1,11 @@
 // The handlers: what runs once per host at the end of a stage when a change
 // notified it (runner.ts). Each is plain commands; they decide at run time
 // what the host has (systemd or not), since handlers get no facts.
-import type { HostSpec } from '../src/inventory/types.ts';
 import { raw, sh } from '../src/shell.ts';
 import type { Command, Handler, HandlerName } from './engine/types.ts';
 import { VIRSH } from '../src/libvirt-uri.ts';
 import { networkRestartHandler } from './ops/network.ts';
-
-/** `true` when PID 1 is systemd, as a shell condition. */
-const SYSTEMD = `[ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]`;
+import { systemdIsPid1 as SYSTEMD } from './facts/process.ts';
 
 export const ganeshaPaths = {
   config: '/etc/ganesha/ganesha.conf',

@@ -31,7 +31,7 @@ export interface RawInventory {
   nfs: { server: 'kernel' | 'ganesha'; client: 'kernel' | 'qemu'; export: string; mount: string; locks: { dir?: string; mount?: boolean } };
   pool: { name: string; path: string };
   firewall: {
-    backend: 'auto' | 'firewalld' | 'nftables' | 'iptables';
+    backend: 'auto' | 'firewalld' | 'iptables';
     migration_ports: string;
     libvirt_ports: number[];
     nfs_ports: number[];

@@ -189,7 +189,7 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
         break;
       case 'enum': {
         const allowed = (error.params.allowedValues as unknown[]).map(String).join(', ');
-        problems.push({ path, at: 'value', message: `${where}: ${describeValue(value)} is not one of ${allowed}` });
+        problems.push({ path, at: 'value', message: `${where}: ${describeValue(value)} is not one of ${allowed}${enumHint(where, value)}` });
         break;
       }
       case 'minimum':
@@ -224,4 +224,12 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
     }
   }
   return problems;
+}
+
+/** What to do instead, for a value hvmctl once accepted and never could apply. */
+function enumHint(where: string, value: unknown): string {
+  if (where === 'firewall.backend' && value === 'nftables') {
+    return ' (apply writes iptables rules; on an nftables host iptables-nft loads them into nftables: set iptables, or auto)';
+  }
+  return '';
 }

@@ -71,7 +71,7 @@ export interface PoolSpec {
 }
 
 export interface FirewallSpec {
-  readonly backend: 'auto' | 'firewalld' | 'nftables' | 'iptables';
+  readonly backend: 'auto' | 'firewalld' | 'iptables';
   /** Inclusive port range, e.g. [49152, 49215]. */
   readonly migrationPorts: readonly [number, number];
   readonly libvirtPorts: readonly number[];

@@ -1,5 +1,5 @@
 // Where the balancer lives on its home hypervisor(s): the one place, shared by
-// the rendered files (cron entry, config), the task that installs the
+// the rendered files (cron entry, systemd units, config), the task that installs the
 // balancer, the agent's own defaults (balancer/config.ts), `hvmctl balance`
 // over SSH, the lab's demo and the benchmarks.
 
@@ -12,6 +12,9 @@ export const balancerPaths = {
   /** Rendered from the inventory (balancer-config.ts). */
   config: '/etc/hvmctl/balancer.json',
   cron: '/etc/cron.d/hvmctl-balancer',
+  /** Where PID 1 is systemd, these schedule the balancer instead of the cron entry. */
+  serviceUnit: '/etc/systemd/system/hvmctl-balancer.service',
+  timerUnit: '/etc/systemd/system/hvmctl-balancer.timer',
   logDir: '/var/log/hvmctl',
   /** What cron captures from each run (stdout and stderr). */
   cronLog: '/var/log/hvmctl/cron.log',

@@ -10,6 +10,7 @@ import { wantedFamilyRules } from './firewall-rules.ts';
 import { osProfile } from '../os/profiles.ts';
 import { type IpFamily, ipFamilies, ipFamilyTools } from './ip-family.ts';
 import { type NetworkFacts, networkFiles } from './network-files.ts';
+import { cronToOnCalendar } from './on-calendar.ts';
 import { templateFile } from './template-file.ts';
 import type { ManagedFile } from './types.ts';
 
@@ -149,6 +150,24 @@ function balancerFiles(inv: Inventory): ManagedFile[] {
       tags: ['balancer', 'cron'],
       template: 'balancer-cron.hbs',
       context: { schedule: inv.balancer.schedule, ...balancerPaths },
+    }),
+    // The schedule where PID 1 is systemd, instead of the cron entry (the
+    // balancer schedule task installs one or the other, and reloads systemd).
+    file({
+      path: balancerPaths.serviceUnit,
+      mode: 0o644,
+      notify: [],
+      tags: ['balancer'],
+      template: 'balancer.service.hbs',
+      context: balancerPaths,
+    }),
+    file({
+      path: balancerPaths.timerUnit,
+      mode: 0o644,
+      notify: [],
+      tags: ['balancer'],
+      template: 'balancer.timer.hbs',
+      context: { schedule: inv.balancer.schedule, onCalendar: cronToOnCalendar(inv.balancer.schedule) },
     }),
   ];
 }

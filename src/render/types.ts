@@ -15,6 +15,16 @@ export type HandlerName =
   | 'sshd-reload'
   | 'libvirtd-restart';
 
+/**
+ * A file's content and how it sits on the host, nothing about how apply runs
+ * (no stage, order, fact or command). Two fields name things of apply's, as
+ * plain data about the file: `notify`, what must re-read the file when it
+ * changes (a HandlerName, a string this module owns; the handlers that do it
+ * are tasks/handlers.ts), and `tags`, the part of the system the file
+ * configures (the tasks pick their files by it, `hvmctl render --json` shows
+ * it). Both are facts of the file (/etc/exports is read by `exportfs -ra`
+ * whoever installs it), so render says them once, for every consumer.
+ */
 export interface ManagedFile {
   /** Absolute path on the host. */
   readonly path: string;

@@ -25,6 +25,7 @@ import { connectBounded } from '../../src/connector/bounded.ts';
 import type { Connector } from '../../src/connector/connector.ts';
 import { CommandError, ConnectError, HvmError } from '../../src/errors.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { operatorFact } from '../facts/ssh-client.ts';
 import { gatherFacts } from './facts.ts';
 import { runHandlers } from './handler-run.ts';
 import { errorRecord, recapOf, type ErrorRecord, type RunReport, type TaskRecord } from './result.ts';
@@ -73,8 +74,8 @@ interface HostState {
 
 class ClusterFactStore implements ClusterFacts {
   private readonly byHost = new Map<string, Map<string, unknown>>();
-  get<T>(host: string, key: string): T | undefined {
-    return this.byHost.get(host)?.get(key) as T | undefined;
+  get<T>(host: string, fact: Fact<T>): T | undefined {
+    return this.byHost.get(host)?.get(fact.key) as T | undefined;
   }
   set(host: string, values: Map<string, unknown>): void {
     const mine = this.byHost.get(host) ?? new Map<string, unknown>();
@@ -256,15 +257,7 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
         break;
       }
       if (planned.changes.length === 0) {
-        const skipped = planned.reason.startsWith('skipped:');
-        record({
-          host: s.spec.name,
-          stage,
-          task: task.name,
-          status: skipped ? 'skipped' : 'ok',
-          reason: skipped ? planned.reason.slice('skipped:'.length).trim() : planned.reason,
-          changes: [],
-        });
+        record({ host: s.spec.name, stage, task: task.name, status: planned.skipped ? 'skipped' : 'ok', reason: planned.reason, changes: [] });
         continue;
       }
       const changes = planned.changes.map(changeRecord);
@@ -318,13 +311,6 @@ export async function runPlaybook(opts: RunnerOptions): Promise<RunReport> {
     return undefined;
   }
 }
-
-/** The operator's address as the host sees it (first field of $SSH_CLIENT; empty for local runs). */
-export const operatorFact: Fact<string | undefined> = {
-  key: 'hvmctl:operator-address',
-  command: 'printf "%s\\n" "${SSH_CLIENT:-}"',
-  parse: (r) => r.stdout.trim().split(/\s+/)[0] || undefined,
-};
 
 function changeRecord(change: Change): { summary: string; diff?: string } {
   const sensitive = change.commands.some((c) => c.sensitive);

@@ -11,7 +11,11 @@ import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import type { HandlerName } from '../../src/render/types.ts';
 
 export interface Fact<T> {
-  /** Unique per host, e.g. `file:/etc/hosts`; facts with the same key are gathered once. */
+  /**
+   * Unique per host, e.g. `file:/etc/hosts`; facts with the same key are
+   * gathered once. Only the fact's own module builds it: consumers name the
+   * fact (`fileFact(path)`), never a key.
+   */
   readonly key: string;
   /** Read-only shell command (built with `sh`, every value quoted). */
   readonly command: string;
@@ -42,12 +46,14 @@ export interface Change {
 
 /**
  * `changes` empty means no-op, and `reason` says why ("/etc/hosts already up to date").
- * A reason starting with `skipped:` reports the task as skipped rather than ok
- * ("skipped: no keys from kvmnode2 yet").
+ * `skipped` reports such a no-op as skipped rather than ok: the task did not
+ * look at the host because it does not concern it now ("firewalld is the
+ * backend", "no keys from kvmnode2 yet"). The reason never carries the status.
  */
 export interface TaskResult {
   readonly changes: readonly Change[];
   readonly reason: string;
+  readonly skipped?: true;
 }
 
 export type Stage =
@@ -65,7 +71,8 @@ export const stageOrder: readonly Stage[] = ['packages', 'base', 'storage', 'hyp
  * gathered again after its stage ran), e.g. each hypervisor's public key.
  */
 export interface ClusterFacts {
-  get<T>(host: string, key: string): T | undefined;
+  /** What `host` published for `fact` (looked up by the fact itself), undefined when it published nothing. */
+  get<T>(host: string, fact: Fact<T>): T | undefined;
 }
 
 export interface TaskContext {

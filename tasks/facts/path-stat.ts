@@ -1,4 +1,6 @@
-// Fact: what is at a path (type, mode, owner, group), or undefined when nothing is.
+// Facts about a path: what is there (type, mode, owner, group), or undefined
+// when nothing is; or only whether anything is (`test -e`), which reads
+// nothing of it (a private key's existence).
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
 import { sh } from '../../src/shell.ts';
@@ -30,4 +32,17 @@ export function parsePathStat(path: string, result: RunResult): PathStat | undef
   const type =
     kind === 'directory' ? 'directory' : kind.startsWith('regular') ? 'file' : kind === 'symbolic link' ? 'symlink' : 'other';
   return { type, mode: parseInt(m[2] ?? '0', 8), owner: m[3] ?? '', group: m[4] ?? '' };
+}
+
+/** Whether anything is at `path` (`test -e`; nothing of it is read). */
+export function pathExists(path: string): Fact<boolean> {
+  return {
+    key: `exists:${path}`,
+    command: sh`test -e ${path}`,
+    parse: (result: RunResult) => {
+      if (result.code === 0) return true;
+      if (result.code === 1) return false;
+      throw unexpected(`test -e ${path}`, result);
+    },
+  };
 }

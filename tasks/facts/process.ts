@@ -28,9 +28,18 @@ export function parsePgrep(name: string, result: RunResult): number[] {
     });
 }
 
+/** PID 1's name, e.g. `systemd`. */
+const PID1_NAME = 'ps -p 1 -o comm=';
+
+/**
+ * PID 1's name. Whether it is systemd decides how services are started and
+ * enabled: read it through this fact and `isSystemd()`, or, in a command that
+ * decides on the host (a handler, the unit-state fact), `systemdIsPid1`: one
+ * rule, written once.
+ */
 export const initProcess: Fact<string> = {
   key: 'init-process',
-  command: 'ps -p 1 -o comm=',
+  command: PID1_NAME,
   parse: parseInitProcess,
 };
 
@@ -43,3 +52,6 @@ export function parseInitProcess(result: RunResult): string {
 export function isSystemd(init: string): boolean {
   return init === 'systemd';
 }
+
+/** `isSystemd()` as a shell condition, for commands that decide on the host itself. */
+export const systemdIsPid1 = `[ "$(${PID1_NAME} 2>/dev/null)" = systemd ]`;

@@ -1,6 +1,7 @@
 // Facts for SSH trust between hypervisors: a public key file (the cluster key
 // pair's public half, a host key), parsed into its type and base64 body.
-// Private keys are never read: apply only tests whether they exist.
+// Private keys are never read: apply only tests whether they exist
+// (`pathExists`, tasks/facts/path-stat.ts).
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
 import { sh } from '../../src/shell.ts';
@@ -37,19 +38,6 @@ export function publicKeyFile(path: string): Fact<PublicKey | undefined> {
       const line = result.stdout.split('\n').find((l) => l.trim() !== '');
       if (line === undefined) throw new ParseError(path, 'the file is empty', `remove ${path} and its private key so apply makes a new pair`);
       return parsePublicKey(line, path);
-    },
-  };
-}
-
-/** Whether the private half exists (never read). */
-export function fileExists(path: string): Fact<boolean> {
-  return {
-    key: `exists:${path}`,
-    command: sh`test -e ${path}`,
-    parse: (result: RunResult) => {
-      if (result.code === 0) return true;
-      if (result.code === 1) return false;
-      throw unexpected(`test -e ${path}`, result);
     },
   };
 }

@@ -2,12 +2,14 @@
 //   - a Node runtime (>= 18) from the OS packages where missing;
 //   - the directories it writes (state, logs) and its code directory;
 //   - the files: the bundled agent /opt/hvmctl/balancer.mjs (bytes from
-//     balancer/bundle.ts's buildAgentBundle(), deterministic) and
+//     balancer/bundle.ts's buildAgentBundle(), deterministic: the one file
+//     here render does not show, since src/ cannot build the agent) and
 //     /etc/hvmctl/balancer.json (rendered), through the file task;
 //   - the schedule: the cron entry /etc/cron.d/hvmctl-balancer where PID 1 is
 //     not systemd (and cron running), or a systemd timer + oneshot service
-//     where it is (and no cron entry, so it never runs twice).
-import { parseSchedule } from '../../src/inventory/cron.ts';
+//     where it is (and no cron entry, so it never runs twice). All three are
+//     rendered (src/render/managed-files.ts); this task picks which to install.
+import { posix } from 'node:path';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { osProfile } from '../../src/os/profiles.ts';
 import { balancerPaths, isBalancerHome, managedFiles } from '../../src/render/managed-files.ts';
@@ -18,15 +20,15 @@ import { type NodeVersion, nodeVersion } from '../facts/node-version.ts';
 import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
-import { type FileState, fileChange, fileFact } from './file.ts';
+import { type FileState, fileFact } from '../facts/file-state.ts';
+import { fileChange } from './file.ts';
 import { nodePackage } from '../../src/os/packages.ts';
 import { installCommand } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export const MIN_NODE_MAJOR = 18;
-export const TIMER_UNIT = 'hvmctl-balancer.timer';
-export const SERVICE_UNIT = 'hvmctl-balancer.service';
-const UNIT_DIR = '/etc/systemd/system';
+export const TIMER_UNIT = posix.basename(balancerPaths.timerUnit);
+export const SERVICE_UNIT = posix.basename(balancerPaths.serviceUnit);
 
 const applies = (host: HostSpec, inv: Inventory) => isBalancerHome(inv, host);
 
@@ -104,10 +106,13 @@ export function cronFile(ctx: Pick<TaskContext, 'inventory' | 'host'>): ManagedF
   return f;
 }
 
+/** The schedule's files, which the schedule task installs one way or the other (cron, or systemd's units). */
+const scheduleFiles: readonly string[] = [balancerPaths.cron, balancerPaths.serviceUnit, balancerPaths.timerUnit];
+
 export function balancerFilesTask(bundle: string): Task<Record<string, FileState>> {
   const files = (ctx: Pick<TaskContext, 'inventory' | 'host'>) => [
     agentFile(bundle),
-    ...renderedBalancerFiles(ctx).filter((f) => f.path !== balancerPaths.cron),
+    ...renderedBalancerFiles(ctx).filter((f) => !scheduleFiles.includes(f.path)),
   ];
   return {
     name: 'balancer files',
@@ -130,72 +135,17 @@ export function balancerFilesTask(bundle: string): Task<Record<string, FileState
 }
 
 // ---- schedule: cron, or a systemd timer -----------------------------------
+// Both are rendered (src/render/managed-files.ts); this task installs the one
+// the host runs and removes the other.
 
-const DOW = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
-
-/**
- * A cron schedule (`m h dom mon dow`, or an @keyword: src/inventory/cron.ts,
- * which the loader already checked) as systemd OnCalendar.
- */
-export function cronToOnCalendar(schedule: string): string {
-  const parsed = parseSchedule(schedule);
-  if ('problem' in parsed) throw new TaskCheckError('E_SCHEDULE', `balancer.schedule: ${parsed.problem}`, 'use e.g. "* * * * *" or @daily');
-  const [m, h, dom, mon, dow] = parsed.fields;
-  const conv = (field: string, first: number, map?: (n: number) => string): string =>
-    field
-      .split(',')
-      .map((item) => {
-        if (item === '*') return '*';
-        const step = /^\*\/(\d+)$/.exec(item);
-        if (step) return `${first}/${step[1]}`;
-        const range = /^(\d+)-(\d+)$/.exec(item);
-        if (range) return map ? `${map(Number(range[1]))}..${map(Number(range[2]))}` : `${range[1]}..${range[2]}`;
-        return map ? map(Number(item)) : item;
-      })
-      .join(',');
-  const day = dow === '*' ? '' : `${conv(dow, 0, (n) => DOW[n] ?? String(n))} `;
-  return `${day}*-${conv(mon, 1)}-${conv(dom, 1)} ${conv(h, 0)}:${conv(m, 0)}:00`;
-}
-
-export function timerUnits(inv: Inventory): { service: ManagedFile; timer: ManagedFile } {
-  const exec = `/usr/bin/env node ${balancerPaths.script} once --config ${balancerPaths.config}`;
-  const base = { mode: 0o644, owner: 'root', group: 'root', notify: [], tags: ['balancer'], template: 'tasks/ops/balancer.ts (timerUnits)' } as const;
-  return {
-    service: {
-      ...base,
-      path: `${UNIT_DIR}/${SERVICE_UNIT}`,
-      content: [
-        '# Managed by hvmctl (tasks/ops/balancer.ts): local changes are overwritten by `hvmctl apply`.',
-        '[Unit]',
-        'Description=hvmctl load balancer: one measure-decide-migrate cycle',
-        'After=network-online.target libvirtd.service',
-        '',
-        '[Service]',
-        'Type=oneshot',
-        `ExecStart=${exec}`,
-        `StandardOutput=append:${balancerPaths.cronLog}`,
-        `StandardError=append:${balancerPaths.cronLog}`,
-        '',
-      ].join('\n'),
-    },
-    timer: {
-      ...base,
-      path: `${UNIT_DIR}/${TIMER_UNIT}`,
-      content: [
-        '# Managed by hvmctl (tasks/ops/balancer.ts): local changes are overwritten by `hvmctl apply`.',
-        '[Unit]',
-        `Description=hvmctl load balancer schedule (cron: ${inv.balancer.schedule})`,
-        '',
-        '[Timer]',
-        `OnCalendar=${cronToOnCalendar(inv.balancer.schedule)}`,
-        'AccuracySec=1s',
-        '',
-        '[Install]',
-        'WantedBy=timers.target',
-        '',
-      ].join('\n'),
-    },
+/** The systemd service and timer (rendered by managed-files.ts from templates/balancer.{service,timer}.hbs). */
+export function scheduleUnits(ctx: Pick<TaskContext, 'inventory' | 'host'>): { service: ManagedFile; timer: ManagedFile } {
+  const rendered = (path: string): ManagedFile => {
+    const f = renderedBalancerFiles(ctx).find((x) => x.path === path);
+    if (!f) throw new TaskCheckError('E_BALANCER', `${ctx.host.name}: no ${path} rendered`, 'the balancer is installed on its home hypervisors only');
+    return f;
   };
+  return { service: rendered(balancerPaths.serviceUnit), timer: rendered(balancerPaths.timerUnit) };
 }
 
 export interface ScheduleFacts extends Record<string, unknown> {
@@ -248,13 +198,13 @@ export const scheduleTask: Task<ScheduleFacts> = {
   facts: () => ({
     init: initProcess,
     cron: fileFact(balancerPaths.cron),
-    service: fileFact(`${UNIT_DIR}/${SERVICE_UNIT}`),
-    timer: fileFact(`${UNIT_DIR}/${TIMER_UNIT}`),
+    service: fileFact(balancerPaths.serviceUnit),
+    timer: fileFact(balancerPaths.timerUnit),
     timerUnit: unitState(TIMER_UNIT),
     cronDaemon: processIds('cron'),
     crondDaemon: processIds('crond'),
   }),
-  plan: (ctx, facts) => planSchedule(ctx.host, cronFile(ctx), timerUnits(ctx.inventory), facts),
+  plan: (ctx, facts) => planSchedule(ctx.host, cronFile(ctx), scheduleUnits(ctx), facts),
 };
 
 export interface RetireFacts extends Record<string, unknown> {
@@ -278,7 +228,7 @@ export function planRetire(facts: RetireFacts): TaskResult {
     const stop = isSystemd(facts.init) ? sh`systemctl disable --now ${TIMER_UNIT} 2>/dev/null; ` : '';
     changes.push({
       summary: `stop and remove the balancer's ${TIMER_UNIT} (this host is no longer one of the balancer's hosts)`,
-      commands: [{ script: `${stop}${sh`rm -f -- ${`${UNIT_DIR}/${TIMER_UNIT}`} ${`${UNIT_DIR}/${SERVICE_UNIT}`}`}${isSystemd(facts.init) ? ' && systemctl daemon-reload' : ''}` }],
+      commands: [{ script: `${stop}${sh`rm -f -- ${balancerPaths.timerUnit} ${balancerPaths.serviceUnit}`}${isSystemd(facts.init) ? ' && systemctl daemon-reload' : ''}` }],
     });
   }
   if (facts.cron.exists) changes.push({ ...removal(balancerPaths.cron, 'this host is no longer one of the balancer\'s hosts'), notify: ['cron-reload'] });
@@ -295,8 +245,8 @@ export const retireTask: Task<RetireFacts> = {
     init: initProcess,
     config: fileFact(balancerPaths.config),
     cron: fileFact(balancerPaths.cron),
-    service: fileFact(`${UNIT_DIR}/${SERVICE_UNIT}`),
-    timer: fileFact(`${UNIT_DIR}/${TIMER_UNIT}`),
+    service: fileFact(balancerPaths.serviceUnit),
+    timer: fileFact(balancerPaths.timerUnit),
   }),
   plan: (_ctx, facts) => planRetire(facts),
 };

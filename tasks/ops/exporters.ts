@@ -15,11 +15,13 @@
 // guests share the cluster network.
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { sh } from '../../src/shell.ts';
-import type { Change, Fact, Task } from '../engine/types.ts';
+import type { Change, Task } from '../engine/types.ts';
+import { installedFact } from '../facts/installed-packages.ts';
 import { isSystemd, initProcess } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
+import { userGroups } from '../facts/user-groups.ts';
 import { osProfile, type PrometheusExporters } from '../../src/os/profiles.ts';
-import { installCommand, installedFact } from './packages.ts';
+import { installCommand } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
 /** The exporters of a host's OS family (its profile); the load-time checks refuse a family without them. */
@@ -33,17 +35,6 @@ export function exportersOf(host: HostSpec): PrometheusExporters {
 export function wantsExporters(host: HostSpec, inv: Inventory): boolean {
   return host.role === 'hypervisor' && inv.balancer.prometheus !== undefined;
 }
-
-/** `id -nG prometheus`: the user's groups, or undefined when there is no such user yet. */
-export const prometheusGroups: Fact<readonly string[] | undefined> = {
-  key: 'groups:prometheus',
-  command: 'id -nG prometheus 2>/dev/null || echo no-such-user',
-  parse: (r) => {
-    const out = r.stdout.trim();
-    if (out === 'no-such-user') return undefined;
-    return out.split(/\s+/).filter(Boolean);
-  },
-};
 
 export interface ExporterFacts extends Record<string, unknown> {
   readonly installed: ReadonlySet<string>;
@@ -91,7 +82,7 @@ export const exportersTask: Task<ExporterFacts> = {
   applies: (host, inv) => wantsExporters(host, inv),
   facts: (ctx) => ({
     installed: installedFact(ctx.host.osFamily, exportersOf(ctx.host).packages),
-    groups: prometheusGroups,
+    groups: userGroups('prometheus'),
     init: initProcess,
     nodeUnit: unitState(exportersOf(ctx.host).nodeUnit),
     libvirtUnit: unitState(exportersOf(ctx.host).libvirtUnit),

@@ -1,6 +1,7 @@
 // The file operation: make a path on a host hold exactly a ManagedFile
 // (content, mode, owner, group), the way pyinfra's `files.put` does.
-//   fact:  checksum, `stat` and (unless sensitive) the content, for the diff;
+//   fact:  checksum, `stat` and (unless sensitive) the content, for the diff
+//          (tasks/facts/file-state.ts);
 //   plan:  nothing when all match; chmod/chown when only those differ;
 //          otherwise an atomic write: content -> temp file IN THE SAME
 //          DIRECTORY, chown/chmod, validate, fsync, back up, `mv -f` over
@@ -23,8 +24,12 @@ import { createRequire } from 'node:module';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { ParseError } from '../../src/errors.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
-import { quote, raw, sh } from '../../src/shell.ts';
-import type { Change, Fact, HandlerName, Stage, Task, TaskContext } from '../engine/types.ts';
+import { quote, sh } from '../../src/shell.ts';
+import type { Change, HandlerName, Stage, Task, TaskContext } from '../engine/types.ts';
+import { type FileState, fileFact } from '../facts/file-state.ts';
+
+/** What the file operation compares with (tasks/facts/file-state.ts). */
+export type { FileState } from '../facts/file-state.ts';
 
 // `diff` is loaded on the first diff, not at start-up (about 15 ms of every
 // run; a run with nothing to change never makes a diff).
@@ -33,20 +38,6 @@ function createTwoFilesPatch(...args: Parameters<typeof import('diff').createTwo
   diffLib ??= createRequire(import.meta.url)('diff') as typeof import('diff');
   return diffLib.createTwoFilesPatch(...args);
 }
-
-export type FileState =
-  | { readonly exists: false }
-  | { readonly exists: true; readonly kind: 'other' }
-  | {
-      readonly exists: true;
-      readonly kind: 'file';
-      readonly mode: number;
-      readonly owner: string;
-      readonly group: string;
-      readonly sha256: string;
-      /** Undefined when not gathered (sensitive files). */
-      readonly content?: string;
-    };
 
 /** Backups of every managed file, mirroring its path: /var/backups/hvmctl/etc/hosts.20261130T101500.123456789Z. */
 export const BACKUP_DIR = '/var/backups/hvmctl';
@@ -66,46 +57,6 @@ export interface WriteOptions {
    * removes the directory.
    */
   readonly undoDir?: string;
-}
-
-export function fileFactKey(path: string, sensitive = false): string {
-  return `${sensitive ? 'file-meta' : 'file'}:${path}`;
-}
-
-/** Read-only: `absent`, `other`, or `stat` line, checksum line and (unless sensitive) base64 content. */
-export function fileFact(path: string, sensitive = false): Fact<FileState> {
-  const p = quote(path);
-  const content = sensitive ? '' : sh` && base64 -w0 < ${raw(p)} && echo`;
-  return {
-    key: fileFactKey(path, sensitive),
-    command:
-      `if [ -f ${p} ]; then stat -L -c '%a %U %G' -- ${p} && sha256sum < ${p}${content}; ` +
-      `elif [ -e ${p} ]; then echo other; else echo absent; fi`,
-    parse: (result) => parseFileState(path, result.stdout, result.code),
-  };
-}
-
-export function parseFileState(path: string, stdout: string, code = 0): FileState {
-  const lines = stdout.split('\n');
-  const first = lines[0]?.trim() ?? '';
-  if (code === 0 && first === 'absent') return { exists: false };
-  if (code === 0 && first === 'other') return { exists: true, kind: 'other' };
-  const stat = /^([0-7]{3,4}) (\S+) (\S+)$/.exec(first);
-  const sum = /^([0-9a-f]{64})\b/.exec(lines[1] ?? '');
-  if (code !== 0 || !stat || !sum) {
-    throw new ParseError(`state of ${path}`, `unexpected output (exit ${code}): ${JSON.stringify(stdout.slice(0, 200))}`, 'check that stat, sha256sum and base64 (coreutils) exist on the host');
-  }
-  const b64 = lines[2];
-  return {
-    exists: true,
-    kind: 'file',
-    mode: Number.parseInt(stat[1] ?? '0', 8),
-    owner: stat[2] ?? '',
-    group: stat[3] ?? '',
-    sha256: sum[1] ?? '',
-    // "stat\nsum\n" without content (sensitive), "stat\nsum\nBASE64\n" with it
-    ...(b64 !== undefined && lines.length > 3 ? { content: Buffer.from(b64.trim(), 'base64').toString('utf8') } : {}),
-  };
 }
 
 export function sha256(text: string): string {

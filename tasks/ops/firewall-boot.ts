@@ -28,12 +28,14 @@ import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { type FirewallLoader, osProfile } from '../../src/os/profiles.ts';
 import { firewallRulesPath, ipFamilies } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
+import { keyed, valueOf } from '../engine/keyed-facts.ts';
 import type { Change, Fact, Task, TaskResult } from '../engine/types.ts';
 import { chooseBackend, type FirewallTools, firewallTools } from '../facts/firewall-backend.ts';
 import { initProcess, isSystemd } from '../facts/process.ts';
-import { type UnitState, unitState } from '../facts/systemd-unit.ts';
+import { unitState } from '../facts/systemd-unit.ts';
+import { installedFact } from '../facts/installed-packages.ts';
 import { firewallLoaderPackages } from '../../src/os/packages.ts';
-import { installCommand, installedFact } from './packages.ts';
+import { installCommand } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
 
 
@@ -70,13 +72,11 @@ export interface BootFacts extends Record<string, unknown> {
   init: string;
 }
 
-const unitKey = (unit: string) => `unit ${unit}`;
-
 /** Pure: install the loader where missing, enable its units where systemd runs. */
 export function planFirewallBoot(host: HostSpec, backendSetting: Inventory['firewall']['backend'], facts: BootFacts): TaskResult {
   const backend = chooseBackend(backendSetting, facts.tools);
-  if (backend === 'firewalld') return { changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' };
-  if (backend !== 'iptables') return { changes: [], reason: `skipped: no iptables rules to load at boot (backend ${backend ?? 'none found'})` };
+  if (backend === 'firewalld') return { changes: [], reason: 'firewalld is the backend; it loads its own configuration at boot', skipped: true };
+  if (backend !== 'iptables') return { changes: [], reason: `no iptables rules to load at boot (backend ${backend ?? 'none found'})`, skipped: true };
   const loader = osProfile(host).firewallLoader;
   const packages = firewallLoaderPackages(host.osFamily);
   const beforeInstall = beforeInstallScript(loader);
@@ -93,7 +93,7 @@ export function planFirewallBoot(host: HostSpec, backendSetting: Inventory['fire
     return { changes, reason };
   }
   const disabled = loader.units.filter((u) => {
-    const state = facts[unitKey(u)] as UnitState | undefined;
+    const state = valueOf(facts, unitState(u));
     if (state === undefined) throw new TaskCheckError('E_FACT', `${host.name}: PID 1 is systemd but the state of ${u} was not read`, 'run apply again');
     return !state.enabled;
   });
@@ -108,14 +108,12 @@ export const firewallBootTask: Task<BootFacts> = {
   tags: ['firewall'],
   stage: 'base',
   applies: () => true,
-  facts: (ctx) => {
-    const facts: Record<string, Fact<unknown>> = {
+  facts: (ctx) =>
+    ({
       tools: firewallTools,
       installed: installedFact(ctx.host.osFamily, firewallLoaderPackages(ctx.host.osFamily)),
       init: initProcess,
-    };
-    for (const u of osProfile(ctx.host).firewallLoader.units) facts[unitKey(u)] = unitState(u);
-    return facts as { [K in keyof BootFacts]: Fact<BootFacts[K]> };
-  },
+      ...keyed(osProfile(ctx.host).firewallLoader.units.map((u) => unitState(u))),
+    }) as { [K in keyof BootFacts]: Fact<BootFacts[K]> },
   plan: (ctx, facts) => planFirewallBoot(ctx.host, ctx.inventory.firewall.backend, facts),
 };

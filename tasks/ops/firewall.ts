@@ -151,7 +151,7 @@ export const firewallRulesFileTask: Task = {
   plan(ctx, facts) {
     const { 'firewall-tools': tools, ...files } = facts;
     if (chooseBackend(ctx.inventory.firewall.backend, tools as FirewallTools) === 'firewalld') {
-      return { changes: [], reason: 'skipped: firewalld is the backend; its zone hvmctl is persisted by firewalld' };
+      return { changes: [], reason: 'firewalld is the backend; its zone hvmctl is persisted by firewalld', skipped: true };
     }
     return rulesFileTask.plan(ctx, files as Parameters<typeof rulesFileTask.plan>[1]);
   },

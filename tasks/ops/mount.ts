@@ -138,7 +138,7 @@ export function planQemuClient(mountPoint: string, url: string, check: boolean, 
   }
   if (!facts.export.ok) {
     if (check) {
-      return { changes: [], reason: `skipped: ${url} not reachable yet (${facts.export.reason}); in check mode the storage node's changes were not made` };
+      return { changes: [], reason: `${url} not reachable yet (${facts.export.reason}); in check mode the storage node's changes were not made`, skipped: true };
     }
     throw new TaskCheckError(
       'E_NFS_UNREACHABLE',

@@ -12,9 +12,10 @@
 import type { HostSpec } from '../../src/inventory/types.ts';
 import { osProfile, type Service } from '../../src/os/profiles.ts';
 import { sh } from '../../src/shell.ts';
+import { keyed, valueOf } from '../engine/keyed-facts.ts';
 import type { Change, Fact, Task } from '../engine/types.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
-import { type UnitState, unitState } from '../facts/systemd-unit.ts';
+import { unitState } from '../facts/systemd-unit.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export type { Service } from '../../src/os/profiles.ts';
@@ -28,28 +29,25 @@ export function wantedServices(host: HostSpec): Service[] {
 
 type ServiceFacts = Record<string, unknown> & { init: string };
 
-const unitKey = (unit: string) => `unit ${unit}`;
-const processKey = (name: string) => `process ${name}`;
-
+/** PID 1, and per service its unit, its socket and its process, each under its fact's key. */
 export function serviceFacts(host: HostSpec): Record<string, Fact<unknown>> {
-  const facts: Record<string, Fact<unknown>> = { init: initProcess };
-  for (const s of wantedServices(host)) {
-    facts[unitKey(s.unit)] = unitState(s.unit);
-    if (s.socket !== undefined) facts[unitKey(s.socket)] = unitState(s.socket);
-    facts[processKey(s.process)] = processIds(s.process);
-  }
-  return facts;
+  const perService = wantedServices(host).flatMap((s) => [
+    unitState(s.unit),
+    ...(s.socket === undefined ? [] : [unitState(s.socket)]),
+    processIds(s.process),
+  ]);
+  return { init: initProcess, ...keyed(perService) };
 }
 
 /** Pure: the change that makes one service enabled and running, or undefined when it is. */
 export function serviceChange(s: Service, facts: ServiceFacts): Change | undefined {
   if (!isSystemd(facts.init)) {
-    const pids = facts[processKey(s.process)] as readonly number[] | undefined;
+    const pids = valueOf(facts, processIds(s.process));
     if (pids !== undefined && pids.length > 0) return undefined;
     return { summary: `start ${s.process} (no systemd)`, commands: [{ script: s.start }] };
   }
-  const unit = facts[unitKey(s.unit)] as UnitState | undefined;
-  const socket = s.socket === undefined ? undefined : (facts[unitKey(s.socket)] as UnitState | undefined);
+  const unit = valueOf(facts, unitState(s.unit));
+  const socket = s.socket === undefined ? undefined : valueOf(facts, unitState(s.socket));
   if (unit === undefined || (s.socket !== undefined && socket === undefined)) {
     throw new TaskCheckError('E_FACT', `PID 1 is systemd but the state of ${s.unit} was not read`, 'run apply again');
   }

@@ -15,7 +15,8 @@ import { hypervisors } from '../../src/inventory/types.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, ClusterFacts, Fact, Task, TaskResult } from '../engine/types.ts';
 import { fileText, textLines } from '../facts/file-text.ts';
-import { clusterKeyPath, fileExists, hostKeyPath, keyOnLine, type PublicKey, publicKeyFile } from '../facts/ssh-keys.ts';
+import { pathExists } from '../facts/path-stat.ts';
+import { clusterKeyPath, hostKeyPath, keyOnLine, type PublicKey, publicKeyFile } from '../facts/ssh-keys.ts';
 import { writeScript } from './file.ts';
 import { authorizedKeysBlock } from './trust-block.ts';
 
@@ -29,7 +30,7 @@ const isHypervisor = (host: HostSpec) => host.role === 'hypervisor';
 export function clusterKeyFacts(inv: Inventory) {
   const path = clusterKeyPath(inv.ssh.clusterKeyType);
   return {
-    privateKey: fileExists(path),
+    privateKey: pathExists(path),
     publicKey: publicKeyFile(`${path}.pub`),
     hostKey: publicKeyFile(hostKeyPath('ed25519')),
   };
@@ -97,10 +98,10 @@ export function peerKeys(inv: Inventory, self: HostSpec, cluster: ClusterFacts):
     .filter((h) => h.name !== self.name)
     .map((peer) => ({
       peer,
-      generated: cluster.get<boolean>(peer.name, `exists:${path}`),
-      publicKey: cluster.get<PublicKey>(peer.name, `pubkey:${path}.pub`),
+      generated: cluster.get(peer.name, pathExists(path)),
+      publicKey: cluster.get(peer.name, publicKeyFile(`${path}.pub`)),
       hostKeys: HOST_KEY_TYPES.flatMap((t) => {
-        const k = cluster.get<PublicKey>(peer.name, `pubkey:${hostKeyPath(t)}`);
+        const k = cluster.get(peer.name, publicKeyFile(hostKeyPath(t)));
         return k ? [k] : [];
       }),
     }));
@@ -192,7 +193,7 @@ export function planTrust(peers: readonly PeerKeys[], check: boolean, facts: Tru
       commands: [writeFile(KNOWN_HOSTS, known.text, 0o644)],
     });
   }
-  if (changes.length === 0 && notes.length > 0 && ready.length === 0) return { changes, reason: `skipped: ${notes.join('; ')}` };
+  if (changes.length === 0 && notes.length > 0 && ready.length === 0) return { changes, reason: notes.join('; '), skipped: true };
   const last = changes[changes.length - 1];
   if (last !== undefined && notes.length > 0) changes[changes.length - 1] = { ...last, summary: `${last.summary} (${notes.join('; ')})` };
   const reason = changes.length === 0 ? `${ready.map((p) => p.peer.name).join(', ')} trusted and pinned${notes.length ? `; ${notes.join('; ')}` : ''}` : '';

@@ -10,6 +10,8 @@ import { FakeFleet, fail, ok } from '../support/fake-connector.ts';
 import { testInventory } from './inventory.ts';
 
 const textFact = (key: string, command: string): Fact<string> => ({ key, command, parse: (r) => r.stdout.trim() });
+/** What the key tasks below publish, and the trust tasks look up by the fact itself. */
+const pubkeyFact = textFact('pubkey', 'cat /root/.ssh/id_ed25519.pub');
 
 /** A task that wants `marker:<name>` to say "done"; otherwise writes it and notifies `notify`. */
 function markerTask(name: string, stage: Stage, opts: { notify?: Handler['name'][]; applies?: (h: HostSpec) => boolean; tags?: string[] } = {}): Task<{ state: string }> {
@@ -118,7 +120,7 @@ describe('runner', () => {
       applies: (h) => h.name === 'kvmnode2',
       facts: () => ({}),
       plan: (ctx) => {
-        seen.push(ctx.cluster.get<string>('kvmnode1', 'pubkey'));
+        seen.push(ctx.cluster.get('kvmnode1', pubkeyFact));
         return { changes: [], reason: 'nothing' };
       },
     };
@@ -129,7 +131,7 @@ describe('runner', () => {
       applies: (h) => h.role === 'hypervisor',
       facts: () => ({}),
       plan: () => ({ changes: [], reason: 'nothing' }),
-      publish: () => [textFact('pubkey', 'cat /root/.ssh/id_ed25519.pub')],
+      publish: () => [pubkeyFact],
     };
     await runPlaybook(
       options(fleet, [markerTask('mount', 'hypervisor', { applies: (h) => h.role === 'hypervisor' }), markerTask('export', 'storage', { applies: (h) => h.role === 'storage' }), keys, trust], {
@@ -150,7 +152,7 @@ describe('runner', () => {
       applies: () => true,
       facts: () => ({}),
       plan: () => ({ changes: [{ summary: 'make key', commands: [{ script: 'ssh-keygen' }] }], reason: '' }),
-      publish: () => [textFact('pubkey', 'cat key.pub')],
+      publish: () => [pubkeyFact],
     };
     const trust: Task<Record<string, never>> = {
       name: 'trust',
@@ -158,7 +160,7 @@ describe('runner', () => {
       stage: 'trust',
       applies: (h) => h.name === 'kvmnode2',
       facts: () => ({}),
-      plan: (ctx) => (seen.push(ctx.cluster.get<string>('kvmnode1', 'pubkey')), { changes: [], reason: 'ok' }),
+      plan: (ctx) => (seen.push(ctx.cluster.get('kvmnode1', pubkeyFact)), { changes: [], reason: 'ok' }),
     };
     const all = [keys, trust];
     await runPlaybook(options(fleet, all, { hosts: testInventory.hosts.slice(1, 3), selected: new Set(selectTasks(all, ['trust'])) }));
@@ -345,5 +347,20 @@ describe('check mode on a host that is not set up yet', () => {
     // without a pending change the same unreadable fact is a failure
     const strict = await runPlaybook(options(fleet, [pool], { hosts: [testInventory.hosts[1]!], check: true }));
     expect(strict.results.map((r) => `${r.status} ${r.task}`)).toEqual(['failed gather facts']);
+  });
+});
+
+describe('a task that says it skipped', () => {
+  it('is reported skipped by its `skipped` field, with its reason as written; a reason alone never makes a status', async () => {
+    const fleet = new FakeFleet({});
+    const plain = (name: string, result: { reason: string; skipped?: true }): Task<Record<string, never>> => ({
+      name, tags: [name], stage: 'base', applies: () => true, facts: () => ({}), plan: () => ({ changes: [], ...result }),
+    });
+    const report = await runPlaybook(options(fleet, [plain('boot', { reason: 'firewalld is the backend', skipped: true }), plain('other', { reason: 'skipped: only words' })], { hosts: [testInventory.hosts[1]!] }));
+    expect(report.results.map((r) => [r.status, r.task, r.reason])).toEqual([
+      ['skipped', 'boot', 'firewalld is the backend'],
+      ['ok', 'other', 'skipped: only words'],
+    ]);
+    expect(report.recap[0]).toMatchObject({ ok: 1, skipped: 1 });
   });
 });

@@ -295,6 +295,14 @@ describe('broken inventories', () => {
     expect(error[0]?.message).toContain(message);
   });
 
+  it('firewall.backend: nftables, which apply never could drive, is refused at load time with its line and the fix', () => {
+    const error = issuesOf(`${minimal}firewall:\n  backend: nftables\n`);
+    expect(error.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual([
+      '24:12 firewall.backend: "nftables" is not one of auto, firewalld, iptables (apply writes iptables rules; on an nftables host iptables-nft loads them into nftables: set iptables, or auto)',
+    ]);
+    expect(parseInventory(`${minimal}firewall:\n  backend: iptables\n`, 'x.yaml').firewall.backend).toBe('iptables');
+  });
+
   it('balancer.schedule: the documented @daily loads', () => {
     expect(parseInventory(`${minimal}balancer:\n  schedule: "@daily"\n`, 'x.yaml').balancer.schedule).toBe('@daily');
   });

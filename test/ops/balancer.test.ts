@@ -8,16 +8,16 @@ import {
   balancerFilesTask,
   balancerTasks,
   cronFile,
-  cronToOnCalendar,
   planDirs,
   planNode,
   planRetire,
   planSchedule,
   retireTask,
   scheduleTask,
-  timerUnits,
+  scheduleUnits,
 } from '../../tasks/ops/balancer.ts';
 import { installCommand } from '../../tasks/ops/packages.ts';
+import { cronToOnCalendar } from '../../src/render/on-calendar.ts';
 import { captured } from '../facts/captured.ts';
 import { ctxFor, host, inventory, scripts } from './ops-support.ts';
 
@@ -25,7 +25,7 @@ const ctx = ctxFor('kvmnode1');
 const present = (content: string, mode = 0o644) => ({ exists: true as const, kind: 'file' as const, mode, owner: 'root', group: 'root', sha256: sha256(content), content });
 const absent = { exists: false as const };
 const cron = cronFile(ctx);
-const units = timerUnits(inventory);
+const units = scheduleUnits(ctx);
 const noSystemd = { init: 'process_api', timerUnit: undefined, cronDaemon: [321], crondDaemon: [] };
 
 describe('balancer install', () => {

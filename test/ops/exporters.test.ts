@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../src/inventory/load.ts';
 import { wantedFlows } from '../../src/render/firewall-flows.ts';
-import { exporterChanges, exportersTask, prometheusGroups, type ExporterFacts } from '../../tasks/ops/exporters.ts';
+import { userGroups } from '../../tasks/facts/user-groups.ts';
+import { exporterChanges, exportersTask, type ExporterFacts } from '../../tasks/ops/exporters.ts';
 import { allDebianPackages } from '../../src/os/packages.ts';
 import { ctxFor, host, inventory, scripts } from './ops-support.ts';
 import { readFileSync } from 'node:fs';
@@ -64,6 +65,8 @@ describe('Prometheus exporters on the hypervisors', () => {
   });
 
   it('parses id -nG, and no such user', () => {
+    const prometheusGroups = userGroups('prometheus');
+    expect(prometheusGroups.command).toBe('id -nG prometheus 2>/dev/null || echo no-such-user');
     expect(prometheusGroups.parse({ code: 0, stdout: 'prometheus libvirt\n', stderr: '' })).toEqual(['prometheus', 'libvirt']);
     expect(prometheusGroups.parse({ code: 0, stdout: 'no-such-user\n', stderr: '' })).toBeUndefined();
   });

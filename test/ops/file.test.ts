@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { gatherFacts } from '../../tasks/engine/facts.ts';
-import { BACKUPS_KEPT, fileChange, fileFact, filesTask, parseFileState, removalChange, sha256, type WriteOptions, writeScript } from '../../tasks/ops/file.ts';
+import { fileFact, parseFileState } from '../../tasks/facts/file-state.ts';
+import { BACKUPS_KEPT, fileChange, filesTask, removalChange, sha256, type WriteOptions, writeScript } from '../../tasks/ops/file.ts';
 
 const local = new LocalConnector();
 const me = userInfo().username;

@@ -20,9 +20,9 @@ const facts = (over: Record<string, unknown> = {}) => ({
   tools: iptables,
   installed: new Set<string>(),
   init: 'systemd',
-  'unit netfilter-persistent': unit(false),
-  'unit iptables': unit(false),
-  'unit ip6tables': unit(false),
+  'unit:netfilter-persistent': unit(false),
+  'unit:iptables': unit(false),
+  'unit:ip6tables': unit(false),
   ...over,
 });
 const hasDebconf = (() => {
@@ -75,7 +75,7 @@ describe('firewall at boot', () => {
 
   it('Debian: installed and enabled is a no-op with a reason; installed but disabled is enabled only', () => {
     const installed = new Set(['iptables-persistent', 'netfilter-persistent']);
-    expect(planFirewallBoot(debian, 'iptables', facts({ installed, 'unit netfilter-persistent': unit(true) }))).toEqual({
+    expect(planFirewallBoot(debian, 'iptables', facts({ installed, 'unit:netfilter-persistent': unit(true) }))).toEqual({
       changes: [],
       reason: 'netfilter-persistent enabled: /etc/iptables/rules.v4 and /etc/iptables/rules.v6 are loaded at boot',
     });
@@ -83,7 +83,7 @@ describe('firewall at boot', () => {
   });
 
   it('RHEL family: iptables-nft-services, units iptables and ip6tables, the sysconfig files, no debconf', () => {
-    const r = planFirewallBoot(redhat, 'auto', facts({ 'unit ip6tables': unit(true) }));
+    const r = planFirewallBoot(redhat, 'auto', facts({ 'unit:ip6tables': unit(true) }));
     expect(scripts(r)).toEqual(['dnf install -y iptables-nft-services', 'systemctl enable iptables']);
     expect(r.changes[0]?.summary).toBe('install iptables-nft-services (loads /etc/sysconfig/iptables and /etc/sysconfig/ip6tables at boot)');
     expect(Object.values(firewallBootTask.facts(ctxFor('kvmnode1', { host: redhat }))).map((f) => f.key)).toEqual([
@@ -96,7 +96,7 @@ describe('firewall at boot', () => {
   });
 
   it('PID 1 not systemd: installs, enables nothing, and says who must load the files', () => {
-    const r = planFirewallBoot(debian, 'auto', facts({ init: 'process_api', 'unit netfilter-persistent': undefined }));
+    const r = planFirewallBoot(debian, 'auto', facts({ init: 'process_api', 'unit:netfilter-persistent': undefined }));
     expect(r.changes.map((c) => c.summary)).toEqual(['install iptables-persistent netfilter-persistent (loads /etc/iptables/rules.v4 and /etc/iptables/rules.v6 at boot)']);
     const done = planFirewallBoot(debian, 'auto', facts({ init: 'process_api', installed: new Set(['iptables-persistent', 'netfilter-persistent']) }));
     expect(done).toEqual({
@@ -107,13 +107,13 @@ describe('firewall at boot', () => {
 
   it('other backends: skipped with a reason (firewalld loads its own; nftables has no iptables rules)', () => {
     expect(planFirewallBoot(debian, 'auto', facts({ tools: { ...iptables, firewallCmd: true, firewalldRunning: true } })).reason).toBe(
-      'skipped: firewalld is the backend; it loads its own configuration at boot',
+      'firewalld is the backend; it loads its own configuration at boot',
     );
-    expect(planFirewallBoot(debian, 'auto', facts({ tools: { ...iptables, iptablesRestore: false } })).reason).toBe('skipped: no iptables rules to load at boot (backend nftables)');
+    expect(planFirewallBoot(debian, 'auto', facts({ tools: { ...iptables, iptablesRestore: false } })).reason).toBe('no iptables rules to load at boot (backend nftables)');
   });
 
   it('systemd without the unit state read is an error, not a silent no-op', () => {
-    expect(() => planFirewallBoot(debian, 'auto', facts({ 'unit netfilter-persistent': undefined }))).toThrow(/state of netfilter-persistent was not read/);
+    expect(() => planFirewallBoot(debian, 'auto', facts({ 'unit:netfilter-persistent': undefined }))).toThrow(/state of netfilter-persistent was not read/);
   });
 });
 

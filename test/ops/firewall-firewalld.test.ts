@@ -9,6 +9,7 @@ import { firewallFile, firewallLiveTask, firewallRulesFileTask, firewallTasks } 
 import { captured } from '../facts/captured.ts';
 import { FakeConnector, ok, type Recorded } from '../support/fake-connector.ts';
 import { ctxFor, host, inventory, scripts } from './ops-support.ts';
+import { fileFact } from '../../tasks/facts/file-state.ts';
 
 const running = { firewallCmd: true, firewalldRunning: true, nft: true, iptablesRestore: true };
 const fact = (name: string): FirewalldState => parseFirewalldZone(captured(name));
@@ -122,9 +123,9 @@ describe('firewalld backend', () => {
   it('the iptables rules files are skipped where firewalld is the backend, and so is their boot-time loader', () => {
     const ctx = ctxFor('kvmnode1');
     const r = firewallRulesFileTask.plan(ctx, { 'firewall-tools': running });
-    expect(r).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; its zone hvmctl is persisted by firewalld' });
-    const boot = firewallBootTask.plan(ctx, { tools: running, installed: new Set(), init: 'systemd', 'unit netfilter-persistent': { enabled: false, active: false } });
-    expect(boot).toEqual({ changes: [], reason: 'skipped: firewalld is the backend; it loads its own configuration at boot' });
+    expect(r).toEqual({ changes: [], reason: 'firewalld is the backend; its zone hvmctl is persisted by firewalld', skipped: true });
+    const boot = firewallBootTask.plan(ctx, { tools: running, installed: new Set(), init: 'systemd', 'unit:netfilter-persistent': { enabled: false, active: false } });
+    expect(boot).toEqual({ changes: [], reason: 'firewalld is the backend; it loads its own configuration at boot', skipped: true });
   });
 
   it('through the runner: check mode executes nothing; apply runs exactly the firewall-cmd commands, no iptables', async () => {
@@ -141,8 +142,8 @@ describe('firewalld backend', () => {
             'init-process': ok('systemd\n'),
             'dpkg:iptables-persistent,netfilter-persistent': { code: 1, stdout: '', stderr: 'dpkg-query: no packages found matching iptables-persistent\n' },
             'unit:netfilter-persistent': ok('enabled=\nactive=inactive\n'),
-            [`file:${firewallFile(ctxFor('kvmnode1')).path}`]: ok('absent\n'),
-            [`file:${firewallFile(ctxFor('kvmnode1'), 'ipv6').path}`]: ok('absent\n'),
+            [fileFact(firewallFile(ctxFor('kvmnode1')).path).key]: ok('absent\n'),
+            [fileFact(firewallFile(ctxFor('kvmnode1'), 'ipv6').path).key]: ok('absent\n'),
           },
           answers: [[/^printf .*SSH_CLIENT/, ok('10.0.0.5 51234 22\n')]],
         },

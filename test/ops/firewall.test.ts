@@ -18,6 +18,7 @@ import {
 import { captured } from '../facts/captured.ts';
 import { FakeConnector, ok, type Recorded } from '../support/fake-connector.ts';
 import { ctxFor, host, inventory, scripts } from './ops-support.ts';
+import { fileFact } from '../../tasks/facts/file-state.ts';
 
 const tools = { firewallCmd: false, firewalldRunning: false, nft: true, iptablesRestore: true };
 // Captured: the rendered rules for kvmnode1 (operator 10.0.0.5) loaded with
@@ -174,6 +175,10 @@ describe('firewall live rules', () => {
     expect((error as HvmError).message).toBe('kvmnode1: firewall backend firewalld, but firewalld is not running');
     expect((error as HvmError).hint).toMatch(/firewall.backend: auto/);
     expect(() => plan(undefined)).toThrow(/iptables-save not found/);
+    // `auto` on a host with only nft: a fact about the host (the inventory cannot say nftables any more), so a run-time error
+    expect(() => firewallLiveTask.plan(ctx, { tools: { ...tools, nft: true, iptablesRestore: false }, live: applied, live6: applied6 })).toThrow(
+      'kvmnode1: firewall backend nftables is not supported yet (chosen by backend: auto)',
+    );
     expect(() => firewallLiveTask.plan(ctx, { tools, live: applied, live6: undefined })).toThrow(/ip6tables-save not found/);
   });
 
@@ -199,8 +204,8 @@ describe('firewall live rules', () => {
             'iptables-save:filter': ok(captured('iptables-save-filter-empty.txt')),
             'ip6tables-save:filter': ok(captured('ip6tables-save-filter-empty.txt')),
             'firewalld:hvmctl': { code: 3, stdout: '', stderr: '' }, // no firewall-cmd
-            [`file:${firewallFile(ctx).path}`]: ok('absent\n'),
-            [`file:${firewallFile(ctx, 'ipv6').path}`]: ok('absent\n'),
+            [fileFact(firewallFile(ctx).path).key]: ok('absent\n'),
+            [fileFact(firewallFile(ctx, 'ipv6').path).key]: ok('absent\n'),
             'init-process': ok('systemd\n'),
             'dpkg:iptables-persistent,netfilter-persistent': ok('iptables-persistent ii \nnetfilter-persistent ii \n'),
             'unit:netfilter-persistent': ok('enabled=enabled\nactive=active\n'),

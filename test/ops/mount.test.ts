@@ -87,7 +87,8 @@ describe('nfs export reachable (qemu client)', () => {
   it('unreachable in check mode on a blank cluster: skipped with the reason', () => {
     const r = planQemuClient(mp, url, true, { dir: undefined, export: refused });
     expect(r.changes).toEqual([]);
-    expect(r.reason).toMatch(/^skipped: nfs:\/\/172\.21\.3\.13\/srv\/kvmshared not reachable yet/);
+    expect(r.skipped).toBe(true);
+    expect(r.reason).toMatch(/^nfs:\/\/172\.21\.3\.13\/srv\/kvmshared not reachable yet/);
   });
 
   it('the fact asks the storage node of the inventory', () => {

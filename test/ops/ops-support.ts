@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseInventory } from '../../src/inventory/load.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
-import type { ClusterFacts, TaskContext } from '../../tasks/engine/types.ts';
+import type { ClusterFacts, Fact, TaskContext } from '../../tasks/engine/types.ts';
 
 const file = fileURLToPath(new URL('../../inventory.yaml', import.meta.url));
 export const inventory: Inventory = parseInventory(readFileSync(file, 'utf8'), file);
@@ -15,8 +15,9 @@ export function host(name: string, inv: Inventory = inventory): HostSpec {
   return h;
 }
 
+/** Published facts: by host, then by fact key. */
 export function clusterOf(values: Record<string, Record<string, unknown>> = {}): ClusterFacts {
-  return { get: <T>(h: string, key: string) => values[h]?.[key] as T | undefined };
+  return { get: <T>(h: string, fact: Fact<T>) => values[h]?.[fact.key] as T | undefined };
 }
 
 export function ctxFor(name: string, over: Partial<TaskContext> = {}): TaskContext {

@@ -4,15 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
 import { allDebianPackages, allPackages, packagesFor, wantedPackages } from '../../src/os/packages.ts';
-import {
-  APT_LOCK_TIMEOUT_S,
-  installCommand,
-  installedFact,
-  checkOsFamily,
-  packagesTask,
-  parseDpkgQuery,
-  parseRpmQuery,
-} from '../../tasks/ops/packages.ts';
+import { installedFact, parseDpkgQuery, parseRpmQuery } from '../../tasks/facts/installed-packages.ts';
+import { APT_LOCK_TIMEOUT_S, installCommand, checkOsFamily, packagesTask } from '../../tasks/ops/packages.ts';
 import { testInventory } from '../engine/inventory.ts';
 import { parseOsRelease } from '../../tasks/facts/os-release.ts';
 import { captured, ok } from '../facts/captured.ts';

@@ -8,11 +8,11 @@ const unit = (enabled: boolean, active: boolean) => ({ enabled, active });
 function systemdFacts(over: Record<string, { enabled: boolean; active: boolean }> = {}) {
   const facts: Record<string, unknown> = { init: 'systemd' };
   for (const s of wantedServices(node1)) {
-    facts[`unit ${s.unit}`] = unit(true, true);
-    if (s.socket) facts[`unit ${s.socket}`] = unit(true, true);
-    facts[`process ${s.process}`] = [];
+    facts[`unit:${s.unit}`] = unit(true, true);
+    if (s.socket) facts[`unit:${s.socket}`] = unit(true, true);
+    facts[`pgrep:${s.process}`] = [];
   }
-  for (const [u, state] of Object.entries(over)) facts[`unit ${u}`] = state;
+  for (const [u, state] of Object.entries(over)) facts[`unit:${u}`] = state;
   return facts as Record<string, unknown> & { init: string };
 }
 
@@ -26,7 +26,7 @@ describe('services', () => {
     expect(wantedServices({ ...node1, osFamily: 'redhat' }).at(-1)?.unit).toBe('crond');
     expect(servicesTask.applies(host('kvmstorage'), ctxFor('kvmstorage').inventory)).toBe(false);
     expect(Object.keys(servicesTask.facts(ctxFor('kvmnode1'))).sort()).toEqual(
-      ['init', 'process cron', 'process libvirtd', 'process virtlogd', 'unit cron', 'unit libvirtd', 'unit libvirtd.socket', 'unit virtlogd.socket'].sort(),
+      ['init', 'pgrep:cron', 'pgrep:libvirtd', 'pgrep:virtlogd', 'unit:cron', 'unit:libvirtd', 'unit:libvirtd.socket', 'unit:virtlogd.socket'].sort(),
     );
   });
 
@@ -50,7 +50,7 @@ describe('services', () => {
   });
 
   it('no systemd: starts what does not run, leaves what runs', () => {
-    const facts = { init: 'process_api', 'process virtlogd': [41], 'process libvirtd': [], 'process cron': [77] } as Record<string, unknown> & { init: string };
+    const facts = { init: 'process_api', 'pgrep:virtlogd': [41], 'pgrep:libvirtd': [], 'pgrep:cron': [77] } as Record<string, unknown> & { init: string };
     const r = servicesTask.plan(ctxFor('kvmnode1'), facts);
     expect(scripts(r)).toEqual(['mkdir -p /var/log/libvirt /run/libvirt && libvirtd -d']);
     expect(r.reason).toBe('virtlogd, libvirtd, cron running (no systemd: PID 1 is process_api)');

@@ -35,8 +35,11 @@ describe('managedFiles', () => {
       '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases',
       balancerPaths.config,
       balancerPaths.cron,
+      balancerPaths.serviceUnit,
+      balancerPaths.timerUnit,
     ]);
     expect(paths(lab, 'kvmnode2')).not.toContain(balancerPaths.cron);
+    expect(paths(lab, 'kvmnode2')).not.toContain(balancerPaths.timerUnit);
   });
 
   it('gives each role its files (redhat, kernel NFS)', () => {
@@ -94,6 +97,10 @@ describe('managedFiles', () => {
         for (const f of managedFiles(inv, h)) {
           // JSON has no comments: the balancer config carries a managedBy field instead.
           if (f.path.endsWith('.json')) expect(JSON.parse(f.content).managedBy).toMatch(/^hvmctl /);
+          // The balancer's units keep the line they were installed with before
+          // they became templates (test/render/balancer-units.test.ts): a new one
+          // would rewrite them, and restart the timer, on every balancer host.
+          else if (f.path === balancerPaths.serviceUnit || f.path === balancerPaths.timerUnit) expect(f.content.split('\n')[0]).toBe('# Managed by hvmctl (tasks/ops/balancer.ts): local changes are overwritten by `hvmctl apply`.');
           // A script's first line is its interpreter; the marker is the next one.
           else expect(f.content.split('\n')[f.content.startsWith('#!') ? 1 : 0], `${h.name}:${f.path}`).toContain('Managed by hvmctl (templates/');
           expect(f.content.endsWith('\n')).toBe(true);

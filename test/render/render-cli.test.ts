@@ -23,8 +23,8 @@ describe('hvmctl render', () => {
     const io = fakeIo();
     expect(await run(['-o', out], io)).toBe(0);
     expect(io.stdout).toHaveLength(4);
-    expect(io.stdout[1]).toMatch(/^kvmnode1: 9 files -> .*kvmnode1 \(\/etc\/hosts, .*\/etc\/iptables\/rules.v4, \/etc\/iptables\/rules.v6, /);
-    for (const rel of ['kvmnode1/etc/cron.d/hvmctl-balancer', 'kvmstorage/etc/ganesha/ganesha.conf', 'kvmnode3/etc/iptables/rules.v4']) {
+    expect(io.stdout[1]).toMatch(/^kvmnode1: 11 files -> .*kvmnode1 \(\/etc\/hosts, .*\/etc\/iptables\/rules.v4, \/etc\/iptables\/rules.v6, /);
+    for (const rel of ['kvmnode1/etc/cron.d/hvmctl-balancer', 'kvmnode1/etc/systemd/system/hvmctl-balancer.timer', 'kvmstorage/etc/ganesha/ganesha.conf', 'kvmnode3/etc/iptables/rules.v4']) {
       expect(await readFile(path.join(out, rel), 'utf8')).toBe(await readFile(path.join(root, 'test/golden/default', rel), 'utf8'));
     }
     expect((await stat(path.join(out, 'kvmnode3/etc/iptables/rules.v4'))).mode & 0o777).toBe(0o600);
