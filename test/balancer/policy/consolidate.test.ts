@@ -72,7 +72,7 @@ describe('strategy consolidate', () => {
       want: [],
     },
     {
-      name: 'a host above low stays when the others would keep less than a host of head-room',
+      name: 'a host above low stays when the others would not keep room for the biggest VM',
       vms: [vm('a1', 'a', 450), vm('b1', 'b', 450), vm('c1', 'c', 450)],
       history: 2,
       want: [],
