@@ -273,8 +273,9 @@ export function planConsolidation(snapshot: Snapshot, config: Config, history: H
 
   // 2. hosts are emptied when everything fits elsewhere: a calm host (under `low`) whenever it
   // can be; any other host only when, without it, the active hosts' predictions still leave room
-  // for the biggest VM's peak under `high` (Σ predictions + that peak ≤ high × the capacity left):
-  // the head-room one relief needs, so the next spike finds a host instead of waking one (which
+  // for the biggest VM's peak under `high` (Σ predictions + that peak ≤ high × the capacity left)
+  // and, with its VMs placed, one of them can take that VM by the placement rule: the head-room
+  // one relief needs (not a whole host), so the next spike finds a host instead of waking one (which
   // would later cost a host's worth of moves to empty again). The hosts that cost most to keep on
   // (idle watts per unit of capacity) go first, then those that take the fewest moves.
   let biggest: { vm: VmState; on: HostBook; peak: number } | undefined;
@@ -286,7 +287,8 @@ export function planConsolidation(snapshot: Snapshot, config: Config, history: H
     }
   }
   const biggestPeak = biggest?.peak ?? 0;
-  // checked with the emptied host's VMs reserved on their destinations
+  // checked with the emptied host's VMs reserved on their destinations (if the biggest VM moved
+  // earlier in this run its new host may count it twice: the check errs on keeping the host on)
   const reliefRoom = (): boolean => biggest === undefined || bestHost(biggest.vm, biggest.on, config.high) !== undefined;
   const spareAfter = (book: HostBook): boolean => {
     let load = 0;
