@@ -100,19 +100,22 @@ async function homeSettings(): Promise<void> {
   }
 }
 
-/** --consolidate-sweep: what the cooldown and the per-run limit trade between energy and migrations (both days). */
+/** --consolidate-sweep: what the spread, `high`, the cooldown and the per-run limit trade between energy, migrations and SLATAH (both days). */
 async function consolidateSweep(): Promise<void> {
   const base = CLOUDSIM_CONFIGS.consolidate;
   if (base.strategy !== 'consolidate') return;
   const s = base.settings;
   const rows = [
     { name: 'default: 1 h doubling per move in 24 h', config: base },
+    { name: 'high 90 % (the inventory default)', config: { ...base, settings: { ...s, high: 0.9 } } },
+    { name: 'spread 1.5 σ', config: { ...base, settings: { ...s, spread: 1.5 } } },
+    { name: 'spread 1.5 σ, high 90 % (the former)', config: { ...base, settings: { ...s, spread: 1.5, high: 0.9 } } },
     { name: 'fixed 1 h', config: { ...base, settings: { ...s, cooldownMemory: 0 } } },
     { name: 'fixed 6 h (the former default)', config: { ...base, settings: { ...s, cooldown: 21_600, cooldownMemory: 0 } } },
     { name: '2 h doubling per move in 24 h', config: { ...base, settings: { ...s, cooldown: 7200 } } },
     { name: 'default, at most 300 moves a run', config: { ...base, maxMigrationsPerRun: 300 } },
   ];
-  console.log('day       cooldown                              kWh   migrations  SLATAH   SLAV');
+  console.log('day       setting                               kWh   migrations  SLATAH   SLAV');
   for (const day of DAYS) {
     const trace = await loadTrace(`${TRACES}/${day}`);
     for (const r of rows) {

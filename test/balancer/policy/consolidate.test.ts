@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../balancer/policy/decide.ts';
 import type { HostState, VmState } from '../../../balancer/types.ts';
+import { SPREAD } from '../../../balancer/policy/consolidate.ts';
 import { consolidateConfig } from './cluster.ts';
 
 const flatSettings = {
@@ -57,13 +58,21 @@ describe('strategy consolidate', () => {
       want: ['a1:a->b:migrate'],
     },
     {
-      name: 'a host above low is emptied when the others hold its VMs and keep a whole host of head-room',
+      name: 'hosts above low are emptied while the others hold their VMs and one of them can still take the biggest VM',
       vms: [vm('a1', 'a', 300), vm('b1', 'b', 300), vm('c1', 'c', 300), vm('d1', 'd', 150), vm('d2', 'd', 150)],
       history: 2,
-      want: ['a1:a->b:consolidate'],
+      // a1 to b; c1 would go to d, and then no host could take a 300: c stays; d's two go to b
+      // and c, and c keeps room for a 300
+      want: ['a1:a->b:consolidate', 'd1:d->b:consolidate', 'd2:d->c:consolidate'],
     },
     {
-      name: 'a host above low stays when the others would keep less than a host of head-room',
+      name: 'a host above low stays when its VMs fit but no host could then take the biggest VM',
+      vms: [vm('a1', 'a', 450), vm('b1', 'b', 450), vm('c1', 'c', 450), vm('d1', 'd', 200), vm('d2', 'd', 150)],
+      history: 2,
+      want: [],
+    },
+    {
+      name: 'a host above low stays when the others would not keep room for the biggest VM',
       vms: [vm('a1', 'a', 450), vm('b1', 'b', 450), vm('c1', 'c', 450)],
       history: 2,
       want: [],
@@ -94,12 +103,33 @@ describe('strategy consolidate', () => {
     const frugal = hungry.map((w) => w / 2);
     const vms = [vm('a1', 'a', 550), vm('b1', 'b', 200), vm('c1', 'c', 200)];
     const hosts = [
-      host('a', 550),
+      host('a', 550, 4096, { powerModel: frugal }),
       host('b', 200, 4096, { powerModel: frugal }),
       host('c', 200, 4096, { powerModel: hungry }),
     ];
     const plan = decide({ time: 10_000, hosts, vms }, config, { hostUtilisation: new Map(), lastMigration: new Map(), vmCpu: flat(vms) });
     expect(plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}`)).toEqual(['c1:c->a']);
+  });
+
+  it('a host is filled only while its mean plus SPREAD (2) standard deviations stays under high', () => {
+    // a1 swings between 200 and 600 (mean 400, σ 192): with c1 added, a is predicted at
+    // 450 + 2 × 192 = 834 > 800, so c1 goes to b (550); at a spread of 1.5 a (738) is the fuller fit
+    const vms = [vm('a1', 'a', 400), vm('b1', 'b', 500), vm('c1', 'c', 50)];
+    const hosts = ['a', 'b', 'c'].map((h) => host(h, vms.filter((v) => v.host === h).reduce((s, v) => s + v.cpuUsed, 0)));
+    const history = {
+      hostUtilisation: new Map(),
+      lastMigration: new Map(),
+      vmCpu: new Map([
+        ['a1', Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? 200 : 600))],
+        ['b1', Array(12).fill(500)],
+        ['c1', Array(12).fill(50)],
+      ]),
+    };
+    expect(SPREAD).toBe(2);
+    const plan = decide({ time: 10_000, hosts, vms }, config, history);
+    expect(plan.migrations.map((m) => `${m.vm}:${m.from}->${m.to}`)).toEqual(['c1:c->b']);
+    const looser = decide({ time: 10_000, hosts, vms }, consolidateConfig({ ...flatSettings, spread: 1.5 }), history);
+    expect(looser.migrations.map((m) => `${m.vm}:${m.from}->${m.to}`)).toEqual(['c1:c->a']);
   });
 
   it('a VM in its cooldown does not move again', () => {
