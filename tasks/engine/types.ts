@@ -106,18 +106,25 @@ export interface Task<F extends Record<string, unknown> = Record<string, unknown
   publish?(ctx: Omit<TaskContext, 'cluster'>): readonly Fact<unknown>[];
 }
 
-export interface Handler {
+/** A handler runs commands on the host once, at the end, when a change notified it... */
+export interface CommandHandler {
   readonly name: HandlerName;
-  /** Commands to run on the host once, at the end, when a change notified it. */
   commands(ctx: TaskContext): readonly Command[];
-  /**
-   * Optional: a handler that needs more than commands (e.g. the network
-   * restart, which must reconnect from the operator side to confirm the host
-   * is still reachable). When present the runner calls it instead of running
-   * `commands`; in check mode it is never called.
-   */
-  execute?(ctx: HandlerContext): Promise<HandlerOutcome>;
+  readonly execute?: undefined;
 }
+
+/**
+ * ...or, when it needs more than commands (e.g. the network restart, which
+ * must reconnect from the operator side to confirm the host is still
+ * reachable), runs itself. In check mode it is never called.
+ */
+export interface ExecuteHandler {
+  readonly name: HandlerName;
+  execute(ctx: HandlerContext): Promise<HandlerOutcome>;
+  readonly commands?: undefined;
+}
+
+export type Handler = CommandHandler | ExecuteHandler;
 
 export interface HandlerContext extends TaskContext {
   /** The host's open connection. */

@@ -20,9 +20,10 @@ import { replacedNetworkFiles } from '../../src/render/network-files.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { sh } from '../../src/shell.ts';
 import { gatherFacts } from '../engine/facts.ts';
-import type { Change, Command, Fact, Handler, HandlerContext, HandlerOutcome, Task, TaskContext } from '../engine/types.ts';
+import type { Change, Fact, Handler, HandlerContext, HandlerOutcome, Task, TaskContext } from '../engine/types.ts';
 import { commandPath } from '../facts/command-path.ts';
 import { type NetworkManagerVersion, networkManagerVersion } from '../facts/network-manager.ts';
+import { networkService } from '../facts/network-service.ts';
 import { initProcess, isSystemd } from '../facts/process.ts';
 import { type FileState, filesTask, type RetiredFile } from './file.ts';
 import {
@@ -129,29 +130,25 @@ export const networkTask: Task<NetworkTaskFacts> = {
   },
 };
 
-const networkServiceFact: Fact<boolean> = {
-  key: 'network-service',
-  command: `[ -x /etc/init.d/network ] || systemctl cat network.service >/dev/null 2>&1`,
-  parse: (r) => r.code === 0,
-};
+const restartTools = ['ifup', 'ifreload', 'nmcli', 'busctl', 'netplan', 'networkctl'] as const;
 
 /** The tools a backend's restart may use (ifupdown and ifcfg: as before issue 13). */
 export function networkToolFacts(backend: NetworkBackend = 'ifupdown'): Fact<unknown>[] {
-  const base = [commandPath('ifup'), commandPath('ifreload'), commandPath('nmcli'), initProcess, networkServiceFact];
+  const base = [commandPath('ifup'), commandPath('ifreload'), commandPath('nmcli'), initProcess, networkService];
   return backend === 'ifupdown' || backend === 'ifcfg' ? base : [...base, commandPath('busctl'), commandPath('netplan'), commandPath('networkctl')];
 }
 
+/** What networkToolFacts found, read by each fact's own key. */
 export function toolsFrom(values: ReadonlyMap<string, unknown>): NetworkTools {
-  const path = (k: string): string | undefined => values.get(k) as string | undefined;
+  const found: Partial<Record<(typeof restartTools)[number], string>> = {};
+  for (const tool of restartTools) {
+    const path = values.get(commandPath(tool).key);
+    if (typeof path === 'string' && path !== '') found[tool] = path;
+  }
   return {
-    ...(path('command:ifup') ? { ifup: path('command:ifup') } : {}),
-    ...(path('command:ifreload') ? { ifreload: path('command:ifreload') } : {}),
-    ...(path('command:nmcli') ? { nmcli: path('command:nmcli') } : {}),
-    ...(path('command:busctl') ? { busctl: path('command:busctl') } : {}),
-    ...(path('command:netplan') ? { netplan: path('command:netplan') } : {}),
-    ...(path('command:networkctl') ? { networkctl: path('command:networkctl') } : {}),
-    systemd: isSystemd(String(values.get('init-process') ?? '')),
-    networkService: values.get('network-service') === true,
+    ...found,
+    systemd: isSystemd(String(values.get(initProcess.key) ?? '')),
+    networkService: values.get(networkService.key) === true,
   };
 }
 
@@ -234,11 +231,5 @@ export function confirmed(c: Confirmation, method: NetworkMethod, paths: readonl
 
 export const networkRestartHandler: Handler = {
   name: 'network-restart',
-  // Only for runners without `execute`: arm and restart, no confirmation (the rollback then always runs).
-  commands: (ctx): Command[] => {
-    const method = networkMethod(ctx.host.networkBackend, namesOf(ctx), { ifreload: 'ifreload', ifup: 'ifup', nmcli: 'nmcli', systemd: false, networkService: false });
-    if (!method) return [{ script: `echo 'network-restart: no way to restart the network on this host; restart it by hand' >&2; exit 1` }];
-    return [{ script: armScript(rollbackPaths(ctx), method, namesOf(ctx)) }, { script: detachedRestartScript(method.restart) }];
-  },
   execute: (ctx) => restartNetworkSafely(ctx),
 };

@@ -241,7 +241,6 @@ describe('handlers that cut the connection', () => {
     const probeRuns: string[] = [];
     const restart: Handler = {
       name: 'network-restart',
-      commands: () => [],
       execute: async (ctx) => {
         cut = true;
         const r = await ctx.probe('echo probe');
@@ -279,7 +278,6 @@ describe('a handler that leaves the host unreachable', () => {
     let cut = false;
     const restart: Handler = {
       name: 'network-restart',
-      commands: () => [],
       execute: async () => {
         cut = true;
         return { status: 'failed', reason: 'host unreachable after the network restart; it restores the previous network files by itself within 60 s' };

@@ -154,7 +154,7 @@ describe('balancer install', () => {
   });
 
   it('cron-reload touches /etc/cron.d (Debian cron re-reads it by mtime)', () => {
-    expect(handlers.find((h) => h.name === 'cron-reload')?.commands(ctx)).toEqual([{ script: 'if [ -d /etc/cron.d ]; then touch /etc/cron.d; fi' }]);
+    expect(handlers.find((h) => h.name === 'cron-reload')?.commands?.(ctx)).toEqual([{ script: 'if [ -d /etc/cron.d ]; then touch /etc/cron.d; fi' }]);
   });
 });
 

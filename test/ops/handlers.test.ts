@@ -12,7 +12,7 @@ describe('handlers', () => {
   });
 
   it('sshd-reload tests the configuration before it signals sshd', () => {
-    const script = handlerByName('sshd-reload')?.commands(ctxFor('kvmnode1'))[0]?.script ?? '';
+    const script = handlerByName('sshd-reload')?.commands?.(ctxFor('kvmnode1'))[0]?.script ?? '';
     expect(script.split('\n')[0]).toBe('sshd -t');
     expect(script).toContain('kill -HUP "$(cat /run/sshd.pid)"');
   });

@@ -83,7 +83,7 @@ describe('libvirt pool', () => {
 
   it('pool-refresh handler refreshes only a running pool', () => {
     const h = handlers.find((x) => x.name === 'pool-refresh');
-    expect(h?.commands(ctxFor('kvmnode1'))[0]?.script).toBe(
+    expect(h?.commands?.(ctxFor('kvmnode1'))[0]?.script).toBe(
       `if ${V} pool-info default 2>/dev/null | grep -q '^State: *running'; then ${V} pool-refresh default; fi`,
     );
   });
