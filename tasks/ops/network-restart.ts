@@ -278,6 +278,27 @@ export function networkMethod(backend: NetworkBackend, names: NetworkNames, tool
   return methods[backend](names, tools);
 }
 
+/** How long a restart waits for the port to join the bridge (NetworkManager and networkd attach it after they return). */
+export const PORT_WAIT_SECONDS = 10;
+
+/**
+ * The restart, then a check that it did what the files say: the port is a
+ * port of the bridge. A restart can succeed and still leave the old state
+ * running (NetworkManager keeps a port it no longer has a profile for; the
+ * next boot would not), so without this check apply would report a change
+ * that only the next boot shows to be wrong. A failed check fails the
+ * restart, which leaves the rollback armed (confirmScript).
+ */
+export function withPortCheck(restart: string, n: NetworkNames): string {
+  const isPort = sh`[ -n "$(ip -o link show dev ${n.iface} master ${n.bridge} 2>/dev/null)" ]`;
+  return [
+    `( ${restart}
+) || exit $?`,
+    waitFor(isPort, PORT_WAIT_SECONDS),
+    `if ! ${isPort}; then echo ${quote(`hvmctl: ${n.iface} is not a port of ${n.bridge} after the restart (${PORT_WAIT_SECONDS} s)`)} >&2; exit 3; fi`,
+  ].join('\n');
+}
+
 /** Runs the restart detached from the SSH session, waits a bounded time and prints `restart-rc=N` or `restart-running`. */
 export function detachedRestartScript(restart: string): string {
   // a subshell: an `exit` in the restart must still leave its status in the rc file
@@ -354,8 +375,10 @@ export function disarmScript(): string {
 /**
  * Run over a NEW connection: waits (bounded) for the restart to end, prints its
  * outcome, then claims the rollback and clears the undo records, unless the
- * restart is still running (then nothing is claimed: ask again) or the
- * rollback already started.
+ * restart is still running (then nothing is claimed: ask again), the restart
+ * failed (then the rollback is left armed: the host goes back to its previous
+ * files as if it had been cut off, and a NetworkManager checkpoint is kept
+ * for NetworkManager to roll back), or the rollback already started.
  */
 export function confirmScript(confirm?: string): string {
   return [
@@ -363,13 +386,15 @@ export function confirmScript(confirm?: string): string {
     sh`if [ -e ${RESTART_RC} ]; then echo "restart-rc=$(cat ${RESTART_RC})"; tail -n 5 -- ${RESTART_LOG} 2>/dev/null | sed 's/^/restart-log: /'`,
     sh`elif [ -e ${ROLLBACK_PID} ]; then echo restart-running; exit 0`,
     'else echo restart-unknown; fi',
+    sh`if [ -e ${RESTART_RC} ] && [ "$(cat ${RESTART_RC})" != 0 ] && [ -e ${ROLLBACK_PID} ]; then echo rollback=left; exit 0; fi`,
     disarmScript(),
     confirm === undefined ? sh`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; fi` : sh`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; ${raw(confirm)}; fi`,
   ].join('\n');
 }
 
 export type RestartState = { readonly state: 'done'; readonly code: number } | { readonly state: 'running' } | { readonly state: 'unknown' };
-export type RollbackState = 'disarmed' | 'fired' | 'none';
+/** `left`: the restart failed and the confirmation left the rollback armed. */
+export type RollbackState = 'disarmed' | 'fired' | 'none' | 'left';
 
 export interface Confirmation {
   readonly restart: RestartState;
@@ -390,7 +415,7 @@ export function parseConfirmation(stdout: string): Confirmation {
     else if (line === 'restart-running') restart = { state: 'running' };
     else if (line.startsWith('restart-log: ')) log.push(line.slice('restart-log: '.length));
     else {
-      const rb = /^rollback=(disarmed|fired|none)$/.exec(line);
+      const rb = /^rollback=(disarmed|fired|none|left)$/.exec(line);
       if (rb) rollback = rb[1] as RollbackState;
     }
   }

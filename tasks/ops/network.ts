@@ -37,6 +37,7 @@ import {
   methodNeeds,
   type NetworkTools,
   parseConfirmation,
+  withPortCheck,
   ROLLBACK_DELAY_SECONDS,
   ROLLBACK_LOG,
   ROLLBACK_SECONDS,
@@ -188,7 +189,7 @@ export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetO
   }
   // The restart may cut this very connection: what it says is a hint, the new connection decides.
   const first = await ctx.connector
-    .run(detachedRestartScript(method.restart), { timeoutMs: opts.restartTimeoutMs ?? 20_000 })
+    .run(detachedRestartScript(withPortCheck(method.restart, namesOf(ctx))), { timeoutMs: opts.restartTimeoutMs ?? 20_000 })
     .then((r) => parseConfirmation(r.stdout), () => undefined);
   const deadline = armedAt + (opts.probeDeadlineMs ?? PROBE_DEADLINE_MS);
   let last = first?.restart.state === 'running' ? 'restart still running' : 'no answer yet';
@@ -221,6 +222,13 @@ export function confirmed(c: Confirmation, method: NetworkMethod, paths: readonl
     return {
       status: 'failed',
       reason: `network change not confirmed in time (${ROLLBACK_DELAY_SECONDS} s); the host went back to its previous network files (${names(paths)}) by itself within ${ROLLBACK_SECONDS} s (see ${ROLLBACK_LOG} there)`,
+    };
+  }
+  if (c.rollback === 'left') {
+    const code = c.restart.state === 'done' ? c.restart.code : '?';
+    return {
+      status: 'failed',
+      reason: `network restart (${method.tool}) exited ${code}${log}; the host is still reachable and goes back to its previous network files (${names(paths)}) by itself within ${ROLLBACK_SECONDS} s (see ${ROLLBACK_LOG} there)`,
     };
   }
   if (c.restart.state === 'done' && c.restart.code !== 0) {

@@ -159,6 +159,30 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(audit.trim().split('\n')).toEqual(['op="checkpoint-create"', 'op="checkpoint-destroy"', 'op="checkpoint-create"', 'op="checkpoint-destroy"']);
     });
 
+    it.runIf(backend === 'networkmanager')('on a host already on NetworkManager, a port named wrong fails the restart (NetworkManager keeps the old port, the next boot would not); the host stays reachable and goes back to its previous keyfiles by itself', async () => {
+      const state = () => mustLabExec(host, `cat ${filesOf.networkmanager.join(' ')}; ip -br addr show dev br0; ip -o link show master br0 | cut -d: -f2`);
+      const before = state();
+      const t0 = Date.now();
+      const r = runHvmctl(['apply', '-i', inventory(backend, 'ens3'), '--limit', host, '--json'], { timeoutMs: 300_000 });
+      expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(2);
+      const restart = restartOf(r);
+      expect(restart?.status).toBe('failed');
+      expect(restart?.reason).toMatch(/ens3 is not a port of br0 after the restart/);
+      expect(restart?.reason).toMatch(/still reachable and goes back to its previous network files/);
+      const bound = Number(/within (\d+) s/.exec(restart?.reason ?? '')?.[1]);
+      expect(sshWorks()).toBe(true);
+      const rolledBack = () => labExec(host, 'test ! -e /run/hvmctl/network-undo && test ! -e /run/hvmctl/network-rollback.pid').code === 0;
+      const back = await eventually(() => rolledBack() && labExec(host, 'true').code === 0 && state() === before, bound * 1000 + 30_000);
+      const seconds = (Date.now() - t0) / 1000;
+      expect(back, `kvmnode3 not back on its previous keyfiles ${seconds.toFixed(0)} s after apply started`).toBe(true);
+      expect(sshWorks()).toBe(true);
+      expect(mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim()).toBe('ao 0');
+      configuredBy.networkmanager();
+      const plan = runHvmctl(['plan', '-i', inventory(backend), '--limit', host]);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+      process.stderr.write(`networkmanager: a wrong port on a NetworkManager host rolled back, previous keyfiles ${seconds.toFixed(1)} s after apply started (bound ${bound} s)\n`);
+    }, 400_000);
+
     it(`after a reboot ${backend} brings the bridge up again by itself; plan exits 0`, () => {
       const r = runHvmctl(['lab', 'reboot', host], { timeoutMs: 400_000 });
       expect(r.code, r.stdout + r.stderr).toBe(0);

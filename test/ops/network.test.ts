@@ -13,7 +13,7 @@ import { ConnectError } from '../../src/errors.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
 import type { HandlerContext } from '../../tasks/engine/types.ts';
 import { fileChange, sha256 } from '../../tasks/ops/file.ts';
-import { networkFiles, networkRestartHandler, networkTask, restartNetworkSafely, retiredNetworkFiles, unconfirmedFact } from '../../tasks/ops/network.ts';
+import { confirmed, networkFiles, networkRestartHandler, networkTask, restartNetworkSafely, retiredNetworkFiles, unconfirmedFact } from '../../tasks/ops/network.ts';
 import {
   armScript,
   confirmScript,
@@ -28,6 +28,7 @@ import {
   ROLLBACK_SECONDS,
   rollbackScript,
   UNDO_DIR,
+  withPortCheck,
 } from '../../tasks/ops/network-restart.ts';
 import { testInventory } from '../engine/inventory.ts';
 import { FakeConnector, FakeFleet, fail, ok, type FakeScript, type Recorded } from '../support/fake-connector.ts';
@@ -242,8 +243,24 @@ describe('network-restart safety net', () => {
     expect(outcome).toEqual({ status: 'changed', reason: 'network restarted (ifupdown); reachable over a new connection, rollback disarmed' });
     const retired = retiredNetworkFiles({ inventory: testInventory, host: debianHost, check: false }).map((r) => r.path);
     expect(retired[0]).toBe(legacy);
-    expect(commands()).toEqual([armScript([...retired, interfaces], ifupdown, names), detachedRestartScript(ifupdown.restart)]);
+    expect(commands()).toEqual([armScript([...retired, interfaces], ifupdown, names), detachedRestartScript(withPortCheck(ifupdown.restart, names))]);
     expect(probes).toEqual([confirmScript()]);
+  });
+
+  it('a restart that failed leaves the rollback armed: reported failed, with the bound the host goes back within', () => {
+    const c = parseConfirmation('restart-rc=3\nrestart-log: hvmctl: ens3 is not a port of br0 after the restart (10 s)\nrollback=left\n');
+    expect(c).toEqual({ restart: { state: 'done', code: 3 }, rollback: 'left', log: ['hvmctl: ens3 is not a port of br0 after the restart (10 s)'] });
+    expect(confirmed(c, ifupdown, [interfaces])).toEqual({
+      status: 'failed',
+      reason: `network restart (ifupdown) exited 3: hvmctl: ens3 is not a port of br0 after the restart (10 s); the host is still reachable and goes back to its previous network files (interfaces) by itself within ${ROLLBACK_SECONDS} s (see /var/log/hvmctl/network-rollback.log there)`,
+    });
+  });
+
+  it('the port check runs after the restart, and a failed restart ends it with its own status', async () => {
+    const script = withPortCheck('exit 5', { bridge: "br'0", iface: 'eth 0' });
+    expect(script.split('\n')[0]).toBe('( exit 5');
+    expect(script).toContain(`ip -o link show dev 'eth 0' master 'br'\\''0'`);
+    expect(await new LocalConnector().run(script)).toMatchObject({ code: 5 });
   });
 
   it('a restart that cuts the session is fine when the host answers a new connection', async () => {
@@ -358,8 +375,13 @@ describe('scripts on a real shell', () => {
       expect((await local.run(armScript([join(temp(), 'x')], harmless, bridge))).code).toBe(0);
       const pid = readFileSync(ROLLBACK_PID, 'utf8').trim();
       expect((await local.run(`ps -o args= -p ${pid}`)).stdout).toContain(`sleep ${ROLLBACK_DELAY_SECONDS}`);
+      // a restart that failed leaves the rollback armed: the host goes back as if it had been cut off
       await local.run(detachedRestartScript(harmless.restart));
-      expect(parseConfirmation((await local.run(confirmScript())).stdout)).toEqual({ restart: { state: 'done', code: 3 }, rollback: 'disarmed', log: ['restarting'] });
+      expect(parseConfirmation((await local.run(confirmScript())).stdout)).toEqual({ restart: { state: 'done', code: 3 }, rollback: 'left', log: ['restarting'] });
+      expect(readFileSync(ROLLBACK_PID, 'utf8').trim()).toBe(pid);
+      // one that succeeded claims it
+      await local.run(detachedRestartScript('echo restarted'));
+      expect(parseConfirmation((await local.run(confirmScript())).stdout)).toEqual({ restart: { state: 'done', code: 0 }, rollback: 'disarmed', log: ['restarted'] });
       await new Promise((r) => setTimeout(r, 100));
       const group = await local.run(`ps -eo pgid=,stat=,args= | awk '$1 == ${pid} && $2 !~ /Z/'`);
       expect(group.stdout).toBe('');
@@ -491,6 +513,6 @@ describe('the backends added for issue 13: facts -> commands', () => {
     const run = handlerCtx({ facts, answers: [['restart-rc', restarted]] }, disarmed, nmHost);
     expect((await restartNetworkSafely(run.ctx, fakeClock())).status).toBe('changed');
     expect(run.probes).toEqual([confirmScript(nm.confirm)]);
-    expect(run.commands()[1]).toBe(detachedRestartScript(nm.restart));
+    expect(run.commands()[1]).toBe(detachedRestartScript(withPortCheck(nm.restart, names)));
   });
 });
