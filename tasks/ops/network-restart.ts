@@ -96,11 +96,14 @@ function nmCheckpointCall(method: 'CheckpointRollback' | 'CheckpointDestroy'): s
   return sh`if [ -s ${NM_CHECKPOINT} ]; then busctl call ${raw(nmBus)} ${method} o "$(cat ${NM_CHECKPOINT})" >/dev/null; rm -f -- ${NM_CHECKPOINT}; fi`;
 }
 
+/** Sets `old` to the backup of /etc/network/interfaces its undo record names (empty: it did not exist, or did not change). */
+const PREVIOUS_INTERFACES = sh`old=$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`;
+
 /** Where the host still has ifupdown: its previous configuration taken down (the undo record names the file), the port bare. */
 function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
   if (!t.ifup) return [];
   return [
-    sh`old=$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`,
+    PREVIOUS_INTERFACES,
     'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
     sh`ip addr flush dev ${n.iface} scope global`,
   ];
@@ -150,14 +153,13 @@ export function forgetOtherBackendsScript(): string {
 }
 
 function ifupdown(n: NetworkNames): NetworkMethod {
-  const old = sh`$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`;
   // `--allow=hotplug` as networking.service does: an installer's `allow-hotplug eth0` is not `auto`.
   const start = 'ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo';
   return {
     tool: 'ifupdown',
     restart: [
       forgetOtherBackendsScript(),
-      `old=${old}`,
+      PREVIOUS_INTERFACES,
       'if [ -n "$old" ] && [ -f "$old" ]; then ifdown -a --force --exclude=lo -i "$old"; fi',
       'ifdown -a --force --exclude=lo',
       // what no ifupdown state covers: an address the port kept from a start that failed half-way
@@ -218,7 +220,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
         // on the detached rollback alone.
         ...(t.ifup
           ? [
-              sh`old=$(head -n 1 -- ${UNDO_DIR + debianInterfacesPath} 2>/dev/null || true)`,
+              PREVIOUS_INTERFACES,
               'if [ -n "$old" ] && [ -f "$old" ]; then',
               '  ifdown -a --force --exclude=lo -i "$old"',
               sh`  ip addr flush dev ${n.iface} scope global`,

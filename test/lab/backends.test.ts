@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IFUPDOWN_CHECK, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
+import { ROLLBACK_PID, UNDO_DIR } from '../../tasks/ops/network-restart.ts';
 import { eventually, labExec, labSsh, labUnavailableReason, mustLabExec, parseJsonOutput, repoRoot, runHvmctl, type Ran } from './support.ts';
 
 const skip = labUnavailableReason();
@@ -30,6 +31,9 @@ function inventory(backend: Backend, iface = 'eth0', gateway = '172.21.3.1'): st
   writeFileSync(file, text.replace(stanza, `$1${iface}\n      network: {backend: ${backend}}\n`));
   return file;
 }
+
+/** The host's rollback ran to its end (its last step removes the undo records) and none is armed. */
+const rolledBack = () => labExec(host, `test ! -e ${UNDO_DIR} && test ! -e ${ROLLBACK_PID}`).code === 0;
 
 const sshWorks = () => labSsh(host, 'true', { timeoutMs: 10_000 }).code === 0;
 
@@ -107,8 +111,6 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(restart?.reason).toMatch(/unreachable after the network restart/);
       const bound = Number(/within (\d+) s/.exec(restart?.reason ?? '')?.[1]);
       expect(bound, restart?.reason).toBeGreaterThan(0);
-      // the rollback's last step removes the undo records
-      const rolledBack = () => labExec(host, 'test ! -e /run/hvmctl/network-undo && test ! -e /run/hvmctl/network-rollback.pid').code === 0;
       const back = await eventually(() => rolledBack() && sshWorks() && labExec(host, 'cat /etc/network/interfaces; ip -br addr show dev br0').stdout === before, bound * 1000 + 30_000);
       const seconds = (Date.now() - t0) / 1000;
       expect(back, `kvmnode3 not back on its old network ${seconds.toFixed(0)} s after apply started`).toBe(true);
@@ -171,7 +173,6 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(restart?.reason).toMatch(/still reachable and goes back to its previous network files/);
       const bound = Number(/within (\d+) s/.exec(restart?.reason ?? '')?.[1]);
       expect(sshWorks()).toBe(true);
-      const rolledBack = () => labExec(host, 'test ! -e /run/hvmctl/network-undo && test ! -e /run/hvmctl/network-rollback.pid').code === 0;
       const back = await eventually(() => rolledBack() && labExec(host, 'true').code === 0 && state() === before, bound * 1000 + 30_000);
       const seconds = (Date.now() - t0) / 1000;
       expect(back, `kvmnode3 not back on its previous keyfiles ${seconds.toFixed(0)} s after apply started`).toBe(true);
