@@ -278,7 +278,7 @@ function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: Read
   const hosts = hostList('hosts', []);
   if (hosts.length === 0) fail(`${key('hosts')} must name at least one hypervisor`);
   // Defaults as in src/inventory/schema.json (test/balancer/cycle-config.test.ts compares them).
-  const d = name === 'home' ? { high: 80, low: 50, overload: 2, calm: 3, cooldown: 600 } : { high: 90, low: 40, overload: 2, calm: 2, cooldown: 3600 };
+  const d = name === 'home' ? { high: 80, low: 50, overload: 2, calm: 3, cooldown: 600 } : { high: 90, low: 40, overload: 2, calm: 2, cooldown: 600 };
   const high = num('high', 'high', 1, 100, d.high);
   const low = num('low', 'low', 0, 100, d.low);
   if (low >= high) fail(`${key('low')} (${low}) must be below ${key('high')} (${high}), or VMs would bounce`);

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { CLOUDSIM_CONFIGS, homeReplayConfig, seedReplayConfig } from '../balancer/sim/config.ts';
 import { replayHome } from '../balancer/sim/home-replay.ts';
 import { homeScenario } from '../balancer/sim/home-scenario.ts';
+import { REFERENCES } from '../balancer/sim/reference.ts';
+import { repack } from '../balancer/sim/repack.ts';
 import { simulate } from '../balancer/sim/simulate.ts';
 import { consolidationTargets } from '../balancer/sim/targets.ts';
 import { loadTrace } from '../balancer/sim/trace.ts';
@@ -106,26 +108,52 @@ async function consolidateSweep(): Promise<void> {
   if (base.strategy !== 'consolidate') return;
   const s = base.settings;
   const rows = [
-    { name: 'default: 1 h doubling per move in 24 h', config: base },
+    { name: 'default: 10 min doubling per move in 24 h', config: base },
     { name: 'high 90 % (the inventory default)', config: { ...base, settings: { ...s, high: 0.9 } } },
+    { name: 'spread 1.75 σ', config: { ...base, settings: { ...s, spread: 1.75 } } },
     { name: 'spread 1.5 σ', config: { ...base, settings: { ...s, spread: 1.5 } } },
-    { name: 'spread 1.5 σ, high 90 % (the former)', config: { ...base, settings: { ...s, spread: 1.5, high: 0.9 } } },
-    { name: 'fixed 1 h', config: { ...base, settings: { ...s, cooldownMemory: 0 } } },
-    { name: 'fixed 6 h (the former default)', config: { ...base, settings: { ...s, cooldown: 21_600, cooldownMemory: 0 } } },
-    { name: '2 h doubling per move in 24 h', config: { ...base, settings: { ...s, cooldown: 7200 } } },
+    { name: '1 h doubling (the former default)', config: { ...base, settings: { ...s, cooldown: 3600 } } },
+    { name: 'fixed 10 min', config: { ...base, settings: { ...s, cooldownMemory: 0 } } },
+    { name: 'fixed 1 h', config: { ...base, settings: { ...s, cooldown: 3600, cooldownMemory: 0 } } },
     { name: 'default, at most 300 moves a run', config: { ...base, maxMigrationsPerRun: 300 } },
   ];
-  console.log('day       setting                               kWh   migrations  SLATAH   SLAV');
+  console.log(`day       ${'setting'.padEnd(42)}     kWh  migrations  SLATAH   SLAV`);
   for (const day of DAYS) {
     const trace = await loadTrace(`${TRACES}/${day}`);
     for (const r of rows) {
       const m = simulate(trace, { config: r.config }).metrics;
-      console.log(`${day}  ${r.name.padEnd(36)}  ${m.energyKWh.toFixed(2).padStart(6)}  ${String(m.migrations).padStart(10)}  ${(m.slatah * 100).toFixed(2)} %  ${(m.slav * 100).toFixed(5)} %`);
+      console.log(`${day}  ${r.name.padEnd(42)}  ${m.energyKWh.toFixed(2).padStart(6)}  ${String(m.migrations).padStart(10)}  ${(m.slatah * 100).toFixed(2)} %  ${(m.slav * 100).toFixed(5)} %`);
     }
   }
 }
 
-if (process.argv[2] === '--consolidate-sweep') {
+/** --repack: what mean + z σ needs when every VM may move at every decision for free (balancer/sim/repack.ts),
+ * against the consolidate strategy at the same z, which pays for its moves; with CloudSim's first
+ * 5 minutes (the same initial placement for every strategy) added, against MFPED's energy. */
+async function repackYardstick(): Promise<void> {
+  const base = CLOUDSIM_CONFIGS.consolidate;
+  if (base.strategy !== 'consolidate') return;
+  console.log('day       z σ    repack: hosts  over at decision  kWh (+ first 5 min) | consolidate: hosts after 1 h  kWh     migrations  SLATAH | MFPED kWh');
+  for (const day of DAYS) {
+    const trace = await loadTrace(`${TRACES}/${day}`);
+    const mfped = REFERENCES[day]?.find((r) => r.policy === 'MFPED')?.energyKWh;
+    for (const z of [2, 1.75, 1.5]) {
+      const r = simulate(trace, { config: { ...base, settings: { ...base.settings, spread: z } } });
+      const first = r.series.energyKWh[0] as number;
+      const p = repack(trace, z);
+      const later = r.series.activeHosts.slice(12);
+      const hosts = later.reduce((a, b) => a + b, 0) / later.length;
+      console.log(
+        `${day}  ${z.toFixed(2)}   ${p.meanHosts.toFixed(1).padStart(13)}  ${(p.overShare * 100).toFixed(2).padStart(14)} %  ${(p.energyKWh + first).toFixed(2).padStart(18)} | ` +
+          `${hosts.toFixed(1).padStart(28)}  ${r.metrics.energyKWh.toFixed(2)}  ${String(r.metrics.migrations).padStart(10)}  ${(r.metrics.slatah * 100).toFixed(2)} % | ${mfped?.toFixed(2) ?? '–'}`,
+      );
+    }
+  }
+}
+
+if (process.argv[2] === '--repack') {
+  await repackYardstick();
+} else if (process.argv[2] === '--consolidate-sweep') {
   await consolidateSweep();
 } else if (process.argv[2] === '--home-settings') {
   await homeSettings();

@@ -13,9 +13,11 @@
 //    prediction passes `high` at about one measurement in 44. A longer window
 //    loses (two hours: the level drifts, +1 kWh a day on the replay); a
 //    smaller spread packs tighter but every measurement that passes capacity
-//    costs a relief move, whose cooldown then keeps its new host from being
-//    emptied (1.5 σ: 1.9 kWh less, but SLATAH 1.02 % on 20110303 and 1,529
-//    migrations on 20110306, over the targets; balancer/sim/README.md).
+//    costs a relief move and two migrations' worth of violation (1.5 σ: 3.8 /
+//    2.3 kWh less on the replay, but 2,249 and 1,732 migrations, over the
+//    targets; balancer/sim/README.md). Even repacking every VM at every
+//    decision for free needs 118.89 kWh at 2 σ on 20110303 (bench/simulate.ts
+//    --repack): the spread, not the moves, is what the energy is spent on.
 //  - `high` is the share of a host's CPU its VMs may be predicted to use. The
 //    inventory's 90 % leaves the hypervisor's own CPU on a real host; CloudSim's
 //    hosts run nothing but their VMs, so the replay uses 100 %
@@ -37,7 +39,11 @@
 //    most idle watts per unit of capacity go first, then those with fewest
 //    VMs (fewest moves). A host that received VMs is not emptied this run.
 //  - A VM that moved waits `cooldown`, doubled per other move within
-//    `cooldownMemory`, so nothing bounces.
+//    `cooldownMemory`, so nothing bounces. The base is short (10 min by
+//    default): a host holding one cooling VM cannot be emptied, and with a 1 h
+//    base 33 of the 38 active hosts held one at any time on 20110303 (16 with
+//    10 min, for 0.8 / 1.3 kWh less); the doubling holds back a VM that keeps
+//    being moved.
 // Needs History.vmCpu: without per-VM history only saturated hosts are relieved
 // and nothing is consolidated (the windows cannot be checked).
 import type { CommonConfig, History, Snapshot, VmState } from '../types.ts';

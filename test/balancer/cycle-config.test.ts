@@ -42,7 +42,7 @@ describe('agent config', () => {
   it('reads the consolidate strategy with its own defaults, and runs on the first of its hosts', () => {
     const c = parseAgentConfig({ hosts, strategy: 'consolidate', consolidate: { hosts: ['kvmnode2', 'kvmnode1'], on_empty: ['/usr/local/sbin/bmc', 'off', '{host}'] } }, 'f');
     expect(c.self).toBe('kvmnode2');
-    expect(c.balancer).toMatchObject({ strategy: 'consolidate', consolidate: { high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 3600, cooldownMemory: 86400, onEmpty: ['/usr/local/sbin/bmc', 'off', '{host}'] } });
+    expect(c.balancer).toMatchObject({ strategy: 'consolidate', consolidate: { high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400, onEmpty: ['/usr/local/sbin/bmc', 'off', '{host}'] } });
   });
   it.each([
     [{ ...rendered, hosts: [] }, /"hosts" must be a non-empty array/],
