@@ -117,8 +117,12 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * be gone again).
  */
 function nmReadsDropIn(when: 'changed' | 'always'): string {
-  const changed = when === 'changed' ? sh`[ -e ${UNDO_DIR + nmUnmanagedPath} ] && ` : '';
-  return `if ${changed}systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`;
+  return restartNmIfActive(when === 'changed' ? sh`[ -e ${UNDO_DIR + nmUnmanagedPath} ]` : undefined);
+}
+
+/** NetworkManager restarted where it runs (and where `condition`, a shell test, holds). */
+function restartNmIfActive(condition?: string): string {
+  return `if ${condition ? `${condition} && ` : ''}systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`;
 }
 
 /** The rollback's start where the host has ifupdown: the restored /etc/network/interfaces up again. */
@@ -148,7 +152,7 @@ export function forgetOtherBackendsScript(): string {
   return [
     `if ${removed('/etc/netplan')} && command -v netplan >/dev/null; then netplan generate; fi`,
     `if { ${removed(networkdDir)} || ${removed('/etc/netplan')}; } && systemctl -q is-active systemd-networkd.service 2>/dev/null; then networkctl reload; fi`,
-    `if ${removed('/etc/NetworkManager')} && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`,
+    restartNmIfActive(removed('/etc/NetworkManager')),
   ].join('\n');
 }
 
