@@ -16,6 +16,8 @@ export interface RepackResult {
   readonly energyKWh: number;
   /** Hosts on, averaged over the decisions. */
   readonly meanHosts: number;
+  /** Hosts on at each decision: [0] is the first (t = 300 s). */
+  readonly hosts: readonly number[];
   /** Share of host-intervals whose VMs asked for more than the host has at the decision. */
   readonly overShare: number;
 }
@@ -45,7 +47,7 @@ export function repack(trace: Trace, z: number, window = 12): RepackResult {
   const L = trace.length;
   const alive = new Uint8Array(c.vmCount).fill(1);
   let joules = 0;
-  let hostSum = 0;
+  const hosts: number[] = [];
   let hostIntervals = 0;
   let over = 0;
   for (let k = 1; k < L; k++) {
@@ -102,7 +104,9 @@ export function repack(trace: Trace, z: number, window = 12): RepackResult {
         if (now > capacity) over += 1;
       }
     }
-    hostSum += bins.length;
+    hosts.push(bins.length);
   }
-  return { energyKWh: joules / 3_600_000, meanHosts: hostSum / Math.max(1, L - 1), overShare: hostIntervals > 0 ? over / hostIntervals : 0 };
+  return { energyKWh: joules / 3_600_000, meanHosts: hosts.reduce((a, b) => a + b, 0) / Math.max(1, hosts.length),
+    hosts,
+ overShare: hostIntervals > 0 ? over / hostIntervals : 0 };
 }
