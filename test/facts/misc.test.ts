@@ -29,8 +29,8 @@ describe('small facts on captured output', () => {
     expect(processIds('ganesha.nfsd').command).toBe('pgrep -x ganesha.nfsd');
   });
 
-  it('init process: captured `ps -p 1 -o comm=` of this machine is not systemd', () => {
-    const init = initProcess.parse(ok(captured('ps-pid1.txt')));
+  it('init process: captured from this machine (its /proc/1/comm) is not systemd', () => {
+    const init = initProcess.parse(ok(captured('pid1-comm.txt')));
     expect(init).toBe('process_api');
     expect(isSystemd(init)).toBe(false);
     expect(isSystemd(initProcess.parse(ok('systemd\n')))).toBe(true);
