@@ -4,11 +4,19 @@
 // a strategy's ratio to it says how much is left to win.
 import type { HostType } from './model.ts';
 
-/** Fewest watts per MIPS among the host types (at 100 %, the best point of a linear-ish curve). */
-export function bestWattsPerMips(types: readonly HostType[]): number {
-  let best = Infinity;
-  for (const t of types) best = Math.min(best, (t.power[10] as number) / (t.cores * t.mipsPerCore));
+/** Watts per MIPS of a host type at 100 %, the best point of a linear-ish curve. */
+const wattsPerMips = (t: HostType): number => (t.power[10] as number) / (t.cores * t.mipsPerCore);
+
+/** The host type with the fewest watts per MIPS (the G5 on CloudSim's model). */
+export function mostEfficient(types: readonly HostType[]): HostType {
+  let best = types[0] as HostType;
+  for (const t of types) if (wattsPerMips(t) < wattsPerMips(best)) best = t;
   return best;
+}
+
+/** Fewest watts per MIPS among the host types. */
+export function bestWattsPerMips(types: readonly HostType[]): number {
+  return wattsPerMips(mostEfficient(types));
 }
 
 /** kWh for `demandMipsS` (MIPS × seconds requested over the day). */

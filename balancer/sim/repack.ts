@@ -8,7 +8,8 @@
 // is the yardstick for "how many hosts does mean + z σ need", against which a
 // strategy that pays for its moves can be read (bench/simulate.ts --repack).
 import { Cluster } from './cluster.ts';
-import { energyJ, HOST_TYPES, INTERVAL, type HostType } from './model.ts';
+import { mostEfficient } from './lower-bound.ts';
+import { energyJ, HOST_TYPES, INTERVAL } from './model.ts';
 import type { Trace } from './trace.ts';
 
 export interface RepackResult {
@@ -26,15 +27,6 @@ interface Bin {
   mean: number;
   variance: number;
   vms: number[];
-}
-
-/** The host type with the fewest watts per MIPS at full load (the G5 on CloudSim's model). */
-function mostEfficient(types: readonly HostType[]): HostType {
-  let best = types[0] as HostType;
-  for (const t of types) {
-    if ((t.power[10] as number) / (t.cores * t.mipsPerCore) < (best.power[10] as number) / (best.cores * best.mipsPerCore)) best = t;
-  }
-  return best;
 }
 
 /** Repack `trace` at every decision with z σ of head-room; `window` past measurements (the
