@@ -131,6 +131,7 @@ async function consolidateSweep(): Promise<void> {
  * against the consolidate strategy at the same z, which pays for its moves; with CloudSim's first
  * 5 minutes (the same initial placement for every strategy) added, against MFPED's energy. */
 async function repackYardstick(): Promise<void> {
+  const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const base = CLOUDSIM_CONFIGS.consolidate;
   if (base.strategy !== 'consolidate') return;
   console.log('day       z σ    repack: hosts after 1 h  over at decision  kWh (+ first 5 min) | consolidate: hosts after 1 h  kWh     migrations  SLATAH | MFPED kWh');
@@ -142,7 +143,6 @@ async function repackYardstick(): Promise<void> {
       const first = r.series.energyKWh[0] as number;
       const p = repack(trace, z);
       // after the first hour, for both (the replay's series starts at t = 0, the repack's at t = 300 s)
-      const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
       const hosts = mean(r.series.activeHosts.slice(12));
       const repacked = mean(p.hosts.slice(11));
       console.log(

@@ -42,6 +42,14 @@ export class Cluster {
     return a + (b - a) * frac;
   }
 
+  /** CloudSim retires a VM for good when it requests nothing at an update: its samples at k and
+   * k + 1 are both 0 (past the end counts as 0; HostDynamicWorkload.getCompletedVms). */
+  idleAt(v: number, k: number): boolean {
+    const len = this.trace.length;
+    const s = this.trace.samples;
+    return (s[v * len + k] as number) === 0 && (k + 1 < len ? (s[v * len + k + 1] as number) : 0) === 0;
+  }
+
   demand(v: number, t: number): number {
     return this.util(v, t) * (this.vmMips[v] as number);
   }

@@ -8,6 +8,7 @@
 // is the yardstick for "how many hosts does mean + z σ need", against which a
 // strategy that pays for its moves can be read (bench/simulate.ts --repack).
 import { Cluster } from './cluster.ts';
+import { hostInstant } from './host-state.ts';
 import { mostEfficient } from './lower-bound.ts';
 import { energyJ, HOST_TYPES, INTERVAL } from './model.ts';
 import type { Trace } from './trace.ts';
@@ -31,23 +32,21 @@ interface Bin {
 
 /** Repack `trace` at every decision with z σ of head-room; `window` past measurements (the
  * simulator hands the strategies 12) plus now make each VM's mean and variance. VMs leave for
- * good as simulate.ts retires them (two zero samples in a row). */
+ * good as simulate.ts retires them (Cluster.idleAt). */
 export function repack(trace: Trace, z: number, window = 12): RepackResult {
   const c = new Cluster(trace, 1);
   const type = mostEfficient(HOST_TYPES);
   const capacity = type.cores * type.mipsPerCore;
-  const L = trace.length;
   const alive = new Uint8Array(c.vmCount).fill(1);
   let joules = 0;
   const hosts: number[] = [];
   let hostIntervals = 0;
   let over = 0;
-  for (let k = 1; k < L; k++) {
+  for (let k = 1; k < trace.length; k++) {
     const items: { v: number; mean: number; variance: number; peak: number }[] = [];
     for (let v = 0; v < c.vmCount; v++) {
       if (!alive[v]) continue;
-      const next = k + 1 < L ? (trace.samples[v * L + k + 1] as number) : 0;
-      if ((trace.samples[v * L + k] as number) === 0 && next === 0) {
+      if (c.idleAt(v, k)) {
         alive[v] = 0;
         continue;
       }
@@ -84,21 +83,21 @@ export function repack(trace: Trace, z: number, window = 12): RepackResult {
     }
     const t = k * INTERVAL;
     for (const b of bins) {
-      let now = 0;
-      let then = 0;
-      for (const v of b.vms) {
-        now += Math.min(c.demand(v, t), type.mipsPerCore);
-        then += Math.min(c.demand(v, t + INTERVAL), type.mipsPerCore);
-      }
-      joules += energyJ(type.power, Math.min(1, now / capacity), Math.min(1, then / capacity), INTERVAL);
-      if (now > 0) {
+      const at = (time: number) => hostInstant(b.vms.map((v) => ({ request: c.demand(v, time), share: 1 })), capacity, type.mipsPerCore);
+      const now = at(t);
+      const then = at(t + INTERVAL);
+      joules += energyJ(type.power, Math.min(1, now.used / capacity), Math.min(1, then.used / capacity), INTERVAL);
+      if (now.used > 0) {
         hostIntervals += 1;
-        if (now > capacity) over += 1;
+        if (now.used < now.requested) over += 1;
       }
     }
     hosts.push(bins.length);
   }
-  return { energyKWh: joules / 3_600_000, meanHosts: hosts.reduce((a, b) => a + b, 0) / Math.max(1, hosts.length),
+  return {
+    energyKWh: joules / 3_600_000,
+    meanHosts: hosts.reduce((a, b) => a + b, 0) / Math.max(1, hosts.length),
     hosts,
- overShare: hostIntervals > 0 ? over / hostIntervals : 0 };
+    overShare: hostIntervals > 0 ? over / hostIntervals : 0,
+  };
 }

@@ -84,15 +84,12 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const checks: PredictionCheck[] = [];
 
   const removeIdle = options.removeIdleVms ?? true;
-  const L = trace.length;
   for (let k = 0; k < trace.length; k++) {
     const t = k * INTERVAL;
     if (removeIdle && k >= 1) {
       for (let v = 0; v < c.vmCount; v++) {
         if ((c.vmHost[v] as number) < 0) continue;
-        const a = trace.samples[v * L + k] as number;
-        const b = k + 1 < L ? (trace.samples[v * L + k + 1] as number) : 0;
-        if (a === 0 && b === 0) {
+        if (c.idleAt(v, k)) {
           c.remove(v);
           req[v] = 0;
           vmHist.delete(trace.names[v] as string);
