@@ -292,9 +292,10 @@ function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: Read
   };
   if (name === 'home') return { strategy: 'home', home: { ...shared, helpers: hostList('helpers', []) } };
   const cooldownMemory = num('cooldown_memory', 'cooldownMemory', 0, 604800, 86400);
+  const history = num('history', 'history', 300, 21600, 3600);
   const onEmpty = pick('on_empty', 'onEmpty');
   if (onEmpty !== undefined && (!Array.isArray(onEmpty) || onEmpty.length === 0 || onEmpty.some((x) => typeof x !== 'string' || x === ''))) {
     fail(`${key('on_empty')} must be a non-empty list of arguments`);
   }
-  return { strategy: 'consolidate', consolidate: { ...shared, cooldownMemory, ...(onEmpty ? { onEmpty: onEmpty as string[] } : {}) } };
+  return { strategy: 'consolidate', consolidate: { ...shared, cooldownMemory, history, ...(onEmpty ? { onEmpty: onEmpty as string[] } : {}) } };
 }

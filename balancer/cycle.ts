@@ -18,7 +18,7 @@ import type { MigrationExecutor, MigrationResult } from './migrate.ts';
 import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, writeState } from './state-file.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
 import type { History, Plan, Snapshot } from './types.ts';
-import { homeHosts, longestWindow, type BalancerSpec } from '../src/inventory/types.ts';
+import { homeHosts, runsKept, type BalancerSpec } from '../src/inventory/types.ts';
 
 export type Decide = (snapshot: Snapshot, config: BalancerConfig, history: History) => Plan;
 
@@ -58,7 +58,7 @@ export function policyConfig(spec: BalancerSpec, drained: readonly string[]): Ba
       return {
         ...common,
         strategy: 'consolidate',
-        settings: { high: c.high / 100, low: c.low / 100, overloadWindow: c.overloadWindow, calmWindow: c.calmWindow, cooldown: c.cooldown, cooldownMemory: c.cooldownMemory },
+        settings: { high: c.high / 100, low: c.low / 100, overloadWindow: c.overloadWindow, calmWindow: c.calmWindow, cooldown: c.cooldown, cooldownMemory: c.cooldownMemory, history: c.history },
       };
     }
   }
@@ -136,7 +136,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       const utilisation = measured;
       const movedNow = new Map<string, number>();
       for (const r of results) if (r.ok && r.movedAt !== undefined) movedNow.set(r.migration.vm, r.movedAt);
-      const keep = longestWindow(config.balancer) + 5;
+      const keep = runsKept(config.balancer);
       const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
       // drain/undrain may have been run meanwhile: keep what is on disk now.
       const fresh = (await readState(config.paths.state)).state;

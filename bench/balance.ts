@@ -6,7 +6,10 @@
 //     CPU time counts this process and its children (virsh). Compared with the
 //     seed: mpstat 1 59 + virt-top -d 2 -n 27, i.e. a minute of sampling.
 //  2. decide() on a synthetic cluster of 1,000 hosts and 20,000 VMs (target < 100 ms).
-//  3. One collect+decide cycle through the Prometheus source (cpu_source:
+//  3. consolidate's history: decide() and the state file with an hour of
+//     one-minute runs per VM (60 measurements each, what the agent keeps at
+//     the default schedule), 200 hypervisors and 4,000 VMs.
+//  4. One collect+decide cycle through the Prometheus source (cpu_source:
 //     prometheus) for 200 hypervisors and 4,000 VMs (target < 1 s of CPU): the
 //     PromQL answers come over HTTP from a stand-in server in a child process
 //     (canned answers in Prometheus' JSON format, so its CPU is not counted),
@@ -29,6 +32,7 @@ import { runProcess } from '../src/process.ts';
 import { createHostFiles } from '../balancer/host-files.ts';
 import { createVirshLibvirt } from '../balancer/libvirt.ts';
 import { decide } from '../balancer/policy/decide.ts';
+import { nextState, parseState, emptyState } from '../balancer/state-file.ts';
 import type { BalancerConfig } from '../balancer/policy/strategies.ts';
 import type { HostState, Snapshot, VmState } from '../balancer/types.ts';
 import { LOCAL_LIBVIRT_URI } from '../src/libvirt-uri.ts';
@@ -145,6 +149,41 @@ function benchDecide(): void {
   }
 }
 
+function benchConsolidateHistory(hostCount: number, vmCount: number, runs: number): void {
+  console.log(`\nconsolidate with ${runs} runs of history per VM (an hour at one run a minute): ${hostCount} hypervisors, ${vmCount} VMs`);
+  const { snapshot } = syntheticCluster(hostCount, vmCount, 0);
+  const rnd = lcg(11);
+  const vmCpu = new Map(snapshot.vms.map((v) => [v.name, Array.from({ length: runs }, () => Math.round(v.cpuUsed * (0.5 + rnd()) * 100) / 100)] as const));
+  const hostUtilisation = new Map(snapshot.hosts.map((h) => [h.name, Array.from({ length: runs }, () => h.cpuUsed / h.cpuCapacity)] as const));
+  const history = { hostUtilisation, lastMigration: new Map<string, number>(), vmCpu };
+  const config: BalancerConfig = {
+    strategy: 'consolidate',
+    settings: { high: 0.9, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86_400, history: 3600 },
+    maxMigrationsPerRun: 50, pinned: [], drained: [],
+  };
+  const median = (f: () => void): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const t = performance.now();
+      f();
+      times.push(performance.now() - t);
+    }
+    return times.sort((a, b) => a - b)[3]!;
+  };
+  let moves = 0;
+  const decideMs = median(() => {
+    moves = decide(snapshot, config, history).migrations.length;
+  });
+  const state = { ...emptyState, vmCpu: Object.fromEntries(vmCpu), hostUtilisation: Object.fromEntries(hostUtilisation) };
+  let text = '';
+  const writeMs = median(() => {
+    const next = nextState(state, new Map([...hostUtilisation].map(([h, u]) => [h, u[0]!] as const)), new Map(), runs, new Map(snapshot.vms.map((v) => [v.name, v.cpuUsed] as const)));
+    text = JSON.stringify(next);
+  });
+  const readMs = median(() => parseState(text));
+  console.log(`  decide(): median ${decideMs.toFixed(0)} ms (${moves} migrations planned); state file ${(text.length / 1048576).toFixed(1)} MB: next state + JSON ${writeMs.toFixed(0)} ms, parse ${readMs.toFixed(0)} ms (medians of 7)`);
+}
+
 /** A vector answer in Prometheus' HTTP API format. */
 function vector(at: number, series: { labels: Record<string, string>; value: number }[]): string {
   return JSON.stringify({ status: 'success', data: { resultType: 'vector', result: series.map((x) => ({ metric: x.labels, value: [at, String(x.value)] })) } });
@@ -226,9 +265,13 @@ async function benchPrometheus(hostCount: number, vmCount: number): Promise<void
   }
 }
 
-const only = process.argv.includes('--prometheus');
-if (!only) {
-  await benchCycle();
-  benchDecide();
+if (process.argv.includes('--history')) {
+  benchConsolidateHistory(200, 4000, 60);
+} else {
+  if (!process.argv.includes('--prometheus')) {
+    await benchCycle();
+    benchDecide();
+    benchConsolidateHistory(200, 4000, 60);
+  }
+  await benchPrometheus(200, 4000);
 }
-await benchPrometheus(200, 4000);

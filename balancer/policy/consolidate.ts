@@ -69,6 +69,10 @@ export interface ConsolidateSettings {
   /** Standard deviations of head-room a host's prediction keeps (default SPREAD: 2). Not in the
    * inventory: a replay knob (bench/simulate.ts --consolidate-sweep). */
   readonly spread?: number;
+  /** Seconds of per-VM measurements the predictions are taken over: the agent keeps that many
+   * seconds of runs (src/inventory/types.ts runsKept) and the replay hands over as many
+   * (balancer/sim/simulate.ts). The plan itself uses whatever history it is given. */
+  readonly history?: number;
 }
 
 /** The cooldown that holds `vm` now: the base, doubled per other recent move (at most 2^6). */
@@ -102,9 +106,9 @@ export const SPREAD = 2;
 const idlePerCapacity = (b: HostBook): number => powerAt(b.state.powerModel, 0, b.state.cpuCapacity) / b.state.cpuCapacity;
 
 export function planConsolidation(snapshot: Snapshot, config: Config, history: History, ledger: Ledger, budget: Budget): void {
-  // Predictions use the whole history handed over (the runtime keeps what it keeps; the
-  // simulator one hour), not just the trigger windows: a host that was hot within the hour
-  // keeps a wide spread, so it is neither emptied nor filled on a short calm spell.
+  // Predictions use the whole history handed over (`history` seconds: an hour by default, in
+  // the agent as in the replay), not just the trigger windows: a host that was hot within the
+  // hour keeps a wide spread, so it is neither emptied nor filled on a short calm spell.
   const vmLoad = new Map<string, Load>();
   const vmPast = new Map<string, readonly number[]>();
   for (const vm of snapshot.vms) {

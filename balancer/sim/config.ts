@@ -30,7 +30,7 @@ export const thrMmtConfig: ReplayConfig = {
 export const consolidateConfig: ReplayConfig = {
   ...common,
   strategy: 'consolidate',
-  settings: { high: 1, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 2 * INTERVAL, cooldownMemory: 288 * INTERVAL },
+  settings: { high: 1, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 2 * INTERVAL, cooldownMemory: 288 * INTERVAL, history: 12 * INTERVAL },
   maxMigrationsPerRun: Number.MAX_SAFE_INTEGER,
 };
 

@@ -18,7 +18,8 @@ import type { Trace } from './trace.ts';
 export interface SimOptions {
   readonly config?: ReplayConfig;
   readonly hosts?: number;
-  /** Measurements of history handed to decide() (default 12: one hour). */
+  /** Measurements of history handed to decide() (default: the strategy's `history` seconds,
+   * as the agent keeps them; else 12, one hour). */
   readonly historyWindow?: number;
   /** CloudSim removes a VM for good when it requests nothing at an update, i.e. two zero
    * samples in a row (HostDynamicWorkload.getCompletedVms; cloudsim issues #64, #159).
@@ -66,8 +67,9 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const config = options.config ?? consolidateConfig;
   const c = new Cluster(trace, options.hosts ?? 800);
   placeInitially(c, options.initialPlacement);
-  // One hour: longer than any replayed strategy's windows (at most 2 measurements here).
-  const window = options.historyWindow ?? 12;
+  // One hour unless the strategy says (consolidate's `history`): longer than any replayed
+  // strategy's windows (at most 2 measurements here).
+  const window = options.historyWindow ?? historyRuns(config);
   const totals = emptyTotals();
   const series: Series = { activeHosts: [], overloadedHosts: [], migrations: [], energyKWh: [] };
   const hostNames = Array.from({ length: c.hostCount }, (_, h) => `host${h}`);
@@ -158,6 +160,13 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     lowerBoundKWh: lowerBoundKWh(totals.requestedMipsS, c.hostTypes),
     prediction: errorSummary(checks),
   };
+}
+
+/** Measurements of per-VM history the replay hands decide(): `history` seconds of 5-minute
+ * decisions where the strategy has that setting (consolidate), else one hour. */
+export function historyRuns(config: ReplayConfig): number {
+  const seconds = config.strategy === 'consolidate' ? (config.settings.history ?? 3600) : 3600;
+  return Math.ceil(seconds / INTERVAL);
 }
 
 function push(map: Map<string, number[]>, key: string, value: number, window: number): void {

@@ -64,3 +64,35 @@ export function parseSchedule(schedule: string): { fields: CronFields } | { prob
   }
   return { fields: fields as unknown as CronFields };
 }
+
+/** The values a checked field (parseSchedule) stands for, within [low, high]. */
+function fieldValues(field: string, [low, high]: readonly [number, number]): Set<number> {
+  const out = new Set<number>();
+  for (const item of field.split(',')) {
+    const step = item === '*' ? 1 : Number(/^\*\/(\d{1,2})$/.exec(item)?.[1] ?? 0);
+    if (step > 0) {
+      for (let v = low; v <= high; v += step) out.add(v);
+      continue;
+    }
+    const [a, b = a] = item.split('-').map(Number) as [number, number?];
+    for (let v = a; v <= (b as number); v++) out.add(v);
+  }
+  return out;
+}
+
+/**
+ * The shortest time between two runs of a checked schedule, in seconds, from
+ * its minute and hour fields (the day fields only leave days out, which makes
+ * no gap shorter): 60 for `* * * * *`, 300 for `*\/5 * * * *`, 86400 for
+ * @daily. What the balancer's history is counted in: an hour of it is
+ * 3600 / this many runs at most.
+ */
+export function shortestGapSeconds(fields: CronFields): number {
+  const minutes = [...fieldValues(fields[0], bounds[0]!)].sort((x, y) => x - y);
+  const hours = [...fieldValues(fields[1], bounds[1]!)].sort((x, y) => x - y);
+  const times = hours.flatMap((h) => minutes.map((m) => h * 60 + m));
+  // the day's last run to the next day's first
+  let gap = (times[0] as number) + 1440 - (times[times.length - 1] as number);
+  for (let i = 1; i < times.length; i++) gap = Math.min(gap, (times[i] as number) - (times[i - 1] as number));
+  return gap * 60;
+}

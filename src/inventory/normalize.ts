@@ -134,6 +134,7 @@ function strategySpec(raw: RawInventory, hypervisorNames: readonly string[]): St
           calmWindow: c.calm_window,
           cooldown: c.cooldown,
           cooldownMemory: c.cooldown_memory,
+          history: c.history,
           ...(c.on_empty ? { onEmpty: [...c.on_empty] } : {}),
         },
       };

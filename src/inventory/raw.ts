@@ -55,6 +55,7 @@ export interface RawInventory {
       calm_window: number;
       cooldown: number;
       cooldown_memory: number;
+      history: number;
       on_empty?: string[];
     };
     max_migrations_per_run: number;

@@ -1,6 +1,7 @@
 // The inventory after validation (src/inventory/load.ts). Inside hvmctl these
 // types are trusted: the loader has checked the schema and the cross-field
 // rules, filled defaults and expanded `~`. Names are the YAML's, camelCased.
+import { parseSchedule, shortestGapSeconds } from './cron.ts';
 
 /** OS families hvmctl knows; what differs between them is src/os/profiles.ts. */
 export type OsFamily = 'debian' | 'ubuntu' | 'redhat';
@@ -103,6 +104,8 @@ export interface ConsolidateSpec {
   readonly cooldown: number;
   /** Seconds within which each other move doubles a VM's cooldown (0: fixed). */
   readonly cooldownMemory: number;
+  /** Seconds of per-VM measurements each prediction is taken over (the agent keeps them). */
+  readonly history: number;
   /** argv run for each emptied host, `{host}` replaced; absent: nothing is run. */
   readonly onEmpty?: readonly string[];
 }
@@ -163,10 +166,26 @@ export function homeHosts(spec: StrategySpec): readonly string[] {
   }
 }
 
-/** Runs a strategy's windows refer to (how much history the agent keeps). */
+/** Runs a strategy's windows refer to. */
 export function longestWindow(spec: StrategySpec): number {
   const s = spec.strategy === 'home' ? spec.home : spec.consolidate;
   return Math.max(s.overloadWindow, s.calmWindow);
+}
+
+/**
+ * Runs of measurements the agent keeps in its state file: the windows and 5
+ * more; under consolidate also `history` seconds of runs at the schedule's
+ * shortest gap (an hour: 60 runs at `* * * * *`, 12 at `*\/5 * * * *`), so
+ * its predictions see the hour the replay's do. A schedule the agent's own
+ * check did not see (its config is rendered from a checked inventory) counts
+ * as one run a minute, the most.
+ */
+export function runsKept(spec: BalancerSpec): number {
+  const windows = longestWindow(spec) + 5;
+  if (spec.strategy !== 'consolidate') return windows;
+  const parsed = parseSchedule(spec.schedule);
+  const gap = 'problem' in parsed ? 60 : shortestGapSeconds(parsed.fields);
+  return Math.max(windows, Math.ceil(spec.consolidate.history / gap));
 }
 
 export interface Inventory {

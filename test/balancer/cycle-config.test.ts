@@ -42,7 +42,7 @@ describe('agent config', () => {
   it('reads the consolidate strategy with its own defaults, and runs on the first of its hosts', () => {
     const c = parseAgentConfig({ hosts, strategy: 'consolidate', consolidate: { hosts: ['kvmnode2', 'kvmnode1'], on_empty: ['/usr/local/sbin/bmc', 'off', '{host}'] } }, 'f');
     expect(c.self).toBe('kvmnode2');
-    expect(c.balancer).toMatchObject({ strategy: 'consolidate', consolidate: { high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400, onEmpty: ['/usr/local/sbin/bmc', 'off', '{host}'] } });
+    expect(c.balancer).toMatchObject({ strategy: 'consolidate', consolidate: { high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400, history: 3600, onEmpty: ['/usr/local/sbin/bmc', 'off', '{host}'] } });
   });
   it.each([
     [{ ...rendered, hosts: [] }, /"hosts" must be a non-empty array/],
@@ -52,6 +52,7 @@ describe('agent config', () => {
     [{ ...rendered, strategy: undefined }, /balancer\.strategy is missing: this file predates named strategies/],
     [{ ...rendered, strategy: 'pool' }, /balancer\.strategy is "pool", expected "home" or "consolidate"/],
     [{ ...rendered, strategy: 'consolidate', consolidate: { hosts: ['kvmnode1'], on_empty: 'poweroff' } }, /balancer\.consolidate\.on_empty must be a non-empty list of arguments/],
+    [{ ...rendered, strategy: 'consolidate', consolidate: { hosts: ['kvmnode1'], history: 60 } }, /balancer\.consolidate\.history must be a number from 300 to 21600 \(got 60\)/],
     [{ ...rendered, cpuSource: 'mpstat' }, /cpu_source is "mpstat"/],
     [{ ...rendered, state: 'relative/state.json' }, /state must be an absolute path/],
     [{ ...rendered, libvirtUri: 'qemu:///system' }, /libvirtUri must be a URI template/],

@@ -201,4 +201,25 @@ describe('runCycle', () => {
     expect(decide.seen[0]!.history.hostUtilisation.get('kvmnode1')).toEqual([0.9]);
     expect(decide.seen[0]!.history.vmCpu?.get('server2')).toEqual([70]);
   });
+
+  it.each([
+    ['home: its windows and 5 more', {}, 8],
+    ['consolidate: an hour of one-minute runs, as the replay hands over an hour', { strategy: 'consolidate', consolidate: { hosts: ['kvmnode1', 'kvmnode2'] } }, 60],
+    ['consolidate every 5 minutes: 12 runs', { strategy: 'consolidate', consolidate: { hosts: ['kvmnode1'] }, schedule: '*/5 * * * *' }, 12],
+    ['consolidate with 2 h of history', { strategy: 'consolidate', consolidate: { hosts: ['kvmnode1'], history: 7200 } }, 120],
+  ])('the state file keeps %s', async (_what, overrides, kept) => {
+    const cluster = seedCluster();
+    const old = Array.from({ length: 200 }, (_, i) => i % 100);
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ version: 1, hostUtilisation: { kvmnode1: old.map((v) => v / 100) }, lastMigration: {}, vmCpu: { server2: old }, drained: [], undrained: [] }));
+    const config = seedConfig(dir, overrides);
+    const decide = planning([]);
+    await runCycle({ ...deps(cluster, decide), config });
+    // the run saw everything on disk; what it writes back is the last `kept` runs, its own last
+    expect(decide.seen[0]!.history.vmCpu?.get('server2')).toHaveLength(200);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    expect(state.vmCpu.server2).toHaveLength(kept);
+    expect(state.vmCpu.server2.at(-1)).toBe(70);
+    expect(state.vmCpu.server2.at(-2)).toBe(99);
+    expect(state.hostUtilisation.kvmnode1).toHaveLength(kept);
+  });
 });

@@ -2,7 +2,7 @@
 // nothing else (no newline, no trailing command): what cron and the systemd
 // timer can both run.
 import { describe, expect, it } from 'vitest';
-import { cronKeywords, parseSchedule } from '../../src/inventory/cron.ts';
+import { cronKeywords, parseSchedule, shortestGapSeconds } from '../../src/inventory/cron.ts';
 
 describe('parseSchedule', () => {
   it.each([
@@ -40,5 +40,23 @@ describe('parseSchedule', () => {
 
   it('every @keyword stands for a valid five-field schedule', () => {
     for (const keyword of Object.keys(cronKeywords)) expect(parseSchedule(keyword)).toHaveProperty('fields');
+  });
+});
+
+describe('shortestGapSeconds', () => {
+  it.each([
+    ['* * * * *', 60],
+    ['*/5 * * * *', 300],
+    ['*/7 * * * *', 240], // :56, then :00 of the next hour
+    ['0,30 8-18 * * 1-5', 1800],
+    ['15 * * * *', 3600],
+    ['0 9,21 * * *', 43_200],
+    ['58-59 23 * * *', 60],
+    ['@daily', 86_400],
+    ['@weekly', 86_400], // the day fields only leave days out
+  ])('%j: %i s', (schedule, seconds) => {
+    const r = parseSchedule(schedule);
+    if ('problem' in r) throw new Error(r.problem);
+    expect(shortestGapSeconds(r.fields)).toBe(seconds);
   });
 });

@@ -381,7 +381,7 @@ hypervisors:
     const inv = parseInventory(`${base}balancer:\n  strategy: consolidate\n`, 's.yaml', { home: '/h' });
     expect(inv.balancer).toMatchObject({
       strategy: 'consolidate',
-      consolidate: { hosts: ['hv-a', 'hv-b'], high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400 },
+      consolidate: { hosts: ['hv-a', 'hv-b'], high: 90, low: 40, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400, history: 3600 },
     });
     expect(inv.balancer).not.toHaveProperty('home');
     expect(inv.balancer.strategy === 'consolidate' && inv.balancer.consolidate.onEmpty).toBeUndefined();

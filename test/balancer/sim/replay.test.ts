@@ -86,7 +86,7 @@ describe('hvmctl balance simulate (runSimulate)', () => {
       expect(await runSimulate(['--trace', SLICE, '--strategy', 'consolidate', '--json'], json)).toBe(0);
       const parsed = JSON.parse(json.lines.join('\n')) as { metrics: { migrations: number }; strategy: string; settings: Record<string, number>; common: Record<string, number> };
       expect(parsed.strategy).toBe('consolidate');
-      expect(parsed.settings).toEqual({ high: 1, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400 });
+      expect(parsed.settings).toEqual({ high: 1, low: 0.4, overloadWindow: 2, calmWindow: 2, cooldown: 600, cooldownMemory: 86400, history: 3600 });
       expect(parsed.common.maxMigrationsPerRun).toBe(Number.MAX_SAFE_INTEGER);
       expect(parsed.metrics.migrations).toBeGreaterThan(0);
     } finally {
