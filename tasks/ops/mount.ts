@@ -28,7 +28,7 @@ function storageOf(inv: Inventory): HostSpec {
 }
 
 const normalize = (line: string) => line.trim().split(/\s+/).join(' ');
-const mountPointOf = (line: string): string | undefined => {
+export const mountPointOf = (line: string): string | undefined => {
   const t = line.trim();
   if (t === '' || t.startsWith('#')) return undefined;
   const field = t.split(/\s+/)[1];
