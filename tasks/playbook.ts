@@ -6,6 +6,7 @@ import { handlers as serviceHandlers } from './handlers.ts';
 import { loadBalancerTasks } from './ops/balancer.ts';
 import { firewallTasks } from './ops/firewall.ts';
 import { hostsTask } from './ops/hosts.ts';
+import { fstabTask } from './ops/fstab.ts';
 import { mountTasks } from './ops/mount.ts';
 import { networkTask } from './ops/network.ts';
 import { nfsServerTasks } from './ops/nfs.ts';
@@ -27,7 +28,8 @@ export const playbook: Playbook = {
     networkTask,
     ...firewallTasks,
     ...nfsServerTasks, // storage
-    ...mountTasks, // hypervisor
+    fstabTask as Task, // hypervisor: the images' and the lockspace's lines, one task for the file
+    ...mountTasks,
     poolTask as Task,
     ...diskLockTasks, // storage (the export's lockspace), hypervisor
     exportersTask as Task, // hypervisor, with balancer.prometheus

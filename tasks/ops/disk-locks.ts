@@ -5,8 +5,9 @@
 // lockd and how each NFS client mode is covered.
 //   storage:    EXPORT/.hvmctl-lockd exists (root, 0700).
 //   hypervisor: with nfs.locks.mount, that directory is mounted on the
-//               lockspace over the kernel's NFS client (an fstab line, as the
-//               images' mount); the lockspace's files/ directory exists;
+//               lockspace over the kernel's NFS client (an fstab line, written
+//               with the images' by tasks/ops/fstab.ts, which also removes it
+//               once nfs.locks.mount is false); the lockspace's files/ directory exists;
 //               /etc/libvirt/qemu-lockd.conf is ours (a whole file); and
 //               qemu.conf has exactly one `lock_manager = "lockd"` (the rest of
 //               qemu.conf is the host's, so it is edited line by line).
@@ -20,7 +21,7 @@ import { fileText, textLines } from '../facts/file-text.ts';
 import { mounts, type Mount } from '../facts/mounts.ts';
 import { pathStat, type PathStat } from '../facts/path-stat.ts';
 import { filesTask, writeScript } from './file.ts';
-import { fstabWith, mountPointOf, planFstab, planMount } from './mount.ts';
+import { planMount } from './mount.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export const QEMU_CONF = '/etc/libvirt/qemu.conf';
@@ -98,61 +99,6 @@ export function isLockspaceLine(line: string): boolean {
   return source.includes(':') && source.replace(/\/+$/, '').endsWith(`/${LOCKSPACE_ON_EXPORT}`);
 }
 
-/**
- * Pure: fstab with the lockspace line `wanted` (nfs.locks.mount) and no other
- * line apply wrote for a lockspace: one for an earlier nfs.locks.dir, or any,
- * once nfs.locks.mount is false (`wanted` undefined), so a reboot does not
- * mount it again. Undefined when already so.
- */
-export function fstabForLockspace(text: string | undefined, wanted: string | undefined): string | undefined {
-  const at = wanted === undefined ? undefined : mountPointOf(wanted);
-  const lines = textLines(text);
-  const kept = lines.filter((l) => !isLockspaceLine(l) || (at !== undefined && mountPointOf(l) === at));
-  const cleaned = kept.length === lines.length ? text : kept.length === 0 ? '' : `${kept.join('\n')}\n`;
-  if (wanted === undefined) return kept.length === lines.length ? undefined : cleaned;
-  return fstabWith(cleaned, wanted) ?? (kept.length === lines.length ? undefined : cleaned);
-}
-
-export function planLockspaceFstab(text: string | undefined, wanted: string | undefined, dir: string): TaskResult {
-  const stale = textLines(text).filter((l) => isLockspaceLine(l) && (wanted === undefined || mountPointOf(l) !== mountPointOf(wanted)));
-  if (wanted !== undefined && stale.length === 0) return planFstab(text, wanted);
-  const next = fstabForLockspace(text, wanted);
-  if (next === undefined) return { changes: [], reason: `/etc/fstab has no lockspace line (nfs.locks.mount is false)` };
-  const added = wanted !== undefined && fstabWith(text, wanted) !== undefined;
-  const before = textLines(text);
-  const after = textLines(next);
-  const where = stale.map((l) => mountPointOf(l)).join(', ');
-  return {
-    changes: [
-      {
-        summary:
-          wanted === undefined
-            ? `remove the lockspace line for ${where} from /etc/fstab (nfs.locks.mount is false; a mounted lockspace stays mounted until it is unmounted or the host restarts)`
-            : `${added ? `set the lockspace line for ${dir}` : `keep the lockspace line for ${dir}`} and remove the one for ${where} from /etc/fstab (an earlier nfs.locks.dir)`,
-        commands: [
-          {
-            script: writeScript({ path: '/etc/fstab', content: next, mode: 0o644, owner: 'root', group: 'root', notify: [], tags: ['locks'], template: 'tasks/ops/disk-locks.ts (fstabForLockspace)' }),
-            input: next,
-          },
-        ],
-        diff: [...before.filter((l) => !after.includes(l)).map((l) => `-${l}\n`), ...after.filter((l) => !before.includes(l)).map((l) => `+${l}\n`)].join(''),
-      },
-    ],
-    reason: '',
-  };
-}
-
-export const lockspaceFstabTask: Task<{ fstab: string | undefined }> = {
-  name: 'disk lockspace fstab entry',
-  tags: ['locks', 'mount'],
-  stage: 'hypervisor',
-  // every hypervisor: one whose inventory stopped mounting the lockspace loses the line
-  applies: isHypervisor,
-  facts: () => ({ fstab: fileText('/etc/fstab') }),
-  plan: (ctx, facts) =>
-    planLockspaceFstab(facts.fstab, ctx.inventory.nfs.locks.mount ? lockspaceFstabLine(ctx.inventory) : undefined, ctx.inventory.nfs.locks.dir),
-};
-
 export const lockspaceMountTask: Task<{ mounts: readonly Mount[] }> = {
   name: 'disk lockspace mount',
   tags: ['locks', 'mount'],
@@ -197,7 +143,6 @@ export const lockManagerTask: Task<{ conf: string | undefined }> = {
 
 export const diskLockTasks: readonly Task[] = [
   exportLockspaceTask as Task,
-  lockspaceFstabTask as Task,
   lockspaceMountTask as Task,
   lockspaceDirTask as Task,
   lockdConfigTask,

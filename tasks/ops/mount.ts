@@ -1,7 +1,8 @@
 // The shared storage on each hypervisor.
-//   nfs.client kernel: an /etc/fstab line for the mount point (edited line by
-//     line: the rest of fstab is the host's; a line for the same mount point
-//     is replaced, duplicates of it removed) and the mount itself.
+//   nfs.client kernel: an /etc/fstab line for the mount point (written by
+//     tasks/ops/fstab.ts, from the pure helpers here: edited line by line, the
+//     rest of fstab is the host's; a line for the same mount point is
+//     replaced, duplicates of it removed) and the mount itself.
 //   nfs.client qemu: QEMU opens the images over NFS itself (libnfs), so there
 //     is nothing to mount: the mount point (the pool's directory) exists and
 //     the export answers `nfs-ls` from this host. An unreachable export is
@@ -15,10 +16,8 @@ import { fileText, textLines } from '../facts/file-text.ts';
 import { type Mount, mountAt, mounts, unescapeMountField } from '../facts/mounts.ts';
 import { type NfsReachable, nfsReachable, nfsUrl } from '../facts/nfs-reachable.ts';
 import { type PathStat, pathStat } from '../facts/path-stat.ts';
-import { writeScript } from './file.ts';
 import { TaskCheckError } from './task-error.ts';
 
-const FSTAB = '/etc/fstab';
 const isHypervisor = (host: HostSpec) => host.role === 'hypervisor';
 
 function storageOf(inv: Inventory): HostSpec {
@@ -54,39 +53,23 @@ export function fstabWith(text: string | undefined, wanted: string): string | un
   return `${out.join('\n')}\n`;
 }
 
-interface FstabFacts extends Record<string, unknown> {
-  fstab: string | undefined;
+/** Pure: fstab without the lines `drop` picks. Undefined when there is none. */
+export function fstabWithout(text: string | undefined, drop: (line: string) => boolean): string | undefined {
+  const lines = textLines(text);
+  const kept = lines.filter((l) => !drop(l));
+  if (kept.length === lines.length) return undefined;
+  return kept.length === 0 ? '' : `${kept.join('\n')}\n`;
 }
 
-export function planFstab(text: string | undefined, wanted: string): TaskResult {
-  const next = fstabWith(text, wanted);
-  if (next === undefined) return { changes: [], reason: `${FSTAB} has the line for ${mountPointOf(wanted)}` };
-  const old = textLines(text).filter((l) => mountPointOf(l) === mountPointOf(wanted));
-  return {
-    changes: [
-      {
-        summary: old.length === 0 ? `add ${mountPointOf(wanted)} to ${FSTAB}` : `replace the ${FSTAB} line for ${mountPointOf(wanted)}`,
-        commands: [
-          {
-            script: writeScript({ path: FSTAB, content: next, mode: 0o644, owner: 'root', group: 'root', notify: [], tags: ['nfs'], template: 'src/render/managed-files.ts (fstabLine)' }),
-            input: next,
-          },
-        ],
-        diff: [...old.map((l) => `-${l}\n`), `+${wanted}\n`].join(''),
-      },
-    ],
-    reason: '',
-  };
+/** The images' fstab line apply writes for nfs.client kernel: the storage node's export on nfs.mount. */
+export function isImagesLine(inv: Inventory, line: string): boolean {
+  const t = line.trim();
+  if (t === '' || t.startsWith('#')) return false;
+  const [source = '', , type = ''] = t.split(/\s+/);
+  const want = fstabLine(inv).split(/\s+/)[0] ?? '';
+  const trim = (s: string) => s.replace(/(.)\/+$/, '$1');
+  return type.startsWith('nfs') && trim(source) === trim(want) && mountPointOf(line) === trim(inv.nfs.mount);
 }
-
-export const fstabTask: Task<FstabFacts> = {
-  name: 'nfs fstab entry',
-  tags: ['nfs', 'mount'],
-  stage: 'hypervisor',
-  applies: (host, inv) => isHypervisor(host) && inv.nfs.client === 'kernel',
-  facts: () => ({ fstab: fileText(FSTAB) }),
-  plan: (ctx, facts) => planFstab(facts.fstab, fstabLine(ctx.inventory)),
-};
 
 interface MountFacts extends Record<string, unknown> {
   mounts: readonly Mount[];
@@ -165,4 +148,5 @@ export const qemuClientTask: Task<QemuFacts> = {
     planQemuClient(ctx.inventory.nfs.mount, nfsUrl(storageOf(ctx.inventory).address, ctx.inventory.nfs.export), ctx.check, facts),
 };
 
-export const mountTasks: readonly Task[] = [fstabTask as Task, mountTask as Task, qemuClientTask as Task];
+/** The fstab line itself is tasks/ops/fstab.ts's (one task owns the file). */
+export const mountTasks: readonly Task[] = [mountTask as Task, qemuClientTask as Task];

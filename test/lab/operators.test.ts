@@ -9,8 +9,9 @@
 //     bound given, while the other hosts finish.
 //   - An operator who logs in as a user with password-less sudo gets what a
 //     root login gets; without it, a clear refusal and nothing done.
-//   - A lockspace line an earlier apply put in /etc/fstab goes once the
-//     inventory stops mounting the lockspace; the host's own lines stay.
+//   - Lines an earlier apply put in /etc/fstab (the images' mount, the
+//     lockspace's) go once the inventory wants neither; the host's own lines
+//     stay.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -152,18 +153,23 @@ describe.skipIf(skip !== undefined)(`other operators, stale keys and hung hosts$
     expect(hvmctl(['plan']).code).toBe(0);
   });
 
-  it("an earlier apply's lockspace line in /etc/fstab (nfs.locks.mount was true) is removed now that it is false; the host's lines stay", () => {
+  it("lines an earlier apply wrote in /etc/fstab (the images with nfs.client kernel, the lockspace with nfs.locks.mount) go in one write now that the inventory wants neither; the host's lines stay", () => {
     const before = mustLabExec('kvmnode2', 'cat /etc/fstab 2>/dev/null; true');
-    const stale = 'kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600 0 0';
-    mustLabExec('kvmnode2', `printf '%s\\n' '${stale}' >> /etc/fstab`);
-    const plan = hvmctl(['plan', '--json', '--limit', 'kvmnode2', '--tags', 'locks']);
+    const stale = [
+      'kvmstorage.localdomain:/srv/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev,hard,timeo=600 0 0',
+      'kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600 0 0',
+    ];
+    mustLabExec('kvmnode2', `printf '%s\\n' ${stale.map((l) => `'${l}'`).join(' ')} >> /etc/fstab`);
+    const plan = hvmctl(['plan', '--json', '--limit', 'kvmnode2', '--tags', 'mount']);
     expect(plan.code, plan.stderr).toBe(2);
     const drift = rowsOf(json(plan)).filter((r) => r.status === 'changed');
-    expect(drift.map((r) => [r.host, r.task])).toEqual([['kvmnode2', 'disk lockspace fstab entry']]);
-    expect(drift[0]!.changes![0]!.summary).toMatch(/^remove the lockspace line for \/var\/lib\/hvmctl\/lockd from \/etc\/fstab \(nfs\.locks\.mount is false/);
-    const fix = hvmctl(['apply', '--json', '--limit', 'kvmnode2', '--tags', 'locks']);
+    expect(drift.map((r) => [r.host, r.task])).toEqual([['kvmnode2', 'fstab entries']]);
+    expect(drift[0]!.changes!.map((c) => c.summary)).toEqual([
+      "remove the /etc/fstab line for /var/lib/libvirt/images/kvmshared (nfs.client is qemu: QEMU opens the images itself); remove the /etc/fstab lockspace line for /var/lib/hvmctl/lockd (nfs.locks.mount is false) (a removed line's mount stays mounted until it is unmounted or the host restarts)",
+    ]);
+    const fix = hvmctl(['apply', '--json', '--limit', 'kvmnode2', '--tags', 'mount']);
     expect(fix.code, fix.stderr).toBe(0);
     expect(mustLabExec('kvmnode2', 'cat /etc/fstab 2>/dev/null; true').trim()).toBe(before.trim());
-    expect(hvmctl(['plan', '--limit', 'kvmnode2', '--tags', 'locks']).code).toBe(0);
+    expect(hvmctl(['plan', '--limit', 'kvmnode2', '--tags', 'mount']).code).toBe(0);
   });
 });

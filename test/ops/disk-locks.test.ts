@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { fstabForLockspace, isLockspaceLine, LOCK_MANAGER_LINE, lockspaceFstabLine, planLockManager, planLockspaceFstab, qemuConfWithLockManager } from '../../tasks/ops/disk-locks.ts';
+import { isLockspaceLine, LOCK_MANAGER_LINE, lockspaceFstabLine, planLockManager, qemuConfWithLockManager } from '../../tasks/ops/disk-locks.ts';
 import { testInventory } from '../engine/inventory.ts';
 import { leaseKey, leaseXml } from '../../src/render/disk-lease.ts';
 
@@ -41,39 +41,12 @@ describe('the lockspace mount (nfs.locks.mount, for the qemu client)', () => {
     'UUID=4f1c0a2e-0d6b-4a55-9c1e-1b2b3c4d5e6f /               ext4    errors=remount-ro 0       1',
     'kvmstorage.localdomain:/srv/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev 0 0',
   ].join('\n');
-  it('knows its own lines by the .hvmctl-lockd source, and nothing else', () => {
+  it('knows its own lines by the .hvmctl-lockd source, and nothing else (tasks/ops/fstab.ts writes and removes them)', () => {
     expect(isLockspaceLine(line)).toBe(true);
     expect(isLockspaceLine('other:/exports/.hvmctl-lockd/ /mnt/l nfs defaults 0 0')).toBe(true);
     expect(host.split('\n').map(isLockspaceLine)).toEqual([false, false, false]);
     expect(isLockspaceLine(`# ${line}`)).toBe(false);
     expect(isLockspaceLine('/dev/sdb1 /srv/.hvmctl-lockd ext4 defaults 0 2')).toBe(false); // a local disk mounted there is the host's
-  });
-  it('nfs.locks.mount: true adds the line and keeps the host\'s', () => {
-    expect(fstabForLockspace(`${host}\n`, line)).toBe(`${host}\n${line}\n`);
-    expect(fstabForLockspace(`${host}\n${line}\n`, line)).toBeUndefined();
-    expect(planLockspaceFstab(`${host}\n${line}\n`, line, '/var/lib/hvmctl/lockd').changes).toEqual([]);
-  });
-  it('nfs.locks.mount: false removes the line apply wrote, so a restart does not mount the lockspace again', () => {
-    expect(fstabForLockspace(`${host}\n${line}\n`, undefined)).toBe(`${host}\n`);
-    const plan = planLockspaceFstab(`${host}\n${line}\n`, undefined, '/var/lib/hvmctl/lockd');
-    expect(plan.changes[0]!.summary).toBe(
-      'remove the lockspace line for /var/lib/hvmctl/lockd from /etc/fstab (nfs.locks.mount is false; a mounted lockspace stays mounted until it is unmounted or the host restarts)',
-    );
-    expect(plan.changes[0]!.diff).toBe(`-${line}\n`);
-    expect(plan.changes[0]!.commands[0]!.input).toBe(`${host}\n`);
-    // and then nothing to do
-    expect(planLockspaceFstab(`${host}\n`, undefined, '/var/lib/hvmctl/lockd')).toEqual({ changes: [], reason: '/etc/fstab has no lockspace line (nfs.locks.mount is false)' });
-    expect(planLockspaceFstab(undefined, undefined, '/var/lib/hvmctl/lockd').changes).toEqual([]);
-  });
-  it('a new nfs.locks.dir replaces the line for the old one', () => {
-    const old = 'kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /srv/old-lockd nfs defaults,_netdev,hard,timeo=600 0 0';
-    expect(fstabForLockspace(`${host}\n${old}\n`, line)).toBe(`${host}\n${line}\n`);
-    const plan = planLockspaceFstab(`${host}\n${old}\n`, line, '/var/lib/hvmctl/lockd');
-    expect(plan.changes[0]!.summary).toBe('set the lockspace line for /var/lib/hvmctl/lockd and remove the one for /srv/old-lockd from /etc/fstab (an earlier nfs.locks.dir)');
-    expect(plan.changes[0]!.diff).toBe(`-${old}\n+${line}\n`);
-    // already there, with an old one left beside it
-    expect(fstabForLockspace(`${host}\n${line}\n${old}\n`, line)).toBe(`${host}\n${line}\n`);
-    expect(planLockspaceFstab(`${host}\n${line}\n${old}\n`, line, '/var/lib/hvmctl/lockd').changes[0]!.diff).toBe(`-${old}\n`);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fstabLine } from '../../src/render/managed-files.ts';
 import { parseProcMounts } from '../../tasks/facts/mounts.ts';
-import { fstabTask, fstabWith, mountTask, planFstab, planMount, planQemuClient, qemuClientTask } from '../../tasks/ops/mount.ts';
+import { fstabWith, mountTask, planMount, planQemuClient, qemuClientTask } from '../../tasks/ops/mount.ts';
 import { captured } from '../facts/captured.ts';
 import { ctxFor, inventory, scripts, withNfs } from './ops-support.ts';
 
@@ -30,14 +30,6 @@ describe('nfs fstab entry (line in file)', () => {
     expect(fstabWith(text, line)).toBe(next);
   });
 
-  it('writes atomically with the file writer, input = the new fstab', () => {
-    const r = fstabTask.plan(ctxFor('kvmnode1', { inventory: kernel }), { fstab: debianFstab });
-    expect(r.changes).toHaveLength(1);
-    expect(r.changes[0]?.summary).toBe(`add ${mp} to /etc/fstab`);
-    expect(r.changes[0]?.commands[0]?.input).toBe(`${debianFstab}${line}\n`);
-    expect(r.changes[0]?.commands[0]?.script).toContain(`mv -f -- "$t" /etc/fstab`);
-    expect(planFstab(`${line}\n`, line)).toEqual({ changes: [], reason: `/etc/fstab has the line for ${mp}` });
-  });
 });
 
 describe('nfs mount', () => {
@@ -58,9 +50,9 @@ describe('nfs mount', () => {
     expect(() => planMount(mp, 'kvmstorage.localdomain:/srv/kvmshared', m)).toThrow(/tmpfs \(tmpfs\) mounted, not kvmstorage/);
   });
 
-  it('kernel tasks do not apply with the qemu client, and vice versa', () => {
+  it('kernel tasks do not apply with the qemu client, and vice versa (the fstab line: test/ops/fstab.test.ts)', () => {
     const h = ctxFor('kvmnode1').host;
-    expect(fstabTask.applies(h, inventory)).toBe(false);
+    expect(mountTask.applies(h, inventory)).toBe(false);
     expect(qemuClientTask.applies(h, inventory)).toBe(true);
     expect(mountTask.applies(h, kernel)).toBe(true);
     expect(qemuClientTask.applies(h, kernel)).toBe(false);
