@@ -6,6 +6,7 @@
 // The host the agent runs on is checked locally; the others over the root SSH
 // trust apply sets up (as host-files.ts reads their /proc): both through the
 // peer's connector (peers.ts). Every value in the command line is quoted.
+import { nfsUrl } from '../src/nfs-url.ts';
 import { sh } from '../src/shell.ts';
 import type { AgentConfig } from './config.ts';
 import type { Peers } from './peers.ts';
@@ -16,8 +17,7 @@ export const STORAGE_CHECK_SECONDS = 8;
 export function storageCheckCommand(storage: NonNullable<AgentConfig['storage']>): string {
   const bound = String(STORAGE_CHECK_SECONDS);
   if (storage.client === 'qemu') {
-    const url = `nfs://${storage.address}${storage.export.startsWith('/') ? '' : '/'}${storage.export}`;
-    return sh`timeout -k 2 ${bound} nfs-ls ${url} >/dev/null`;
+    return sh`timeout -k 2 ${bound} nfs-ls ${nfsUrl(storage.address, storage.export)} >/dev/null`;
   }
   return sh`t=$(timeout -k 2 ${bound} stat -f -c %T ${storage.mount}) || exit $?; case "$t" in nfs*) exit 0;; esac; echo ${storage.mount} "is not an NFS mount (its file system is $t)" >&2; exit 3`;
 }

@@ -4,14 +4,11 @@ import type { RunResult } from '../../src/connector/connector.ts';
 import { sh } from '../../src/shell.ts';
 import type { Fact } from '../engine/types.ts';
 import { ABSENT } from './result.ts';
+import { nfsUrl } from '../../src/nfs-url.ts';
 
 export type NfsReachable =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: string };
-
-export function nfsUrl(address: string, exportPath: string): string {
-  return `nfs://${address}${exportPath.startsWith('/') ? '' : '/'}${exportPath}`;
-}
 
 export function nfsReachable(address: string, exportPath: string): Fact<NfsReachable> {
   const url = nfsUrl(address, exportPath);

@@ -14,7 +14,8 @@ import { sh } from '../../src/shell.ts';
 import type { Task, TaskResult } from '../engine/types.ts';
 import { fileText, textLines } from '../facts/file-text.ts';
 import { type Mount, mountAt, mounts, unescapeMountField } from '../facts/mounts.ts';
-import { type NfsReachable, nfsReachable, nfsUrl } from '../facts/nfs-reachable.ts';
+import { type NfsReachable, nfsReachable } from '../facts/nfs-reachable.ts';
+import { nfsUrl } from '../../src/nfs-url.ts';
 import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { TaskCheckError } from './task-error.ts';
 
