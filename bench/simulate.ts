@@ -12,7 +12,7 @@ import { repack } from '../balancer/sim/repack.ts';
 import { simulate } from '../balancer/sim/simulate.ts';
 import { consolidationTargets } from '../balancer/sim/targets.ts';
 import { loadTrace } from '../balancer/sim/trace.ts';
-import { VARIANTS } from '../balancer/sim/variants.ts';
+import { shuffled, VARIANTS } from '../balancer/sim/variants.ts';
 
 const TRACES = process.env.HVMCTL_TRACES ?? new URL('../../shared/traces/planetlab/', import.meta.url).pathname;
 const DAYS = ['20110303', '20110306'];
@@ -127,6 +127,32 @@ async function consolidateSweep(): Promise<void> {
   }
 }
 
+/** --orders [N]: each day with its files in N seeded random orders (balancer/sim/variants.ts shuffled) besides
+ * the replay's sorted one. CloudSim gives each VM its type by its position in the directory listing, so the
+ * order changes the day's demand: THR-MMT, MFPED and consolidate on each, and consolidate's energy against
+ * MFPED's on the same order. */
+async function orders(count: number): Promise<void> {
+  console.log('day       order   THR-MMT kWh | MFPED: kWh   migr  SLATAH | consolidate: kWh  migr  SLATAH | consolidate / MFPED kWh');
+  for (const day of DAYS) {
+    const trace = await loadTrace(`${TRACES}/${day}`);
+    const ratios: number[] = [];
+    for (let seed = 0; seed <= count; seed++) {
+      const t = seed === 0 ? trace : shuffled(trace, seed);
+      const thr = simulate(t, { config: CLOUDSIM_CONFIGS['thr-mmt'] }).metrics;
+      const mfped = simulate(t, { config: CLOUDSIM_CONFIGS.mfped }).metrics;
+      const ours = simulate(t, { config: CLOUDSIM_CONFIGS.consolidate }).metrics;
+      const ratio = ours.energyKWh / mfped.energyKWh;
+      if (seed > 0) ratios.push(ratio);
+      const f = (m: typeof thr): string => `${m.energyKWh.toFixed(2).padStart(6)} ${String(m.migrations).padStart(6)} ${(m.slatah * 100).toFixed(2)} %`;
+      console.log(`${day}  ${(seed === 0 ? 'sorted' : String(seed)).padEnd(6)}  ${thr.energyKWh.toFixed(2).padStart(11)} | ${f(mfped)} | ${f(ours)} | ${ratio.toFixed(3)}`);
+    }
+    if (ratios.length > 0) {
+      const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
+      console.log(`${day}  the ${ratios.length} shuffled orders: consolidate / MFPED ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}, mean ${mean.toFixed(3)}; below 1 on ${ratios.filter((r) => r < 1).length}`);
+    }
+  }
+}
+
 /** --repack: what mean + z σ needs when every VM may move at every decision for free (balancer/sim/repack.ts),
  * against the consolidate strategy at the same z, which pays for its moves; with CloudSim's first
  * 5 minutes (the same initial placement for every strategy) added, against MFPED's energy. */
@@ -163,6 +189,13 @@ if (process.argv[2] === '--repack') {
   await one(process.argv[3] as string, process.argv[4] as Name);
 } else if (process.argv[2] === '--variants') {
   await variants();
+} else if (process.argv[2] === '--orders') {
+  const count = Number(process.argv[3] ?? 12);
+  if (!Number.isInteger(count) || count < 0 || count > 1000) {
+    console.error(`--orders N: N is how many shuffled orders per day, a whole number from 0 to 1000 (got ${JSON.stringify(process.argv[3])})`);
+    process.exit(2);
+  }
+  await orders(count);
 } else {
   if (!existsSync(TRACES)) {
     console.error(`no traces at ${TRACES}; set HVMCTL_TRACES to the planetlab directory`);

@@ -25,6 +25,30 @@ export function everyOther(t: Trace): Trace {
   return { ...t, dir: `${t.dir} (every other VM)`, names: keep.map((i) => t.names[i] as string), samples: s };
 }
 
+/**
+ * The same VMs listed in another order, shuffled by a seeded generator (the same seed, the same
+ * order). CloudSim reads the trace files in directory order, and a VM's type (2,500 to 500 MIPS)
+ * and its turn in the first placement follow from its position: the replay sorts the names,
+ * which is one order among many (bench/simulate.ts --orders).
+ */
+export function shuffled(t: Trace, seed: number): Trace {
+  const L = t.length;
+  let state = seed >>> 0;
+  // the C library's linear congruential generator: enough to deal a list, and the same everywhere
+  const next = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 1) / 2 ** 31;
+  };
+  const order = t.names.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j] as number, order[i] as number];
+  }
+  const s = new Float64Array(t.samples.length);
+  order.forEach((old, i) => s.set(t.samples.subarray(old * L, old * L + L), i * L));
+  return { ...t, dir: `${t.dir} (order ${seed})`, names: order.map((i) => t.names[i] as string), samples: s };
+}
+
 export const VARIANTS: readonly { readonly name: string; readonly make: (t: Trace) => Trace }[] = [
   { name: 'reversed', make: reversed },
   { name: 'shifted 12 h', make: (t) => shifted(t, 144) },
