@@ -17,12 +17,16 @@ export function shifted(t: Trace, steps: number): Trace {
   return { ...t, dir: `${t.dir} (shifted ${steps})`, samples: s };
 }
 
-export function everyOther(t: Trace): Trace {
+/** The VMs at these positions, in this order, each with its own samples. */
+function pick(t: Trace, order: readonly number[], dir: string): Trace {
   const L = t.length;
-  const keep = t.names.map((_, i) => i).filter((i) => i % 2 === 1);
-  const s = new Float64Array(keep.length * L);
-  keep.forEach((old, i) => s.set(t.samples.subarray(old * L, old * L + L), i * L));
-  return { ...t, dir: `${t.dir} (every other VM)`, names: keep.map((i) => t.names[i] as string), samples: s };
+  const s = new Float64Array(order.length * L);
+  order.forEach((old, i) => s.set(t.samples.subarray(old * L, old * L + L), i * L));
+  return { ...t, dir, names: order.map((i) => t.names[i] as string), samples: s };
+}
+
+export function everyOther(t: Trace): Trace {
+  return pick(t, t.names.map((_, i) => i).filter((i) => i % 2 === 1), `${t.dir} (every other VM)`);
 }
 
 /**
@@ -32,7 +36,6 @@ export function everyOther(t: Trace): Trace {
  * which is one order among many (bench/simulate.ts --orders).
  */
 export function shuffled(t: Trace, seed: number): Trace {
-  const L = t.length;
   let state = seed >>> 0;
   // the C library's linear congruential generator: enough to deal a list, and the same everywhere
   const next = (): number => {
@@ -44,9 +47,7 @@ export function shuffled(t: Trace, seed: number): Trace {
     const j = Math.floor(next() * (i + 1));
     [order[i], order[j]] = [order[j] as number, order[i] as number];
   }
-  const s = new Float64Array(t.samples.length);
-  order.forEach((old, i) => s.set(t.samples.subarray(old * L, old * L + L), i * L));
-  return { ...t, dir: `${t.dir} (order ${seed})`, names: order.map((i) => t.names[i] as string), samples: s };
+  return pick(t, order, `${t.dir} (order ${seed})`);
 }
 
 export const VARIANTS: readonly { readonly name: string; readonly make: (t: Trace) => Trace }[] = [

@@ -54,8 +54,9 @@ function lockspacePart(inv: Inventory, text: string | undefined): Part {
   const removal = cleaned === undefined ? [] : [`remove the ${FSTAB} lockspace line for ${where} (${why})`];
   if (wanted === undefined) return { next: cleaned, summary: removal.join(''), reason: 'no lockspace line (nfs.locks.mount is false)', removes: true };
   const had = textLines(cleaned ?? text).some((l) => mountPointOf(l) === at);
-  const next = fstabWith(cleaned ?? text, wanted) ?? cleaned;
-  const placed = fstabWith(cleaned ?? text, wanted) === undefined ? [] : [had ? `replace the ${FSTAB} line for the lockspace ${dir}` : `add the lockspace ${dir} to ${FSTAB}`];
+  const withLine = fstabWith(cleaned ?? text, wanted);
+  const next = withLine ?? cleaned;
+  const placed = withLine === undefined ? [] : [had ? `replace the ${FSTAB} line for the lockspace ${dir}` : `add the lockspace ${dir} to ${FSTAB}`];
   return { next, summary: [...placed, ...removal].join('; '), reason: `the lockspace line for ${dir}`, removes: removal.length > 0 };
 }
 
