@@ -35,6 +35,15 @@ function load(percent: number): void {
   for (const vm of vms) ok(runHvmctl(['lab', 'load', vm, String(percent)]));
 }
 
+/** Calm, a fresh state file, then `balance once` until every guest is home (bounded): the start
+ * each test below assumes, whatever an earlier run of this file left (its last test moves one). */
+function everyGuestHome(): void {
+  load(0);
+  mustLabExec('kvmnode1', `rm -f ${statePath}`);
+  for (let i = 0; i < 12 && Object.values(placement()).some((h) => h.join() !== 'kvmnode1'); i++) once();
+  expect(placement()).toEqual(Object.fromEntries(vms.map((v) => [v, ['kvmnode1']])));
+}
+
 describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' : ` (skipped: ${labUnavailableReason()})`}`, () => {
   beforeAll(() => {
     ok(runHvmctl(['apply'], { timeoutMs: 900_000 }));
@@ -45,8 +54,8 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     expect((config.balancer as Record<string, unknown> | undefined)?.cpuSource ?? config.cpuSource).toBe('procstat');
     const adjusted = { ...config, sampleSeconds: 3, maxMigrationsPerRun: 1, home: { ...(config.home as object), cooldown: 0, overloadWindow: 2, calmWindow: 3 } };
     ok(runHvmctl(['lab', 'exec', 'kvmnode1', '--', 'sh', '-c', `cat > ${CONFIG}.test && mv ${CONFIG}.test ${CONFIG}`], { input: JSON.stringify(adjusted) }));
-    mustLabExec('kvmnode1', `systemctl stop ${TIMER}; rm -f ${statePath}`);
-    load(0);
+    mustLabExec('kvmnode1', `systemctl stop ${TIMER}`);
+    everyGuestHome();
   }, 1_200_000);
 
   afterAll(() => {
@@ -127,10 +136,7 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
   it('the systemd timer apply installed runs the balancer by itself: overload moves a guest with nobody calling it', () => {
     // Start calm with every guest home, and with no back-off left from the failure the
     // libvirtd test caused (a destination that failed is avoided for that VM for 30 min).
-    load(0);
-    mustLabExec('kvmnode1', `rm -f ${statePath}`);
-    for (let i = 0; i < 12 && Object.values(placement()).some((h) => h.join() !== 'kvmnode1'); i++) once();
-    expect(placement()).toEqual(Object.fromEntries(vms.map((v) => [v, ['kvmnode1']])));
+    everyGuestHome();
     const logLines = () => Number(mustLabExec('kvmnode1', 'cat /var/log/hvmctl/balancer.log 2>/dev/null | wc -l').trim());
     const before = logLines();
     // Hand the balancer back to its timer (as apply installed it), then load the home host.
