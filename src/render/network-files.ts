@@ -105,6 +105,20 @@ const legacyFiles = (host: HostSpec, bridge: string): string[] => [
 ];
 const ifcfgDir = '/etc/sysconfig/network-scripts';
 
+/**
+ * Where a network file apply writes carries the bridge's or the port's name:
+ * what tasks/facts/own-network-files.ts searches for the ones it wrote and no
+ * longer writes (a bridge or port renamed in the inventory). Shell globs, no
+ * character that needs quoting.
+ */
+export const ownNetworkFileGlobs: readonly string[] = [
+  `${nmConnectionsDir}/hvmctl-*.nmconnection`,
+  `${networkdDir}/10-hvmctl-*.netdev`,
+  `${networkdDir}/10-hvmctl-*.network`,
+  '/etc/network/interfaces.d/hvmctl-*',
+  `${ifcfgDir}/ifcfg-*`,
+];
+
 export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
   // the whole /etc/network/interfaces (why: templates/interfaces-bridge.hbs)
   ifupdown: {

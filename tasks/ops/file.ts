@@ -25,7 +25,7 @@ import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { ParseError } from '../../src/errors.ts';
 import type { ManagedFile } from '../../src/render/types.ts';
 import { quote, sh } from '../../src/shell.ts';
-import type { Change, HandlerName, Stage, Task, TaskContext } from '../engine/types.ts';
+import type { Change, Fact, HandlerName, Stage, Task, TaskContext } from '../engine/types.ts';
 import { type FileState, fileFact } from '../facts/file-state.ts';
 
 /** What the file operation compares with (tasks/facts/file-state.ts). */
@@ -222,15 +222,31 @@ export interface FilesTaskSpec {
   files(ctx: Omit<TaskContext, 'cluster'>): readonly ManagedFile[];
   /** Paths an earlier version managed that must go (removed before the files are written). */
   retired?(ctx: Omit<TaskContext, 'cluster'>): readonly RetiredFile[];
+  /**
+   * Files the host says this task wrote once (`fact` lists them): those it
+   * neither writes nor retires now go too, like retired ones (e.g. a renamed
+   * bridge's). Their content is not gathered; the removal's diff says so.
+   */
+  readonly leftovers?: { readonly fact: Fact<readonly string[]>; readonly why: string; readonly notify: readonly HandlerName[] };
   /** Passed to every write and removal (see WriteOptions.undoDir). */
   readonly undoDir?: string;
 }
 
+/** The removal of a file found on the host whose content was not gathered (FilesTaskSpec.leftovers). */
+export function leftoverRemoval(retired: RetiredFile, opts: WriteOptions = {}): Change {
+  return {
+    summary: `remove ${retired.path} (${retired.why})`,
+    commands: [{ script: removeScript(retired.path, opts) }],
+    diff: createTwoFilesPatch(retired.path, retired.path, '(previous content not gathered)\n', '', undefined, '(absent)'),
+    ...(retired.notify.length > 0 ? { notify: retired.notify } : {}),
+  };
+}
+
 /** A task managing a set of files: one fact per file, one change per file that differs. */
-export function filesTask(spec: FilesTaskSpec): Task<Record<string, FileState>> {
+export function filesTask(spec: FilesTaskSpec): Task<Record<string, unknown>> {
   const opts: WriteOptions = spec.undoDir === undefined ? {} : { undoDir: spec.undoDir };
-  const stateOf = (facts: Record<string, FileState>, path: string): FileState => {
-    const state = facts[path];
+  const stateOf = (facts: Record<string, unknown>, path: string): FileState => {
+    const state = facts[path] as FileState | undefined;
     if (!state) throw new ParseError(`state of ${path}`, 'fact missing');
     return state;
   };
@@ -241,15 +257,24 @@ export function filesTask(spec: FilesTaskSpec): Task<Record<string, FileState>> 
     applies: spec.applies ?? (() => true),
     facts(ctx) {
       const retired = (spec.retired?.(ctx) ?? []).map((r) => [r.path, fileFact(r.path)] as const);
-      return Object.fromEntries([...retired, ...spec.files(ctx).map((f) => [f.path, fileFact(f.path, f.sensitive)] as const)]);
+      const found = spec.leftovers ? [[spec.leftovers.fact.key, spec.leftovers.fact] as const] : [];
+      return Object.fromEntries([...found, ...retired, ...spec.files(ctx).map((f) => [f.path, fileFact(f.path, f.sensitive)] as const)]);
     },
     plan(ctx, facts) {
       const files = spec.files(ctx);
+      const retired = spec.retired?.(ctx) ?? [];
       const changes: Change[] = [];
       // removals first: a run killed in between leaves the previous layout, not both
-      for (const retired of spec.retired?.(ctx) ?? []) {
-        const change = removalChange(retired, stateOf(facts, retired.path), opts);
+      for (const r of retired) {
+        const change = removalChange(r, stateOf(facts, r.path), opts);
         if (change) changes.push(change);
+      }
+      if (spec.leftovers) {
+        const { fact, why, notify } = spec.leftovers;
+        const found = facts[fact.key] as readonly string[] | undefined;
+        if (!found) throw new ParseError(fact.key, 'fact missing');
+        const known = new Set([...retired.map((r) => r.path), ...files.map((f) => f.path)]);
+        for (const path of found) if (!known.has(path)) changes.push(leftoverRemoval({ path, why, notify }, opts));
       }
       for (const file of files) {
         const change = fileChange(file, stateOf(facts, file.path), opts);

@@ -110,6 +110,24 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
 }
 
 /**
+ * The port taken out of a bridge that is not the inventory's: that bridge
+ * (the old name, after the inventory renamed it; apply removed its files with
+ * the leftovers, tasks/ops/network.ts) is deleted, or it would keep the
+ * host's address beside the new bridge's until the next boot. Only a bridge:
+ * a bond or anything else the port belongs to is the backend's to change.
+ * Not for NetworkManager, which drops the old bridge itself when its profile
+ * goes. The rollback's start brings it back from the restored files.
+ */
+export function releasePortScript(n: NetworkNames): string {
+  return [
+    sh`m=$(ip -o link show dev ${n.iface} 2>/dev/null | sed -n 's/.* master \\([^ ]*\\) .*/\\1/p')`,
+    sh`if [ -n "$m" ] && [ "$m" != ${n.bridge} ] && [ -n "$(ip -o link show dev "$m" type bridge 2>/dev/null)" ]; then`,
+    sh`  printf 'hvmctl: %s was a port of %s, not of %s: %s deleted\\n' ${n.iface} "$m" ${n.bridge} "$m"; ip link set dev "$m" down; ip link del dev "$m"`,
+    'fi',
+  ].join('\n');
+}
+
+/**
  * netplan and networkd keep an installed NetworkManager off the bridge and its
  * port with a drop-in (src/render/network-files.ts); NetworkManager reads it
  * when it starts. Restarted where the drop-in changed, before the backend
@@ -169,6 +187,7 @@ function ifupdown(n: NetworkNames): NetworkMethod {
       // what no ifupdown state covers: an address the port kept from a start that failed half-way
       sh`ip addr flush dev ${n.iface} scope global`,
       deleteBridgeScript(n.bridge),
+      releasePortScript(n),
       'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo',
     ].join('\n'),
     stop: ['ifdown -a --force --exclude=lo', sh`ip addr flush dev ${n.iface} scope global`].join('\n'),
@@ -190,7 +209,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
   ifcfg: (n, t) => {
     if (t.networkService) {
       const svc = (verb: string): string => (t.systemd ? `systemctl ${verb} network` : `/etc/init.d/network ${verb}`);
-      return { tool: 'network-scripts', restart: svc('restart'), stop: svc('stop'), start: svc('start') };
+      return { tool: 'network-scripts', restart: [releasePortScript(n), svc('restart')].join('\n'), stop: svc('stop'), start: svc('start') };
     }
     if (t.nmcli) {
       return {
@@ -203,7 +222,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
     if (t.ifup) {
       return {
         tool: 'ifup',
-        restart: sh`ifdown ${n.bridge} 2>/dev/null; ifup ${n.iface}; ifup ${n.bridge}`,
+        restart: [releasePortScript(n), sh`ifdown ${n.bridge} 2>/dev/null; ifup ${n.iface}; ifup ${n.bridge}`].join('\n'),
         stop: sh`ifdown ${n.bridge}; ifdown ${n.iface}`,
         start: sh`ifup ${n.iface}; if [ -e ${`/etc/sysconfig/network-scripts/ifcfg-${n.bridge}`} ]; then ifup ${n.bridge}; fi`,
       };
@@ -254,7 +273,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
     if (!t.netplan || !t.systemd) return undefined;
     return {
       tool: 'netplan',
-      restart: [nmReadsDropIn('changed'), ...leaveIfupdown(n, t), 'netplan generate && systemctl restart systemd-networkd.service'].join('\n'),
+      restart: [nmReadsDropIn('changed'), ...leaveIfupdown(n, t), releasePortScript(n), 'netplan generate && systemctl restart systemd-networkd.service'].join('\n'),
       stop: 'true',
       start: [nmReadsDropIn('always'), 'netplan generate; systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
     };
@@ -263,7 +282,12 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
     if (!t.networkctl || !t.systemd) return undefined;
     return {
       tool: 'systemd-networkd',
-      restart: [nmReadsDropIn('changed'), ...leaveIfupdown(n, t), 'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service'].join('\n'),
+      restart: [
+        nmReadsDropIn('changed'),
+        ...leaveIfupdown(n, t),
+        releasePortScript(n),
+        'systemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service',
+      ].join('\n'),
       stop: 'true',
       start: [nmReadsDropIn('always'), 'systemctl restart systemd-networkd.service', ...ifupdownStart(t)].join('\n'),
     };
@@ -322,34 +346,32 @@ function waitFor(condition: string, seconds: number): string {
   return `i=0; until ${condition} || [ $i -ge ${seconds * 10} ]; do sleep 0.1; i=$((i + 1)); done`;
 }
 
-/** Puts back what each undo record names (or removes what did not exist), atomically per file. */
-export function restoreScript(paths: readonly string[], undoDir: string = UNDO_DIR): string {
-  return paths
-    .map((path) => {
-      const p = quote(path);
-      const u = quote(undoDir + path);
-      const t = quote(`${posix.dirname(path)}/.${posix.basename(path)}.hvmctl-tmp.rollback`);
-      return [
-        `if [ -e ${u} ]; then`,
-        `  b=; m=; o=; g=; { read -r b; read -r m o g; } < ${u}`,
-        `  if [ -z "$b" ]; then rm -f -- ${p}; echo ${quote(`removed ${path}`)}`,
-        `  elif [ -f "$b" ]; then cp -- "$b" ${t} && chown "$o:$g" -- ${t} && chmod "$m" -- ${t} && mv -f -- ${t} ${p} && echo ${quote(`restored ${path} from`)} "$b"`,
-        `  else echo ${quote(`the backup of ${path} is gone:`)} "$b"; fi`,
-        'fi',
-      ].join('\n');
-    })
-    .join('\n');
+/**
+ * Puts back what every undo record under `undoDir` names (or removes what did
+ * not exist), atomically per file: whatever this apply changed, the files it
+ * rendered, the ones it retired and the leftovers it found on the host alike.
+ */
+export function restoreScript(undoDir: string = UNDO_DIR): string {
+  return [
+    sh`find ${undoDir} -type f 2>/dev/null | while IFS= read -r u; do`,
+    `  p=\${u#${quote(undoDir)}}; t="\${p%/*}/.\${p##*/}.hvmctl-tmp.rollback"`,
+    '  b=; m=; o=; g=; { read -r b; read -r m o g; } < "$u"',
+    '  if [ -z "$b" ]; then rm -f -- "$p"; echo "removed $p"',
+    '  elif [ -f "$b" ]; then cp -- "$b" "$t" && chown "$o:$g" -- "$t" && chmod "$m" -- "$t" && mv -f -- "$t" "$p" && echo "restored $p from $b"',
+    '  else echo "the backup of $p is gone: $b"; fi',
+    'done',
+  ].join('\n');
 }
 
 /** What the detached rollback does after the delay, unless a confirmation claimed it first. */
-export function rollbackScript(paths: readonly string[], method: NetworkMethod, names: NetworkNames): string {
+export function rollbackScript(method: NetworkMethod, names: NetworkNames): string {
   return [
     `sleep ${ROLLBACK_DELAY_SECONDS}`,
     sh`mv -f -- ${ROLLBACK_PID} ${ROLLBACK_FIRED} 2>/dev/null || exit 0`,
     sh`mkdir -p -- ${posix.dirname(ROLLBACK_LOG)}; exec >> ${ROLLBACK_LOG} 2>&1`,
     `echo "$(date -u +%FT%TZ) hvmctl: network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s: back to the previous files (${method.tool})"`,
     `( ${method.stop}\n)`,
-    restoreScript(paths),
+    restoreScript(),
     deleteBridgeScript(names.bridge),
     `( ${method.start}\n)`,
     sh`rm -rf -- ${UNDO_DIR}`,
@@ -358,11 +380,11 @@ export function rollbackScript(paths: readonly string[], method: NetworkMethod, 
 }
 
 /** Arms the rollback, detached from the SSH session (it survives the connection dropping). */
-export function armScript(paths: readonly string[], method: NetworkMethod, names: NetworkNames): string {
+export function armScript(method: NetworkMethod, names: NetworkNames): string {
   return [
     disarmScript(),
     sh`mkdir -p -- ${RUN_DIR} && rm -f -- ${ROLLBACK_FIRED} ${RESTART_RC}`,
-    sh`setsid nohup sh -c ${rollbackScript(paths, method, names)} </dev/null >/dev/null 2>&1 &`,
+    sh`setsid nohup sh -c ${rollbackScript(method, names)} </dev/null >/dev/null 2>&1 &`,
     sh`echo $! > ${ROLLBACK_PID}`,
   ].join('\n');
 }

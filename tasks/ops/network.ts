@@ -25,6 +25,7 @@ import { commandPath } from '../facts/command-path.ts';
 import { type NetworkManagerVersion, networkManagerVersion } from '../facts/network-manager.ts';
 import { networkService } from '../facts/network-service.ts';
 import { initProcess, isSystemd } from '../facts/process.ts';
+import { ownNetworkFiles } from '../facts/own-network-files.ts';
 import { type FileState, filesTask, type RetiredFile } from './file.ts';
 import {
   armScript,
@@ -87,6 +88,7 @@ const filesWith = (facts: NetworkFacts) =>
     stage: 'base',
     files: (ctx) => networkFiles(ctx, facts),
     retired: retiredNetworkFiles,
+    leftovers: { fact: ownNetworkFiles, why: 'hvmctl wrote it for a bridge or port the inventory no longer names', notify: ['network-restart'] },
     undoDir: UNDO_DIR,
   });
 const files = filesWith({});
@@ -102,7 +104,7 @@ export const unconfirmedFact: Fact<boolean> = {
 
 const NM_VERSION = networkManagerVersion.key;
 
-type NetworkTaskFacts = Record<string, FileState | boolean | NetworkManagerVersion | undefined>;
+type NetworkTaskFacts = Record<string, FileState | readonly string[] | boolean | NetworkManagerVersion | undefined>;
 
 /**
  * The files task, plus a restart when an earlier apply wrote the files but
@@ -117,8 +119,8 @@ export const networkTask: Task<NetworkTaskFacts> = {
     ...(ctx.host.networkBackend === 'networkmanager' ? { [NM_VERSION]: networkManagerVersion } : {}),
   }),
   plan(ctx, facts) {
-    const fileFacts: Record<string, FileState> = {};
-    for (const [k, v] of Object.entries(facts)) if (k !== NM_VERSION && k !== UNCONFIRMED && v !== undefined && typeof v === 'object') fileFacts[k] = v as FileState;
+    const fileFacts: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(facts)) if (k !== NM_VERSION && k !== UNCONFIRMED && v !== undefined && typeof v === 'object') fileFacts[k] = v;
     const nm = facts[NM_VERSION] as NetworkManagerVersion | undefined;
     const result = filesWith(nm === undefined ? {} : { networkManager: nm }).plan(ctx, fileFacts);
     if (result.changes.length > 0 || facts[UNCONFIRMED] !== true) return result;
@@ -157,11 +159,6 @@ function namesOf(ctx: Omit<TaskContext, 'cluster'>): NetworkNames {
   return { bridge: ctx.inventory.cluster.bridge, iface: ctx.host.interface };
 }
 
-/** Every path the rollback puts back: the files and the retired ones (their undo records say which changed). */
-function rollbackPaths(ctx: Omit<TaskContext, 'cluster'>): string[] {
-  return [...retiredNetworkFiles(ctx).map((r) => r.path), ...networkFiles(ctx).map((f) => f.path)];
-}
-
 export interface SafetyNetOptions {
   readonly probeDeadlineMs?: number;
   readonly probeIntervalMs?: number;
@@ -181,9 +178,8 @@ export async function restartNetworkSafely(ctx: HandlerContext, opts: SafetyNetO
     await ctx.connector.run(sh`rm -rf -- ${UNDO_DIR}`);
     return { status: 'skipped', reason: `no ${methodNeeds[ctx.host.networkBackend]} on this host; files written, restart by hand` };
   }
-  const paths = rollbackPaths(ctx);
   const armedAt = now();
-  const armed = await ctx.connector.run(armScript(paths, method, namesOf(ctx)));
+  const armed = await ctx.connector.run(armScript(method, namesOf(ctx)));
   if (armed.code !== 0) {
     return { status: 'failed', reason: `could not arm the rollback (exit ${armed.code}: ${armed.stderr.trim()}); network not restarted` };
   }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IFUPDOWN_CHECK, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
+import { ownNetworkFiles } from '../../tasks/facts/own-network-files.ts';
 import { ROLLBACK_PID, UNDO_DIR } from '../../tasks/ops/network-restart.ts';
 import { eventually, labExec, labSsh, labUnavailableReason, mustLabExec, parseJsonOutput, repoRoot, runHvmctl, type Ran } from './support.ts';
 
@@ -22,13 +23,16 @@ const original = path.join(repoRoot, 'inventory.yaml');
 
 type Backend = 'networkmanager' | 'netplan' | 'networkd';
 
-/** The lab's inventory with kvmnode3 on `backend`, its port named `iface`, the cluster's gateway `gateway`. */
-function inventory(backend: Backend, iface = 'eth0', gateway = '172.21.3.1'): string {
-  const text = readFileSync(original, 'utf8').replace(/^( {2}gateway: )172\.21\.3\.1\b/m, `$1${gateway}`);
+/** The lab's inventory with kvmnode3 on `backend`, its port named `iface`, the cluster's gateway `gateway` and bridge `bridgeName`. */
+function inventory(backend: Backend | 'ifupdown', iface = 'eth0', gateway = '172.21.3.1', bridgeName = 'br0'): string {
+  const text = readFileSync(original, 'utf8')
+    .replace(/^( {2}gateway: )172\.21\.3\.1\b/m, `$1${gateway}`)
+    .replace(/^( {2}bridge: )br0\b/m, `$1${bridgeName}`);
   const stanza = /(\n {4}kvmnode3:\n {6}address: 172\.21\.3\.12\n {6}mac: "[^"]+"\n {6}interface: )eth0\n/;
   expect(text, 'the lab inventory names kvmnode3 as this test expects').toMatch(stanza);
-  const file = path.join(dir, `${backend}-${iface}-${gateway}.yaml`);
-  writeFileSync(file, text.replace(stanza, `$1${iface}\n      network: {backend: ${backend}}\n`));
+  expect(text, 'the lab inventory names its bridge as this test expects').toMatch(new RegExp(`^ {2}bridge: ${bridgeName}\\b`, 'm'));
+  const file = path.join(dir, `${backend}-${iface}-${gateway}-${bridgeName}.yaml`);
+  writeFileSync(file, text.replace(stanza, backend === 'ifupdown' ? `$1${iface}\n` : `$1${iface}\n      network: {backend: ${backend}}\n`));
   return file;
 }
 
@@ -47,9 +51,9 @@ const results = (r: Ran) => parseJsonOutput<{ results: Row[] }>(r).results;
 const restartOf = (r: Ran) => results(r).find((x) => x.host === host && /network-restart/.test(x.task));
 
 /** The bridge as the kernel has it: its IPv4 address and its ports (no guest runs on kvmnode3 here). */
-function bridge(): { address: string; ports: string[] } {
-  const addr = mustLabExec(host, 'ip -4 -o addr show dev br0 scope global').trim();
-  const ports = mustLabExec(host, 'ip -o link show master br0')
+function bridge(name = 'br0'): { address: string; ports: string[] } {
+  const addr = mustLabExec(host, `ip -4 -o addr show dev ${name} scope global`).trim();
+  const ports = mustLabExec(host, `ip -o link show master ${name}`)
     .split('\n')
     .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1])
     .filter((x): x is string => x !== undefined);
@@ -90,6 +94,39 @@ function onIfupdown(): void {
   if (nm.code === 0) expect(nm.stdout).not.toMatch(/^(br0|eth0):connected$/m);
   const nd = labExec(host, 'networkctl --no-legend list br0 eth0');
   if (nd.code === 0) expect(nd.stdout).not.toMatch(/configured/);
+}
+
+/**
+ * The cluster's bridge renamed to lan0 on kvmnode3 (its network task only) and back to br0. Each
+ * time: the restart is confirmed, the old name's bridge and the files hvmctl wrote for it are gone
+ * (NetworkManager's and networkd's carry the name), eth0 is the new bridge's only port, and plan
+ * is clean. It starts by putting kvmnode3 on `backend` with br0 (a no-op after the tests before it;
+ * a switch when it runs alone).
+ */
+function renameAndBack(backend: Backend | 'ifupdown'): void {
+  const named = (b: string) => inventory(backend, 'eth0', '172.21.3.1', b);
+  const own = () => mustLabExec(host, ownNetworkFiles.command).split('\n').filter((l) => l !== '');
+  const apply = (file: string) => runHvmctl(['apply', '-i', file, '--limit', host, '--tags', 'network', '--json'], { timeoutMs: 300_000 });
+  const start = apply(named('br0'));
+  expect(start.code, start.stdout.slice(-3000) + start.stderr).toBe(0);
+  for (const [from, to] of [['br0', 'lan0'], ['lan0', 'br0']] as const) {
+    const before = own();
+    const t0 = Date.now();
+    const r = apply(named(to));
+    expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
+    expect(restartOf(r)?.status, JSON.stringify(restartOf(r))).toBe('changed');
+    expect(sshWorks()).toBe(true);
+    expect(bridge(to)).toEqual({ address: `${address}/26`, ports: ['eth0'] });
+    expect(labExec(host, `ip -o link show dev ${from}`).code, `bridge ${from} still there`).not.toBe(0);
+    const old = before.filter((f) => f.includes(`hvmctl-${from}`));
+    if (backend === 'networkmanager' || backend === 'networkd') expect(old.length, `${backend} names its files after the bridge`).toBeGreaterThan(0);
+    expect(own().filter((f) => f.includes(`hvmctl-${from}`)), `files for ${from} left`).toEqual([]);
+    const files = results(r).find((x) => x.host === host && x.task === 'network files');
+    for (const f of old) expect(files?.reason).toContain(`remove ${f} (hvmctl wrote it for a bridge or port the inventory no longer names)`);
+    const plan = runHvmctl(['plan', '-i', named(to), '--limit', host, '--tags', 'network']);
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    process.stderr.write(`${backend}: bridge ${from} renamed ${to} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${old.length} files of ${from} removed)\n`);
+  }
 }
 
 describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -194,6 +231,10 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     }, 450_000);
 
+    it(`a renamed bridge: ${backend} drops the old bridge and the files hvmctl wrote for it; renamed back`, () => {
+      renameAndBack(backend);
+    }, 900_000);
+
     it(`back to ifupdown: ${backend}'s files removed, the bridge is ifupdown's; plan exits 0`, () => {
       const r = runHvmctl(['apply', '--limit', host, '--json'], { timeoutMs: 300_000 });
       expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
@@ -209,4 +250,9 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(plan.code, plan.stdout + plan.stderr).toBe(0);
     });
   });
+
+  it('a renamed bridge on ifupdown: the old bridge goes with the old /etc/network/interfaces; renamed back', () => {
+    renameAndBack('ifupdown');
+    onIfupdown();
+  }, 900_000);
 });

@@ -9,10 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
+import { quote } from '../../src/shell.ts';
 import { ConnectError } from '../../src/errors.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
 import type { HandlerContext } from '../../tasks/engine/types.ts';
-import { fileChange, sha256 } from '../../tasks/ops/file.ts';
+import { fileChange, leftoverRemoval, sha256 } from '../../tasks/ops/file.ts';
+import { ownNetworkFiles, parseOwnNetworkFiles } from '../../tasks/facts/own-network-files.ts';
 import { confirmed, networkFiles, networkRestartHandler, networkTask, restartNetworkSafely, retiredNetworkFiles, unconfirmedFact } from '../../tasks/ops/network.ts';
 import {
   armScript,
@@ -21,6 +23,7 @@ import {
   disarmScript,
   networkMethod,
   parseConfirmation,
+  releasePortScript,
   restoreScript,
   ROLLBACK_DELAY_SECONDS,
   ROLLBACK_FIRED,
@@ -111,20 +114,47 @@ describe('network files task', () => {
     expect(retired).toContain('/etc/netplan/60-hvmctl.yaml');
     expect(retired).toContain('/etc/systemd/network/10-hvmctl-br0.netdev');
     expect(retired.some((p) => p.includes('sysconfig')), 'Debian offers no ifcfg: nothing to look for').toBe(false);
-    expect(Object.keys(facts)).toEqual([...retired, interfaces, 'network-unconfirmed']);
+    expect(Object.keys(facts)).toEqual(['own-network-files', ...retired, interfaces, 'network-unconfirmed']);
     const old = { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256('auto br0\n'), content: 'auto br0\n' } as const;
     const keyfile = '/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection';
     const states = Object.fromEntries(retired.map((p) => [p, p === legacy || p === keyfile ? old : absent]));
-    const plan = networkTask.plan(ctx, { ...states, [interfaces]: absent, 'network-unconfirmed': false });
+    const plan = networkTask.plan(ctx, { ...states, [interfaces]: absent, 'network-unconfirmed': false, 'own-network-files': [] });
     expect(plan.changes.map((c) => c.summary)).toEqual([`remove ${legacy} (replaced by /etc/network/interfaces)`, `remove ${keyfile} (replaced by /etc/network/interfaces)`, `create ${interfaces}`]);
     expect(plan.changes.map((c) => c.notify)).toEqual([['network-restart'], ['network-restart'], ['network-restart']]);
     for (const c of plan.changes) expect(c.commands[0]?.script).toContain(`${UNDO_DIR}/etc/`);
   });
 
+  it("removes the files hvmctl wrote for a bridge the inventory no longer names (renamed), keeps the current ones, removes nothing twice", () => {
+    const nmHost: HostSpec = { ...debianHost, networkBackend: 'networkmanager' };
+    const nmCtx = { ...ctx, host: nmHost };
+    const nm = { major: 1, minor: 42, text: '1.42.4' };
+    const current = networkFiles(nmCtx, { networkManager: nm }).map((f) => f.path);
+    expect(current).toContain('/etc/NetworkManager/system-connections/hvmctl-br0.nmconnection');
+    const renamed = ['/etc/NetworkManager/system-connections/hvmctl-lan.nmconnection', '/etc/NetworkManager/system-connections/hvmctl-lan-port.nmconnection'];
+    const retired = retiredNetworkFiles(nmCtx).map((r) => r.path);
+    const legacyKeyfile = retired.find((p) => p.endsWith('-port-eth0.nmconnection'))!;
+    expect(legacyKeyfile, 'a retired path the search also finds').toBeDefined();
+    const found = [...current.filter((p) => p.endsWith('.nmconnection')), ...renamed, legacyKeyfile].sort();
+    const states = { ...Object.fromEntries([...retired, ...current].map((p) => [p, absent])), [legacyKeyfile]: { exists: true, kind: 'other' } as const };
+    const facts = { ...states, 'network-unconfirmed': false, 'own-network-files': found, 'networkmanager-version': nm };
+    expect(() => networkTask.plan(nmCtx, facts), 'the retired path is judged as retired (not a regular file: refused), not as a leftover').toThrow(/not a regular file/);
+    const plan = networkTask.plan(nmCtx, { ...facts, [legacyKeyfile]: absent });
+    const removals = plan.changes.filter((c) => c.summary.startsWith('remove '));
+    expect(removals.map((c) => c.summary)).toEqual([...renamed].sort().map((p) => `remove ${p} (hvmctl wrote it for a bridge or port the inventory no longer names)`));
+    for (const c of removals) {
+      expect(c.notify).toEqual(['network-restart']);
+      expect(c.commands[0]?.script).toContain(`${UNDO_DIR}/etc/NetworkManager/system-connections/hvmctl-lan`);
+      expect(c.diff).toContain('(previous content not gathered)');
+    }
+    expect(plan.changes.filter((c) => !c.summary.startsWith('remove ')).map((c) => c.summary)).toEqual(current.map((p) => `create ${p}`));
+    const facts0 = networkTask.facts(nmCtx);
+    expect(Object.keys(facts0)[0]).toBe('own-network-files');
+  });
+
   it('asks for a restart when an earlier apply wrote the files but never confirmed one (it was killed), and only then', () => {
     const file = networkFiles(ctx)[0]!;
     const same = { exists: true, kind: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: sha256(file.content), content: file.content } as const;
-    const upToDate = { ...Object.fromEntries(retiredNetworkFiles(ctx).map((r) => [r.path, absent])), [interfaces]: same };
+    const upToDate = { ...Object.fromEntries(retiredNetworkFiles(ctx).map((r) => [r.path, absent])), [interfaces]: same, 'own-network-files': [] };
     expect(networkTask.plan(ctx, { ...upToDate, 'network-unconfirmed': false })).toEqual({ changes: [], reason: `${interfaces} already up to date` });
     const pending = networkTask.plan(ctx, { ...upToDate, 'network-unconfirmed': true });
     expect(pending.changes).toEqual([{ summary: 'restart the network: an earlier apply changed its files and never confirmed a restart', commands: [], notify: ['network-restart'] }]);
@@ -173,6 +203,7 @@ describe('restart methods (pure)', () => {
       'ifdown -a --force --exclude=lo',
       'ip addr flush dev eth0 scope global',
       'if [ -n "$(ip -o link show dev br0 type bridge 2>/dev/null)" ]; then ip link set dev br0 down; ip link del dev br0; fi',
+      ...releasePortScript(names).split('\n'),
       'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo',
     ]);
   });
@@ -181,7 +212,7 @@ describe('restart methods (pure)', () => {
     const odd = { bridge: "br'0", iface: 'eth 0' };
     for (const [os, t] of [['ifupdown', { ifup: '/x' }], ['ifcfg', { ifup: '/x' }], ['ifcfg', { nmcli: '/x' }]] as const) {
       const m = networkMethod(os, odd, { systemd: false, networkService: false, ...t })!;
-      for (const script of [m.restart, m.stop, m.start, rollbackScript([interfaces], m, odd)]) {
+      for (const script of [m.restart, m.stop, m.start, rollbackScript(m, odd)]) {
         expect(script).not.toMatch(/[^'"]eth 0/);
         expect(script).not.toMatch(/[^\\]br'0/);
       }
@@ -189,12 +220,12 @@ describe('restart methods (pure)', () => {
   });
 
   it('the rollback: waits, claims the pid file, stops with the new files, restores, removes a stray bridge, starts, clears the records', () => {
-    const lines = rollbackScript([legacy, interfaces], ifupdown, names).split('\n');
+    const lines = rollbackScript(ifupdown, names).split('\n');
     expect(lines[0]).toBe(`sleep ${ROLLBACK_DELAY_SECONDS}`);
     expect(lines[1]).toBe(`mv -f -- ${ROLLBACK_PID} ${ROLLBACK_FIRED} 2>/dev/null || exit 0`);
     const at = (text: string) => lines.findIndex((l) => l.replace(/^\( /, '').startsWith(text));
-    expect(at('ifdown -a --force --exclude=lo')).toBeLessThan(at(`if [ -e ${UNDO_DIR}${legacy} ]`));
-    expect(at(`if [ -e ${UNDO_DIR}${interfaces} ]`)).toBeLessThan(at('if [ -n "$(ip -o link show dev br0 type bridge'));
+    expect(at('ifdown -a --force --exclude=lo')).toBeLessThan(at(`find ${UNDO_DIR} -type f`));
+    expect(at(`find ${UNDO_DIR} -type f`)).toBeLessThan(at('if [ -n "$(ip -o link show dev br0 type bridge'));
     expect(at('if [ -n "$(ip -o link show dev br0 type bridge')).toBeLessThan(at('ifup -a --exclude=lo'));
     expect(at('ifup -a --exclude=lo')).toBeLessThan(at(`rm -rf -- ${UNDO_DIR}`));
     expect(ROLLBACK_DELAY_SECONDS).toBeLessThan(ROLLBACK_SECONDS);
@@ -206,7 +237,7 @@ describe('restart methods (pure)', () => {
     ['ifcfg nmcli', networkMethod('ifcfg', names, { systemd: true, networkService: false, nmcli: '/x' })!],
   ])('%s: every script is valid sh', async (_, m) => {
     const local = new LocalConnector();
-    for (const script of [m.restart, armScript([interfaces], m, names), detachedRestartScript(m.restart), confirmScript(), disarmScript()]) {
+    for (const script of [m.restart, armScript(m, names), detachedRestartScript(m.restart), confirmScript(), disarmScript()]) {
       const r = await local.run('sh -n', { input: script });
       expect(r, script).toMatchObject({ code: 0, stderr: '' });
     }
@@ -241,9 +272,7 @@ describe('network-restart safety net', () => {
     const { ctx, commands, probes } = handlerCtx({ facts: tools({ ifup: true }), answers: [['restart-rc', restarted]] }, disarmed);
     const outcome = await restartNetworkSafely(ctx, fakeClock());
     expect(outcome).toEqual({ status: 'changed', reason: 'network restarted (ifupdown); reachable over a new connection, rollback disarmed' });
-    const retired = retiredNetworkFiles({ inventory: testInventory, host: debianHost, check: false }).map((r) => r.path);
-    expect(retired[0]).toBe(legacy);
-    expect(commands()).toEqual([armScript([...retired, interfaces], ifupdown, names), detachedRestartScript(withPortCheck(ifupdown.restart, names))]);
+    expect(commands()).toEqual([armScript(ifupdown, names), detachedRestartScript(withPortCheck(ifupdown.restart, names))]);
     expect(probes).toEqual([confirmScript()]);
   });
 
@@ -356,13 +385,82 @@ describe('scripts on a real shell', () => {
       expect(r.code, r.stderr).toBe(0);
     }
     expect(readFileSync(conf, 'utf8')).toBe('bridge 2\n');
-    const r = await local.run(restoreScript([conf, added, join(dir, 'untouched')], opts.undoDir));
+    // a leftover found on the host (a renamed bridge's file) removed with an undo record
+    const leftover = join(dir, 'hvmctl-lan.nmconnection');
+    writeFileSync(leftover, '[connection]\n');
+    chmodSync(leftover, 0o600);
+    const removal = leftoverRemoval({ path: leftover, why: 'renamed', notify: [] }, opts);
+    expect((await local.run(removal.commands[0]?.script ?? 'false')).code).toBe(0);
+    expect(existsSync(leftover)).toBe(false);
+    const r = await local.run(restoreScript(opts.undoDir));
     expect(r.code).toBe(0);
     expect(readFileSync(conf, 'utf8')).toBe('installer\n');
     expect(statSync(conf).mode & 0o777).toBe(0o640);
     expect(existsSync(added)).toBe(false);
+    expect(readFileSync(leftover, 'utf8')).toBe('[connection]\n');
+    expect(statSync(leftover).mode & 0o777).toBe(0o600);
     expect(r.stdout).toContain(`restored ${conf} from ${opts.backupDir}${conf}.`);
+    expect(r.stdout).toContain(`restored ${leftover} from ${opts.backupDir}${leftover}.`);
     expect(r.stdout).toContain(`removed ${added}`);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('the search for the network files hvmctl wrote lists regular files with its header, in the searched places only', async () => {
+    const root = temp();
+    const at = (p: string) => join(root, p);
+    const header = '# Managed by hvmctl (templates/x.hbs): local changes are overwritten by `hvmctl apply`.\n';
+    const files: Record<string, string> = {
+      'etc/NetworkManager/system-connections/hvmctl-lan.nmconnection': header,
+      'etc/NetworkManager/system-connections/hvmctl-lan-port.nmconnection': `#!/bin/true\n${header}`,
+      'etc/NetworkManager/system-connections/hvmctl-mine.nmconnection': '[connection]\n', // no header: the operator's
+      'etc/NetworkManager/system-connections/other.nmconnection': header, // not hvmctl's name
+      'etc/systemd/network/10-hvmctl-lan.netdev': header,
+      'etc/systemd/network/10-hvmctl-lan.network': header,
+      'etc/systemd/network/20-hvmctl-lan.network': header,
+      'etc/network/interfaces.d/hvmctl-lan': header,
+      'etc/sysconfig/network-scripts/ifcfg-lan': header,
+      'etc/sysconfig/network-scripts/ifcfg-eth1': 'DEVICE=eth1\n',
+    };
+    for (const [p, text] of Object.entries(files)) {
+      await local.run(`mkdir -p "$(dirname '${at(p)}')"`);
+      writeFileSync(at(p), text);
+    }
+    await local.run(`ln -s ${at('etc/systemd/network/10-hvmctl-lan.netdev')} ${at('etc/systemd/network/10-hvmctl-link.netdev')}`);
+    await local.run(`mkdir ${at('etc/network/interfaces.d/hvmctl-dir')}`);
+    const r = await local.run(ownNetworkFiles.command.replaceAll(' /etc/', ` ${root}/etc/`));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(
+      [
+        'etc/NetworkManager/system-connections/hvmctl-lan.nmconnection',
+        'etc/NetworkManager/system-connections/hvmctl-lan-port.nmconnection',
+        'etc/systemd/network/10-hvmctl-lan.netdev',
+        'etc/systemd/network/10-hvmctl-lan.network',
+        'etc/network/interfaces.d/hvmctl-lan',
+        'etc/sysconfig/network-scripts/ifcfg-lan',
+      ]
+        .map(at)
+        .sort(),
+    );
+    // nothing there: no line, no error (the globs stay unexpanded and are skipped)
+    const none = await local.run(ownNetworkFiles.command.replaceAll(' /etc/', ` ${temp()}/etc/`));
+    expect(none).toMatchObject({ code: 0, stdout: '' });
+    expect(parseOwnNetworkFiles('')).toEqual([]);
+    expect(() => parseOwnNetworkFiles('/etc/passwd\n')).toThrow(/unexpected line/);
+    expect(() => parseOwnNetworkFiles('/etc/systemd/network/10-hvmctl-*.netdev\n')).toThrow(/unexpected line/);
+    expect(() => parseOwnNetworkFiles('', 2)).toThrow(/exited 2/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a port left in another bridge (the old name, after a rename): that bridge is deleted; the port in its own bridge, or in none, changes nothing', async () => {
+    const names = { bridge: 'hvnew0', iface: 'hvport0' };
+    const inNetns = (setup: string) =>
+      local.run(`unshare -n sh -c ${quote(`set -e; ip link add hvport0 type veth peer name hvpeer0; ${setup}\n${releasePortScript(names)}\necho; ip -o link show type bridge | sed -n 's/^[0-9]*: \\([^:]*\\):.*/\\1/p'`)}`);
+    const old = await inNetns('ip link add hvold0 type bridge; ip link set hvport0 master hvold0; ip link add hvnew0 type bridge');
+    expect(old.code, old.stderr).toBe(0);
+    expect(old.stdout).toBe('hvmctl: hvport0 was a port of hvold0, not of hvnew0: hvold0 deleted\n\nhvnew0\n');
+    const own = await inNetns('ip link add hvnew0 type bridge; ip link set hvport0 master hvnew0; ip link add hvold0 type bridge');
+    expect(own.stdout).toBe('\nhvnew0\nhvold0\n');
+    const bare = await inNetns('ip link add hvold0 type bridge');
+    expect(bare.stdout).toBe('\nhvold0\n');
   });
 
   it.skipIf(process.getuid?.() !== 0)('detached restart and confirmation report the outcome; arm leaves one detached process that a confirmation kills', async () => {
@@ -372,7 +470,7 @@ describe('scripts on a real shell', () => {
       const restart = await local.run(detachedRestartScript(harmless.restart));
       expect(restart.stdout).toBe('restart-rc=3\n');
       expect(restart.stderr).toBe('restarting\n');
-      expect((await local.run(armScript([join(temp(), 'x')], harmless, bridge))).code).toBe(0);
+      expect((await local.run(armScript(harmless, bridge))).code).toBe(0);
       const pid = readFileSync(ROLLBACK_PID, 'utf8').trim();
       expect((await local.run(`ps -o args= -p ${pid}`)).stdout).toContain(`sleep ${ROLLBACK_DELAY_SECONDS}`);
       // a restart that failed leaves the rollback armed: the host goes back as if it had been cut off
@@ -387,7 +485,7 @@ describe('scripts on a real shell', () => {
       expect(group.stdout).toBe('');
       expect(existsSync(ROLLBACK_PID)).toBe(false);
       // a rollback that already claimed the pid file wins: the confirmation says so
-      const fast = armScript([join(temp(), 'x')], harmless, bridge).replace(`sleep ${ROLLBACK_DELAY_SECONDS}`, 'sleep 0');
+      const fast = armScript(harmless, bridge).replace(`sleep ${ROLLBACK_DELAY_SECONDS}`, 'sleep 0');
       await local.run(fast);
       await local.run(`i=0; until [ -e ${ROLLBACK_FIRED} ] || [ $i -ge 50 ]; do sleep 0.1; i=$((i+1)); done`);
       expect(parseConfirmation((await local.run(confirmScript())).stdout).rollback).toBe('fired');
@@ -481,12 +579,13 @@ describe('the backends added for issue 13: facts -> commands', () => {
     const dropIn = `if [ -e ${UNDO_DIR}/etc/NetworkManager/conf.d/90-hvmctl-unmanaged.conf ] && systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi`;
     const always = 'if systemctl -q is-active NetworkManager.service 2>/dev/null; then systemctl restart NetworkManager.service; fi';
     const np = networkMethod('netplan', names, { ...bare, netplan: '/x' })!;
-    expect([np.tool, np.restart, np.stop, np.start]).toEqual(['netplan', `${dropIn}\nnetplan generate && systemctl restart systemd-networkd.service`, 'true', `${always}\nnetplan generate; systemctl restart systemd-networkd.service`]);
+    const release = releasePortScript(names);
+    expect([np.tool, np.restart, np.stop, np.start]).toEqual(['netplan', `${dropIn}\n${release}\nnetplan generate && systemctl restart systemd-networkd.service`, 'true', `${always}\nnetplan generate; systemctl restart systemd-networkd.service`]);
     expect(networkMethod('netplan', names, { ...bare, netplan: '/x', systemd: false })).toBeUndefined();
     const nd = networkMethod('networkd', names, { ...bare, networkctl: '/x' })!;
     expect([nd.tool, nd.restart, nd.start]).toEqual([
       'systemd-networkd',
-      `${dropIn}\nsystemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service`,
+      `${dropIn}\n${release}\nsystemctl enable systemd-networkd.service && systemctl restart systemd-networkd.service`,
       `${always}\nsystemctl restart systemd-networkd.service`,
     ]);
   });
@@ -496,7 +595,7 @@ describe('the backends added for issue 13: facts -> commands', () => {
     const odd = { bridge: "br'0", iface: 'eth 0' };
     for (const [backend, extra] of [['networkmanager', { nmcli: '/x', busctl: '/x' }], ['netplan', { netplan: '/x' }], ['networkd', { networkctl: '/x' }]] as const) {
       const m = networkMethod(backend, odd, { ...debianTools, ...extra })!;
-      for (const script of [m.restart, m.stop, m.start, armScript([interfaces], m, odd), detachedRestartScript(m.restart), confirmScript(m.confirm), rollbackScript([interfaces], m, odd)]) {
+      for (const script of [m.restart, m.stop, m.start, armScript(m, odd), detachedRestartScript(m.restart), confirmScript(m.confirm), rollbackScript(m, odd)]) {
         expect(script).not.toMatch(/[^'"]eth 0/);
         expect(script).not.toMatch(/[^\\]br'0/);
         const r = await local.run('sh -n', { input: script });
