@@ -115,8 +115,10 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * the leftovers, tasks/ops/network.ts) is deleted, or it would keep the
  * host's address beside the new bridge's until the next boot. Only a bridge:
  * a bond or anything else the port belongs to is the backend's to change.
- * Not for NetworkManager, which drops the old bridge itself when its profile
- * goes. The rollback's start brings it back from the restored files.
+ * NetworkManager too: restarted, it keeps a bridge it no longer has a profile
+ * for as an external device, address and all, and the host answered on
+ * neither bridge (the lab's rename test). The rollback's start brings the old
+ * bridge back from the restored files.
  */
 export function releasePortScript(n: NetworkNames): string {
   return [
@@ -214,7 +216,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
     if (t.nmcli) {
       return {
         tool: 'NetworkManager',
-        restart: sh`nmcli connection reload && nmcli connection up ${n.bridge}`,
+        restart: [releasePortScript(n), sh`nmcli connection reload && nmcli connection up ${n.bridge}`].join('\n'),
         stop: sh`nmcli connection down ${n.bridge}`,
         start: sh`nmcli connection reload; nmcli device connect ${n.iface}`,
       };
@@ -247,6 +249,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
               'if [ -n "$old" ] && [ -f "$old" ]; then',
               '  ifdown -a --force --exclude=lo -i "$old"',
               sh`  ip addr flush dev ${n.iface} scope global`,
+              releasePortScript(n).replace(/^/gm, '  '),
               `  ${restartNm}`,
               sh`  nmcli connection up id ${n.bridge}`,
               '  exit $?',
@@ -257,6 +260,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
         // busctl prints `o "/org/freedesktop/NetworkManager/Checkpoint/1"`
         `cp=$(printf '%s' "$cp" | sed -e 's/^o //' -e 's/"//g')`,
         sh`printf '%s\n' "$cp" > ${NM_CHECKPOINT}`,
+        releasePortScript(n),
         sh`nmcli connection reload && nmcli connection up id ${n.bridge}`,
       ].join('\n'),
       stop: nmCheckpointCall('CheckpointRollback'),

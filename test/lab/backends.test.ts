@@ -107,7 +107,7 @@ function renameAndBack(backend: Backend | 'ifupdown'): void {
   const named = (b: string) => inventory(backend, 'eth0', '172.21.3.1', b);
   const own = () => mustLabExec(host, ownNetworkFiles.command).split('\n').filter((l) => l !== '');
   const apply = (file: string) => runHvmctl(['apply', '-i', file, '--limit', host, '--tags', 'network', '--json'], { timeoutMs: 300_000 });
-  const start = apply(named('br0'));
+  const start = runHvmctl(['apply', '-i', named('br0'), '--limit', host, '--json'], { timeoutMs: 600_000 });
   expect(start.code, start.stdout.slice(-3000) + start.stderr).toBe(0);
   for (const [from, to] of [['br0', 'lan0'], ['lan0', 'br0']] as const) {
     const before = own();

@@ -559,17 +559,19 @@ describe('the backends added for issue 13: facts -> commands', () => {
     // NetworkManager's ifupdown plugin reads which devices to leave alone only at its start: leaving
     // ifupdown restarts it (no checkpoint survives that), and so does the rollback back to ifupdown
     const m = networkMethod('networkmanager', names, { ...debianTools, nmcli: '/x', busctl: '/x' })!;
-    expect(m.restart.split('\n').slice(0, 8)).toEqual([
+    const release = releasePortScript(names).split('\n');
+    expect(m.restart.split('\n').slice(0, 8 + release.length)).toEqual([
       leave[0],
       'if [ -n "$old" ] && [ -f "$old" ]; then',
       '  ifdown -a --force --exclude=lo -i "$old"',
       '  ip addr flush dev eth0 scope global',
+      ...release.map((l) => `  ${l}`),
       '  systemctl restart NetworkManager.service',
       '  nmcli connection up id br0',
       '  exit $?',
       'fi',
     ]);
-    expect(m.restart.split('\n').at(-1)).toBe('nmcli connection reload && nmcli connection up id br0');
+    expect(m.restart.split('\n').slice(-1 - release.length)).toEqual([...release, 'nmcli connection reload && nmcli connection up id br0']);
     expect(m.start.split('\n')).toEqual(['systemctl restart NetworkManager.service', 'ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo']);
     expect(nm.restart).not.toContain('ifdown');
     expect(nm.start).toBe('nmcli connection reload');
