@@ -115,10 +115,11 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * the leftovers, tasks/ops/network.ts) is deleted, or it would keep the
  * host's address beside the new bridge's until the next boot. Only a bridge:
  * a bond or anything else the port belongs to is the backend's to change.
- * NetworkManager too: restarted, it keeps a bridge it no longer has a profile
- * for as an external device, address and all, and the host answered on
- * neither bridge (the lab's rename test). The rollback's start brings the old
- * bridge back from the restored files.
+ * NetworkManager too, after `nmcli connection reload` (while it still has the
+ * old bridge's profile it recreates the bridge at once): restarted, it keeps a
+ * bridge it has no profile for as an external device, address and all, and
+ * the host answered on neither bridge (the lab's rename test). The rollback's
+ * start brings the old bridge back from the restored files.
  */
 export function releasePortScript(n: NetworkNames): string {
   return [
@@ -216,7 +217,7 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
     if (t.nmcli) {
       return {
         tool: 'NetworkManager',
-        restart: [releasePortScript(n), sh`nmcli connection reload && nmcli connection up ${n.bridge}`].join('\n'),
+        restart: ['nmcli connection reload || exit $?', releasePortScript(n), sh`nmcli connection up ${n.bridge}`].join('\n'),
         stop: sh`nmcli connection down ${n.bridge}`,
         start: sh`nmcli connection reload; nmcli device connect ${n.iface}`,
       };
@@ -249,6 +250,8 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
               'if [ -n "$old" ] && [ -f "$old" ]; then',
               '  ifdown -a --force --exclude=lo -i "$old"',
               sh`  ip addr flush dev ${n.iface} scope global`,
+              // the deleted profiles forgotten first: while NetworkManager still has the old bridge's, it recreates that bridge
+              '  nmcli connection reload',
               releasePortScript(n).replace(/^/gm, '  '),
               `  ${restartNm}`,
               sh`  nmcli connection up id ${n.bridge}`,
@@ -260,8 +263,9 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
         // busctl prints `o "/org/freedesktop/NetworkManager/Checkpoint/1"`
         `cp=$(printf '%s' "$cp" | sed -e 's/^o //' -e 's/"//g')`,
         sh`printf '%s\n' "$cp" > ${NM_CHECKPOINT}`,
+        'nmcli connection reload || exit $?',
         releasePortScript(n),
-        sh`nmcli connection reload && nmcli connection up id ${n.bridge}`,
+        sh`nmcli connection up id ${n.bridge}`,
       ].join('\n'),
       stop: nmCheckpointCall('CheckpointRollback'),
       // restarted, not reloaded, where ifupdown is: the restored files may hand the port back to it (see above)

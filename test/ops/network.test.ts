@@ -181,7 +181,7 @@ describe('restart methods (pure)', () => {
     ['ifupdown', { ifup: '/x', ifreload: undefined }, 'ifupdown', 'ifup -a --exclude=lo && ifup -a --allow=hotplug --exclude=lo'],
     ['ifcfg', { networkService: true, systemd: true }, 'network-scripts', 'systemctl restart network'],
     ['ifcfg', { networkService: true }, 'network-scripts', '/etc/init.d/network restart'],
-    ['ifcfg', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection reload && nmcli connection up br0'],
+    ['ifcfg', { nmcli: '/x' }, 'NetworkManager', 'nmcli connection up br0'],
     ['ifcfg', { ifup: '/x' }, 'ifup', 'ifdown br0 2>/dev/null; ifup eth0; ifup br0'],
   ] as const)('%s %j -> %s', (os, found, tool, restartEnds) => {
     const m = networkMethod(os, names, { systemd: false, networkService: false, ...found });
@@ -535,7 +535,9 @@ describe('the backends added for issue 13: facts -> commands', () => {
     expect(nm.tool).toBe('NetworkManager');
     const lines = nm.restart.split('\n');
     expect(lines[0]).toMatch(/^cp=\$\(busctl call org\.freedesktop\.NetworkManager \/org\/freedesktop\/NetworkManager org\.freedesktop\.NetworkManager CheckpointCreate aouu 0 60 7\) \|\| \{/);
-    expect(lines.at(-1)).toBe('nmcli connection reload && nmcli connection up id br0');
+    const release = releasePortScript(names).split('\n');
+    // reload before the old bridge goes: with its profile still loaded NetworkManager recreates it
+    expect(lines.slice(-2 - release.length)).toEqual(['nmcli connection reload || exit $?', ...release, 'nmcli connection up id br0']);
     expect(nm.stop).toContain('CheckpointRollback o "$(cat /run/hvmctl/nm-checkpoint)"');
     expect(nm.confirm).toContain('CheckpointDestroy o "$(cat /run/hvmctl/nm-checkpoint)"');
     expect(confirmScript(nm.confirm).split('\n').at(-1)).toBe(`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; ${nm.confirm}; fi`);
@@ -560,18 +562,19 @@ describe('the backends added for issue 13: facts -> commands', () => {
     // ifupdown restarts it (no checkpoint survives that), and so does the rollback back to ifupdown
     const m = networkMethod('networkmanager', names, { ...debianTools, nmcli: '/x', busctl: '/x' })!;
     const release = releasePortScript(names).split('\n');
-    expect(m.restart.split('\n').slice(0, 8 + release.length)).toEqual([
+    expect(m.restart.split('\n').slice(0, 9 + release.length)).toEqual([
       leave[0],
       'if [ -n "$old" ] && [ -f "$old" ]; then',
       '  ifdown -a --force --exclude=lo -i "$old"',
       '  ip addr flush dev eth0 scope global',
+      '  nmcli connection reload',
       ...release.map((l) => `  ${l}`),
       '  systemctl restart NetworkManager.service',
       '  nmcli connection up id br0',
       '  exit $?',
       'fi',
     ]);
-    expect(m.restart.split('\n').slice(-1 - release.length)).toEqual([...release, 'nmcli connection reload && nmcli connection up id br0']);
+    expect(m.restart.split('\n').slice(-2 - release.length)).toEqual(['nmcli connection reload || exit $?', ...release, 'nmcli connection up id br0']);
     expect(m.start.split('\n')).toEqual(['systemctl restart NetworkManager.service', 'ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo']);
     expect(nm.restart).not.toContain('ifdown');
     expect(nm.start).toBe('nmcli connection reload');
