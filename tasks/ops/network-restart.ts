@@ -115,10 +115,12 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * the leftovers, tasks/ops/network.ts) is deleted, or it would keep the
  * host's address beside the new bridge's until the next boot. Only a bridge:
  * a bond or anything else the port belongs to is the backend's to change.
- * NetworkManager too, after `nmcli connection reload` (while it still has the
- * old bridge's profile it recreates the bridge at once): restarted, it keeps a
- * bridge it has no profile for as an external device, address and all, and
- * the host answered on neither bridge (the lab's rename test). The rollback's
+ * NetworkManager too, after `nmcli connection reload`: restarted without it,
+ * NetworkManager kept the old bridge as an external device, address and all,
+ * and the host answered on neither bridge (the lab's rename test). It keeps
+ * the profile of an active connection whose file is gone until the port
+ * leaves, so it recreates the bridge once more; it then leaves that device
+ * down, with no address and no port, until the next boot. The rollback's
  * start brings the old bridge back from the restored files.
  */
 export function releasePortScript(n: NetworkNames): string {
