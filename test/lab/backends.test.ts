@@ -1,8 +1,9 @@
 // End-to-end: each network backend Debian packages besides ifupdown
 // (NetworkManager, netplan with networkd, systemd-networkd) takes kvmnode3
 // from the installer's ifupdown to its bridge for real, keeps it over a
-// reboot, rolls a change that cuts the host off back by itself within the
-// bound apply prints, and hands the host back to ifupdown. ifupdown's own
+// reboot, renames the bridge and back (the old name's files and bridge go),
+// rolls a change that cuts the host off back by itself within the bound
+// apply prints, and hands the host back to ifupdown (then renames on it). ifupdown's own
 // bridge and rollback are apply.test.ts'. One host, one backend at a time, as
 // an operator moving a server from ifupdown would; kvmnode3 carries no guest
 // at this point (they start on kvmnode1).
