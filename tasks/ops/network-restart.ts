@@ -115,7 +115,7 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * the leftovers, tasks/ops/network.ts) is deleted, or it would keep the
  * host's address beside the new bridge's until the next boot. Only a bridge:
  * a bond or anything else the port belongs to is the backend's to change.
- * NetworkManager too, after `nmcli connection reload`: restarted without it,
+ * NetworkManager too, after `nmcli connection reload` (`first`): restarted without it,
  * NetworkManager kept the old bridge as an external device, address and all,
  * and the host answered on neither bridge (the lab's rename test). It keeps
  * the profile of an active connection whose file is gone until the port
@@ -123,10 +123,11 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * down, with no address and no port, until the next boot. The rollback's
  * start brings the old bridge back from the restored files.
  */
-export function releasePortScript(n: NetworkNames): string {
+export function releasePortScript(n: NetworkNames, first?: string): string {
   return [
     sh`m=$(ip -o link show dev ${n.iface} 2>/dev/null | sed -n 's/.* master \\([^ ]*\\) .*/\\1/p')`,
     sh`if [ -n "$m" ] && [ "$m" != ${n.bridge} ] && [ -n "$(ip -o link show dev "$m" type bridge 2>/dev/null)" ]; then`,
+    ...(first === undefined ? [] : [`  ${first}`]),
     sh`  printf 'hvmctl: %s was a port of %s, not of %s: %s deleted\\n' ${n.iface} "$m" ${n.bridge} "$m"; ip link set dev "$m" down; ip link del dev "$m"`,
     'fi',
   ].join('\n');
@@ -252,9 +253,11 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
               'if [ -n "$old" ] && [ -f "$old" ]; then',
               '  ifdown -a --force --exclude=lo -i "$old"',
               sh`  ip addr flush dev ${n.iface} scope global`,
-              // the deleted profiles forgotten first: while NetworkManager still has the old bridge's, it recreates that bridge
-              '  nmcli connection reload',
-              releasePortScript(n).replace(/^/gm, '  '),
+              // Only when the port is in another bridge (a rename), its deleted profiles forgotten
+              // first: with the old bridge's still loaded, NetworkManager recreates that bridge. Not
+              // always: a reload drops a port whose profile changed (a port renamed in the
+              // inventory), and the restart alone keeps it, so the host stays reachable to go back.
+              releasePortScript(n, 'nmcli connection reload').replace(/^/gm, '  '),
               `  ${restartNm}`,
               sh`  nmcli connection up id ${n.bridge}`,
               '  exit $?',

@@ -453,10 +453,10 @@ describe('scripts on a real shell', () => {
   it.skipIf(process.getuid?.() !== 0)('a port left in another bridge (the old name, after a rename): that bridge is deleted; the port in its own bridge, or in none, changes nothing', async () => {
     const names = { bridge: 'hvnew0', iface: 'hvport0' };
     const inNetns = (setup: string) =>
-      local.run(`unshare -n sh -c ${quote(`set -e; ip link add hvport0 type veth peer name hvpeer0; ${setup}\n${releasePortScript(names)}\necho; ip -o link show type bridge | sed -n 's/^[0-9]*: \\([^:]*\\):.*/\\1/p'`)}`);
+      local.run(`unshare -n sh -c ${quote(`set -e; ip link add hvport0 type veth peer name hvpeer0; ${setup}\n${releasePortScript(names, 'echo first')}\necho; ip -o link show type bridge | sed -n 's/^[0-9]*: \\([^:]*\\):.*/\\1/p'`)}`);
     const old = await inNetns('ip link add hvold0 type bridge; ip link set hvport0 master hvold0; ip link add hvnew0 type bridge');
     expect(old.code, old.stderr).toBe(0);
-    expect(old.stdout).toBe('hvmctl: hvport0 was a port of hvold0, not of hvnew0: hvold0 deleted\n\nhvnew0\n');
+    expect(old.stdout).toBe('first\nhvmctl: hvport0 was a port of hvold0, not of hvnew0: hvold0 deleted\n\nhvnew0\n');
     const own = await inNetns('ip link add hvnew0 type bridge; ip link set hvport0 master hvnew0; ip link add hvold0 type bridge');
     expect(own.stdout).toBe('\nhvnew0\nhvold0\n');
     const bare = await inNetns('ip link add hvold0 type bridge');
@@ -567,8 +567,9 @@ describe('the backends added for issue 13: facts -> commands', () => {
       'if [ -n "$old" ] && [ -f "$old" ]; then',
       '  ifdown -a --force --exclude=lo -i "$old"',
       '  ip addr flush dev eth0 scope global',
-      '  nmcli connection reload',
-      ...release.map((l) => `  ${l}`),
+      ...releasePortScript(names, 'nmcli connection reload')
+        .split('\n')
+        .map((l) => `  ${l}`),
       '  systemctl restart NetworkManager.service',
       '  nmcli connection up id br0',
       '  exit $?',
