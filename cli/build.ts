@@ -19,12 +19,14 @@
 //   npm run build            (also run by `npm ci`, through `prepare`)
 import { build, type Metafile } from 'esbuild';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentBuildOptions } from '../balancer/bundle.ts';
 import { standaloneValidatorModule } from '../src/inventory/validator.ts';
+import Handlebars from 'handlebars';
 import { repoRoot } from '../src/paths.ts';
+import { COMPILE_OPTIONS, templatesDir } from '../src/render/renderer.ts';
 
 /** bin/hvmctl.js understands this format of the manifest (its FORMAT). */
 export const MANIFEST_FORMAT = 1;
@@ -80,6 +82,11 @@ export async function buildDist(outDir = join(repoRoot, 'dist')): Promise<BuildR
           resolveDir: join(repoRoot, 'src/inventory'),
         }));
       },
+    }, {
+      name: 'hvmctl-precompiled-templates',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]src[\\/]render[\\/]precompiled\.ts$/ }, () => ({ contents: precompiledTemplatesModule(), loader: 'js' }));
+      },
     }],
     banner: { js: '// hvmctl, bundled from the sources by cli/build.ts (npm run build). Do not edit.' },
   });
@@ -87,7 +94,7 @@ export async function buildDist(outDir = join(repoRoot, 'dist')): Promise<BuildR
   const written = [...cli.outputFiles.map((f) => ({ path: f.path, contents: f.contents })), { path: join(outDir, 'agent.mjs'), contents: agentFile.contents }];
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
-    inputs: inputsOf([agent.metafile, cli.metafile]),
+    inputs: { ...inputsOf([agent.metafile, cli.metafile]), ...templateInputs() },
     outputs: written.map((f) => relative(repoRoot, f.path)).sort(),
   };
   mkdirSync(outDir, { recursive: true });
@@ -100,6 +107,24 @@ export async function buildDist(outDir = join(repoRoot, 'dist')): Promise<BuildR
   put(join(outDir, 'manifest.json'), manifestText(manifest));
   pruneOldChunks(outDir, new Set(written.map((f) => f.path)));
   return { outDir, manifest, agentBytes: agentFile.contents.byteLength };
+}
+
+/** src/render/precompiled.ts as the bundle has it: every template, precompiled with renderer.ts's options. */
+export function precompiledTemplatesModule(): string {
+  const entries = templateFiles().map((name) => `  ${JSON.stringify(name)}: ${Handlebars.precompile(readFileSync(join(templatesDir, name), 'utf8'), COMPILE_OPTIONS)},`);
+  return `export const precompiledTemplates = {\n${entries.join('\n')}\n};\n`;
+}
+
+const templateFiles = (): string[] => readdirSync(templatesDir).filter((f) => f.endsWith('.hbs')).sort();
+
+/** The templates are inputs too (precompiled into the bundle): an edited one makes bin/hvmctl.js rebuild. */
+function templateInputs(): Record<string, [number, number]> {
+  return Object.fromEntries(
+    templateFiles().map((name) => {
+      const st = statSync(join(templatesDir, name));
+      return [relative(repoRoot, join(templatesDir, name)), [st.mtimeMs, st.size]];
+    }),
+  );
 }
 
 /** Every input file of these builds, with its mtime and size now. */

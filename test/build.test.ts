@@ -44,6 +44,16 @@ describe('buildDist', () => {
       expect(manifest.inputs[source], source).toEqual([st.mtimeMs, st.size]);
     }
     expect(Object.keys(manifest.inputs).some((f) => f.startsWith('node_modules/'))).toBe(false); // packages stay external
+    // the templates are precompiled into the bundle: each is an input, so an edit rebuilds it
+    const templates = readdirSync(path.join(repoRoot, 'templates')).filter((f) => f.endsWith('.hbs'));
+    expect(templates.length).toBeGreaterThan(10);
+    for (const t of templates) {
+      const st = statSync(path.join(repoRoot, 'templates', t));
+      expect(manifest.inputs[`templates/${t}`], t).toEqual([st.mtimeMs, st.size]);
+    }
+    const bundled = walk(outDir).filter((f) => f.endsWith('.mjs') && !f.endsWith('agent.mjs')).map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const t of templates) expect(bundled, `${t} precompiled`).toContain(`${JSON.stringify(t)}: {`);
+    expect(bundled).toMatch(/"compiler": \[\d+, ">= /);
     const onDisk = walk(outDir).map((f) => path.relative(repoRoot, f)).sort();
     expect(onDisk).toEqual([...manifest.outputs, path.relative(repoRoot, path.join(outDir, 'manifest.json'))].sort());
     expect(JSON.parse(readFileSync(path.join(outDir, 'manifest.json'), 'utf8'))).toEqual(manifest);

@@ -1,17 +1,22 @@
 // The only adapter for handlebars. Templates live in templates/*.hbs, are
-// compiled once, in strict mode (a missing value is an error, not an empty
-// string) and without HTML escaping (these are config files, not web pages).
+// compiled once (in the bundle ahead of time: precompiled.ts), in strict mode
+// (a missing value is an error, not an empty string) and without HTML
+// escaping (these are config files, not web pages).
 // Logic stays in TypeScript (managed-files.ts builds plain contexts); templates
 // only loop and fill in.
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
 import { HvmError } from '../errors.ts';
 import { repoPath } from '../paths.ts';
+import { precompiledTemplates } from './precompiled.ts';
 
 export const templatesDir = repoPath('templates') + '/';
 
 const engine = Handlebars.create();
 const cache = new Map<string, Handlebars.TemplateDelegate>();
+
+/** How every template is compiled, at run time here or ahead of time by cli/build.ts. */
+export const COMPILE_OPTIONS = { strict: true, noEscape: true } as const;
 
 /** A template that is missing or that asked for a value its context lacks: a bug in hvmctl, not in the inventory. */
 export class TemplateError extends HvmError {
@@ -25,17 +30,21 @@ export class TemplateError extends HvmError {
 }
 
 function compiled(template: string): Handlebars.TemplateDelegate {
-  let fn = cache.get(template);
-  if (!fn) {
+  const cached = cache.get(template);
+  if (cached) return cached;
+  const spec = precompiledTemplates[template];
+  let fn: Handlebars.TemplateDelegate;
+  if (spec !== undefined) fn = engine.template(spec as Parameters<typeof engine.template>[0]);
+  else {
     let source: string;
     try {
       source = readFileSync(`${templatesDir}${template}`, 'utf8');
     } catch (error) {
       throw new TemplateError(template, 'cannot read the template', error);
     }
-    fn = engine.compile(source, { strict: true, noEscape: true });
-    cache.set(template, fn);
+    fn = engine.compile(source, COMPILE_OPTIONS);
   }
+  cache.set(template, fn);
   return fn;
 }
 
