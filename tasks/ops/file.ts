@@ -199,13 +199,7 @@ export function removalChange(retired: RetiredFile, state: FileState, opts: Writ
   if (state.kind === 'other') {
     throw new ParseError(`state of ${retired.path}`, 'exists but is not a regular file', 'move it away by hand; hvmctl only removes regular files');
   }
-  const before = state.content === undefined ? '(previous content not gathered)\n' : state.content;
-  return {
-    summary: `remove ${retired.path} (${retired.why})`,
-    commands: [{ script: removeScript(retired.path, opts) }],
-    diff: createTwoFilesPatch(retired.path, retired.path, before, '', undefined, '(absent)'),
-    ...(retired.notify.length > 0 ? { notify: retired.notify } : {}),
-  };
+  return fileRemoval(retired, opts, state.content);
 }
 
 /** Backs the file up (and records the undo, when asked), then removes it. */
@@ -232,12 +226,12 @@ export interface FilesTaskSpec {
   readonly undoDir?: string;
 }
 
-/** The removal of a file found on the host whose content was not gathered (FilesTaskSpec.leftovers). */
-export function leftoverRemoval(retired: RetiredFile, opts: WriteOptions = {}): Change {
+/** The removal of a regular file; `before` its content where gathered (not for FilesTaskSpec.leftovers). */
+export function fileRemoval(retired: RetiredFile, opts: WriteOptions = {}, before?: string): Change {
   return {
     summary: `remove ${retired.path} (${retired.why})`,
     commands: [{ script: removeScript(retired.path, opts) }],
-    diff: createTwoFilesPatch(retired.path, retired.path, '(previous content not gathered)\n', '', undefined, '(absent)'),
+    diff: createTwoFilesPatch(retired.path, retired.path, before ?? '(previous content not gathered)\n', '', undefined, '(absent)'),
     ...(retired.notify.length > 0 ? { notify: retired.notify } : {}),
   };
 }
@@ -274,7 +268,7 @@ export function filesTask(spec: FilesTaskSpec): Task<Record<string, unknown>> {
         const found = facts[fact.key] as readonly string[] | undefined;
         if (!found) throw new ParseError(fact.key, 'fact missing');
         const known = new Set([...retired.map((r) => r.path), ...files.map((f) => f.path)]);
-        for (const path of found) if (!known.has(path)) changes.push(leftoverRemoval({ path, why, notify }, opts));
+        for (const path of found) if (!known.has(path)) changes.push(fileRemoval({ path, why, notify }, opts));
       }
       for (const file of files) {
         const change = fileChange(file, stateOf(facts, file.path), opts);

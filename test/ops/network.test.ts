@@ -13,7 +13,7 @@ import { quote } from '../../src/shell.ts';
 import { ConnectError } from '../../src/errors.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
 import type { HandlerContext } from '../../tasks/engine/types.ts';
-import { fileChange, leftoverRemoval, sha256 } from '../../tasks/ops/file.ts';
+import { fileChange, fileRemoval, sha256 } from '../../tasks/ops/file.ts';
 import { ownNetworkFiles, parseOwnNetworkFiles } from '../../tasks/facts/own-network-files.ts';
 import { confirmed, networkFiles, networkRestartHandler, networkTask, restartNetworkSafely, retiredNetworkFiles, unconfirmedFact } from '../../tasks/ops/network.ts';
 import {
@@ -389,7 +389,7 @@ describe('scripts on a real shell', () => {
     const leftover = join(dir, 'hvmctl-lan.nmconnection');
     writeFileSync(leftover, '[connection]\n');
     chmodSync(leftover, 0o600);
-    const removal = leftoverRemoval({ path: leftover, why: 'renamed', notify: [] }, opts);
+    const removal = fileRemoval({ path: leftover, why: 'renamed', notify: [] }, opts);
     expect((await local.run(removal.commands[0]?.script ?? 'false')).code).toBe(0);
     expect(existsSync(leftover)).toBe(false);
     const r = await local.run(restoreScript(opts.undoDir));
