@@ -119,9 +119,10 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * NetworkManager kept the old bridge as an external device, address and all,
  * and the host answered on neither bridge (the lab's rename test). It keeps
  * the profile of an active connection whose file is gone until the port
- * leaves, so it recreates the bridge once more; it then leaves that device
- * down, with no address and no port, until the next boot. The rollback's
- * start brings the old bridge back from the restored files.
+ * leaves, so it recreates the bridge once more, down, with no address and no
+ * port; `dropReleasedBridgeScript` deletes it once the new bridge is up. The
+ * rollback's start brings the old bridge back from the restored files.
+ * Leaves the released bridge's name in `$m` for that script.
  */
 export function releasePortScript(n: NetworkNames, first?: string): string {
   return [
@@ -130,6 +131,21 @@ export function releasePortScript(n: NetworkNames, first?: string): string {
     ...(first === undefined ? [] : [`  ${first}`]),
     sh`  printf 'hvmctl: %s was a port of %s, not of %s: %s deleted\\n' ${n.iface} "$m" ${n.bridge} "$m"; ip link set dev "$m" down; ip link del dev "$m"`,
     'fi',
+  ].join('\n');
+}
+
+/**
+ * After NetworkManager brought the new bridge up: the bridge `releasePortScript`
+ * released (`$m`), when NetworkManager recreated it, is deleted again. Only when
+ * it is still a bridge with no port: its profile is gone by then (its file was
+ * a leftover, and the port left it), so nothing brings it back. Always exits 0.
+ */
+export function dropReleasedBridgeScript(n: NetworkNames): string {
+  return [
+    sh`if [ -n "$m" ] && [ "$m" != ${n.bridge} ] && [ -n "$(ip -o link show dev "$m" type bridge 2>/dev/null)" ] && [ -z "$(ip -o link show master "$m" 2>/dev/null)" ]; then`,
+    `  ip link del dev "$m" 2>/dev/null && printf 'hvmctl: %s, recreated empty by NetworkManager, deleted again\\n' "$m"`,
+    'fi',
+    'true',
   ].join('\n');
 }
 
@@ -259,8 +275,9 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
               // inventory), and the restart alone keeps it, so the host stays reachable to go back.
               releasePortScript(n, 'nmcli connection reload').replace(/^/gm, '  '),
               `  ${restartNm}`,
-              sh`  nmcli connection up id ${n.bridge}`,
-              '  exit $?',
+              sh`  nmcli connection up id ${n.bridge} || exit $?`,
+              dropReleasedBridgeScript(n).replace(/^/gm, '  '),
+              '  exit 0',
               'fi',
             ]
           : []),
@@ -270,7 +287,8 @@ const methods: Readonly<Record<NetworkBackend, MethodChooser>> = {
         sh`printf '%s\n' "$cp" > ${NM_CHECKPOINT}`,
         'nmcli connection reload || exit $?',
         releasePortScript(n),
-        sh`nmcli connection up id ${n.bridge}`,
+        sh`nmcli connection up id ${n.bridge} || exit $?`,
+        dropReleasedBridgeScript(n),
       ].join('\n'),
       stop: nmCheckpointCall('CheckpointRollback'),
       // restarted, not reloaded, where ifupdown is: the restored files may hand the port back to it (see above)

@@ -21,6 +21,7 @@ import {
   confirmScript,
   detachedRestartScript,
   disarmScript,
+  dropReleasedBridgeScript,
   networkMethod,
   parseConfirmation,
   releasePortScript,
@@ -463,6 +464,23 @@ describe('scripts on a real shell', () => {
     expect(bare.stdout).toBe('\nhvold0\n');
   });
 
+  it.skipIf(process.getuid?.() !== 0)('after the new bridge is up, the released bridge, recreated empty, is deleted; one with a port, the own bridge, or a non-bridge stays', async () => {
+    const names = { bridge: 'hvnew0', iface: 'hvport0' };
+    const inNetns = (setup: string, m: string) =>
+      local.run(`unshare -n sh -c ${quote(`set -e; ip link add hvport0 type veth peer name hvpeer0; ip link add hvnew0 type bridge; ip link set hvport0 master hvnew0; ${setup}\nm=${m}\n${dropReleasedBridgeScript(names)}\necho "rc=$?"; ip -o link show | sed -n 's/^[0-9]*: \\([^:@]*\\)[:@].*/\\1/p' | grep '^hv' | sort`)}`);
+    const empty = await inNetns('ip link add hvold0 type bridge', 'hvold0');
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toBe('hvmctl: hvold0, recreated empty by NetworkManager, deleted again\nrc=0\nhvnew0\nhvpeer0\nhvport0\n');
+    const withPort = await inNetns('ip link add hvold0 type bridge; ip link add hvx0 type veth peer name hvx1; ip link set hvx0 master hvold0', 'hvold0');
+    expect(withPort.stdout).toBe('rc=0\nhvnew0\nhvold0\nhvpeer0\nhvport0\nhvx0\nhvx1\n');
+    const own = await inNetns('true', 'hvnew0');
+    expect(own.stdout).toBe('rc=0\nhvnew0\nhvpeer0\nhvport0\n');
+    const veth = await inNetns('ip link add hvold0 type veth peer name hvold1', 'hvold0');
+    expect(veth.stdout).toBe('rc=0\nhvnew0\nhvold0\nhvold1\nhvpeer0\nhvport0\n');
+    const unset = await inNetns('ip link add hvold0 type bridge', "''");
+    expect(unset.stdout).toBe('rc=0\nhvnew0\nhvold0\nhvpeer0\nhvport0\n');
+  });
+
   it.skipIf(process.getuid?.() !== 0)('detached restart and confirmation report the outcome; arm leaves one detached process that a confirmation kills', async () => {
     const harmless = { tool: 'test', restart: 'echo restarting; exit 3', stop: 'true', start: 'true' };
     const bridge = { bridge: 'hvmctltest0', iface: 'hvmctltest1' };
@@ -537,7 +555,9 @@ describe('the backends added for issue 13: facts -> commands', () => {
     expect(lines[0]).toMatch(/^cp=\$\(busctl call org\.freedesktop\.NetworkManager \/org\/freedesktop\/NetworkManager org\.freedesktop\.NetworkManager CheckpointCreate aouu 0 60 7\) \|\| \{/);
     const release = releasePortScript(names).split('\n');
     // reload before the old bridge goes: with its profile still loaded NetworkManager recreates it
-    expect(lines.slice(-2 - release.length)).toEqual(['nmcli connection reload || exit $?', ...release, 'nmcli connection up id br0']);
+    const drop = dropReleasedBridgeScript(names).split('\n');
+    // and after the new bridge is up, the old one NetworkManager recreated empty goes again
+    expect(lines.slice(-2 - release.length - drop.length)).toEqual(['nmcli connection reload || exit $?', ...release, 'nmcli connection up id br0 || exit $?', ...drop]);
     expect(nm.stop).toContain('CheckpointRollback o "$(cat /run/hvmctl/nm-checkpoint)"');
     expect(nm.confirm).toContain('CheckpointDestroy o "$(cat /run/hvmctl/nm-checkpoint)"');
     expect(confirmScript(nm.confirm).split('\n').at(-1)).toBe(`if [ ! -e ${ROLLBACK_FIRED} ]; then rm -rf -- ${UNDO_DIR}; ${nm.confirm}; fi`);
@@ -562,7 +582,8 @@ describe('the backends added for issue 13: facts -> commands', () => {
     // ifupdown restarts it (no checkpoint survives that), and so does the rollback back to ifupdown
     const m = networkMethod('networkmanager', names, { ...debianTools, nmcli: '/x', busctl: '/x' })!;
     const release = releasePortScript(names).split('\n');
-    expect(m.restart.split('\n').slice(0, 9 + release.length)).toEqual([
+    const drop = dropReleasedBridgeScript(names).split('\n');
+    expect(m.restart.split('\n').slice(0, 9 + release.length + drop.length)).toEqual([
       leave[0],
       'if [ -n "$old" ] && [ -f "$old" ]; then',
       '  ifdown -a --force --exclude=lo -i "$old"',
@@ -571,11 +592,12 @@ describe('the backends added for issue 13: facts -> commands', () => {
         .split('\n')
         .map((l) => `  ${l}`),
       '  systemctl restart NetworkManager.service',
-      '  nmcli connection up id br0',
-      '  exit $?',
+      '  nmcli connection up id br0 || exit $?',
+      ...drop.map((l) => `  ${l}`),
+      '  exit 0',
       'fi',
     ]);
-    expect(m.restart.split('\n').slice(-2 - release.length)).toEqual(['nmcli connection reload || exit $?', ...release, 'nmcli connection up id br0']);
+    expect(m.restart.split('\n').slice(-2 - release.length - drop.length)).toEqual(['nmcli connection reload || exit $?', ...release, 'nmcli connection up id br0 || exit $?', ...drop]);
     expect(m.start.split('\n')).toEqual(['systemctl restart NetworkManager.service', 'ifup -a --exclude=lo; ifup -a --allow=hotplug --exclude=lo']);
     expect(nm.restart).not.toContain('ifdown');
     expect(nm.start).toBe('nmcli connection reload');
