@@ -117,10 +117,11 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
  * a bond or anything else the port belongs to is the backend's to change.
  * NetworkManager too, after `nmcli connection reload` (`first`): restarted without it,
  * NetworkManager kept the old bridge as an external device, address and all,
- * and the host answered on neither bridge (the lab's rename test). It keeps
- * the profile of an active connection whose file is gone until the port
- * leaves, so it recreates the bridge once more, down, with no address and no
- * port; `dropReleasedBridgeScript` deletes it once the new bridge is up. The
+ * and the host answered on neither bridge (the lab's rename test). Early lab
+ * runs also saw it recreate the bridge once more, down, with no address and
+ * no port (it keeps the profile of an active connection whose file is gone
+ * until the port leaves); later ones did not, and `dropReleasedBridgeScript`
+ * deletes such a bridge once the new one is up. The
  * rollback's start brings the old bridge back from the restored files.
  * Leaves the released bridge's name in `$m` for that script.
  */
