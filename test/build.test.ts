@@ -53,6 +53,8 @@ describe('buildDist', () => {
     }
     const bundled = walk(outDir).filter((f) => f.endsWith('.mjs') && !f.endsWith('agent.mjs')).map((f) => readFileSync(f, 'utf8')).join('\n');
     for (const t of templates) expect(bundled, `${t} precompiled`).toContain(`${JSON.stringify(t)}: {`);
+    // so it loads handlebars' runtime, never its compiler
+    expect(bundled.match(/from "handlebars[^"]*"/g)).toEqual(['from "handlebars/runtime.js"']);
     expect(bundled).toMatch(/"compiler": \[\d+, ">= /);
     const onDisk = walk(outDir).map((f) => path.relative(repoRoot, f)).sort();
     expect(onDisk).toEqual([...manifest.outputs, path.relative(repoRoot, path.join(outDir, 'manifest.json'))].sort());

@@ -1,5 +1,6 @@
 // The only adapter for handlebars. Templates live in templates/*.hbs, are
-// compiled once (in the bundle ahead of time: precompiled.ts), in strict mode
+// compiled once (in the bundle ahead of time: precompiled.ts, with handlebars'
+// runtime only), in strict mode
 // (a missing value is an error, not an empty string) and without HTML
 // escaping (these are config files, not web pages).
 // Logic stays in TypeScript (managed-files.ts builds plain contexts); templates
@@ -36,6 +37,9 @@ function compiled(template: string): Handlebars.TemplateDelegate {
   let fn: Handlebars.TemplateDelegate;
   if (spec !== undefined) fn = engine.template(spec as Parameters<typeof engine.template>[0]);
   else {
+    // The bundle loads handlebars' runtime only (cli/build.ts), which cannot compile; it
+    // precompiles every template, and bin/hvmctl.js rebuilds it when one changes.
+    if (typeof engine.compile !== 'function') throw new TemplateError(template, 'not precompiled into the bundle; rebuild it: npm run build');
     let source: string;
     try {
       source = readFileSync(`${templatesDir}${template}`, 'utf8');
