@@ -227,10 +227,14 @@ export function confirmed(c: Confirmation, method: NetworkMethod, paths: readonl
       reason: `network restart (${method.tool}) exited ${code}${log}; the host is still reachable and goes back to its previous network files (${names(paths)}) by itself within ${ROLLBACK_SECONDS} s (see ${ROLLBACK_LOG} there)`,
     };
   }
+  // 'none': no rollback was armed any more when the confirmation ran (its pid file gone, /run
+  // cleared, say), so there was nothing to disarm and nothing will put the old files back.
+  const none = c.rollback === 'none';
   if (c.restart.state === 'done' && c.restart.code !== 0) {
-    return { status: 'failed', reason: `network restart (${method.tool}) exited ${c.restart.code}${log}; host still reachable, rollback disarmed; check its network` };
+    const after = none ? 'no rollback was armed any more (its pid file was gone), so nothing puts the previous network files back' : 'rollback disarmed';
+    return { status: 'failed', reason: `network restart (${method.tool}) exited ${c.restart.code}${log}; host still reachable, ${after}; check its network` };
   }
-  return { status: 'changed', reason: `network restarted (${method.tool}); reachable over a new connection, rollback disarmed` };
+  return { status: 'changed', reason: `network restarted (${method.tool}); reachable over a new connection, ${none ? 'no rollback was armed any more (its pid file was gone)' : 'rollback disarmed'}` };
 }
 
 export const networkRestartHandler: Handler = {

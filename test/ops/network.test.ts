@@ -286,6 +286,19 @@ describe('network-restart safety net', () => {
     });
   });
 
+  it('the confirmation says what it found: a rollback disarmed, or none armed any more (its pid file gone)', () => {
+    const disarmedFailed = parseConfirmation('restart-rc=2\nrollback=disarmed\n');
+    expect(confirmed(disarmedFailed, ifupdown, [interfaces])).toEqual({ status: 'failed', reason: 'network restart (ifupdown) exited 2; host still reachable, rollback disarmed; check its network' });
+    const noneFailed = parseConfirmation('restart-rc=2\nrestart-log: ifup: failed\nrollback=none\n');
+    expect(confirmed(noneFailed, ifupdown, [interfaces])).toEqual({
+      status: 'failed',
+      reason: 'network restart (ifupdown) exited 2: ifup: failed; host still reachable, no rollback was armed any more (its pid file was gone), so nothing puts the previous network files back; check its network',
+    });
+    const noneOk = parseConfirmation('restart-rc=0\nrollback=none\n');
+    expect(confirmed(noneOk, ifupdown, [interfaces])).toEqual({ status: 'changed', reason: 'network restarted (ifupdown); reachable over a new connection, no rollback was armed any more (its pid file was gone)' });
+    expect(confirmed(parseConfirmation('restart-rc=0\nrollback=disarmed\n'), ifupdown, [interfaces]).reason).toBe('network restarted (ifupdown); reachable over a new connection, rollback disarmed');
+  });
+
   it('the port check runs after the restart, and a failed restart ends it with its own status', async () => {
     const script = withPortCheck('exit 5', { bridge: "br'0", iface: 'eth 0' });
     expect(script.split('\n')[0]).toBe('( exit 5');
