@@ -109,6 +109,9 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
   ];
 }
 
+/** Shell test: `$m` names a bridge that is not the inventory's. */
+const otherBridge = (n: NetworkNames): string => sh`[ -n "$m" ] && [ "$m" != ${n.bridge} ] && [ -n "$(ip -o link show dev "$m" type bridge 2>/dev/null)" ]`;
+
 /**
  * The port taken out of a bridge that is not the inventory's: that bridge
  * (the old name, after the inventory renamed it; apply removed its files with
@@ -128,7 +131,7 @@ function leaveIfupdown(n: NetworkNames, t: NetworkTools): string[] {
 export function releasePortScript(n: NetworkNames, first?: string): string {
   return [
     sh`m=$(ip -o link show dev ${n.iface} 2>/dev/null | sed -n 's/.* master \\([^ ]*\\) .*/\\1/p')`,
-    sh`if [ -n "$m" ] && [ "$m" != ${n.bridge} ] && [ -n "$(ip -o link show dev "$m" type bridge 2>/dev/null)" ]; then`,
+    `if ${otherBridge(n)}; then`,
     ...(first === undefined ? [] : [`  ${first}`]),
     sh`  printf 'hvmctl: %s was a port of %s, not of %s: %s deleted\\n' ${n.iface} "$m" ${n.bridge} "$m"; ip link set dev "$m" down; ip link del dev "$m"`,
     'fi',
@@ -143,7 +146,7 @@ export function releasePortScript(n: NetworkNames, first?: string): string {
  */
 export function dropReleasedBridgeScript(n: NetworkNames): string {
   return [
-    sh`if [ -n "$m" ] && [ "$m" != ${n.bridge} ] && [ -n "$(ip -o link show dev "$m" type bridge 2>/dev/null)" ] && [ -z "$(ip -o link show master "$m" 2>/dev/null)" ]; then`,
+    `if ${otherBridge(n)} && [ -z "$(ip -o link show master "$m" 2>/dev/null)" ]; then`,
     `  ip link del dev "$m" 2>/dev/null && printf 'hvmctl: %s, recreated empty by NetworkManager, deleted again\\n' "$m"`,
     'fi',
     'true',

@@ -230,11 +230,12 @@ export function confirmed(c: Confirmation, method: NetworkMethod, paths: readonl
   // 'none': no rollback was armed any more when the confirmation ran (its pid file gone, /run
   // cleared, say), so there was nothing to disarm and nothing will put the old files back.
   const none = c.rollback === 'none';
+  const rollback = none ? 'no rollback was armed any more (its pid file was gone)' : 'rollback disarmed';
   if (c.restart.state === 'done' && c.restart.code !== 0) {
-    const after = none ? 'no rollback was armed any more (its pid file was gone), so nothing puts the previous network files back' : 'rollback disarmed';
+    const after = none ? `${rollback}, so nothing puts the previous network files back` : rollback;
     return { status: 'failed', reason: `network restart (${method.tool}) exited ${c.restart.code}${log}; host still reachable, ${after}; check its network` };
   }
-  return { status: 'changed', reason: `network restarted (${method.tool}); reachable over a new connection, ${none ? 'no rollback was armed any more (its pid file was gone)' : 'rollback disarmed'}` };
+  return { status: 'changed', reason: `network restarted (${method.tool}); reachable over a new connection, ${rollback}` };
 }
 
 export const networkRestartHandler: Handler = {
