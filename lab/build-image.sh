@@ -14,8 +14,8 @@
 # The hosts see the repository read-only at /var/local/hvmlab-apt (bound by
 # lab/supervise.sh) and their /etc/apt/sources.list points there only.
 # Inputs (environment): OUT (a new, empty directory), PACKAGES (the repo's
-# packages, space separated), KVM_GID (the group id of this machine's
-# /dev/kvm, so the hosts' `kvm` group can open it; empty without /dev/kvm).
+# packages, space separated). The hypervisors' /dev/kvm is the lab's own node,
+# made by lab up for the image's kvm group (lab/up.ts, kvmNode).
 set -euo pipefail
 : "${OUT:?}" "${PACKAGES:?}"
 export LC_ALL=C.UTF-8
@@ -69,10 +69,6 @@ chroot "$rootfs" systemctl mask -q console-getty.service getty@tty1.service
 # ../shared/LAB-NOTES.md): nfs-common's rpc_pipefs mount, pulled in by the NFS
 # packages apply installs, could only fail at every boot.
 chroot "$rootfs" systemctl mask -q run-rpc_pipefs.mount
-# The image's kvm group owns this machine's /dev/kvm (bound into hypervisors).
-if [[ -n ${KVM_GID:-} ]] && [[ $(chroot "$rootfs" getent group kvm | cut -d: -f3) != "$KVM_GID" ]]; then
-  chroot "$rootfs" groupmod -g "$KVM_GID" kvm
-fi
 
 # The lab's "hardware", not the server's software: each host's own view of
 # its CPU and memory (lxcfs, mounted by lab up and bound at /var/lib/lxcfs),

@@ -17,6 +17,8 @@ import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 export { LAB_BRIDGE, LAB_DIR, LAB_STATE } from '../src/connector/route-guard.ts';
 /** The directory every lab hypervisor sees at nfs.locks.dir (on the lab's tmpfs: gone with the lab). */
 export const LAB_LOCKSPACE = `${LAB_DIR}/lockspace`;
+/** The hypervisors' /dev/kvm: the lab's own node for this machine's KVM device (lab up, kvmNode). */
+export const LAB_KVM = `${LAB_DIR}/kvm`;
 /** lxcfs's mount point; hosts see it read-only at /var/lib/lxcfs. */
 export const LXCFS_DIR = `${LAB_DIR}/lxcfs`;
 export const CGROUP_ROOT = '/sys/fs/cgroup';

@@ -9,7 +9,7 @@
 // answers → pin the host keys → state.json.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Inventory } from '../src/inventory/types.ts';
 import { repoPath } from '../src/paths.ts';
@@ -25,7 +25,7 @@ import { waitHostsReady } from './ready.ts';
 import type { LabState } from './lab-record.ts';
 import { writeLabState } from './lab-record.ts';
 import type { LabHost, LabTopology } from './topology.ts';
-import { CGROUP_PARENT, CGROUP_ROOT, hostCgroups, LAB_BRIDGE, LAB_CPU_SHARES, LAB_DIR, LAB_LOCKSPACE, labTopology, LXCFS_DIR } from './topology.ts';
+import { CGROUP_PARENT, CGROUP_ROOT, hostCgroups, LAB_BRIDGE, LAB_CPU_SHARES, LAB_DIR, LAB_KVM, LAB_LOCKSPACE, labTopology, LXCFS_DIR } from './topology.ts';
 
 const READY_TIMEOUT_MS = 90_000;
 
@@ -79,6 +79,7 @@ export async function labUp(inv: Inventory, options: UpOptions): Promise<LabStat
     mustLocal(['mount', '-t', 'tmpfs', '-o', 'mode=0700', 'hvmlab-state', LAB_DIR]);
     // 0755: it also stands in for the NFS mount QEMU (user libvirt-qemu) opens file disks on; the leases are in its files/ (0700).
     mkdirSync(LAB_LOCKSPACE, { mode: 0o755 });
+    if (accel === 'kvm') say(`kvm: ${kvmNode(image.rootfs)}`);
     mustLocal(['ip', 'link', 'add', topo.bridge, 'type', 'bridge']);
     mustLocal(['sysctl', '-qw', `net.ipv4.conf.${topo.bridge}.forwarding=0`]);
     mustLocal(['sysctl', '-qw', `net.ipv6.conf.${topo.bridge}.forwarding=0`]);
@@ -229,6 +230,42 @@ export function installerInterfaces(host: Pick<LabHost, 'interface' | 'address'>
 }
 
 /** The host's copy-on-write layer over the image, with what an installer leaves: name, address on the NIC, host keys, root's key. */
+/**
+ * The hypervisors' /dev/kvm: a node of the lab's own, on its tmpfs, for this
+ * machine's KVM device, owned by the image's kvm group with mode 0660, so
+ * QEMU (user libvirt-qemu, in group kvm) opens it as on a Debian server. This
+ * machine's /dev/kvm is left as it is: it may be root's only (0600, no udev
+ * rule gave it to a kvm group), and the lab changes nothing outside its own.
+ */
+function kvmNode(rootfs: string): string {
+  const dev = statSync('/dev/kvm', { bigint: true });
+  if (!dev.isCharacterDevice()) throw new LabError('E_LAB_NO_KVM', '/dev/kvm is not a character device', { hint: 'use --tcg for guests in software emulation' });
+  const groupFile = path.join(rootfs, 'etc', 'group');
+  const gid = groupId(readFileSync(groupFile, 'utf8'), 'kvm');
+  if (gid === undefined) throw new LabError('E_LAB_IMAGE', `${groupFile}: the image has no kvm group`, { hint: 'remove /var/cache/hvmctl-lab so lab up builds the image again' });
+  const { major, minor } = deviceNumbers(dev.rdev);
+  mustLocal(['mknod', '-m', '0660', LAB_KVM, 'c', String(major), String(minor)]);
+  chownSync(LAB_KVM, 0, gid);
+  return `${LAB_KVM} (device ${major}:${minor}, group kvm ${gid}, 0660) is each hypervisor's /dev/kvm`;
+}
+
+/** Pure: the numeric id of group `name` in the text of an /etc/group file. */
+export function groupId(groupFile: string, name: string): number | undefined {
+  for (const line of groupFile.split('\n')) {
+    const [group, , id] = line.split(':');
+    if (group === name && id !== undefined && /^\d+$/.test(id)) return Number(id);
+  }
+  return undefined;
+}
+
+/** Pure: a device number's major and minor, as glibc's major() and minor() split it. */
+export function deviceNumbers(rdev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n)),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n)),
+  };
+}
+
 function prepareHost(host: LabHost, topo: LabTopology, rootfs: string, pubkey: string, sshdOnly: boolean): void {
   const root = path.join(host.dir, 'root');
   for (const d of ['upper', 'work', 'root', 'data']) mkdirSync(path.join(host.dir, d), { recursive: true });
@@ -286,7 +323,7 @@ export function nspawnArgv(host: LabHost, inv: Pick<Inventory, 'nfs'>, repo: str
     return [...argv, '--as-pid2', '/bin/sh', '-c', SSHD_ONLY_START];
   }
   argv.push(`--bind-ro=${LXCFS_DIR}:/var/lib/lxcfs`);
-  if (host.role === 'hypervisor' && o.accel === 'kvm') argv.push('--bind=/dev/kvm');
+  if (host.role === 'hypervisor' && o.accel === 'kvm') argv.push(`--bind=${LAB_KVM}:/dev/kvm`);
   // The disk lockspace (nfs.locks.dir): on a real cluster an NFS mount every hypervisor
   // shares. This kernel has no NFS client, so the lab binds one directory of its own into
   // every hypervisor instead: the same inode, so virtlockd's fcntl locks meet as over NFS.
