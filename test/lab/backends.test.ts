@@ -13,7 +13,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IFUPDOWN_CHECK, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
 import { ownNetworkFiles } from '../../tasks/facts/own-network-files.ts';
-import { ROLLBACK_PID, UNDO_DIR } from '../../tasks/ops/network-restart.ts';
+import { networkMethod, NM_CHECKPOINT, ROLLBACK_PID, ROLLBACK_SECONDS, UNDO_DIR } from '../../tasks/ops/network-restart.ts';
 import { eventually, labExec, labSsh, labUnavailableReason, mustLabExec, parseJsonOutput, repoRoot, runHvmctl, type Ran } from './support.ts';
 
 const skip = labUnavailableReason();
@@ -230,6 +230,67 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(plan.code, plan.stdout + plan.stderr).toBe(0);
       process.stderr.write(`networkmanager: a wrong port on a NetworkManager host rolled back, previous keyfiles ${seconds.toFixed(1)} s after apply started (bound ${bound} s)\n`);
     }, 400_000);
+
+    it.runIf(backend === 'networkmanager')("with hvmctl's rollback gone and no confirmation, NetworkManager's own checkpoint brings a cut-off host back by itself within the bound", async () => {
+      // The restart's own script for a host already on NetworkManager, run on the host with no
+      // detached rollback armed (as if it had been killed) and never confirmed: what is left is the
+      // checkpoint it creates, which NetworkManager rolls back by itself after ROLLBACK_SECONDS.
+      // on NetworkManager first (a no-op after the tests before it; a switch when it runs alone)
+      const start = runHvmctl(['apply', '-i', inventory(backend), '--limit', host, '--json'], { timeoutMs: 600_000 });
+      expect(start.code, start.stdout.slice(-3000) + start.stderr).toBe(0);
+      const method = networkMethod('networkmanager', { bridge: 'br0', iface: 'eth0' }, { nmcli: 'nmcli', busctl: 'busctl', systemd: true, networkService: false });
+      expect(method?.restart).toContain('CheckpointCreate');
+      const keyfile = filesOf.networkmanager[0]!;
+      const checkpoints = () => mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim();
+      expect(checkpoints()).toBe('ao 0');
+      expect(labExec(host, `test ! -e ${ROLLBACK_PID}`).code, 'a rollback is armed').toBe(0);
+      const since = mustLabExec(host, 'date +%s').trim();
+      // the cut: br0 moved to an address off the lab's subnet (TEST-NET-1; nothing there answers)
+      const cut = `-e 's#^address1=${address}/26$#address1=192.0.2.12/24#' -e 's#^gateway=172\\.21\\.3\\.1$#gateway=192.0.2.1#'`;
+      const uncut = `-e 's#^address1=192\\.0\\.2\\.12/24$#address1=${address}/26#' -e 's#^gateway=192\\.0\\.2\\.1$#gateway=172.21.3.1#'`;
+      mustLabExec(host, `sed -i ${cut} ${keyfile} && grep -qx 'address1=192.0.2.12/24' ${keyfile} && grep -qx 'gateway=192.0.2.1' ${keyfile}`);
+      try {
+        const t0 = Date.now();
+        const r = labExec(host, method!.restart, { timeoutMs: 60_000 });
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(bridge().address, 'the change took effect').toBe('192.0.2.12/24');
+        expect(sshWorks(), 'the operator is cut off').toBe(false);
+        expect(checkpoints()).toMatch(/^ao 1 "\/org\/freedesktop\/NetworkManager\/Checkpoint\/\d+"$/);
+        const back = await eventually(() => sshWorks(), (ROLLBACK_SECONDS + 30) * 1000);
+        const seconds = (Date.now() - t0) / 1000;
+        expect(back, `kvmnode3 not reachable again ${seconds.toFixed(0)} s after the restart (bound ${ROLLBACK_SECONDS} s)`).toBe(true);
+        expect(bridge()).toEqual({ address: `${address}/26`, ports: ['eth0'] });
+        expect(mustLabExec(host, 'ip -4 route show default')).toMatch(/^default via 172\.21\.3\.1 dev br0/m);
+        expect(checkpoints()).toBe('ao 0');
+        // NetworkManager wrote the profile it rolled back to into the keyfile too (in its own
+        // format): the next boot brings up the previous address, not the one that cut it off
+        const written = mustLabExec(host, `cat ${keyfile}`);
+        expect(written).toMatch(new RegExp(`^address1=${address.replaceAll('.', '\\.')}/26(,172\\.21\\.3\\.1)?$`, 'm'));
+        expect(written).not.toMatch(/192\.0\.2\./);
+        // NetworkManager's journal names who brought it back: its own rollback of the checkpoint
+        // the restart created (a rollback on expiry is no D-Bus call, so it is logged but not audited)
+        const log = mustLabExec(host, `journalctl -u NetworkManager --since @${since} --no-pager -o cat`);
+        const created = /\[(\d+\.\d+)\] audit: op="checkpoint-create" arg="([^"]+)"/.exec(log);
+        expect(created, log.slice(-3000)).not.toBeNull();
+        const rolled = new RegExp(`\\[(\\d+\\.\\d+)\\] checkpoint\\[0x[0-9a-f]+\\]: rollback of ${created![2]}$`, 'm').exec(log);
+        expect(rolled, log.slice(-3000)).not.toBeNull();
+        expect(log).not.toMatch(/op="checkpoint-(destroy|rollback)"/);
+        const after = Number(rolled![1]) - Number(created![1]);
+        expect(after, 'NetworkManager rolled back before the checkpoint expired').toBeGreaterThanOrEqual(ROLLBACK_SECONDS - 1);
+        process.stderr.write(`networkmanager: with no rollback and no confirmation, NetworkManager rolled its checkpoint back ${after.toFixed(1)} s after creating it; kvmnode3 answered again ${seconds.toFixed(1)} s after the restart started (bound ${ROLLBACK_SECONDS} s)\n`);
+      } finally {
+        // the path of the expired checkpoint forgotten; the cut undone if NetworkManager did not
+        labExec(host, `rm -f ${NM_CHECKPOINT}; if grep -q '^address1=192\\.0\\.2\\.' ${keyfile}; then sed -i ${uncut} ${keyfile}; nmcli connection reload; nmcli connection up id br0; fi`);
+      }
+      expect(sshWorks()).toBe(true);
+      configuredBy.networkmanager();
+      // apply puts its own rendering back (NetworkManager's has the same settings); plan is then clean
+      const again = runHvmctl(['apply', '-i', inventory(backend), '--limit', host, '--json'], { timeoutMs: 300_000 });
+      expect(again.code, again.stdout.slice(-3000) + again.stderr).toBe(0);
+      expect(results(again).find((x) => x.host === host && x.task === 'network files')?.reason).toContain(`update ${keyfile}`);
+      const plan = runHvmctl(['plan', '-i', inventory(backend), '--limit', host]);
+      expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    }, 300_000);
 
     it(`after a reboot ${backend} brings the bridge up again by itself; plan exits 0`, () => {
       const r = runHvmctl(['lab', 'reboot', host], { timeoutMs: 400_000 });
