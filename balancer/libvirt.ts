@@ -30,14 +30,18 @@ export interface Libvirt {
   abortJob(host: string, vm: string): Promise<void>;
   resume(host: string, vm: string): Promise<void>;
   /** Stops a (stale, not running) copy. */
-  destroy(host: string, vm: string): Promise<void>;
+  /** Stops the domain there; 'absent' when the host has no such domain (nothing to stop). */
+  destroy(host: string, vm: string): Promise<'stopped' | 'absent'>;
   /** Whether a job (an outgoing or incoming migration) is still active on the domain there. */
   jobActive(host: string, vm: string): Promise<boolean>;
   /** Whether the domain there has a persistent definition (undefined: not defined there). */
   persistent(host: string, vm: string): Promise<boolean | undefined>;
-  /** Removes an inactive definition (never its storage). */
-  undefine(host: string, vm: string): Promise<void>;
+  /** Removes an inactive definition (never its storage); 'absent' when the host has no such domain (a restarted libvirtd drops the definition an incoming migration left). */
+  undefine(host: string, vm: string): Promise<'removed' | 'absent'>;
 }
+
+/** What virsh says of a domain the host does not have (captured: test/fixtures/captured/migration/*-absent.stderr). */
+const NO_DOMAIN = /failed to get domain|Domain not found/i;
 
 export class LibvirtError extends HvmError {
   constructor(host: string, what: string, result: ProcessResult) {
@@ -113,11 +117,14 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
       check(host, `resume ${vm}`, await virsh(host, ['resume', vm]));
     },
     async destroy(host, vm) {
-      check(host, `destroy ${vm}`, await virsh(host, ['destroy', vm]));
+      const result = await virsh(host, ['destroy', vm]);
+      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return 'absent';
+      check(host, `destroy ${vm}`, result);
+      return 'stopped';
     },
     async jobActive(host, vm) {
       const result = await virsh(host, ['domjobinfo', vm], Math.min(timeoutMs, 10_000));
-      if (result.code !== 0 && /failed to get domain|Domain not found/i.test(result.stderr)) return false;
+      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return false;
       // A migration's Perform phase can hold the domain's job lock for longer than a
       // query waits, and the destination of a migration refuses job statistics: both
       // mean a job is active (captured: test/fixtures/captured/migration/).
@@ -127,11 +134,14 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     },
     async persistent(host, vm) {
       const result = await virsh(host, ['dominfo', vm]);
-      if (result.code !== 0 && /failed to get domain|Domain not found/i.test(result.stderr)) return undefined;
+      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return undefined;
       return /^Persistent:\s+yes\s*$/m.test(check(host, `dominfo ${vm}`, result));
     },
     async undefine(host, vm) {
-      check(host, `undefine ${vm}`, await virsh(host, ['undefine', vm]));
+      const result = await virsh(host, ['undefine', vm]);
+      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return 'absent';
+      check(host, `undefine ${vm}`, result);
+      return 'removed';
     },
   };
 }

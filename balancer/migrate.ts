@@ -202,9 +202,10 @@ export function createLiveExecutor(options: LiveExecutorOptions): MigrationExecu
           ? `virsh reported success but ${m.vm} is ${describeCopy(ends.src)} on ${m.from} and ${describeCopy(ends.dst)} on ${to}`
           : (outcome.error ?? 'failed');
         const repair: string[] = [];
-        const doing = async (what: string, action: () => Promise<void>): Promise<boolean> =>
+        /** Runs one repair and records it; `absent` is recorded instead when the domain was gone already (nothing to do). */
+        const doing = async (what: string, action: () => Promise<unknown>, absent?: string): Promise<boolean> =>
           action().then(
-            () => (repair.push(what), true),
+            (r) => (repair.push(r === 'absent' && absent !== undefined ? absent : what), true),
             (e: unknown) => (repair.push(`${what} FAILED: ${errorText(e)}`), false),
           );
 
@@ -212,9 +213,9 @@ export function createLiveExecutor(options: LiveExecutorOptions): MigrationExecu
           if (verdict.destroySource) {
             // A paused source whose destination runs is stale: its memory is older than
             // the disk. Destroy it and drop its definition (the migration's --undefinesource).
-            if (await doing(`stopped the stale paused copy on ${m.from}`, () => libvirt.destroy(m.from, m.vm))) {
+            if (await doing(`stopped the stale paused copy on ${m.from}`, () => libvirt.destroy(m.from, m.vm), `the stale copy on ${m.from} was gone already`)) {
               if ((await libvirt.persistent(m.from, m.vm).catch(() => undefined)) && (await libvirt.persistent(to, m.vm).catch(() => undefined))) {
-                await doing(`removed its definition on ${m.from}`, () => libvirt.undefine(m.from, m.vm));
+                await doing(`removed its definition on ${m.from}`, () => libvirt.undefine(m.from, m.vm), `its definition on ${m.from} was gone already`);
               }
             }
           }
@@ -235,8 +236,10 @@ export function createLiveExecutor(options: LiveExecutorOptions): MigrationExecu
           return result(false, verdict.host, { alert: verdict.alert });
         }
         // Stayed: the destination never ran. Clear what it left, then resume the source if it is paused.
-        if (verdict.destroyDestination) await doing(`stopped the incoming copy on ${to}, which never ran`, () => libvirt.destroy(to, m.vm));
-        if (verdict.undefineDestination) await doing(`removed the inactive definition the migration left on ${to}`, () => libvirt.undefine(to, m.vm));
+        if (verdict.destroyDestination) await doing(`stopped the incoming copy on ${to}, which never ran`, () => libvirt.destroy(to, m.vm), `the incoming copy on ${to} was gone already`);
+        if (verdict.undefineDestination) {
+          await doing(`removed the inactive definition the migration left on ${to}`, () => libvirt.undefine(to, m.vm), `the inactive definition the migration left on ${to} was gone already`);
+        }
         let running = true;
         if (verdict.resumeSource) running = await doing(`resumed ${m.vm} on ${m.from}`, () => libvirt.resume(m.from, m.vm));
         const note = verdict.note ? `; ${verdict.note}` : '';

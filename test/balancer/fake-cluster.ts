@@ -170,23 +170,27 @@ export class FakeCluster implements Libvirt, HostFiles {
     const d = this.reach(host).domains.get(vm);
     return d === undefined ? undefined : d.persistent !== false;
   }
-  async undefine(host: string, vm: string): Promise<void> {
+  async undefine(host: string, vm: string): Promise<'removed' | 'absent'> {
     this.calls.push(`undefine ${host} ${vm}`);
     const h = this.reach(host);
     const d = h.domains.get(vm);
-    if (d && d.state === 5) h.domains.delete(vm);
-    else if (d) throw new Error(`${vm} is active on ${host}`);
+    if (d === undefined) return 'absent';
+    if (d.state !== 5) throw new Error(`${vm} is active on ${host}`);
+    h.domains.delete(vm);
+    return 'removed';
   }
   async resume(host: string, vm: string): Promise<void> {
     this.calls.push(`resume ${host} ${vm}`);
     const d = this.reach(host).domains.get(vm);
     if (d) Object.assign(d, { state: 1, reason: 1 });
   }
-  async destroy(host: string, vm: string): Promise<void> {
+  async destroy(host: string, vm: string): Promise<'stopped' | 'absent'> {
     this.calls.push(`destroy ${host} ${vm}`);
     const d = this.reach(host).domains.get(vm);
-    if (d && d.persistent === false) this.host(host).domains.delete(vm);
-    else if (d) Object.assign(d, { state: 5, reason: 1 });
+    if (d === undefined) return 'absent';
+    if (d.persistent === false) this.host(host).domains.delete(vm);
+    else Object.assign(d, { state: 5, reason: 1 });
+    return 'stopped';
   }
 }
 

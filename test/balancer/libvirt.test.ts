@@ -36,6 +36,21 @@ describe('job information (virsh domjobinfo, captured during a held migration)',
   });
 });
 
+describe('repairs of a domain the host does not have (virsh undefine and destroy, captured)', () => {
+  const answer = (r: Partial<ProcessResult>) => createVirshLibvirt({ self: 'kvmnode1', hosts, exec: recorder(() => r).exec });
+  it("says 'absent' instead of failing: there was nothing to remove or stop", async () => {
+    expect(await answer({ code: 1, stdout: '\n', stderr: captured('undefine-absent.stderr') }).undefine('kvmnode2', 'server2')).toBe('absent');
+    expect(await answer({ code: 1, stdout: '\n', stderr: captured('destroy-absent.stderr') }).destroy('kvmnode2', 'server2')).toBe('absent');
+    expect(await answer({}).undefine('kvmnode2', 'server2')).toBe('removed');
+    expect(await answer({}).destroy('kvmnode2', 'server2')).toBe('stopped');
+  });
+  it('any other failure still throws, naming the host and what virsh said', async () => {
+    const active = "error: Failed to undefine domain 'server2'\nerror: Requested operation is not valid: cannot undefine transient domain";
+    await expect(answer({ code: 1, stderr: active }).undefine('kvmnode2', 'server2')).rejects.toThrow(/kvmnode2: virsh undefine server2 failed: error: Requested operation is not valid/);
+    await expect(answer({ code: 1, stderr: 'error: Requested operation is not valid: domain is not running' }).destroy('kvmnode2', 'server2')).rejects.toThrow(LibvirtError);
+  });
+});
+
 describe('virsh libvirt adapter', () => {
   it("reaches another hypervisor's libvirt on the port its sshd listens on (the URI's {port}; 22 when the file does not say)", async () => {
     const { exec, calls } = recorder(() => ({ stdout: fixture('virsh-domstats-1.txt') }));

@@ -118,6 +118,26 @@ describe('recovery after a failed migration decides from both ends', () => {
     expect(c.runningOn('server2')).toEqual(['kvmnode3']);
   });
 
+  it("a definition the migration left that is gone when the repair comes (the destination's libvirtd restarted) is no failed repair", async () => {
+    const c = seedCluster();
+    c.script = (vm, from, to) => {
+      if (to !== 'kvmnode2') return 'ok';
+      // the Finish step defined it on kvmnode2 (inactive); the source runs on
+      c.host(to).domains.set(vm, { ...c.host(from).domains.get(vm)!, state: 5, reason: 1, persistent: true });
+      return 'fail';
+    };
+    const undefine = c.undefine.bind(c);
+    c.undefine = async (host, vm) => {
+      c.host(host).domains.delete(vm); // libvirtd dropped it after the verdict read it
+      return undefine(host, vm);
+    };
+    const r = await live(c).execute(move, { home: 'kvmnode1' });
+    expect(r.attempts[0]).toMatchObject({ to: 'kvmnode2', ok: false, repair: 'the inactive definition the migration left on kvmnode2 was gone already' });
+    expect(r).toMatchObject({ ok: true, host: 'kvmnode3' });
+    expect(c.runningOn('server2')).toEqual(['kvmnode3']);
+    expect(c.host('kvmnode2').domains.has('server2')).toBe(false);
+  });
+
   it('source paused and the destination has nothing: it never ran there, so the source is resumed', async () => {
     const c = seedCluster();
     c.script = (_vm, _from, to) => (to === 'kvmnode2' ? 'fail-paused' : 'ok');
