@@ -29,8 +29,7 @@ export interface Libvirt {
   migrate(vm: string, from: string, to: string, timeoutMs: number): Promise<MigrateOutcome>;
   abortJob(host: string, vm: string): Promise<void>;
   resume(host: string, vm: string): Promise<void>;
-  /** Stops a (stale, not running) copy. */
-  /** Stops the domain there; 'absent' when the host has no such domain (nothing to stop). */
+  /** Stops a (stale, not running) copy; 'absent' when the host has no such domain (nothing to stop). */
   destroy(host: string, vm: string): Promise<'stopped' | 'absent'>;
   /** Whether a job (an outgoing or incoming migration) is still active on the domain there. */
   jobActive(host: string, vm: string): Promise<boolean>;
@@ -40,8 +39,8 @@ export interface Libvirt {
   undefine(host: string, vm: string): Promise<'removed' | 'absent'>;
 }
 
-/** What virsh says of a domain the host does not have (captured: test/fixtures/captured/migration/*-absent.stderr). */
-const NO_DOMAIN = /failed to get domain|Domain not found/i;
+/** virsh failed because the host has no such domain (its words captured: test/fixtures/captured/migration/*-absent.stderr). */
+const noDomain = (result: ProcessResult): boolean => result.code !== 0 && /failed to get domain|Domain not found/i.test(result.stderr);
 
 export class LibvirtError extends HvmError {
   constructor(host: string, what: string, result: ProcessResult) {
@@ -118,13 +117,13 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     },
     async destroy(host, vm) {
       const result = await virsh(host, ['destroy', vm]);
-      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return 'absent';
+      if (noDomain(result)) return 'absent';
       check(host, `destroy ${vm}`, result);
       return 'stopped';
     },
     async jobActive(host, vm) {
       const result = await virsh(host, ['domjobinfo', vm], Math.min(timeoutMs, 10_000));
-      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return false;
+      if (noDomain(result)) return false;
       // A migration's Perform phase can hold the domain's job lock for longer than a
       // query waits, and the destination of a migration refuses job statistics: both
       // mean a job is active (captured: test/fixtures/captured/migration/).
@@ -134,12 +133,12 @@ export function createVirshLibvirt(options: VirshOptions): Libvirt {
     },
     async persistent(host, vm) {
       const result = await virsh(host, ['dominfo', vm]);
-      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return undefined;
+      if (noDomain(result)) return undefined;
       return /^Persistent:\s+yes\s*$/m.test(check(host, `dominfo ${vm}`, result));
     },
     async undefine(host, vm) {
       const result = await virsh(host, ['undefine', vm]);
-      if (result.code !== 0 && NO_DOMAIN.test(result.stderr)) return 'absent';
+      if (noDomain(result)) return 'absent';
       check(host, `undefine ${vm}`, result);
       return 'removed';
     },

@@ -42,6 +42,9 @@ const rolledBack = () => labExec(host, `test ! -e ${UNDO_DIR} && test ! -e ${ROL
 
 const sshWorks = () => labSsh(host, 'true', { timeoutMs: 10_000 }).code === 0;
 
+/** NetworkManager's checkpoints on the host, as busctl prints the property (`ao 0`: none). */
+const checkpoints = () => mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim();
+
 interface Row {
   host: string;
   task: string;
@@ -194,7 +197,6 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
 
     it.runIf(backend === 'networkmanager')('on a host already on NetworkManager, a change goes through its checkpoint, which the confirmation destroys', () => {
       const since = mustLabExec(host, 'date +%s').trim();
-      const checkpoints = () => mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim();
       for (const gateway of ['172.21.3.2', '172.21.3.1']) {
         const r = runHvmctl(['apply', '-i', inventory(backend, 'eth0', gateway), '--limit', host, '--json'], { timeoutMs: 300_000 });
         expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);
@@ -224,7 +226,7 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       const seconds = (Date.now() - t0) / 1000;
       expect(back, `kvmnode3 not back on its previous keyfiles ${seconds.toFixed(0)} s after apply started`).toBe(true);
       expect(sshWorks()).toBe(true);
-      expect(mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim()).toBe('ao 0');
+      expect(checkpoints()).toBe('ao 0');
       configuredBy.networkmanager();
       const plan = runHvmctl(['plan', '-i', inventory(backend), '--limit', host]);
       expect(plan.code, plan.stdout + plan.stderr).toBe(0);
@@ -232,16 +234,15 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
     }, 400_000);
 
     it.runIf(backend === 'networkmanager')("with hvmctl's rollback gone and no confirmation, NetworkManager's own checkpoint brings a cut-off host back by itself within the bound", async () => {
-      // The restart's own script for a host already on NetworkManager, run on the host with no
-      // detached rollback armed (as if it had been killed) and never confirmed: what is left is the
-      // checkpoint it creates, which NetworkManager rolls back by itself after ROLLBACK_SECONDS.
       // on NetworkManager first (a no-op after the tests before it; a switch when it runs alone)
       const start = runHvmctl(['apply', '-i', inventory(backend), '--limit', host, '--json'], { timeoutMs: 600_000 });
       expect(start.code, start.stdout.slice(-3000) + start.stderr).toBe(0);
+      // The restart's own script for a host already on NetworkManager, run on the host with no
+      // detached rollback armed (as if it had been killed) and never confirmed: what is left is the
+      // checkpoint it creates, which NetworkManager rolls back by itself after ROLLBACK_SECONDS.
       const method = networkMethod('networkmanager', { bridge: 'br0', iface: 'eth0' }, { nmcli: 'nmcli', busctl: 'busctl', systemd: true, networkService: false });
       expect(method?.restart).toContain('CheckpointCreate');
       const keyfile = filesOf.networkmanager[0]!;
-      const checkpoints = () => mustLabExec(host, 'busctl get-property org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Checkpoints').trim();
       expect(checkpoints()).toBe('ao 0');
       expect(labExec(host, `test ! -e ${ROLLBACK_PID}`).code, 'a rollback is armed').toBe(0);
       const since = mustLabExec(host, 'date +%s').trim();
