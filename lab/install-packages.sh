@@ -6,8 +6,9 @@
 # CPU and memory through lxcfs. libvirt, QEMU, ganesha and iptables are also
 # needed here: unit tests run some tasks for real in a private namespace of
 # this machine (test/ops/sandbox); netplan.io checks the netplan backend's files
-# (test/render/network-files.test.ts). Installs only what is missing, so a second
-# run takes a second.
+# (test/render/network-files.test.ts); chromium-headless-shell (with a font)
+# renders the replay's HTML reports (test/balancer/sim/report-browser.test.ts).
+# Installs only what is missing, so a second run takes a second.
 set -euo pipefail
 packages=(
   systemd-container mmdebstrap lxcfs dpkg-dev
@@ -18,6 +19,7 @@ packages=(
   sysstat iproute2 bridge-utils iptables nftables cron procps util-linux
   libxml2-utils
   netplan.io
+  chromium-headless-shell fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -4,12 +4,11 @@ import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { ReplayOutput } from './output.ts';
 import { mfpedConfig, thrMmtConfig } from './config.ts';
-import { INTERVAL } from './model.ts';
 import { knownDay, REFERENCES, type Reference } from './reference.ts';
 import { htmlReport } from './report.ts';
 import { simulate } from './simulate.ts';
 import type { ReplayConfig } from './strategies.ts';
-import { deviation, metricsTable, predictionText } from './table.ts';
+import { activeAfterFirstHour, deviation, metricsTable, predictionText } from './table.ts';
 import { consolidationTargets, targetsText, type Yardstick } from './targets.ts';
 import { loadTrace, type Trace } from './trace.ts';
 
@@ -46,7 +45,7 @@ export async function runCloudsim(run: CloudsimRun, io: ReplayOutput): Promise<n
   const yardstick: Yardstick | undefined = mfped?.slav === undefined ? undefined : { source: `${mfped.source ?? 'CloudSim'} MFPED`, energyKWh: mfped.energyKWh, migrations: mfped.migrations, slav: mfped.slav };
   const targets = config.strategy === 'consolidate' && yardstick ? consolidationTargets(m, yardstick) : undefined;
   const bound = { kWh: result.lowerBoundKWh, ratio: m.energyKWh / result.lowerBoundKWh };
-  if (run.report) await writeFile(run.report, htmlReport(`${day ?? basename(dir)}: ${label} on CloudSim's ${hosts}-host model`, result, table, refs));
+  if (run.report) await writeFile(run.report, htmlReport(`${day ?? basename(dir)}: ${label} on CloudSim's ${hosts}-host model`, result, table, refs, targets && yardstick ? { targets: { rows: targets, yardstick } } : {}));
   if (run.json) {
     const { strategy, settings, ...common } = config;
     io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, prediction: result.prediction, lowerBound: bound, targets, references: refs }, null, 2));
@@ -56,8 +55,7 @@ export async function runCloudsim(run: CloudsimRun, io: ReplayOutput): Promise<n
   io.out(table);
   io.out(`physical lower bound ${bound.kWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host, at 100 %); ${label}: ${bound.ratio.toFixed(2)} × the bound`);
   io.out(`prediction against reality: ${predictionText(result.prediction)}`);
-  const later = result.series.activeHosts.slice(3600 / INTERVAL);
-  io.out(`active hosts after the first hour: ${(later.reduce((a, b) => a + b, 0) / Math.max(1, later.length)).toFixed(1)} on average`);
+  io.out(`active hosts after the first hour: ${activeAfterFirstHour(result.series.activeHosts).toFixed(1)} on average`);
   const own = { 'thr-mmt': 'THR-MMT-0.8', mfped: 'MFPED' }[config.strategy as string];
   const ref = published.find((r) => r.policy === own);
   if (ref) {

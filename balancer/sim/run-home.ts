@@ -35,7 +35,7 @@ export async function runHomeScenario(run: HomeRun, io: ReplayOutput): Promise<n
   const mine = rows[0] as { label: string; replay: HomeReplay };
   const table = homeTable(rows);
   const scenario = { vms: s.vms.length, capacityMips: Math.round(s.capacity), peakShare: s.peakShare, overload: OVERLOAD, stepS: s.step, runs: s.runs };
-  if (run.report) await writeFile(run.report, homeReport(`Home scenario, ${day}: ${run.config.strategy}`, s, mine.replay, table));
+  if (run.report) await writeFile(run.report, homeReport(`${day}: ${run.config.strategy} on one overloaded home and two helpers`, s, mine.replay, table));
   if (run.json) {
     const { strategy, settings, ...common } = run.config;
     const references = rows.slice(1).map((r) => ({ label: r.label, metrics: r.replay.metrics }));

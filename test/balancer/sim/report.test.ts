@@ -28,7 +28,18 @@ describe('report plots', () => {
 });
 
 describe('report text', () => {
-  it("a strategy's settings read as words that wrap (headless Chromium showed the JSON running off the page)", () => {
-    expect(settingsText({ high: 0.9, low: 0.4, cooldown: 3600, helpers: ['helper1', 'helper2'], pinned: [] })).toBe('high 0.9, low 0.4, cooldown 3600, helpers helper1 helper2, pinned none');
+  it("a strategy's settings read as words that wrap (headless Chromium showed the JSON running off the page), in units", () => {
+    const text = settingsText({ high: 0.9, low: 0.4, cooldown: 3600, helpers: ['helper1', 'helper2'], pinned: [] });
+    // a no-break space holds each number to its unit
+    expect(text.replace(/\u00a0/g, '_')).toBe('high 90_%, low 40_%, cooldown 1_h, helpers helper1 helper2, pinned none');
+  });
+  it.each([
+    [{ cooldown: 600, cooldownMemory: 86400, history: 3600 }, 'cooldown 10 min, cooldownMemory 24 h, history 1 h'],
+    [{ cooldown: 90 }, 'cooldown 90 s'],
+    [{ overloadWindow: 1, calmWindow: 3 }, 'overloadWindow 1 measurement, calmWindow 3 measurements'],
+    [{ safety: 1.2, fallback: 0.7, intervalS: 300, target: 0.6 }, 'safety × 1.2, fallback 70 %, intervalS 5 min, target 60 %'],
+    [{ threshold: 0.8, home: 'home' }, 'threshold 80 %, home home'],
+  ])('%o reads as %s', (settings, want) => {
+    expect(settingsText(settings).replace(/\u00a0/g, ' ')).toBe(want);
   });
 });
