@@ -28,10 +28,13 @@ export function consolidationTargets(m: Metrics, y: Yardstick): Target[] {
   return rows.map((r) => ({ ...r, met: r.value <= r.limit }));
 }
 
+/** A target's value or limit as printed: kWh to 0.01, migrations whole, SLAV and SLATAH as percentages. */
+export function targetValue(name: string, v: number): string {
+  return name.startsWith('energy') ? v.toFixed(2) : name.startsWith('migrations') ? Math.round(v).toLocaleString('en') : `${(v * 100).toFixed(name.startsWith('SLAV') ? 5 : 2)} %`;
+}
+
 export function targetsText(targets: readonly Target[], y: Yardstick): string {
-  const f = (name: string, v: number): string =>
-    name.startsWith('energy') ? v.toFixed(2) : name.startsWith('migrations') ? Math.round(v).toLocaleString('en') : `${(v * 100).toFixed(name.startsWith('SLAV') ? 5 : 2)} %`;
-  const lines = targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(24)} ${f(t.name, t.value).padStart(12)}  (limit ${f(t.name, t.limit)})`);
+  const lines = targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(24)} ${targetValue(t.name, t.value).padStart(12)}  (limit ${targetValue(t.name, t.limit)})`);
   const met = targets.filter((t) => t.met).length;
   return [`targets against ${y.source}: ${met} of ${targets.length} met`, ...lines].join('\n');
 }
