@@ -44,6 +44,8 @@ export interface ChartOptions {
   readonly offset?: number;
   /** A dashed line at this value, with its label (a threshold). */
   readonly line?: { readonly value: number; readonly label: string };
+  /** Another series drawn behind in grey for comparison (the same day without balancing); the legend names both. */
+  readonly behind?: { readonly values: readonly number[]; readonly label: string; readonly front: string };
 }
 
 // The plots' user units: an 860 × 220 box, drawn at least 600 px wide (the
@@ -63,7 +65,7 @@ export function chart(title: string, unit: string, values: readonly number[], co
   const T = 36;
   const B = 32;
   const n = values.length;
-  const max = scaleTop([...values, options.line?.value ?? 0], options.counts ?? false);
+  const max = scaleTop([...values, ...(options.behind?.values ?? []), options.line?.value ?? 0], options.counts ?? false);
   const x = (i: number): number => L + ((W - L - R) * i) / Math.max(1, n);
   const y = (v: number): number => T + (H - T - B) * (1 - Math.min(v, max) / max);
   const parts: string[] = [];
@@ -81,14 +83,19 @@ export function chart(title: string, unit: string, values: readonly number[], co
     parts.push(`<text x="${xi.toFixed(1)}" y="${H - 10}" class="a" text-anchor="middle">${h} h</text>`);
   }
   parts.push(`<text x="${W - R}" y="20" class="a" text-anchor="end">${esc(unit)}</text>`);
+  const line = (series: readonly number[], stroke: string, width: number): string =>
+    `<polyline points="${series.map((v, i) => `${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}"/>`;
+  if (options.behind) {
+    parts.push(line(options.behind.values, '#c3c8d0', 1.4));
+    parts.push(`<text x="${W - R - 40}" y="20" class="a" text-anchor="end"><tspan fill="${color}">━ ${esc(options.behind.front)}</tspan>  <tspan fill="#9aa1ab">━ ${esc(options.behind.label)}</tspan></text>`);
+  }
   if (bars) {
     const w = Math.max(1, (W - L - R) / Math.max(1, n) - 0.5);
     values.forEach((v, i) => {
       if (v > 0) parts.push(`<rect x="${x(i).toFixed(1)}" y="${y(v).toFixed(1)}" width="${w.toFixed(2)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${color}"/>`);
     });
   } else {
-    const pts = values.map((v, i) => `${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    parts.push(`<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
+    parts.push(line(values, color, 1.8));
   }
   if (options.line) {
     const ly = y(options.line.value).toFixed(1);

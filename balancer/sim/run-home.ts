@@ -27,15 +27,16 @@ export async function runHomeScenario(run: HomeRun, io: ReplayOutput): Promise<n
   const s = homeScenario(trace, { vms: run.vms, peakShare: run.peakShare });
   const day = knownDay(run.dir) ?? basename(run.dir);
   const other = run.config.strategy === 'seed' ? homeReplayConfig : seedReplayConfig;
+  const unbalanced = replayHome(s, { ...homeReplayConfig, maxMigrationsPerRun: 0 });
   const rows: { label: string; replay: HomeReplay }[] = [
     { label: run.config.strategy, replay: replayHome(s, run.config) },
     { label: `${other.strategy} (same run)`, replay: replayHome(s, other) },
-    { label: 'no balancing', replay: replayHome(s, { ...homeReplayConfig, maxMigrationsPerRun: 0 }) },
+    { label: 'no balancing', replay: unbalanced },
   ];
   const mine = rows[0] as { label: string; replay: HomeReplay };
   const table = homeTable(rows);
   const scenario = { vms: s.vms.length, capacityMips: Math.round(s.capacity), peakShare: s.peakShare, overload: OVERLOAD, stepS: s.step, runs: s.runs };
-  if (run.report) await writeFile(run.report, homeReport(`${day}: ${run.config.strategy} on one overloaded home and two helpers`, s, mine.replay, table));
+  if (run.report) await writeFile(run.report, homeReport(`${day}: ${run.config.strategy} on one overloaded home and two helpers`, s, mine.replay, table, unbalanced));
   if (run.json) {
     const { strategy, settings, ...common } = run.config;
     const references = rows.slice(1).map((r) => ({ label: r.label, metrics: r.replay.metrics }));

@@ -143,7 +143,7 @@ describe.skipIf(missing !== undefined)('the reports in headless Chromium', () =>
     expect(m.text).toMatch(/thr-mmt: threshold 80\u00a0%/);
   }, BOUND);
 
-  it.each(WIDTHS)('home at %i px: the day in the title, the overload line, the glossary of its own table', async (width) => {
+  it.each(WIDTHS)('home at %i px: the day in the title, the overload line and the unbalanced day behind, the glossary of its own table', async (width) => {
     const m = await measure('home', width);
     expect(m.problems).toEqual([]);
     expect(m.title).toBe('planetlab-slice: home on one overloaded home and two helpers');
@@ -153,5 +153,7 @@ describe.skipIf(missing !== undefined)('the reports in headless Chromium', () =>
     expect(m.terms).toEqual(['SLATAH', 'PDM']);
     expect(m.plots.map((p) => p.name)).toEqual(['Home utilisation as measured', 'VMs away from home', 'Moves per run']);
     expect(m.plots[0]?.labels).toContain('overloaded above 80 %');
+    // the same day without balancing drawn behind, and the legend says which line is which
+    expect(m.plots[0]?.labels).toContain('━ home  ━ no balancing');
   }, BOUND);
 });
