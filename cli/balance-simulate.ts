@@ -26,13 +26,18 @@ through the balancer's decide() with the named strategy, on the scenario it is f
                        minute. Prints minutes overloaded, migrations, remigrations, VM-hours
                        away, SLATAH, PDM, beside the other strategy and no balancing.
                        home: the default inventory's settings. seed: the thesis' rule.
-  consolidate, thr-mmt CloudSim's 800-host model (--hosts), a decision every 5 minutes;
+  consolidate, thr-mmt, mfped
+                       CloudSim's 800-host model (--hosts), a decision every 5 minutes;
                        prints energy, SLATAH, PDM, SLAV, ESV and migrations beside CloudSim's
-                       published figures for 20110303 / 20110306. thr-mmt is CloudSim's
-                       THR-MMT-0.8, a yardstick that exists only in replay.
+                       published figures for 20110303 / 20110306, and the day's physical lower
+                       bound; for consolidate, the targets against MFPED (on a day with no
+                       published figures, THR-MMT and MFPED replayed in the same run).
+                       thr-mmt (CloudSim's THR-MMT-0.8) and mfped (Moges & Abebe 2019) are
+                       yardsticks that exist only in replay.
 
   --json             print the result as JSON (it names the strategy, its settings and the scenario)
-  --report FILE      also write an HTML page with plots over the day`;
+  --report FILE      also write a self-contained HTML page: the figures, the targets, and
+                       plots over the day`;
 
 export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
   let values;
