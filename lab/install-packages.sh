@@ -6,9 +6,11 @@
 # CPU and memory through lxcfs. libvirt, QEMU, ganesha and iptables are also
 # needed here: unit tests run some tasks for real in a private namespace of
 # this machine (test/ops/sandbox); netplan.io checks the netplan backend's files
-# (test/render/network-files.test.ts); chromium-headless-shell (with a font)
-# renders the replay's HTML reports (test/balancer/sim/report-browser.test.ts).
-# Installs only what is missing, so a second run takes a second.
+# (test/render/network-files.test.ts). With --tests (.ci/run), also what only
+# tests need and `lab up` does not: chromium-headless-shell (with a font), which
+# renders the replay's HTML reports (test/balancer/sim/report-browser.test.ts;
+# 220 MB that a lab has no use for). Installs only what is missing, so a
+# second run takes a second.
 set -euo pipefail
 packages=(
   systemd-container mmdebstrap lxcfs dpkg-dev
@@ -19,8 +21,12 @@ packages=(
   sysstat iproute2 bridge-utils iptables nftables cron procps util-linux
   libxml2-utils
   netplan.io
-  chromium-headless-shell fonts-dejavu-core
 )
+case "${1-}" in
+  --tests) packages+=(chromium-headless-shell fonts-dejavu-core) ;;
+  '') ;;
+  *) echo "usage: bash lab/install-packages.sh [--tests]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

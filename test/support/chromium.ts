@@ -15,7 +15,7 @@ export const CHROMIUM = '/usr/bin/chromium-headless-shell';
 
 /** Why the browser tests cannot run here, or undefined when they can. */
 export function chromiumMissing(): string | undefined {
-  return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install chromium-headless-shell; .ci/run installs it)`;
+  return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (bash lab/install-packages.sh --tests, as .ci/run does)`;
 }
 
 interface Pending {
