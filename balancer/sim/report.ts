@@ -83,10 +83,10 @@ export function chart(title: string, unit: string, values: readonly number[], co
     parts.push(`<text x="${xi.toFixed(1)}" y="${H - 10}" class="a" text-anchor="middle">${h} h</text>`);
   }
   parts.push(`<text x="${W - R}" y="20" class="a" text-anchor="end">${esc(unit)}</text>`);
-  const line = (series: readonly number[], stroke: string, width: number): string =>
+  const polyline = (series: readonly number[], stroke: string, width: number): string =>
     `<polyline points="${series.map((v, i) => `${x(i + 0.5).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${stroke}" stroke-width="${width}"/>`;
   if (options.behind) {
-    parts.push(line(options.behind.values, '#c3c8d0', 1.4));
+    parts.push(polyline(options.behind.values, '#c3c8d0', 1.4));
     parts.push(`<text x="${W - R - 40}" y="20" class="a" text-anchor="end"><tspan fill="${color}">━ ${esc(options.behind.front)}</tspan>  <tspan fill="#9aa1ab">━ ${esc(options.behind.label)}</tspan></text>`);
   }
   if (bars) {
@@ -95,7 +95,7 @@ export function chart(title: string, unit: string, values: readonly number[], co
       if (v > 0) parts.push(`<rect x="${x(i).toFixed(1)}" y="${y(v).toFixed(1)}" width="${w.toFixed(2)}" height="${(y(0) - y(v)).toFixed(1)}" fill="${color}"/>`);
     });
   } else {
-    parts.push(line(values, color, 1.8));
+    parts.push(polyline(values, color, 1.8));
   }
   if (options.line) {
     const ly = y(options.line.value).toFixed(1);
