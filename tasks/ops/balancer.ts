@@ -119,7 +119,10 @@ export function balancerFilesTask(bundle: string): Task<Record<string, FileState
     tags: ['balancer'],
     stage: 'balancer',
     applies,
-    facts: (ctx) => Object.fromEntries(files(ctx).map((f) => [f.path, fileFact(f.path)])),
+    // The bundle's content is never diffed (below), so only its checksum and
+    // stat are gathered: its content in base64 was 170 KB of each balancer
+    // home's fact batch on every apply.
+    facts: (ctx) => Object.fromEntries(files(ctx).map((f) => [f.path, fileFact(f.path, f.path === balancerPaths.script)])),
     plan(ctx, facts) {
       const changes = files(ctx).flatMap((f) => {
         const state = facts[f.path];

@@ -3,6 +3,8 @@ import { balancerPaths } from '../../src/render/managed-files.ts';
 import { handlers } from '../../tasks/handlers.ts';
 import { parseNodeVersion } from '../../tasks/facts/node-version.ts';
 import { fileChange, sha256 } from '../../tasks/ops/file.ts';
+import type { Fact } from '../../tasks/engine/types.ts';
+import type { FileState } from '../../tasks/facts/file-state.ts';
 import {
   agentFile,
   balancerFilesTask,
@@ -78,6 +80,24 @@ describe('balancer install', () => {
     });
     expect(same.changes).toEqual([]);
     expect(agentFile('x').mode).toBe(0o755);
+  });
+
+  it("files: the bundle's content is not gathered (its diff is a one-line note), balancer.json's is", () => {
+    const task = balancerFilesTask('#!/usr/bin/env node\nconsole.log(1)\n');
+    const facts = task.facts(ctx);
+    const bundle = facts[balancerPaths.script] as Fact<FileState>;
+    const config = facts[balancerPaths.config] as Fact<FileState>;
+    expect(bundle.key).toBe(`file-meta:${balancerPaths.script}`);
+    expect(bundle.command).not.toMatch(/base64/);
+    expect(config.key).toBe(`file:${balancerPaths.config}`);
+    expect(config.command).toMatch(/base64 -w0/);
+    // what the content-less fact parses to: stat and checksum only
+    const { content: _, ...gathered } = present('#!/usr/bin/env node\nconsole.log(1)\n', 0o755);
+    const json = task.plan(ctx, { [balancerPaths.script]: absent, [balancerPaths.config]: absent }).changes[1]?.commands[0]?.input ?? '';
+    expect(task.plan(ctx, { [balancerPaths.script]: gathered, [balancerPaths.config]: present(json) }).changes).toEqual([]);
+    const { content: __, ...older } = present('#!/usr/bin/env node\nconsole.log(0)\n', 0o755);
+    const changed = task.plan(ctx, { [balancerPaths.script]: older, [balancerPaths.config]: present(json) }).changes;
+    expect(changed.map((c) => [c.summary, c.diff])).toEqual([[`update ${balancerPaths.script}`, `${balancerPaths.script}: 35 bytes from buildAgentBundle()\n`]]);
   });
 
   it('schedule without systemd: the cron entry, cron running', () => {
