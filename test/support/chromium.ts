@@ -58,7 +58,13 @@ export class Chromium {
     const input = child.stdio[3] as Writable;
     const output = child.stdio[4] as Readable;
     const browser = new Chromium(child, input, output, profile, stderr);
-    await browser.send('Browser.getVersion');
+    try {
+      await browser.send('Browser.getVersion');
+    } catch (error) {
+      child.kill('SIGKILL');
+      await rm(profile, { recursive: true, force: true });
+      throw error;
+    }
     return browser;
   }
 
@@ -105,7 +111,8 @@ export class Chromium {
       };
       this.listeners.add(l);
     });
-    await this.send('Page.navigate', { url: `file://${file}` }, sessionId);
+    const { errorText } = (await this.send('Page.navigate', { url: `file://${file}` }, sessionId)) as { errorText?: string };
+    if (errorText) throw new Error(`chromium could not open ${file}: ${errorText}`);
     await loaded;
     return new Page(this, targetId, sessionId);
   }
