@@ -8,10 +8,28 @@ export interface CliIo {
   readonly cwd: string;
 }
 
+/**
+ * Lines to a stream that may be closed by its reader (`hvmctl … | head`):
+ * once it is (EPIPE), further output is dropped and the command goes on to
+ * its end and its exit code. Node ignores SIGPIPE, so without this the first
+ * write after the close threw an unhandled 'error' with a stack trace; and an
+ * apply must never stop half-way because nobody reads its output.
+ */
+export function lineWriter(stream: NodeJS.WritableStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed = true;
+  });
+  return (text) => {
+    if (!closed) stream.write(text.endsWith('\n') ? text : `${text}\n`);
+  };
+}
+
 export function defaultIo(): CliIo {
   return {
-    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    out: lineWriter(process.stdout),
+    err: lineWriter(process.stderr),
     tty: Boolean(process.stdout.isTTY) && process.env.NO_COLOR === undefined,
     env: process.env,
     cwd: process.cwd(),
