@@ -127,6 +127,8 @@ ${body}
 }
 
 export interface ReportExtras {
+  /** How the VMs were numbered (it sets each VM's type), for the cluster line. */
+  readonly fileOrder?: string;
   /** The consolidation targets and where their limits come from (consolidate only). */
   readonly targets?: { readonly rows: readonly Target[]; readonly yardstick: Yardstick };
 }
@@ -151,7 +153,7 @@ export function htmlReport(title: string, r: SimResult, table: string, refs: rea
     title,
     `<h1>${esc(title)}</h1>
 <p class="lead">${esc(lead)}</p>
-<dl><dt>cluster</dt><dd>${r.hosts} hosts (HP ML110 G4 / G5), ${r.vms} VMs, ${r.intervals} intervals of 5 min</dd>
+<dl><dt>cluster</dt><dd>${r.hosts} hosts (HP ML110 G4 / G5), ${r.vms} VMs${extras.fileOrder ? ` (files in ${esc(extras.fileOrder)})` : ''}, ${r.intervals} intervals of 5 min; energy and SLA time counted from the first update at 5 min, as CloudSim counts them</dd>
 <dt>strategy</dt><dd>${esc(r.config.strategy)}: ${esc(settingsText(r.config.settings))}; ${r.config.maxMigrationsPerRun >= 1e9 ? 'no limit on moves per run' : `at most ${r.config.maxMigrationsPerRun} moves per run`}</dd>
 <dt>prediction against reality</dt><dd>${esc(predictionText(r.prediction))}</dd>
 <dt>physical lower bound</dt><dd>${r.lowerBoundKWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host); this run ${(m.energyKWh / r.lowerBoundKWh).toFixed(2)} × it</dd>

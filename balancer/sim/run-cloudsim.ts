@@ -20,6 +20,11 @@ export interface CloudsimRun {
   readonly report: string | undefined;
 }
 
+/** How the VMs were numbered: CloudSim's file order for a published day (cloudsim-order.ts), else by name. */
+export function orderText(order: 'cloudsim' | 'name'): string {
+  return order === 'cloudsim' ? "CloudSim's order, File.listFiles() on the reference machine" : 'name order';
+}
+
 /** Short label of a replayed strategy, for tables. */
 export function labelOf(config: ReplayConfig): string {
   if (config.strategy === 'thr-mmt') return `replayed THR-MMT-${config.settings.threshold}`;
@@ -45,13 +50,20 @@ export async function runCloudsim(run: CloudsimRun, io: ReplayOutput): Promise<n
   const yardstick: Yardstick | undefined = mfped?.slav === undefined ? undefined : { source: `${mfped.source ?? 'CloudSim'} MFPED`, energyKWh: mfped.energyKWh, migrations: mfped.migrations, slav: mfped.slav };
   const targets = config.strategy === 'consolidate' && yardstick ? consolidationTargets(m, yardstick) : undefined;
   const bound = { kWh: result.lowerBoundKWh, ratio: m.energyKWh / result.lowerBoundKWh };
-  if (run.report) await writeFile(run.report, htmlReport(`${day ?? basename(dir)}: ${label} on CloudSim's ${hosts}-host model`, result, table, refs, targets && yardstick ? { targets: { rows: targets, yardstick } } : {}));
+  if (run.report)
+    await writeFile(
+      run.report,
+      htmlReport(`${day ?? basename(dir)}: ${label} on CloudSim's ${hosts}-host model`, result, table, refs, {
+        fileOrder: orderText(trace.order),
+        ...(targets && yardstick ? { targets: { rows: targets, yardstick } } : {}),
+      }),
+    );
   if (run.json) {
     const { strategy, settings, ...common } = config;
-    io.out(JSON.stringify({ trace: dir, day, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, prediction: result.prediction, lowerBound: bound, targets, references: refs }, null, 2));
+    io.out(JSON.stringify({ trace: dir, day, fileOrder: trace.order, scenario: 'cloudsim', strategy, settings, common, hosts, vms: result.vms, seconds, metrics: m, byKind: result.byKind, prediction: result.prediction, lowerBound: bound, targets, references: refs }, null, 2));
     return 0;
   }
-  io.out(`${trace.names.length} VMs on ${hosts} hosts, ${trace.length} intervals of 5 min, strategy ${config.strategy} ${JSON.stringify(config.settings)}, replayed in ${seconds.toFixed(2)} s (decide: ${(result.decideMs / 1000).toFixed(2)} s)`);
+  io.out(`${trace.names.length} VMs (files in ${orderText(trace.order)}) on ${hosts} hosts, ${trace.length} intervals of 5 min, strategy ${config.strategy} ${JSON.stringify(config.settings)}, replayed in ${seconds.toFixed(2)} s (decide: ${(result.decideMs / 1000).toFixed(2)} s)`);
   io.out(table);
   io.out(`physical lower bound ${bound.kWh.toFixed(2)} kWh (every requested MIPS at the best watts per MIPS of any host, at 100 %); ${label}: ${bound.ratio.toFixed(2)} × the bound`);
   io.out(`prediction against reality: ${predictionText(result.prediction)}`);

@@ -132,14 +132,19 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     }
     for (let v = 0; v < c.vmCount; v++) if ((c.vmHost[v] as number) >= 0) push(vmHist, trace.names[v] as string, req[v] as number, window);
 
-    const before = totals.energyJ;
-    const { active } = account(c, moves, t, req, next, totals);
-    for (let v = 0; v < c.vmCount; v++) totals.requestedMipsS += (req[v] as number) * INTERVAL;
+    // CloudSim's first host update is its first decision, at t = 300: until then every host's
+    // previous utilisation is 0, so the first interval adds no energy (PowerHost's
+    // getEnergyLinearInterpolation returns 0 from 0) and no active, violation or requested
+    // time (the state histories start there), though ~700 hosts are on from t = 0.
+    const counted = k >= 1 ? totals : emptyTotals();
+    const before = counted.energyJ;
+    const { active } = account(c, moves, t, req, next, counted);
+    for (let v = 0; v < c.vmCount; v++) counted.requestedMipsS += (req[v] as number) * INTERVAL;
     totals.migrations += count;
     series.activeHosts.push(active);
     series.overloadedHosts.push(overloaded);
     series.migrations.push(count);
-    series.energyKWh.push((totals.energyJ - before) / 3_600_000);
+    series.energyKWh.push(k >= 1 ? (totals.energyJ - before) / 3_600_000 : 0);
     // the moves complete within the interval: apply them, quickest first
     for (const m of [...moves].sort((a, b) => a.seconds - b.seconds)) {
       if (m.from === m.to) continue;

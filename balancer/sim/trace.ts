@@ -3,12 +3,15 @@
 // by hand (no split/regex per line) so a day of 1,052 files loads in tens of ms.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cloudsimOrder } from './cloudsim-order.ts';
 import { TraceError } from './trace-error.ts';
 
 export interface Trace {
   readonly dir: string;
-  /** VM names (the file names), sorted. */
+  /** VM names (the file names) in the order VMs are numbered: CloudSim's for a published day, else sorted. */
   readonly names: readonly string[];
+  /** `cloudsim`: the order CloudSim read this day's files in (cloudsim-order.ts); `name`: sorted by name. */
+  readonly order: 'cloudsim' | 'name';
   /** samples[v * length + k] = utilisation of VM v at sample k, 0..1. */
   readonly samples: Float64Array;
   /** Samples per VM (the shortest file's line count). */
@@ -23,13 +26,15 @@ export async function loadTrace(dir: string, limit?: number): Promise<Trace> {
     throw new TraceError(`cannot read trace directory ${dir}`, 'give --trace a directory of PlanetLab files (one per VM)', error);
   }
   names.sort();
+  const cloudsim = cloudsimOrder(names);
+  if (cloudsim) names = [...cloudsim.names];
   if (limit !== undefined) names = names.slice(0, limit);
   if (names.length === 0) throw new TraceError(`trace directory ${dir} holds no files`, 'give --trace a directory of PlanetLab files (one per VM)');
   const parsed = await Promise.all(names.map(async (name) => parseTraceFile(join(dir, name), await readFile(join(dir, name)))));
   const length = Math.min(...parsed.map((p) => p.length));
   const samples = new Float64Array(names.length * length);
   parsed.forEach((values, v) => samples.set(values.subarray(0, length), v * length));
-  return { dir, names, samples, length };
+  return { dir, names, samples, length, order: cloudsim ? 'cloudsim' : 'name' };
 }
 
 /** One file: integers 0..100, one per line; anything else names file and line. */

@@ -8,7 +8,7 @@ const G5 = (HOST_TYPES[1] as { power: readonly number[] }).power;
 // VM i of 4 has CloudSim's type i: 2500, 2000, 1000 and 500 MIPS.
 function trace(rows: number[][]): Trace {
   const length = (rows[0] as number[]).length;
-  return { dir: 'hand', names: rows.map((_, i) => `vm${i}`), samples: Float64Array.from(rows.flat()), length };
+  return { dir: 'hand', names: rows.map((_, i) => `vm${i}`), samples: Float64Array.from(rows.flat()), length, order: 'name' };
 }
 
 describe('repack: every VM packed afresh at each decision to mean + z σ', () => {

@@ -12,6 +12,7 @@ const trace: Trace = {
   names: Array.from({ length: n }, (_, v) => `vm${String(v).padStart(2, '0')}`),
   samples: Float64Array.from({ length: n * L }, (_, i) => (Math.floor(i / L) + (i % L) / 1000) / 100),
   length: L,
+  order: 'name',
 };
 const rowOf = (t: Trace, name: string): number[] => {
   const v = t.names.indexOf(name);
