@@ -13,11 +13,13 @@
 //    prediction passes `high` at about one measurement in 44. A longer window
 //    loses (two hours: the level drifts, +1 kWh a day on the replay); a
 //    smaller spread packs tighter but every measurement that passes capacity
-//    costs a relief move and two migrations' worth of violation (1.5 σ: 3.8 /
-//    2.3 kWh less on the replay, but 2,249 and 1,732 migrations, over the
-//    targets; balancer/sim/README.md). Even repacking every VM at every
-//    decision for free needs 118.89 kWh at 2 σ on 20110303 (bench/simulate.ts
-//    --repack): the spread, not the moves, is what the energy is spent on.
+//    costs a relief move and two migrations' worth of violation. On the
+//    replay as CloudSim counts (balancer/sim/README.md) 1.75 σ draws 3.3 /
+//    2.2 kWh less than 2 σ on the two days but moves the outcome by a percent
+//    or two either way on days not tuned on; repacking every VM at every
+//    decision for free needs 116.04 kWh at 2 σ on 20110303 (bench/simulate.ts
+//    --repack), where this strategy draws 121.10: it keeps 1.4-2.0 hosts more
+//    than the repack.
 //  - `high` is the share of a host's CPU its VMs may be predicted to use. The
 //    inventory's 90 % leaves the hypervisor's own CPU on a real host; CloudSim's
 //    hosts run nothing but their VMs, so the replay uses 100 %
