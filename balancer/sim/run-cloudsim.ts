@@ -21,8 +21,8 @@ export interface CloudsimRun {
 }
 
 /** How the VMs were numbered: CloudSim's file order for a published day (cloudsim-order.ts), else by name. */
-export function orderText(order: 'cloudsim' | 'name'): string {
-  return order === 'cloudsim' ? "CloudSim's order, File.listFiles() on the reference machine" : 'name order';
+export function orderText(order: Trace['order']): string {
+  return { cloudsim: "CloudSim's order, File.listFiles() on the reference machine", name: 'name order', variant: "a variant's own order" }[order];
 }
 
 /** Short label of a replayed strategy, for tables. */

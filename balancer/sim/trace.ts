@@ -10,8 +10,9 @@ export interface Trace {
   readonly dir: string;
   /** VM names (the file names) in the order VMs are numbered: CloudSim's for a published day, else sorted. */
   readonly names: readonly string[];
-  /** `cloudsim`: the order CloudSim read this day's files in (cloudsim-order.ts); `name`: sorted by name. */
-  readonly order: 'cloudsim' | 'name';
+  /** `cloudsim`: the order CloudSim read this day's files in (cloudsim-order.ts); `name`: sorted by
+   * name; `variant`: a subset or reordering made from a loaded day (variants.ts). */
+  readonly order: 'cloudsim' | 'name' | 'variant';
   /** samples[v * length + k] = utilisation of VM v at sample k, 0..1. */
   readonly samples: Float64Array;
   /** Samples per VM (the shortest file's line count). */

@@ -22,7 +22,7 @@ function pick(t: Trace, order: readonly number[], dir: string): Trace {
   const L = t.length;
   const s = new Float64Array(order.length * L);
   order.forEach((old, i) => s.set(t.samples.subarray(old * L, old * L + L), i * L));
-  return { ...t, dir, names: order.map((i) => t.names[i] as string), samples: s };
+  return { ...t, dir, names: order.map((i) => t.names[i] as string), samples: s, order: 'variant' };
 }
 
 export function everyOther(t: Trace): Trace {
@@ -32,8 +32,8 @@ export function everyOther(t: Trace): Trace {
 /**
  * The same VMs listed in another order, shuffled by a seeded generator (the same seed, the same
  * order). CloudSim reads the trace files in directory order, and a VM's type (2,500 to 500 MIPS)
- * and its turn in the first placement follow from its position: the replay sorts the names,
- * which is one order among many (bench/simulate.ts --orders).
+ * and its turn in the first placement follow from its position: the order CloudSim read a
+ * published day in (cloudsim-order.ts) is one order among many (bench/simulate.ts --orders).
  */
 export function shuffled(t: Trace, seed: number): Trace {
   let state = seed >>> 0;

@@ -28,6 +28,8 @@ describe('shuffled: the same VMs in another order', () => {
     expect(shuffled(trace, 1).names).toEqual(a.names);
     expect(shuffled(trace, 2).names).not.toEqual(a.names);
     expect(a.dir).toBe('hand-made (order 1)');
+    // no longer CloudSim's order nor name order, and says so (the replay prints it)
+    expect([a.order, everyOther(trace).order, reversed(trace).order]).toEqual(['variant', 'variant', trace.order]);
     // the trace handed in is untouched
     expect(trace.names[0]).toBe('vm00');
   });
