@@ -9,7 +9,7 @@ import type { Reference } from './reference.ts';
 import type { SimResult } from './simulate.ts';
 import { INTERVAL } from './model.ts';
 import { activeAfterFirstHour, predictionText } from './table.ts';
-import { targetValue, type Target, type Yardstick } from './targets.ts';
+import { targetMargin, targetValue, type Target, type Yardstick } from './targets.ts';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -169,11 +169,11 @@ ${plots(`Power drawn by the active hosts: ${cumulative[cumulative.length - 1]?.t
   );
 }
 
-/** The targets as a table: each one met or MISSED, with its value and limit. */
+/** The targets as a table: each one met or MISSED, with its value, its limit and how far from it. */
 export function targetsHtml(rows: readonly Target[], y: Yardstick): string {
   const met = rows.filter((t) => t.met).length;
   const body = rows
-    .map((t) => `<tr><td class="${t.met ? 'met' : 'missed'}">${t.met ? 'met' : 'MISSED'}</td><td>${esc(t.name)}</td><td class="n">${esc(targetValue(t.name, t.value))}</td><td class="n">limit ${esc(targetValue(t.name, t.limit))}</td></tr>`)
+    .map((t) => `<tr><td class="${t.met ? 'met' : 'missed'}">${t.met ? 'met' : 'MISSED'}</td><td>${esc(t.name)}</td><td class="n">${esc(targetValue(t.name, t.value))}</td><td class="n">limit ${esc(targetValue(t.name, t.limit))}</td><td class="n">${esc(targetMargin(t))}</td></tr>`)
     .join('\n');
   return `<section class="targets-block"><b>Targets against ${esc(y.source)}: ${met} of ${rows.length} met</b>
 <table class="targets">

@@ -33,8 +33,19 @@ export function targetValue(name: string, v: number): string {
   return name.startsWith('energy') ? v.toFixed(2) : name.startsWith('migrations') ? Math.round(v).toLocaleString('en') : `${(v * 100).toFixed(name.startsWith('SLAV') ? 5 : 2)} %`;
 }
 
+/** How far a value is from its limit, relative to the limit: "0.04 % over", "12 % under", "at the
+ * limit". A miss by a hair and a miss by a mile must not read alike. */
+export function targetMargin(t: Target): string {
+  if (t.limit === 0 || t.value === t.limit) return 'at the limit';
+  const r = Math.abs(t.value / t.limit - 1) * 100;
+  const digits = r < 0.1 ? 2 : r < 10 ? 1 : 0;
+  return `${r.toFixed(digits)} % ${t.value > t.limit ? 'over' : 'under'}`;
+}
+
 export function targetsText(targets: readonly Target[], y: Yardstick): string {
-  const lines = targets.map((t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(24)} ${targetValue(t.name, t.value).padStart(12)}  (limit ${targetValue(t.name, t.limit)})`);
+  const lines = targets.map(
+    (t) => `  ${t.met ? 'met   ' : 'MISSED'}  ${t.name.padEnd(24)} ${targetValue(t.name, t.value).padStart(12)}  (limit ${targetValue(t.name, t.limit)}, ${targetMargin(t)})`,
+  );
   const met = targets.filter((t) => t.met).length;
   return [`targets against ${y.source}: ${met} of ${targets.length} met`, ...lines].join('\n');
 }

@@ -6,7 +6,8 @@ import { hostHistory, lineThrough, lrOverloaded, lrPrediction } from '../../../b
 import { bestWattsPerMips, lowerBoundKWh } from '../../../balancer/sim/lower-bound.ts';
 import { HOST_TYPES } from '../../../balancer/sim/model.ts';
 import { replayDecide, type ReplayConfig } from '../../../balancer/sim/strategies.ts';
-import { consolidationTargets } from '../../../balancer/sim/targets.ts';
+import { consolidationTargets, targetMargin, targetsText } from '../../../balancer/sim/targets.ts';
+import { targetsHtml } from '../../../balancer/sim/report.ts';
 import type { History, HostState, VmState } from '../../../balancer/types.ts';
 
 const lr = { safety: 1.2, fallback: 0.7, intervalS: 300 };
@@ -73,5 +74,20 @@ describe('targets and lower bound', () => {
   ])('against MFPED 117.71 kWh / 10,299 / SLAV 7.3e-6: $met', ({ m, met }) => {
     const t = consolidationTargets(m, { source: 'CloudSim MFPED', energyKWh: 117.71, migrations: 10299, slav: 7.3e-6 });
     expect(t.map((x) => x.met)).toEqual(met);
+  });
+  it.each([
+    [117.76, 117.71, '0.04 % over'],
+    [117.66, 117.71, '0.04 % under'],
+    [1818, 2059.8, '12 % under'],
+    [1468, 1511.2, '2.9 % under'],
+    [0.0067, 0.01, '33 % under'],
+    [2100, 2059.8, '2.0 % over'],
+    [5, 5, 'at the limit'],
+  ])('%d against a limit of %d reads "%s", on the terminal and on the page', (value, limit, want) => {
+    const target = { name: 'energy kWh ≤ MFPED', value, limit, met: value <= limit };
+    expect(targetMargin(target)).toBe(want);
+    const y = { source: 'CloudSim MFPED', energyKWh: limit, migrations: 1, slav: 1 };
+    expect(targetsText([target], y)).toContain(`, ${want})`);
+    expect(targetsHtml([target], y)).toContain(`<td class="n">${want}</td>`);
   });
 });
