@@ -36,10 +36,18 @@ export function targetValue(name: string, v: number): string {
 /** How far a value is from its limit, relative to the limit: "0.04 % over", "12 % under", "at the
  * limit". A miss by a hair and a miss by a mile must not read alike. */
 export function targetMargin(t: Target): string {
-  if (t.limit === 0 || t.value === t.limit) return 'at the limit';
+  if (t.value === t.limit) return 'at the limit';
+  if (t.limit === 0) return 'over a limit of 0';
   const r = Math.abs(t.value / t.limit - 1) * 100;
   const digits = r < 0.1 ? 2 : r < 10 ? 1 : 0;
   return `${r.toFixed(digits)} % ${t.value > t.limit ? 'over' : 'under'}`;
+}
+
+/** One line for a run: "4 of 4 met", or "3 of 4 met (missed: energy kWh ≤ MFPED, 0.3 % over)". */
+export function targetsVerdict(targets: readonly Target[]): string {
+  const missed = targets.filter((t) => !t.met);
+  const met = `${targets.length - missed.length} of ${targets.length} met`;
+  return missed.length === 0 ? met : `${met} (missed: ${missed.map((t) => `${t.name}, ${targetMargin(t)}`).join('; ')})`;
 }
 
 export function targetsText(targets: readonly Target[], y: Yardstick): string {

@@ -6,7 +6,7 @@ import { hostHistory, lineThrough, lrOverloaded, lrPrediction } from '../../../b
 import { bestWattsPerMips, lowerBoundKWh } from '../../../balancer/sim/lower-bound.ts';
 import { HOST_TYPES } from '../../../balancer/sim/model.ts';
 import { replayDecide, type ReplayConfig } from '../../../balancer/sim/strategies.ts';
-import { consolidationTargets, targetMargin, targetsText } from '../../../balancer/sim/targets.ts';
+import { consolidationTargets, targetMargin, targetsText, targetsVerdict } from '../../../balancer/sim/targets.ts';
 import { targetsHtml } from '../../../balancer/sim/report.ts';
 import type { History, HostState, VmState } from '../../../balancer/types.ts';
 
@@ -83,11 +83,20 @@ describe('targets and lower bound', () => {
     [0.0067, 0.01, '33 % under'],
     [2100, 2059.8, '2.0 % over'],
     [5, 5, 'at the limit'],
+    [3e-7, 0, 'over a limit of 0'],
+    [0, 0, 'at the limit'],
   ])('%d against a limit of %d reads "%s", on the terminal and on the page', (value, limit, want) => {
     const target = { name: 'energy kWh ≤ MFPED', value, limit, met: value <= limit };
     expect(targetMargin(target)).toBe(want);
     const y = { source: 'CloudSim MFPED', energyKWh: limit, migrations: 1, slav: 1 };
     expect(targetsText([target], y)).toContain(`, ${want})`);
     expect(targetsHtml([target], y)).toContain(`<td class="n">${want}</td>`);
+  });
+  it('one line per run: all met, or the misses with their margins', () => {
+    const y = { source: 'replayed MFPED', energyKWh: 121.31, migrations: 7258, slav: 7.3e-6 };
+    const ok = consolidationTargets({ energyKWh: 100, migrations: 1000, slatah: 0.005, pdm: 0, slav: 1e-6, esv: 0 }, y);
+    expect(targetsVerdict(ok)).toBe('4 of 4 met');
+    const two = consolidationTargets({ energyKWh: 121.67, migrations: 1535, slatah: 0.005, pdm: 0, slav: 1e-6, esv: 0 }, y);
+    expect(targetsVerdict(two)).toBe('2 of 4 met (missed: energy kWh ≤ MFPED, 0.3 % over; migrations ≤ MFPED / 5, 5.7 % over)');
   });
 });
