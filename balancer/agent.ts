@@ -46,10 +46,11 @@ export const agentUsage = `usage: balancer.mjs <command> [options] [--config PAT
 Commands:
   status [--json]              hosts with CPU and memory, VMs with load, where each runs and its home
   once [--dry-run] [--json]    one measure-decide-migrate cycle (the cron job)
-  run [--interval S] [--dry-run]  the cycle every S seconds (default 60), for a service
-  log [-n N] [--json]          the last N runs (default 20)
+  run [--interval S] [--dry-run]  the cycle every S seconds (default 60, at most 86400), for a service
+  log [-n N] [--json]          the last N runs (default 20; --json: one array)
   move VM HOST [--timeout S] [--json]
-                               live-migrate VM to HOST now, with the same checks and recovery
+                               live-migrate VM to HOST now (--timeout: default the configured
+                               migration timeout, at most 86400), with the same checks and recovery
                                as a cycle (exit 0 moved, 1 not moved and still running where
                                it was, 2 ALERT: a human must look; 75 another run holds the lock)
   drain HOST                   empty HOST and send it nothing (until undrain)
@@ -69,8 +70,26 @@ interface Parsed {
   timeout: number | undefined;
 }
 
+/** The options each command takes (--config and --help: every command), and how many
+ * positional arguments: a flag a command does not take is refused, never ignored (`move
+ * --dry-run` would otherwise migrate for real). */
+const COMMANDS: Record<string, { readonly options: readonly string[]; readonly args: string }> = {
+  status: { options: ['--json'], args: '' },
+  once: { options: ['--dry-run', '--json'], args: '' },
+  run: { options: ['--interval', '--dry-run'], args: '' },
+  log: { options: ['-n', '--json'], args: '' },
+  move: { options: ['--timeout', '--json'], args: 'VM HOST' },
+  drain: { options: [], args: 'HOST' },
+  undrain: { options: [], args: 'HOST' },
+};
+export const AGENT_COMMANDS: readonly string[] = Object.keys(COMMANDS);
+
+/** A day: the longest --interval and --timeout (beyond 2^31 ms a timer fires at once). */
+const MAX_SECONDS = 86_400;
+
 export function parseAgentArgs(argv: readonly string[]): Parsed {
   const p: Parsed = { command: '', positional: [], config: DEFAULT_CONFIG_PATH, json: false, dryRun: false, interval: 60, n: 20, timeout: undefined };
+  const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -78,23 +97,40 @@ export function parseAgentArgs(argv: readonly string[]): Parsed {
       if (v === undefined) throw new UsageError(`${a} needs a value`);
       return v;
     };
-    const number = (min: number): number => {
+    const number = (min: number, max: number, integer = false): number => {
       const v = value();
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < min) throw new UsageError(`${a} ${v}: expected a number >= ${min}`);
+      const n = /^\d+(\.\d+)?$/.test(v) ? Number(v) : Number.NaN;
+      if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+        throw new UsageError(`${a} ${v}: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+      }
       return n;
     };
     if (a === '--config') p.config = value();
     else if (a.startsWith('--config=')) p.config = a.slice('--config='.length);
+    else if (a === '--help' || a === '-h') p.command = 'help';
     else if (a === '--json') p.json = true;
     else if (a === '--dry-run') p.dryRun = true;
-    else if (a === '--interval') p.interval = number(1);
-    else if (a === '-n') p.n = Math.floor(number(0));
-    else if (a === '--timeout') p.timeout = number(1);
-    else if (a === '--help' || a === '-h') p.command = 'help';
-    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`);
+    else if (a === '--interval') p.interval = number(1, MAX_SECONDS);
+    else if (a === '-n') p.n = number(1, 1_000_000, true);
+    else if (a === '--timeout') p.timeout = number(1, MAX_SECONDS);
+    else if (a.startsWith('-')) throw new UsageError(`unknown option ${a}`, 'hvmctl balance --help lists each command\'s options');
     else if (p.command === '') p.command = a;
     else p.positional.push(a);
+    if (a.startsWith('-') && !a.startsWith('--config') && a !== '--help' && a !== '-h') given.push(a);
+  }
+  const spec = COMMANDS[p.command];
+  if (spec) {
+    const stray = given.find((o) => !spec.options.includes(o));
+    if (stray) {
+      throw new UsageError(
+        `${p.command} takes no ${stray}`,
+        `${p.command} takes ${spec.options.length ? spec.options.join(', ') : 'no option'} (and --config)`,
+      );
+    }
+    const wanted = spec.args === '' ? 0 : spec.args.split(' ').length;
+    if (p.positional.length !== wanted && !(p.command === 'move' && p.positional.length < wanted)) {
+      throw new UsageError(wanted === 0 ? `${p.command} takes no argument (got ${p.positional.join(' ')})` : `${p.command} needs exactly ${spec.args}`);
+    }
   }
   return p;
 }
@@ -127,8 +163,7 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     io.out(agentUsage);
     return p.command === '' ? 64 : 0;
   }
-  const known = ['status', 'once', 'run', 'log', 'move', 'drain', 'undrain'];
-  if (!known.includes(p.command)) throw new UsageError(`unknown command '${p.command}'`, `commands: ${known.join(', ')}`);
+  if (!AGENT_COMMANDS.includes(p.command)) throw new UsageError(`unknown command '${p.command}'`, `commands: ${AGENT_COMMANDS.join(', ')}`);
   const config = env.loadConfig(p.config);
   const libvirt = env.libvirt ?? createVirshLibvirt({ self: config.self, hosts: config.hosts, exec: env.exec, uriTemplate: config.libvirtUri });
   const peers = env.peers ?? createPeers(config.self, config.hosts, env.exec);
@@ -177,7 +212,19 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
     }
     case 'log': {
       const lines = await tailLog(p.json ? config.paths.jsonl : config.paths.log, p.n);
-      io.out(lines.length ? lines.join('\n') : p.json ? '' : `no runs logged yet in ${config.paths.log}`);
+      // --json: one document, the runs as an array (the log file itself is JSON Lines)
+      if (p.json) {
+        const runs = lines.flatMap((line) => {
+          try {
+            return [JSON.parse(line) as unknown];
+          } catch {
+            io.err(`skipped a line of ${config.paths.jsonl} that is not JSON (a run cut short while writing?)`);
+            return [];
+          }
+        });
+        io.out(JSON.stringify(runs));
+      }
+      else io.out(lines.length ? lines.join('\n') : `no runs logged yet in ${config.paths.log}`);
       return 0;
     }
     case 'move':

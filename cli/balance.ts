@@ -7,7 +7,7 @@
 // `simulate` replays a trace through the same policy (cli/balance-simulate.ts).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { agentMain, agentUsage, defaultAgentEnv } from '../balancer/agent.ts';
+import { AGENT_COMMANDS, agentMain, agentUsage, defaultAgentEnv, parseAgentArgs } from '../balancer/agent.ts';
 import { DEFAULT_CONFIG_PATH } from '../balancer/config.ts';
 import type { Connector } from '../src/connector/connector.ts';
 import { UsageError } from '../src/errors.ts';
@@ -18,17 +18,19 @@ import type { CliIo } from './io.ts';
 
 export const summary = 'the load balancer (status, once, run, log, move, drain, undrain, simulate)';
 
-const AGENT_COMMANDS = ['status', 'once', 'run', 'log', 'move', 'drain', 'undrain'];
 
 export const help = `usage: hvmctl balance <command> [options]
 
 Commands:
   status [--json]              hosts with CPU and memory, VMs with load, where each runs and its home
   once [--dry-run] [--json]    one measure-decide-migrate cycle (what cron runs every minute)
-  run [--interval S]           the cycle in a loop (local only: for a service on the balancer host)
-  log [-n N] [--json]          the last N runs from the balancer's log
+  run [--interval S] [--dry-run]
+                               the cycle every S seconds (default 60, at most 86400; local only:
+                               for a service on the balancer host)
+  log [-n N] [--json]          the last N runs from the balancer's log (default 20; --json: one array)
   move VM HOST [--timeout S] [--json]
                                live-migrate VM to HOST now, with the cycle's checks and recovery
+                               (--timeout: default the configured migration timeout, at most 86400)
                                (exit 0 moved, 1 not moved, 2 ALERT: a human must look, 75 busy)
   drain HOST / undrain HOST    empty a hypervisor and send it nothing / take it back
   simulate ...                 replay a trace through the policy ('hvmctl balance simulate --help')
@@ -72,7 +74,8 @@ function split(argv: readonly string[]): Split {
     else if (a === '--config') {
       s.config = argv[++i];
       if (s.config === undefined) throw new UsageError('--config needs a PATH');
-    } else if ((a === '--help' || a === '-h') && s.command === undefined) s.help = true;
+    } else if (a.startsWith('--config=')) s.config = a.slice('--config='.length);
+    else if (a === '--help' || a === '-h') s.help = true;
     else if (s.command === undefined && !a.startsWith('-')) s.command = a;
     else s.agentArgs.push(a);
   }
@@ -81,9 +84,14 @@ function split(argv: readonly string[]): Split {
 
 export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Promise<number> {
   const s = split(argv);
-  if (s.help || s.command === undefined) {
-    io.out(help);
-    return s.help ? 0 : 64;
+  // --help anywhere before simulate's own options: this text, here, nothing read or reached
+  if (s.command !== 'simulate' && (s.help || s.command === undefined)) {
+    if (s.help) {
+      io.out(help);
+      return 0;
+    }
+    io.err(help);
+    return 64;
   }
   if (s.command === 'simulate') {
     const { runSimulate } = await import('./balance-simulate.ts');
@@ -92,6 +100,9 @@ export async function run(argv: string[], io: CliIo, deps: BalanceDeps = {}): Pr
   if (!AGENT_COMMANDS.includes(s.command)) {
     throw new UsageError(`unknown balance command '${s.command}'`, `commands: ${[...AGENT_COMMANDS, 'simulate'].join(', ')}`);
   }
+  // The agent's own parser, here first: a bad flag is refused before the inventory is read or a
+  // host is reached (the agent checks again where it runs).
+  parseAgentArgs([s.command, ...s.agentArgs]);
   const configExists = deps.localConfigExists ?? (() => existsSync(DEFAULT_CONFIG_PATH));
   const local = s.local || s.config !== undefined || (s.inventory === undefined && configExists());
   if (local) {

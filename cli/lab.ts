@@ -32,7 +32,8 @@ export const help = `usage: hvmctl lab <command> [-i INVENTORY]
                         --tcg: guests in software emulation (no /dev/kvm needed)
   down                  remove everything the lab made (idempotent; keeps the
                         image cache /var/cache/hvmctl-lab)
-  status [--json]       hosts, addresses, init pids, running services (exit 3: no lab)
+  status [--json]       hosts, addresses, init pids, running services (exit 3: no lab is up,
+                        1: a host of it is down)
   reboot HOST...|--all  clean reboot (systemctl reboot): files kept, network
                         and processes start afresh; waits until systemd is up
                         and sshd answers
@@ -50,8 +51,9 @@ Options:
   --json                machine-readable output (status)
 
 Environment: HVMCTL_IDENTITY and HVMCTL_KNOWN_HOSTS override the inventory's
-ssh.identity and ssh.known_hosts (as for apply). Exit codes: 77 not root,
-69 no /dev/kvm or no lab, 75 a lab is already up.
+ssh.identity and ssh.known_hosts (as for apply). Exit codes: 64 bad usage,
+77 not root, 69 no /dev/kvm or no lab (3 for status, which asks), 75 a lab
+is already up.
 Safety: every connection the lab makes first checks (ip route get) that the
 address is routed through the lab bridge hvmlab0; nothing is forwarded out.`;
 
@@ -103,10 +105,23 @@ export function parseLabArgs(argv: readonly string[], cwd: string): Parsed {
   return { inventory, json, sshdOnly, tcg, all, balance, rest, command };
 }
 
+/** The words that are the lab's own, not a command's: before `--` (exec), and up to the host of
+ * `ssh HOST CMD...`. `--help` among them prints the help wherever it is. */
+function ownArgs(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  const own = end >= 0 ? argv.slice(0, end) : argv;
+  const words = own.map((a, i) => ({ a, i })).filter(({ a }) => !a.startsWith('-'));
+  return words[0]?.a === 'ssh' && words[1] ? own.slice(0, words[1].i + 1) : own;
+}
+
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
+  if (ownArgs(argv).some((a) => a === '--help' || a === '-h')) {
     io.out(help);
-    return argv.length === 0 ? 64 : 0;
+    return 0;
+  }
+  if (argv.length === 0) {
+    io.err(help);
+    return 64;
   }
   const args = parseLabArgs(argv, io.cwd);
   const [sub, ...rest] = args.rest;
@@ -146,8 +161,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return execInHost(hostEntry(state, hostOf(state, hostName)), args.command, io.env);
     }
     case 'reboot': {
-      const state = requireLab();
       if (args.all === rest.length > 0) throw new UsageError('usage: hvmctl lab reboot HOST...|--all');
+      const state = requireLab();
       const hosts = args.all ? state.hosts : rest.map((n) => hostOf(state, n));
       const t0 = Date.now();
       const ready = await labReboot(state, hosts, progress);

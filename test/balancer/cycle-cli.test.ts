@@ -103,8 +103,26 @@ describe('agent', () => {
   it('parses its argv', () => {
     expect(parseAgentArgs(['once', '--dry-run', '--json', '--config', '/x.json'])).toMatchObject({ command: 'once', dryRun: true, json: true, config: '/x.json' });
     expect(parseAgentArgs(['log', '-n', '5'])).toMatchObject({ command: 'log', n: 5 });
-    expect(() => parseAgentArgs(['run', '--interval', '0'])).toThrow(/>= 1/);
+    expect(() => parseAgentArgs(['run', '--interval', '0'])).toThrow(/--interval 0: expected a number from 1 to 86400/);
     expect(() => parseAgentArgs(['once', '--bogus'])).toThrow(/unknown option/);
+  });
+
+  it('refuses a flag or an argument its command does not take, instead of ignoring it', () => {
+    // a dry run of move or drain would otherwise do the real thing
+    expect(() => parseAgentArgs(['move', 'server1', 'kvmnode2', '--dry-run'])).toThrow(/move takes no --dry-run/);
+    expect(() => parseAgentArgs(['drain', 'kvmnode2', '--dry-run'])).toThrow(/drain takes no --dry-run/);
+    expect(() => parseAgentArgs(['undrain', 'kvmnode2', '--interval', '5'])).toThrow(/undrain takes no --interval/);
+    expect(() => parseAgentArgs(['log', 'extra'])).toThrow(/log takes no argument \(got extra\)/);
+    expect(() => parseAgentArgs(['once', 'server1'])).toThrow(/once takes no argument/);
+    expect(() => parseAgentArgs(['drain'])).toThrow(/drain needs exactly HOST/);
+    expect(() => parseAgentArgs(['move', 'a', 'b', 'c'])).toThrow(/move needs exactly VM HOST/);
+    // beyond 2^31 ms a timer fires at once: a day is the most
+    expect(() => parseAgentArgs(['move', 'a', 'b', '--timeout', '2200000'])).toThrow(/from 1 to 86400/);
+    expect(() => parseAgentArgs(['run', '--interval', '0x10'])).toThrow(/expected a number/);
+    expect(() => parseAgentArgs(['log', '-n', '0'])).toThrow(/-n 0: expected a whole number from 1/);
+    expect(() => parseAgentArgs(['log', '-n', '2.5'])).toThrow(/whole number/);
+    expect(parseAgentArgs(['move', 'a', 'b', '--timeout', '90', '--json', '--config=/c.json'])).toMatchObject({ positional: ['a', 'b'], timeout: 90, json: true, config: '/c.json' });
+    expect(parseAgentArgs(['run', '--dry-run', '--interval', '30'])).toMatchObject({ dryRun: true, interval: 30 });
   });
 
   it('runs once, drains, logs and reports status against a fake cluster', async () => {
@@ -124,7 +142,10 @@ describe('agent', () => {
       expect(status).toMatch(/kvmnode3\s+drained/);
       expect(status).toMatch(/server2\s+kvmnode2\s+kvmnode1 \(away\)/);
       expect(await agentMain(['log', '-n', '1', '--json', '--config', configFile], env)).toBe(0);
-      expect(JSON.parse(io.outText.pop()!)).toMatchObject({ action: 'MIGRASI (server2 KE kvmnode2)' });
+      // one JSON document: the runs as an array
+      const logged = JSON.parse(io.outText.pop()!) as unknown[];
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({ action: 'MIGRASI (server2 KE kvmnode2)' });
       expect(await agentMain(['drain', 'kvmstorage', '--config', configFile], env)).toBe(64);
       expect(io.errText.pop()).toMatch(/not a hypervisor/);
     } finally {
@@ -201,6 +222,37 @@ describe('hvmctl balance', () => {
     const io = captureIo();
     expect(await run(['simulate', '--help'], io, { localConfigExists: () => false })).toBe(0);
     expect(io.outText.join('\n')).toMatch(/^usage: hvmctl balance simulate --trace DIR/);
+  });
+
+  it('prints its help for --help after a command, reading no inventory and reaching no host', async () => {
+    const io = captureIo();
+    const never = async (): Promise<never> => {
+      throw new Error('must not be called');
+    };
+    for (const argv of [['status', '--help'], ['log', '-n', '3', '-h'], ['move', 'server1', 'kvmnode2', '--help'], ['--help']]) {
+      expect(await run(argv, io, { loadInventory: never, connect: never, local: never, localConfigExists: () => false })).toBe(0);
+      expect(io.outText.pop()).toMatch(/^usage: hvmctl balance <command>/);
+    }
+  });
+
+  it('refuses a bad flag before the inventory is read or a host reached', async () => {
+    const never = async (): Promise<never> => {
+      throw new Error('must not be called');
+    };
+    const deps = { loadInventory: never, connect: never, local: never, localConfigExists: () => false };
+    await expect(run(['log', '-n', '-3'], captureIo(), deps)).rejects.toThrow(/unknown option -3|-n/);
+    await expect(run(['move', 'server1', 'kvmnode2', '--dry-run'], captureIo(), deps)).rejects.toThrow(/move takes no --dry-run/);
+    await expect(run(['status', '--interval', '5'], captureIo(), deps)).rejects.toThrow(/status takes no --interval/);
+  });
+
+  it('takes --config=PATH as --config PATH: here, with that configuration', async () => {
+    const calls: string[][] = [];
+    const local = async (argv: string[]): Promise<number> => {
+      calls.push(argv);
+      return 0;
+    };
+    await run(['log', '--config=/c.json'], captureIo(), { local, localConfigExists: () => false });
+    expect(calls).toEqual([['log', '--config', '/c.json']]);
   });
 
   it('refuses an unknown command and a remote loop', async () => {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { accountingHierarchies, hostCgroups, labTopology } from '../../lab/topology.ts';
-import { parseLabArgs } from '../../cli/lab.ts';
+import { parseLabArgs, run as labRun } from '../../cli/lab.ts';
 import { formatStatus, servicesIn } from '../../lab/status.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -75,5 +75,27 @@ describe('status', () => {
     ]);
     expect(text).toContain('kvmnode1  hypervisor  172.21.3.10  1 cpu 4096 MiB  42        up (systemd)  sshd,cron');
     expect(text).toContain('kvmnode2  hypervisor  172.21.3.11  1 cpu 4096 MiB  -         DOWN          -');
+  });
+});
+
+describe('hvmctl lab --help', () => {
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out: (t: string) => out.push(t), err: (t: string) => err.push(t), cwd: '/nonexistent', env: {}, stdout: out, stderr: err, isTTY: false };
+  };
+  it('prints the help after a command too, doing nothing else (no lab needed, nothing read)', async () => {
+    for (const argv of [['up', '--help'], ['down', '-h'], ['reboot', 'kvmnode1', '--help'], ['load', 'server1', '50', '--help'], ['ssh', '--help']]) {
+      const i = io();
+      expect(await labRun(argv, i as never)).toBe(0);
+      expect(i.stdout.join('\n')).toMatch(/^usage: hvmctl lab <command>/);
+    }
+  });
+  it('leaves a --help that belongs to the command run in a host alone', () => {
+    expect(parseLabArgs(['exec', 'kvmnode1', '--', 'ls', '--help'], '/r')).toMatchObject({ command: ['ls', '--help'] });
+    expect(parseLabArgs(['ssh', 'kvmnode1', 'ls', '--help'], '/r')).toMatchObject({ rest: ['ssh', 'kvmnode1', 'ls', '--help'] });
+  });
+  it('says the usage of reboot before it looks for a lab', async () => {
+    await expect(labRun(['reboot'], io() as never)).rejects.toThrow(/usage: hvmctl lab reboot HOST...\|--all/);
   });
 });
