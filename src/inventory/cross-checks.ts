@@ -63,9 +63,9 @@ export function crossCheck(raw: RawInventory, usable: Usable = () => true, writt
 function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
   const problems: Problem[] = [];
   // The value at `path` when it passed the schema (read only then: the document may be anything).
-  const plain = (path: [string, string], what: string): string | undefined => {
+  const plain = (path: string[], what: string): string | undefined => {
     if (!usable(path)) return undefined;
-    const value = (raw as unknown as Record<string, Record<string, string>>)[path[0]]![path[1]]!;
+    const value = path.reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], raw) as string;
     const why = plainPathProblem(value) ?? systemPathProblem(value, what);
     if (why === undefined) return value;
     problems.push({ path, at: 'value', message: `${path.join('.')}: ${why}` });
@@ -74,6 +74,16 @@ function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
   plain(['nfs', 'export'], 'chown and chmod (0755 root:root) and export');
   const mount = plain(['nfs', 'mount'], 'mount the NFS export over');
   const pool = plain(['pool', 'path'], 'build the libvirt pool in');
+  // the lockspace: apply creates it on every hypervisor and, with locks.mount, mounts NFS over it
+  const locks = raw.nfs.locks?.dir === undefined ? undefined : plain(['nfs', 'locks', 'dir'], 'create the lockspace in and mount NFS over');
+  const clash = ([[mount, 'nfs.mount'], [pool, 'pool.path']] as const).find(([o]) => locks !== undefined && o !== undefined && (o === locks || o.startsWith(`${locks}/`)));
+  if (locks !== undefined && clash) {
+    problems.push({
+      path: ['nfs', 'locks', 'dir'],
+      at: 'value',
+      message: `nfs.locks.dir: "${locks}" ${clash[0] === locks ? 'is' : 'holds'} ${clash[1]} (${clash[0]}); the lockspace needs a directory of its own, like /var/lib/hvmctl/lockd`,
+    });
+  }
   if (mount !== undefined && pool !== undefined && usable(['nfs', 'client']) && raw.nfs.client === 'kernel' && pool !== mount && !pool.startsWith(`${mount}/`)) {
     problems.push({
       path: ['pool', 'path'],

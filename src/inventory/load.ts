@@ -7,7 +7,7 @@
 // passed the schema); nothing else in hvmctl sees unchecked data.
 import os from 'node:os';
 import path from 'node:path';
-import { isAlias, LineCounter, parseDocument, visit } from 'yaml';
+import { isAlias, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document } from 'yaml';
 import { crossCheck } from './cross-checks.ts';
 import type { InventoryIssue } from './inventory-error.ts';
@@ -50,6 +50,22 @@ const MAX_ALIAS_COUNT = 100;
 
 /** The document as plain data, or the located problem when its aliases expand too far (a "billion laughs"). */
 function toData(doc: Document, lines: LineCounter, name: string): unknown {
+  // an alias whose anchor is not defined before it: said at the alias, not taken for an expansion
+  let unknown: { anchor: string; line: number; column: number } | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (!isAlias(node) || node.resolve(doc) !== undefined) return undefined;
+      const at = positionOf(node, lines);
+      unknown = { anchor: node.source, line: at?.line ?? 1, column: at?.column ?? 1 };
+      return visit.BREAK;
+    },
+  });
+  if (unknown) {
+    const { anchor, line, column } = unknown;
+    throw new InventoryError([{ file: name, line, column, message: `YAML alias *${anchor}: no anchor &${anchor} is defined before it` }], {
+      hint: `define &${anchor} on a value above it, or write the value out; nothing was changed on any host`,
+    });
+  }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
   } catch (error) {
@@ -73,7 +89,10 @@ function toData(doc: Document, lines: LineCounter, name: string): unknown {
 export function parseInventory(text: string, file: string, opts: LoadOptions = {}): Inventory {
   const name = displayName(file);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // Keys are the same when they read the same: `1:` and `"1":` both become the key "1" in the data,
+  // and the yaml package's own rule (same value, same type) would let the second drop the first.
+  const sameKey = (a: unknown, b: unknown): boolean => a === b || (isScalar(a) && isScalar(b) && String(a.value) === String(b.value));
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: sameKey });
 
   const syntax: InventoryIssue[] = doc.errors.map((error) => {
     const { line, col } = lines.linePos(error.pos[0]);

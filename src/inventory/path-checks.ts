@@ -15,6 +15,13 @@ export const systemDirectories: ReadonlySet<string> = new Set([
   '/var/spool', '/var/tmp', '/var/lib/libvirt',
 ]);
 
+/** Trees of the system whose every directory is the system's (a package database, the boot
+ * loader, root's keys, the configuration): nothing of apply's goes anywhere under them. */
+const systemTrees: readonly string[] = [
+  '/etc', '/boot', '/root', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32',
+  '/var/lib/dpkg', '/var/lib/rpm', '/var/lib/apt', '/var/lib/dnf', '/var/lib/systemd', '/var/log', '/var/cache', '/var/spool', '/var/mail',
+];
+
 /** Trees whose content does not survive a reboot or is not a disk at all. */
 const volatileTrees: Readonly<Record<string, string>> = {
   '/tmp': 'is emptied at boot',
@@ -38,6 +45,8 @@ export function plainPathProblem(path: string): string | undefined {
 /** Why apply must not act on `path` as root; undefined when it may. `what` says what apply does there. */
 export function systemPathProblem(path: string, what: string): string | undefined {
   if (systemDirectories.has(path)) return `"${path}" is a system directory; apply would ${what} it. Use a directory of its own, like /srv/kvmshared`;
+  const tree = systemTrees.find((t) => path.startsWith(`${t}/`));
+  if (tree !== undefined) return `"${path}" is under ${tree}, which belongs to the system; apply would ${what} it. Use a directory of its own, like /srv/kvmshared`;
   for (const [tree, why] of Object.entries(volatileTrees)) {
     if (path.startsWith(`${tree}/`)) return `"${path}" is under ${tree}, which ${why}; VM images need a directory that stays`;
   }

@@ -46,6 +46,17 @@ describe('paths apply acts on as root', () => {
     ['nfs:\n  export: /srv/kvm/\n', '5:11 nfs.export: "/srv/kvm/" ends with "/"'],
     ['nfs:\n  mount: /var/lib\n', '5:10 nfs.mount: "/var/lib" is a system directory; apply would mount the NFS export over it'],
     ['pool:\n  path: /etc\n', '5:9 pool.path: "/etc" is a system directory; apply would build the libvirt pool in it'],
+    // anything under the system's own trees, not only the trees themselves
+    ['nfs:\n  export: /root/.ssh\n', '5:11 nfs.export: "/root/.ssh" is under /root, which belongs to the system; apply would chown and chmod (0755 root:root) and export it'],
+    ['nfs:\n  export: /etc/ssh\n', '5:11 nfs.export: "/etc/ssh" is under /etc'],
+    ['nfs:\n  mount: /var/lib/dpkg/kvm\n', '5:10 nfs.mount: "/var/lib/dpkg/kvm" is under /var/lib/dpkg'],
+    ['pool:\n  path: /usr/lib/modules\n', '5:9 pool.path: "/usr/lib/modules" is under /usr'],
+    // the lockspace: apply mounts NFS over it on every hypervisor (locks.mount)
+    ['nfs:\n  locks: {dir: /etc, mount: true}\n', '5:16 nfs.locks.dir: "/etc" is a system directory; apply would create the lockspace in and mount NFS over it'],
+    ['nfs:\n  locks: {dir: /, mount: true}\n', 'nfs.locks.dir: "/" is a system directory'],
+    ['nfs:\n  locks: {dir: /var/lib/hvmctl/../../../etc}\n', 'nfs.locks.dir: "/var/lib/hvmctl/../../../etc" has a ".." segment'],
+    ['nfs:\n  locks: {dir: /var/lib/hvmctl/lockd/}\n', 'nfs.locks.dir: "/var/lib/hvmctl/lockd/" ends with "/"'],
+    ['nfs:\n  locks: {dir: /var/lib/libvirt/images}\n', 'nfs.locks.dir: "/var/lib/libvirt/images" holds nfs.mount (/var/lib/libvirt/images/kvmshared); the lockspace needs a directory of its own'],
     // escapes the mount by `..`: refused for the `..`, whatever follows
     ['pool:\n  path: /var/lib/libvirt/images/kvmshared/../../../../etc\n', '5:9 pool.path: "/var/lib/libvirt/images/kvmshared/../../../../etc" has a ".." segment'],
   ])('%j -> %s', (extra, message) => {
@@ -82,6 +93,15 @@ describe('what is not an inventory is not read', () => {
     expect(error.issues[0]).toMatchObject({ line: 8, column: 8 });
     expect(error.issues[0]?.message).toMatch(/^YAML aliases: the document's aliases expand to more than 100 nodes/);
     expect(error.hint).toMatch(/nothing was changed on any host/);
+  });
+
+  it('an alias with no anchor is said at the alias, not taken for an alias bomb', () => {
+    expect(issues(base('nfs:\n  export: &e /srv/x\n  mount: *nope\n'))).toEqual(['6:10 YAML alias *nope: no anchor &nope is defined before it']);
+  });
+
+  it('two keys that read the same (1 and "1") are a duplicate, not one host silently dropped', () => {
+    const text = base('').replace('hypervisors: {hosts: {a: {address: 10.0.0.3, mac: "02:00:00:00:00:03"}}}', 'hypervisors:\n  hosts:\n    1: {address: 10.0.0.3}\n    "1": {address: 10.0.0.4}');
+    expect(issues(text)).toEqual(['6:5 YAML syntax: duplicate key "1": it is already set earlier in the same mapping']);
   });
 
   it('a FIFO with no writer is refused without being opened for a blocking read', async () => {
