@@ -294,8 +294,9 @@ function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: Read
   const cooldownMemory = num('cooldown_memory', 'cooldownMemory', 0, 604800, 86400);
   const history = num('history', 'history', 300, 21600, 3600);
   const onEmpty = pick('on_empty', 'onEmpty');
-  if (onEmpty !== undefined && (!Array.isArray(onEmpty) || onEmpty.length === 0 || onEmpty.some((x) => typeof x !== 'string' || x === ''))) {
-    fail(`${key('on_empty')} must be a non-empty list of arguments`);
+  // eslint-disable-next-line no-control-regex
+  if (onEmpty !== undefined && (!Array.isArray(onEmpty) || onEmpty.length === 0 || onEmpty.some((x) => typeof x !== 'string' || x === '' || /[\u0000-\u001f\u007f]/.test(x)))) {
+    fail(`${key('on_empty')} must be a non-empty list of arguments, none empty or with a control character`);
   }
   return { strategy: 'consolidate', consolidate: { ...shared, cooldownMemory, history, ...(onEmpty ? { onEmpty: onEmpty as string[] } : {}) } };
 }

@@ -14,7 +14,7 @@ import { contains, intToIp, ipToInt, parseCidr } from './ipv4.ts';
 import { plainPathProblem, systemPathProblem } from './path-checks.ts';
 import type { RawHost, RawInventory } from './raw.ts';
 import type { NetworkBackend } from './types.ts';
-import { sshdPortChecks } from './sshd-port.ts';
+import { sshdPortChecks, sshdPortOf } from './sshd-port.ts';
 import type { DataPath } from './yaml-position.ts';
 
 type Problem = SchemaProblem;
@@ -229,6 +229,53 @@ function portChecks(raw: RawInventory): Problem[] {
   ];
 }
 
+/**
+ * The exporters' ports are opened on every hypervisor to the scrapers, addresses on the guests'
+ * network: one that is also sshd's, libvirt's or in the migration range would open that to them
+ * too, and two exporters cannot share one. The server's URL names a real port.
+ */
+function exporterPortChecks(raw: RawInventory, prometheus: NonNullable<RawInventory['balancer']['prometheus']>, usable: Usable): Problem[] {
+  const problems: Problem[] = [];
+  const taken: { port: (p: number) => boolean; what: string }[] = [];
+  if (usable(['firewall', 'libvirt_ports'])) taken.push({ port: (p) => raw.firewall.libvirt_ports.includes(p), what: "libvirt's port (firewall.libvirt_ports)" });
+  if (usable(['firewall', 'migration_ports'])) {
+    const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
+    taken.push({ port: (p) => p >= low && p <= high, what: 'in the migration range (firewall.migration_ports)' });
+  }
+  if (usable(['ssh', 'port']) && usable(['ssh', 'sshd_port']) && isObject(raw.hypervisors) && usable(['hypervisors', 'hosts'])) {
+    for (const [name, host] of Object.entries((raw.hypervisors as { hosts: Record<string, RawHost> }).hosts)) {
+      if (!usable(['hypervisors', 'hosts', name]) || !isObject(host)) continue;
+      const sshd = sshdPortOf(host, raw.ssh);
+      taken.push({ port: (p) => p === sshd, what: `${name}'s sshd port` });
+    }
+  }
+  const node = prometheus.node_exporter_port ?? 9100;
+  const libvirt = prometheus.libvirt_exporter_port ?? 9177;
+  for (const [key, port] of [['node_exporter_port', node], ['libvirt_exporter_port', libvirt]] as const) {
+    if (!usable(['balancer', 'prometheus', key])) continue;
+    const clash = taken.find((t) => t.port(port));
+    if (clash) {
+      problems.push({
+        path: ['balancer', 'prometheus', key],
+        at: 'value',
+        message: `balancer.prometheus.${key}: ${port} is ${clash.what}; the firewall opens the exporters' ports to the scrapers, so it would open that to them too: choose another port`,
+      });
+    }
+  }
+  if (node === libvirt && usable(['balancer', 'prometheus', 'libvirt_exporter_port'])) {
+    problems.push({
+      path: ['balancer', 'prometheus', 'libvirt_exporter_port'],
+      at: 'value',
+      message: `balancer.prometheus.libvirt_exporter_port: ${libvirt} is node_exporter's port too; the two exporters need a port each`,
+    });
+  }
+  const urlPort = prometheus.url === undefined ? undefined : /^https?:\/\/[^/:]+:([0-9]+)/.exec(prometheus.url)?.[1];
+  if (urlPort !== undefined && usable(['balancer', 'prometheus', 'url']) && (Number(urlPort) < 1 || Number(urlPort) > 65535)) {
+    problems.push({ path: ['balancer', 'prometheus', 'url'], at: 'value', message: `balancer.prometheus.url: port ${urlPort} is not a port (1 to 65535)` });
+  }
+  return problems;
+}
+
 function balancerChecks(raw: RawInventory, usable: Usable, written: unknown): Problem[] {
   const problems: Problem[] = [];
   if (!isObject(raw.balancer)) return problems;
@@ -260,6 +307,7 @@ function balancerChecks(raw: RawInventory, usable: Usable, written: unknown): Pr
       message: "balancer.cpu_source: 'prometheus' needs the server to query: set balancer.prometheus.url (and scrapers, the addresses that scrape the exporters)",
     });
   }
+  if (ok('prometheus') && b.prometheus !== undefined) problems.push(...exporterPortChecks(raw, b.prometheus, usable));
   if (ok('prometheus') && b.prometheus !== undefined && isObject(raw.hypervisors) && usable(['hypervisors', 'hosts']) && usable(['cluster', 'os_family'])) {
     const hosts = (raw.hypervisors as { hosts?: Record<string, { os_family?: RawInventory['cluster']['os_family'] } | null> }).hosts ?? {};
     const without = Object.entries(hosts).filter(([, h]) => osProfiles[h?.os_family ?? raw.cluster.os_family]?.prometheusExporters === null);

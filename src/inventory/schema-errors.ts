@@ -26,6 +26,7 @@ const expected: Record<string, string> = {
   cronSchedule: 'a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
   portRange: 'a port range like 49152-49215',
   name: "a plain name (letters, digits and ._+-), like server1",
+  argument: 'a command argument without control characters (no newline, tab or NUL)',
 };
 
 /** Keys that moved when the balancer got named strategies (issue 12): where they live now. */
@@ -219,6 +220,25 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
           message: `${dottedPath([...path, Number(error.params.i)])}: ${describeValue((value as unknown[])[Number(error.params.i)])} is listed twice`,
         });
         break;
+      case 'minLength':
+      case 'maxLength': {
+        const limit = Number(error.params.limit);
+        const message =
+          error.keyword === 'minLength'
+            ? limit === 1
+              ? 'is empty; write a value or leave the key out'
+              : `is shorter than ${limit} characters`
+            : `is longer than ${limit} characters`;
+        problems.push({ path, at: 'value', message: `${where}: ${message}` });
+        break;
+      }
+      case 'minItems':
+      case 'maxItems': {
+        const limit = Number(error.params.limit);
+        const message = error.keyword === 'minItems' ? `needs at least ${limit} item${limit === 1 ? '' : 's'}` : `holds more than ${limit} items`;
+        problems.push({ path, at: 'value', message: `${where}: ${message}` });
+        break;
+      }
       default:
         problems.push({ path, at: 'value', message: `${where}: ${error.message ?? error.keyword}` });
     }

@@ -2,6 +2,7 @@
 // inventory (issue 10): paths apply would act on as root, schema and
 // cross-field problems together, alias bombs, FIFOs, devices, huge files.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,5 +129,43 @@ describe('what is not an inventory is not read', () => {
     await writeFile(big, `# ${'x'.repeat(MAX_INVENTORY_BYTES)}\n`);
     const error = await loadError(big);
     expect(error.issues[0]?.message).toBe(`the inventory is ${MAX_INVENTORY_BYTES + 3} bytes; at most ${MAX_INVENTORY_BYTES} are read`);
+  });
+});
+
+describe("the exporters' ports, opened to the scrapers on the guests' network", () => {
+  const inventory = readFileSync(path.join(root, 'inventory.yaml'), 'utf8');
+  const withPrometheus = (section: string) => inventory.replace(/^balancer:\n/m, `balancer:\n  prometheus: ${section}\n`);
+  const found = (section: string): string[] => issues(withPrometheus(section)).map((i) => i.replace(/^\d+:\d+ /, ''));
+  it.each([
+    ['{scrapers: [172.21.3.50], node_exporter_port: 16509}', "balancer.prometheus.node_exporter_port: 16509 is libvirt's port (firewall.libvirt_ports); the firewall opens the exporters' ports to the scrapers"],
+    ['{scrapers: [172.21.3.50], node_exporter_port: 22}', "balancer.prometheus.node_exporter_port: 22 is kvmnode1's sshd port"],
+    ['{scrapers: [172.21.3.50], libvirt_exporter_port: 49160}', 'balancer.prometheus.libvirt_exporter_port: 49160 is in the migration range (firewall.migration_ports)'],
+    ['{scrapers: [172.21.3.50], libvirt_exporter_port: 9100}', "balancer.prometheus.libvirt_exporter_port: 9100 is node_exporter's port too"],
+    ['{scrapers: [172.21.3.50, 172.21.3.50]}', 'balancer.prometheus.scrapers[1]: "172.21.3.50" is listed twice'],
+    ['{scrapers: [172.21.3.50], url: "http://x:99999"}', 'balancer.prometheus.url: port 99999 is not a port (1 to 65535)'],
+  ])('%s -> %s', (section, message) => {
+    const problems = found(section);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+  it('the default ports load', () => {
+    expect(found('{scrapers: [172.21.3.50], url: "http://172.21.3.50:9090"}')).toEqual([]);
+  });
+});
+
+describe('on_empty, a command run without a shell', () => {
+  const inventory = readFileSync(path.join(root, 'inventory.yaml'), 'utf8');
+  const found = (argv: string): string[] =>
+    issues(inventory.replace(/^ {2}strategy: home.*\n {2}home:[\s\S]*?(?=^ {2}max_migrations)/m, `  strategy: consolidate\n  consolidate: {on_empty: ${argv}}\n`)).map((i) => i.replace(/^\d+:\d+ /, ''));
+  it.each([
+    ['["/bin/x\\0"]', 'balancer.consolidate.on_empty[0]: "/bin/x\\u0000" is not a command argument without control characters (no newline, tab or NUL)'],
+    ['["/bin/x", "a\\nb"]', 'balancer.consolidate.on_empty[1]: "a\\nb" is not a command argument without control characters'],
+    ['[""]', 'balancer.consolidate.on_empty[0]: is empty; write a value or leave the key out'],
+    ['[]', 'balancer.consolidate.on_empty: needs at least 1 item'],
+  ])('%s -> %s', (argv, message) => {
+    expect(found(argv)).toEqual([expect.stringContaining(message)]);
+  });
+  it('a plain command loads', () => {
+    expect(found('[/usr/local/sbin/bmc-power, off, "{host}"]')).toEqual([]);
   });
 });
