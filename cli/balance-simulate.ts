@@ -5,7 +5,7 @@
 // strategy produced it.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError } from '../src/errors.ts';
+import { HvmError, UsageError } from '../src/errors.ts';
 import type { CliIo } from './io.ts';
 import { REPLAYS } from '../balancer/sim/config.ts';
 import { runCloudsim } from '../balancer/sim/run-cloudsim.ts';
@@ -37,7 +37,13 @@ through the balancer's decide() with the named strategy, on the scenario it is f
 
   --json             print the result as JSON (it names the strategy, its settings and the scenario)
   --report FILE      also write a self-contained HTML page: the figures, the targets, and
-                       plots over the day`;
+                       plots over the day (checked before the replay, written whole)
+
+CloudSim's published figures are used only for exactly a published day's files on 800 hosts;
+anything else (a subset, another --hosts) is judged against THR-MMT and MFPED replayed on it.
+
+Exit codes: 0 replayed; 64 bad flags; 65 a trace that cannot be replayed (the file and line
+are named); 73 the report cannot be written; 1 the hosts cannot hold the VMs.`;
 
 export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
   let values;
@@ -71,16 +77,42 @@ export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
   const name = values.strategy;
   if (name === undefined) throw new UsageError('balance simulate: --strategy NAME is required (a figure must say which strategy made it)', `use --strategy ${NAMES.join('|')}`);
   if (!isReplayName(name)) throw new UsageError(`balance simulate: unknown strategy '${name}'`, `use --strategy ${NAMES.join('|')}`);
-  const count = (flag: string, v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`balance simulate: ${flag} must be a positive integer, not '${v}'`);
+  // Every flag is checked before anything is read, whichever scenario uses it.
+  const count = (flag: string, v: string, max: number): number => {
+    const n = /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`balance simulate: ${flag} must be a whole number from 1 to ${max}, not '${v}'`);
     return n;
   };
-  const share = Number(values['peak-share']);
+  const hosts = count('--hosts', values.hosts, MAX_HOSTS);
+  const vms = count('--vms', values.vms, MAX_VMS);
+  const share = /^[0-9.]+$/.test(values['peak-share']) ? Number(values['peak-share']) : Number.NaN;
   if (!(share > 0 && share < 1)) throw new UsageError(`balance simulate: --peak-share must be between 0 and 1, not '${values['peak-share']}'`);
-  const common = { dir: resolve(io.cwd, values.trace), json: values.json, report: values.report === undefined ? undefined : resolve(io.cwd, values.report) };
+  const report = values.report === undefined ? undefined : resolve(io.cwd, values.report);
+  // The report is written after the replay: a path that cannot take it is said first, not after it.
+  if (report !== undefined) await checkWritable(report);
+  const common = { dir: resolve(io.cwd, values.trace), json: values.json, report };
   const replay = REPLAYS[name];
   return replay.scenario === 'home'
-    ? runHomeScenario({ ...common, config: replay.config, vms: count('--vms', values.vms), peakShare: share }, io)
-    : runCloudsim({ ...common, config: replay.config, hosts: count('--hosts', values.hosts) }, io);
+    ? runHomeScenario({ ...common, config: replay.config, vms, peakShare: share }, io)
+    : runCloudsim({ ...common, config: replay.config, hosts }, io);
+}
+
+/** Bounds that keep a replay in memory: a thousand times CloudSim's 800 hosts, and a day's VMs. */
+const MAX_HOSTS = 800_000;
+const MAX_VMS = 100_000;
+
+/** Throws (exit 73) when `file` cannot be created or replaced: its directory is missing or not writable, or it is a directory. */
+async function checkWritable(file: string): Promise<void> {
+  const { access, stat } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  const { dirname } = await import('node:path');
+  const fail = (why: string, hint: string, cause?: unknown): never => {
+    throw new HvmError('E_OUTPUT', `cannot write the report ${file}: ${why}`, { hint, exitCode: 73, cause });
+  };
+  const here = await stat(file).catch(() => undefined);
+  if (here?.isDirectory()) fail('it is a directory', 'give --report a file name, e.g. --report report.html');
+  const dir = dirname(file);
+  const parent = await stat(dir).catch((error: NodeJS.ErrnoException) => fail(`its directory ${dir} cannot be read (${error.code})`, 'create the directory first, or write the report elsewhere', error));
+  if (!parent.isDirectory()) fail(`${dir} is not a directory`, 'write the report into a directory');
+  await access(dir, constants.W_OK).catch((error: NodeJS.ErrnoException) => fail(`its directory ${dir} is not writable (${error.code})`, 'write the report elsewhere', error));
 }

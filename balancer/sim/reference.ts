@@ -30,7 +30,11 @@ export const REFERENCES: Readonly<Record<string, readonly Reference[]>> = {
   ],
 };
 
-/** The day a trace directory is, when it is one of the published ones. */
+/** The hosts of CloudSim's model the published figures were taken on (half HP ProLiant G4, half G5). */
+export const CLOUDSIM_HOSTS = 800;
+
+/** The day a trace directory is named for, when it is one of the published ones (a label: whether
+ * its files are that day's is Trace.day). */
 export function knownDay(dir: string): string | undefined {
   const base = dir.replace(/\/+$/, '').split('/').pop() ?? '';
   return base in REFERENCES ? base : undefined;

@@ -1,10 +1,9 @@
 // `balance simulate` on CloudSim's 800-host model: replay, table beside the
 // published figures, JSON, report.
-import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { ReplayOutput } from './output.ts';
+import { type ReplayOutput, writeReport } from './output.ts';
 import { mfpedConfig, thrMmtConfig } from './config.ts';
-import { knownDay, REFERENCES, type Reference } from './reference.ts';
+import { CLOUDSIM_HOSTS, REFERENCES, type Reference } from './reference.ts';
 import { htmlReport } from './report.ts';
 import { simulate } from './simulate.ts';
 import type { ReplayConfig } from './strategies.ts';
@@ -38,7 +37,10 @@ export async function runCloudsim(run: CloudsimRun, io: ReplayOutput): Promise<n
   const trace = await loadTrace(dir);
   const result = simulate(trace, { config, hosts });
   const seconds = (performance.now() - started) / 1000;
-  const day = knownDay(dir);
+  // CloudSim's published figures are for exactly that day's files on its 800 hosts: a subset, a
+  // directory merely named like the day, or another host count is compared with yardsticks
+  // replayed on the same input instead.
+  const day = hosts === CLOUDSIM_HOSTS ? trace.day : undefined;
   const published = day ? (REFERENCES[day] ?? []) : [];
   // A day without published figures gets the yardsticks replayed in this run instead.
   const replayed = published.length > 0 || config.strategy !== 'consolidate' ? [] : yardsticks(trace, hosts);
@@ -51,7 +53,7 @@ export async function runCloudsim(run: CloudsimRun, io: ReplayOutput): Promise<n
   const targets = config.strategy === 'consolidate' && yardstick ? consolidationTargets(m, yardstick) : undefined;
   const bound = { kWh: result.lowerBoundKWh, ratio: m.energyKWh / result.lowerBoundKWh };
   if (run.report)
-    await writeFile(
+    await writeReport(
       run.report,
       htmlReport(`${day ?? basename(dir)}: ${label} on CloudSim's ${hosts}-host model`, result, table, refs, {
         fileOrder: orderText(trace.order),

@@ -1,8 +1,7 @@
 // `balance simulate --strategy home|seed`: the home scenario, the named
 // strategy beside the other one and no balancing, all computed in this run.
-import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { ReplayOutput } from './output.ts';
+import { type ReplayOutput, writeReport } from './output.ts';
 import { homeReplayConfig, seedReplayConfig } from './config.ts';
 import { homeReport } from './home-report.ts';
 import { replayHome, type HomeReplay } from './home-replay.ts';
@@ -36,7 +35,7 @@ export async function runHomeScenario(run: HomeRun, io: ReplayOutput): Promise<n
   const mine = rows[0] as { label: string; replay: HomeReplay };
   const table = homeTable(rows);
   const scenario = { vms: s.vms.length, capacityMips: Math.round(s.capacity), peakShare: s.peakShare, overload: OVERLOAD, stepS: s.step, runs: s.runs };
-  if (run.report) await writeFile(run.report, homeReport(`${day}: ${run.config.strategy} on one overloaded home and two helpers`, s, mine.replay, table, unbalanced));
+  if (run.report) await writeReport(run.report, homeReport(`${day}: ${run.config.strategy} on one overloaded home and two helpers`, s, mine.replay, table, unbalanced));
   if (run.json) {
     const { strategy, settings, ...common } = run.config;
     const references = rows.slice(1).map((r) => ({ label: r.label, metrics: r.replay.metrics }));

@@ -12,6 +12,7 @@ import { lowerBoundKWh } from './lower-bound.ts';
 import { checkPredictions, errorSummary, predictionsOf, type PredictionCheck } from '../prediction.ts';
 import { placeInitially } from './placement.ts';
 import { Cluster } from './cluster.ts';
+import { CLOUDSIM_HOSTS } from './reference.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
 import type { Trace } from './trace.ts';
 
@@ -65,7 +66,7 @@ interface Move {
 
 export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const config = options.config ?? consolidateConfig;
-  const c = new Cluster(trace, options.hosts ?? 800);
+  const c = new Cluster(trace, options.hosts ?? CLOUDSIM_HOSTS);
   placeInitially(c, options.initialPlacement);
   // One hour unless the strategy says (consolidate's `history`): longer than any replayed
   // strategy's windows (at most 2 measurements here).

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,11 +28,37 @@ describe('trace loading', () => {
     { text: '12\n7x\n', error: /vm:2: unexpected character 'x'/ },
     { text: '12\n101\n', error: /vm:2: 101 is above 100/ },
     { text: '\n\n', error: /vm:1: no samples/ },
+    // a blank ends a number: "1 0" is not 10
+    { text: '12\n1 0\n', error: /vm:2: more than one number on the line/ },
+    { text: '12\n2\t5\n', error: /vm:2: more than one number on the line/ },
   ])('rejects $text naming file and line', ({ text, error }) => {
     expect(() => parseTraceFile('vm', new TextEncoder().encode(text))).toThrow(error);
   });
-  it('a missing directory is a TraceError with a hint', async () => {
-    await expect(loadTrace('/nonexistent/trace')).rejects.toMatchObject({ code: 'E_TRACE', hint: expect.stringContaining('--trace') });
+  it('a missing directory is a TraceError with a hint and the reason, exit 65', async () => {
+    await expect(loadTrace('/nonexistent/trace')).rejects.toMatchObject({ code: 'E_TRACE', exitCode: 65, message: expect.stringMatching(/\(no such directory\)$/), hint: expect.stringContaining('--trace') });
+    await expect(loadTrace(join(SLICE, (await loadTrace(SLICE)).names[0]!))).rejects.toMatchObject({ message: expect.stringMatching(/\(not a directory\)$/) });
+  });
+  it('a file shorter than the others is refused by name instead of cutting the day to its length', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvmctl-short-'));
+    try {
+      await writeFile(join(dir, 'a'), '10\n20\n30\n');
+      await writeFile(join(dir, 'b'), '50\n');
+      await expect(loadTrace(dir)).rejects.toThrow(/b holds 1 samples where .*a holds 3/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it('reads files through links', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvmctl-links-'));
+    try {
+      const t = await loadTrace(SLICE);
+      for (const name of t.names.slice(0, 3)) await symlink(join(SLICE, name), join(dir, name));
+      const linked = await loadTrace(dir);
+      expect(linked.names).toEqual([...t.names.slice(0, 3)].sort());
+      expect(linked.length).toBe(288);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -106,12 +132,48 @@ describe('hvmctl balance simulate (runSimulate)', () => {
     { argv: [], error: /--trace DIR is required/ },
     { argv: ['--trace', SLICE, '--strategy', 'lr-mmt'], error: /unknown strategy 'lr-mmt'/ },
     { argv: ['--trace', SLICE, '--policy', 'hvmctl'], error: /--policy is now --strategy/ },
-    { argv: ['--trace', SLICE, '--strategy', 'thr-mmt', '--hosts', 'x'], error: /--hosts must be a positive integer/ },
+    { argv: ['--trace', SLICE, '--strategy', 'thr-mmt', '--hosts', 'x'], error: /--hosts must be a whole number from 1 to 800000, not 'x'/ },
+    // checked whichever scenario uses them
+    { argv: ['--trace', SLICE, '--strategy', 'home', '--hosts', 'x'], error: /--hosts must be a whole number/ },
+    { argv: ['--trace', SLICE, '--strategy', 'consolidate', '--vms', '0'], error: /--vms must be a whole number from 1 to 100000, not '0'/ },
+    { argv: ['--trace', SLICE, '--strategy', 'consolidate', '--hosts', '100000000'], error: /--hosts must be a whole number from 1 to 800000/ },
+    { argv: ['--trace', SLICE, '--strategy', 'consolidate', '--hosts', '1e3'], error: /--hosts must be a whole number/ },
     { argv: ['--trace', SLICE], error: /--strategy NAME is required/ },
     { argv: ['--trace', SLICE, '--strategy', 'home', '--peak-share', '1'], error: /--peak-share must be between 0 and 1/ },
     { argv: ['--bogus'], error: /Unknown option/ },
   ])('usage error: $argv', async ({ argv, error }) => {
     await expect(runSimulate(argv, io())).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringMatching(error) });
+  });
+  it('a report that cannot be written is said before the replay, exit 73', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvmctl-report-'));
+    try {
+      for (const [report, why] of [
+        [join(dir, 'missing', 'r.html'), /cannot write the report .*r\.html: its directory .*missing cannot be read \(ENOENT\)/],
+        [dir, /cannot write the report .*: it is a directory/],
+      ] as const) {
+        const out = io();
+        await expect(runSimulate(['--trace', '/nonexistent/not-read', '--strategy', 'consolidate', '--report', report], out)).rejects.toMatchObject({ exitCode: 73, message: expect.stringMatching(why) });
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+  it("a subset of a published day, or the day on other hosts, is not judged against CloudSim's published figures", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hvmctl-named-'));
+    try {
+      // a directory named like a published day, holding only the slice's files
+      const named = join(dir, '20110303');
+      await mkdir(named);
+      const t = await loadTrace(SLICE);
+      for (const name of t.names) await writeFile(join(named, name), await readFile(join(SLICE, name)));
+      const out = io();
+      expect(await runSimulate(['--trace', named, '--strategy', 'consolidate', '--hosts', '100', '--json'], out)).toBe(0);
+      const json = JSON.parse(out.lines.join('\n')) as { day?: string; references: { policy: string; source?: string }[] };
+      expect(json.day).toBeUndefined();
+      expect(json.references.find((r) => r.policy === 'MFPED')?.source).toMatch(/replayed|this simulator/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
   it('a trace directory that is not one cannot be replayed and says why', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hvmctl-bad-'));
