@@ -286,9 +286,10 @@ function parseStrategy(b: Record<string, unknown>, fail: Fail, hypervisors: Read
     hosts,
     high,
     low,
-    overloadWindow: num('overload_window', 'overloadWindow', 1, 1000, d.overload),
-    calmWindow: num('calm_window', 'calmWindow', 1, 1000, d.calm),
-    cooldown: num('cooldown', 'cooldown', 0, 1e9, d.cooldown),
+    // bounds as in src/inventory/schema.json (test/balancer/config-bounds.test.ts renders its edges)
+    overloadWindow: num('overload_window', 'overloadWindow', 1, 1440, d.overload),
+    calmWindow: num('calm_window', 'calmWindow', 1, 1440, d.calm),
+    cooldown: num('cooldown', 'cooldown', 0, 604800, d.cooldown),
   };
   if (name === 'home') return { strategy: 'home', home: { ...shared, helpers: hostList('helpers', []) } };
   const cooldownMemory = num('cooldown_memory', 'cooldownMemory', 0, 604800, 86400);

@@ -21,7 +21,7 @@ const expected: Record<string, string> = {
   domain: 'a DNS domain like localdomain or example.org',
   sshHost: 'a host name or IPv4 address',
   interface: 'an interface name like eth0 or br0 (at most 15 characters)',
-  absPath: 'an absolute path like /srv/kvmshared (letters, digits and ._+@- only)',
+  absPath: 'an absolute path like /srv/kvmshared (letters, digits and ._- only)',
   homePath: 'an absolute path or one starting with ~/ (letters, digits and ._+@- only)',
   cronSchedule: 'a cron schedule: five fields like "* * * * *" (minute hour day-of-month month day-of-week, one space or tab between them) or an @keyword like @daily',
   portRange: 'a port range like 49152-49215',

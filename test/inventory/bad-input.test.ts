@@ -47,6 +47,8 @@ describe('paths apply acts on as root', () => {
     ['nfs:\n  export: /srv/kvm/\n', '5:11 nfs.export: "/srv/kvm/" ends with "/"'],
     ['nfs:\n  mount: /var/lib\n', '5:10 nfs.mount: "/var/lib" is a system directory; apply would mount the NFS export over it'],
     ['pool:\n  path: /etc\n', '5:9 pool.path: "/etc" is a system directory; apply would build the libvirt pool in it'],
+    // ganesha's lexer reads a path of letters, digits and ._- only (+ and @ broke its file), as the agent does
+    ['nfs:\n  export: /srv/@kvm+x\n', '5:11 nfs.export: "/srv/@kvm+x" is not an absolute path like /srv/kvmshared (letters, digits and ._- only)'],
     // anything under the system's own trees, not only the trees themselves
     ['nfs:\n  export: /root/.ssh\n', '5:11 nfs.export: "/root/.ssh" is under /root, which belongs to the system; apply would chown and chmod (0755 root:root) and export it'],
     ['nfs:\n  export: /etc/ssh\n', '5:11 nfs.export: "/etc/ssh" is under /etc'],
