@@ -30,10 +30,17 @@ const bounds: readonly (readonly [number, number])[] = [
 
 export type CronFields = readonly [string, string, string, string, string];
 
-function itemProblem(item: string, [low, high]: readonly [number, number]): string | undefined {
+function itemProblem(item: string, [low, high]: readonly [number, number], field: number): string | undefined {
   if (item === '*') return undefined;
   const step = /^\*\/(\d{1,2})$/.exec(item);
-  if (step) return Number(step[1]) >= 1 ? undefined : `step ${item} must be at least 1`;
+  if (step) {
+    const n = Number(step[1]);
+    if (n < 1) return `step ${item} must be at least 1`;
+    // OnCalendar cannot step the weekdays, nor step past the field (cron's */60 is just :00)
+    if (field === 4) return `step ${item}: the systemd timer cannot step weekdays; list them (e.g. 0,2,4,6)`;
+    if (n > high - low) return `step ${item} is larger than the field's span (${low}-${high}); write the value itself (e.g. ${low})`;
+    return undefined;
+  }
   const range = /^(\d{1,2})-(\d{1,2})$/.exec(item);
   const values = range ? [Number(range[1]), Number(range[2])] : /^\d{1,2}$/.test(item) ? [Number(item)] : undefined;
   if (values === undefined) return `"${item}" is not *, */N, N, or A-B`;
@@ -58,12 +65,27 @@ export function parseSchedule(schedule: string): { fields: CronFields } | { prob
   }
   for (const [i, field] of fields.entries()) {
     for (const item of field.split(',')) {
-      const why = itemProblem(item, bounds[i]!);
+      const why = itemProblem(item, bounds[i]!, i);
       if (why !== undefined) return { problem: `"${schedule}": ${cronFieldNames[i]} field: ${why}` };
+    }
+  }
+  const [, , dom, mon, dow] = fields as unknown as CronFields;
+  // cron runs when EITHER day field matches, the systemd timer when BOTH do
+  if (dom !== '*' && dow !== '*') {
+    return { problem: `"${schedule}": both day-of-month and day-of-week are set; cron runs on either, the systemd timer only on both: set one and leave the other *` };
+  }
+  // a date no month of the schedule has (30 2: the 30th of February) never comes
+  if (dom !== '*') {
+    const longest = Math.max(...[...fieldValues(mon, bounds[3]!)].map((m) => DAYS_IN_MONTH[m - 1]!));
+    if (Math.min(...fieldValues(dom, bounds[2]!)) > longest) {
+      return { problem: `"${schedule}": day-of-month ${dom} never comes in month ${mon} (at most ${longest} days): the balancer would never run` };
     }
   }
   return { fields: fields as unknown as CronFields };
 }
+
+/** The most days each month can have (February in a leap year). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The values a checked field (parseSchedule) stands for, within [low, high]. */
 function fieldValues(field: string, [low, high]: readonly [number, number]): Set<number> {

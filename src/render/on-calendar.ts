@@ -22,7 +22,13 @@ export function cronToOnCalendar(schedule: string): string {
         const step = /^\*\/(\d+)$/.exec(item);
         if (step) return `${first}/${step[1]}`;
         const range = /^(\d+)-(\d+)$/.exec(item);
-        if (range) return map ? `${map(Number(range[1]))}..${map(Number(range[2]))}` : `${range[1]}..${range[2]}`;
+        if (range && map) {
+          // systemd's week runs Mon..Sun: cron's 0 (Sunday) cannot start a range
+          const [a, b] = [Number(range[1]), Number(range[2])];
+          if (a === 0) return b === 0 ? map(0) : `${map(0)},Mon..${map(b)}`;
+          return `${map(a)}..${map(b)}`;
+        }
+        if (range) return `${range[1]}..${range[2]}`;
         return map ? map(Number(item)) : item;
       })
       .join(',');

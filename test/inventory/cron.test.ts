@@ -9,7 +9,10 @@ describe('parseSchedule', () => {
     ['* * * * *', ['*', '*', '*', '*', '*']],
     ['*/5 * * * *', ['*/5', '*', '*', '*', '*']],
     ['0,30 8-18 * * 1-5', ['0,30', '8-18', '*', '*', '1-5']],
-    ['0\t0 1 1 7', ['0', '0', '1', '1', '7']],
+    ['0\t0 1 1 *', ['0', '0', '1', '1', '*']],
+    ['0 0 * * 7', ['0', '0', '*', '*', '7']],
+    ['*/59 * * * *', ['*/59', '*', '*', '*', '*']],
+    ['0 0 29 2 *', ['0', '0', '29', '2', '*']],
     ['@daily', ['0', '0', '*', '*', '*']],
     ['@midnight', ['0', '0', '*', '*', '*']],
     ['@annually', ['0', '0', '1', '1', '*']],
@@ -33,6 +36,15 @@ describe('parseSchedule', () => {
     ['5-1 * * * *', 'minute field: range "5-1" goes backwards'],
     ['1-10/2 * * * *', 'minute field: "1-10/2" is not *, */N, N, or A-B'],
     ['* * * jan *', 'month field: "jan" is not'],
+    // what the systemd timer cannot say, or says otherwise than cron
+    ['*/60 * * * *', 'minute field: step */60 is larger than the field\'s span (0-59)'],
+    ['0 */24 * * *', 'hour field: step */24 is larger than the field\'s span (0-23)'],
+    ['0 0 */31 * *', 'day-of-month field: step */31 is larger'],
+    ['0 0 * */12 *', 'month field: step */12 is larger'],
+    ['0 0 * * */2', 'day-of-week field: step */2: the systemd timer cannot step weekdays; list them (e.g. 0,2,4,6)'],
+    ['0 0 1 * 1', 'both day-of-month and day-of-week are set; cron runs on either, the systemd timer only on both'],
+    ['0 0 30 2 *', 'day-of-month 30 never comes in month 2 (at most 29 days): the balancer would never run'],
+    ['0 0 31 4,6 *', 'day-of-month 31 never comes in month 4,6 (at most 30 days)'],
   ])('%j is refused: %s', (schedule, why) => {
     const r = parseSchedule(schedule);
     expect('problem' in r ? r.problem : 'accepted').toContain(why);

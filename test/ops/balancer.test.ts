@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { balancerPaths } from '../../src/render/managed-files.ts';
 import { handlers } from '../../tasks/handlers.ts';
@@ -157,6 +158,25 @@ describe('balancer install', () => {
     // The loader refuses these first; apply still never installs them.
     expect(() => cronToOnCalendar('@reboot')).toThrow(/balancer\.schedule: "@reboot" is not one of @hourly/);
     expect(() => cronToOnCalendar('1-10/2 * * * *')).toThrow(/minute field: "1-10\/2" is not/);
+    // systemd's week starts on Monday: a range from Sunday is Sunday plus Mon..
+    expect(cronToOnCalendar('0 0 * * 0-6')).toBe('Sun,Mon..Sat *-*-* 0:0:00');
+    expect(cronToOnCalendar('0 0 * * 5-7')).toBe('Fri..Sun *-*-* 0:0:00');
+  });
+
+  // The timer is what runs the balancer where systemd is PID 1: every form the loader accepts
+  // must be one systemd parses, to the same times cron would run.
+  const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+  it.skipIf(analyze.status !== 0)('every accepted form is an OnCalendar systemd-analyze parses (needs systemd-analyze)', () => {
+    const accepted = [
+      '* * * * *', '*/5 * * * *', '*/59 * * * *', '0 */23 * * *', '0 0 */30 * *', '0 0 1 */11 *', '0,30 8-18 * * 1-5', '0 0 * * 0-6', '0 0 * * 0-0',
+      '0 0 * * 5-7', '0 0 * * 7', '0 0 29 2 *', '0 0 31 1,3 *', '15 3 1-15 * *', '@hourly', '@daily', '@weekly', '@monthly', '@yearly',
+    ];
+    for (const schedule of accepted) {
+      const onCalendar = cronToOnCalendar(schedule);
+      const r = spawnSync('systemd-analyze', ['calendar', onCalendar], { encoding: 'utf8' });
+      expect({ schedule, onCalendar, status: r.status, err: r.stderr.trim() }).toEqual({ schedule, onCalendar, status: 0, err: '' });
+      expect(r.stdout).not.toMatch(/Next elapse: never/);
+    }
   });
 
   it('the task reads every fact it plans with', () => {
