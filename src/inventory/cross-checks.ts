@@ -94,6 +94,17 @@ function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
   return problems;
 }
 
+/** IPv4 blocks that are not for hosts on a LAN (RFC 6890). */
+const SPECIAL_NETWORKS: readonly { cidr: string; what: string }[] = [
+  { cidr: '0.0.0.0/8', what: '"this network"' },
+  { cidr: '127.0.0.0/8', what: 'loopback' },
+  { cidr: '169.254.0.0/16', what: 'link-local' },
+  { cidr: '224.0.0.0/4', what: 'multicast' },
+  { cidr: '240.0.0.0/4', what: 'reserved (and the limited broadcast)' },
+];
+
+const overlaps = (a: ReturnType<typeof parseCidr>, b: ReturnType<typeof parseCidr>): boolean => a.network <= b.broadcast && b.network <= a.broadcast;
+
 function networkChecks(raw: RawInventory, usable: Usable): Problem[] {
   const problems: Problem[] = [];
   const net = parseCidr(raw.cluster.network);
@@ -111,6 +122,21 @@ function networkChecks(raw: RawInventory, usable: Usable): Problem[] {
       path: ['cluster', 'network'],
       at: 'value',
       message: `cluster.network: "${cidr}" is too small for a cluster; use a prefix of /30 or shorter`,
+    });
+  }
+  if (net.prefix < 8) {
+    problems.push({
+      path: ['cluster', 'network'],
+      at: 'value',
+      message: `cluster.network: "${cidr}" spans more than a /8 (its broadcast and netmask would cover foreign networks); use the cluster's own subnet, like 172.21.3.0/26`,
+    });
+  }
+  const special = net.prefix < 8 ? undefined : SPECIAL_NETWORKS.find((s) => overlaps(parseCidr(s.cidr), net));
+  if (special) {
+    problems.push({
+      path: ['cluster', 'network'],
+      at: 'value',
+      message: `cluster.network: "${cidr}" is in ${special.cidr}, ${special.what}, not a network for hosts; use a private subnet, like 172.21.3.0/26`,
     });
   }
 

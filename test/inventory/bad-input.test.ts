@@ -171,3 +171,24 @@ describe('on_empty, a command run without a shell', () => {
     expect(found('[/usr/local/sbin/bmc-power, off, "{host}"]')).toEqual([]);
   });
 });
+
+describe('names and networks the hosts cannot use', () => {
+  const inventory = readFileSync(path.join(root, 'inventory.yaml'), 'utf8');
+  const found = (text: string): string[] => issues(text).map((i) => i.replace(/^\d+:\d+ /, ''));
+  it.each([
+    ['0.0.0.0/0', 'cluster.network: "0.0.0.0/0" spans more than a /8'],
+    ['127.21.3.0/26', 'cluster.network: "127.21.3.0/26" is in 127.0.0.0/8, loopback, not a network for hosts'],
+    ['224.21.3.0/26', 'is in 224.0.0.0/4, multicast'],
+    ['169.254.3.0/26', 'is in 169.254.0.0/16, link-local'],
+  ])('cluster.network %s', (cidr, message) => {
+    const problems = found(inventory.replace(/^( {2}network:) \S+/m, `$1 ${cidr}`));
+    expect(problems[0]).toContain(message);
+  });
+  it('the bridge is not the loopback', () => {
+    expect(found(inventory.replace(/^( {2}bridge:) \S+/m, '$1 lo'))).toEqual([expect.stringMatching(/bridge: "lo" is not an interface name like eth0 or br0 \(at most 15 characters\), not the loopback lo/)]);
+  });
+  it.each(['localhost', '7', 'ip6-node'])('host name %s', (name) => {
+    const problems = found(inventory.replace(/^( {4})kvmnode3:/m, `$1${JSON.stringify(name)}:`));
+    expect(problems.some((p) => p.includes(`"${name}" is not a short host name`) && p.includes('not all digits') && p.includes('not localhost'))).toBe(true);
+  });
+});
