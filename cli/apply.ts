@@ -118,12 +118,13 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   // Flags first: a bad one is reported before the inventory is even read.
   const limit = listOption('--limit', options.limit);
   const tags = listOption('--tags', options.tags);
+  // the tags name the playbook's tasks, which need no inventory: checked before it is read
+  const playbook = deps.playbook ?? (await import('../tasks/playbook.ts')).playbook;
+  const selected = new Set(selectTasks(playbook.tasks, tags));
   const file = resolve(io.cwd, options.inventory ?? 'inventory.yaml');
   const load = deps.loadInventory ?? (async (f: string) => (await import('../src/inventory/load.ts')).loadInventory(f));
   const inventory = await load(file);
-  const playbook = deps.playbook ?? (await import('../tasks/playbook.ts')).playbook;
   const hosts = selectHosts(inventory, limit);
-  const selected = new Set(selectTasks(playbook.tasks, tags));
   // The overrides and, while a lab is up here, the lab's route guard: the factory's (src/connector/connect.ts).
   const connectHost = hostConnector({ env: io.env, cwd: io.cwd });
   const connect =

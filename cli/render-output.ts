@@ -27,15 +27,37 @@ function failure(target: string, error: unknown): RenderOutputError {
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new RenderOutputError(`render: no space left writing ${target} (${code}); it was not written`, 'free some space and run again: files written before are whole, none is half-written', error);
   }
-  return new RenderOutputError(`render: cannot write ${target} (${code ?? String(error)})`, 'check the permissions of the output directory', error);
+  const hint =
+    code === 'ENOTDIR'
+      ? 'a file is in the way on that path, where a directory is needed: remove it, or render elsewhere'
+      : code === 'ENOENT'
+        ? 'a directory on that path is missing or is a dangling link (or the file system does not take new files there): render elsewhere'
+        : code === 'EROFS'
+          ? 'that file system is read-only: render elsewhere'
+          : 'check the permissions of the output directory';
+  return new RenderOutputError(`render: cannot write ${target} (${code ?? String(error)})`, hint, error);
 }
 
-/** Makes `dir` (the -o directory) exist as a directory. */
+/** Makes `dir` (the -o directory) exist as a directory: each missing level created on its own
+ * (a recursive mkdir loops forever where a file system answers ENOENT to every create, as /proc does). */
 export async function prepareOutputRoot(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    if (codeOf(error) !== 'EEXIST' && codeOf(error) !== 'ENOTDIR') throw failure(dir, error);
+  const missing: string[] = [];
+  for (let at = dir; ; at = path.dirname(at)) {
+    const found = await stat(at).then(
+      () => true,
+      (error: unknown) => {
+        if (codeOf(error) === 'ENOENT') return false;
+        throw failure(at, error);
+      },
+    );
+    if (found) break;
+    missing.unshift(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const level of missing) {
+    await mkdir(level, { mode: 0o755 }).catch((error: unknown) => {
+      if (codeOf(error) !== 'EEXIST') throw failure(level, error);
+    });
   }
   const s = await stat(dir).catch((error: unknown) => {
     throw failure(dir, error);

@@ -78,6 +78,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (values.output === undefined) throw new UsageError('render: -o DIR is required', 'e.g. hvmctl render -o rendered/');
+  // an empty DIR (an unset $OUT in a script) would scatter the hosts' trees into the current directory
+  if (values.output === '') throw new UsageError('render: -o DIR is empty', 'name the directory, e.g. hvmctl render -o rendered/ (render into the current directory with -o .)');
   if (values.operator !== undefined && !isIpv4(values.operator) && !isIpv6(values.operator)) {
     throw new UsageError(`render: --operator '${values.operator}' is not an IPv4 or IPv6 address`, 'e.g. --operator 192.0.2.10 or --operator 2001:db8::10');
   }

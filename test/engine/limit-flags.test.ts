@@ -75,6 +75,12 @@ describe('an empty --limit or --tags', () => {
     expect(cli.stderr.join('\n')).toContain(`error: ${flag} ${JSON.stringify(value)} names nothing`);
   });
 
+  it('an unknown --tags is refused before the inventory is read', async () => {
+    const deps = { ...fakeDeps([]), loadInventory: async (): Promise<never> => Promise.reject(new Error('the inventory must not be read')) };
+    const error = await runApply(['--tags', 'bogus'], io(), 'apply', deps).catch((e: unknown) => e);
+    expect(error).toMatchObject({ exitCode: 64, message: expect.stringMatching(/--tags: unknown tag bogus/) });
+  });
+
   it('listOption: not given is "no selection", given is the trimmed items', () => {
     expect(listOption('--limit', undefined)).toBeUndefined();
     expect(listOption('--limit', ' kvmnode1, storage ,')).toEqual(['kvmnode1', 'storage']);

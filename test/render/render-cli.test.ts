@@ -62,6 +62,9 @@ describe('hvmctl render', () => {
 
   it.each([
     [[], /-o DIR is required/],
+    // an unset $OUT would otherwise scatter the trees into the working directory
+    [['-o', ''], /-o DIR is empty/],
+    [['--output='], /-o DIR is empty/],
     [['-o'], /argument missing|requires|expects/i],
     [['-o', '/tmp/x', '--bogus'], /Unknown option '--bogus'/],
     [['-o', '/tmp/x', 'extra'], /positional/i],
@@ -72,6 +75,16 @@ describe('hvmctl render', () => {
     const error = await run(argv as string[], fakeIo()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toMatch(message);
+  });
+
+  it('an -o where nothing can be created fails with 73 and a hint that fits, without hanging (/proc answers ENOENT to every create)', async () => {
+    for (const [dir, hint] of [
+      ['/proc/hvmctl-render-test/out', /a directory on that path is missing or is a dangling link/],
+      ['/etc/hostname/out', /a file is in the way on that path/],
+    ] as const) {
+      const error = await run(['-o', dir], fakeIo()).catch((e: unknown) => e);
+      expect(error).toMatchObject({ exitCode: 73, hint: expect.stringMatching(hint) });
+    }
   });
 
   it('a bad inventory writes nothing', async () => {
