@@ -49,10 +49,10 @@ function hostEntries(raw: RawInventory, usable: Usable): HostEntry[] {
  */
 export function crossCheck(raw: RawInventory, usable: Usable = () => true, written: unknown = raw): Problem[] {
   const problems: Problem[] = [
-    ...pathChecks(raw, usable),
+    ...pathChecks(raw, usable, written),
     ...(usable(['cluster', 'network']) ? networkChecks(raw, usable) : []),
     ...hostChecks(raw, usable),
-    ...sshdPortChecks(raw, hostEntries(raw, usable), usable),
+    ...sshdPortChecks(raw, hostEntries(raw, usable), usable, written),
     ...backendChecks(raw, usable),
   ];
   if (usable(['firewall', 'migration_ports'])) problems.push(...portChecks(raw));
@@ -60,7 +60,7 @@ export function crossCheck(raw: RawInventory, usable: Usable = () => true, writt
   return problems;
 }
 
-function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
+function pathChecks(raw: RawInventory, usable: Usable, written: unknown): Problem[] {
   const problems: Problem[] = [];
   // The value at `path` when it passed the schema (read only then: the document may be anything).
   const plain = (path: string[], what: string): string | undefined => {
@@ -85,11 +85,17 @@ function pathChecks(raw: RawInventory, usable: Usable): Problem[] {
     });
   }
   if (mount !== undefined && pool !== undefined && usable(['nfs', 'client']) && raw.nfs.client === 'kernel' && pool !== mount && !pool.startsWith(`${mount}/`)) {
-    problems.push({
-      path: ['pool', 'path'],
-      at: 'value',
-      message: `pool.path: "${pool}" is not on the NFS mount ${mount}, so the hypervisors would not share their images`,
-    });
+    // point at the line the user wrote: pool.path when it is written, else nfs.mount (the pool's path is a default)
+    const poolWritten = isObject(written) && isObject(written.pool) && written.pool.path !== undefined;
+    problems.push(
+      poolWritten
+        ? { path: ['pool', 'path'], at: 'value', message: `pool.path: "${pool}" is not on the NFS mount ${mount}, so the hypervisors would not share their images` }
+        : {
+            path: ['nfs', 'mount'],
+            at: 'value',
+            message: `nfs.mount: ${mount} does not hold pool.path (not set, so its default "${pool}"), so the hypervisors would not share their images: set pool.path to a directory under ${mount}`,
+          },
+    );
   }
   return problems;
 }

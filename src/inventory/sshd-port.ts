@@ -26,17 +26,37 @@ function sourceOf(base: DataPath, host: RawHost, ssh: RawInventory['ssh']): Data
 }
 
 /** The ports the firewall opens on a host of this group for something else than SSH. */
-function otherPorts(raw: RawInventory, group: 'storage' | 'hypervisors', usable: (p: DataPath) => boolean): { port: (p: number) => boolean; what: string }[] {
-  if (group === 'storage') {
-    return usable(['firewall', 'nfs_ports']) ? [{ port: (p) => raw.firewall.nfs_ports.includes(p), what: 'an NFS port (firewall.nfs_ports)' }] : [];
-  }
-  const out: { port: (p: number) => boolean; what: string }[] = [];
-  if (usable(['firewall', 'libvirt_ports'])) out.push({ port: (p) => raw.firewall.libvirt_ports.includes(p), what: "libvirt's port (firewall.libvirt_ports)" });
+interface OtherPort {
+  port: (p: number) => boolean;
+  what: string;
+  /** Where that setting is in the document (pointed at when the sshd port is a default). */
+  at: (p: number) => DataPath;
+}
+
+function otherPorts(raw: RawInventory, group: 'storage' | 'hypervisors', usable: (p: DataPath) => boolean): OtherPort[] {
+  const listed = (key: 'nfs_ports' | 'libvirt_ports', what: string): OtherPort => ({
+    port: (p) => raw.firewall[key].includes(p),
+    what,
+    at: (p) => ['firewall', key, raw.firewall[key].indexOf(p)],
+  });
+  if (group === 'storage') return usable(['firewall', 'nfs_ports']) ? [listed('nfs_ports', 'an NFS port (firewall.nfs_ports)')] : [];
+  const out: OtherPort[] = [];
+  if (usable(['firewall', 'libvirt_ports'])) out.push(listed('libvirt_ports', "libvirt's port (firewall.libvirt_ports)"));
   if (usable(['firewall', 'migration_ports'])) {
     const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
-    out.push({ port: (p) => p >= low && p <= high, what: 'in the migration range (firewall.migration_ports)' });
+    out.push({ port: (p) => p >= low && p <= high, what: 'in the migration range (firewall.migration_ports)', at: () => ['firewall', 'migration_ports'] });
   }
   return out;
+}
+
+/** Whether the document as written holds a value at `path` (not a default filled in). */
+function isWritten(written: unknown, path: DataPath): boolean {
+  let at: unknown = written;
+  for (const key of path) {
+    if (typeof at !== 'object' || at === null) return false;
+    at = (at as Record<string | number, unknown>)[key];
+  }
+  return at !== undefined;
 }
 
 /**
@@ -48,6 +68,7 @@ export function sshdPortChecks(
   raw: RawInventory,
   hosts: readonly { name: string; group: 'storage' | 'hypervisors'; host: RawHost }[],
   usable: (p: DataPath) => boolean,
+  written: unknown = raw,
 ): SchemaProblem[] {
   if (!usable(['ssh', 'port']) || !usable(['ssh', 'sshd_port'])) return [];
   const problems: SchemaProblem[] = [];
@@ -67,7 +88,14 @@ export function sshdPortChecks(
     for (const other of otherPorts(raw, group, usable)) {
       if (!other.port(port)) continue;
       const at = sourceOf(base, host, raw.ssh);
-      problems.push({ path: at, at: 'value', message: `${at.join('.')}: ${name}'s sshd port ${port} is ${other.what}; the firewall would open it for both` });
+      if (isWritten(written, at)) {
+        problems.push({ path: at, at: 'value', message: `${at.join('.')}: ${name}'s sshd port ${port} is ${other.what}; the firewall would open it for both` });
+      } else {
+        // the sshd port is a default (22): the line the user wrote is the other setting
+        const there = other.at(port);
+        const where = there.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+        problems.push({ path: there, at: 'value', message: `${where}: ${port} is ${name}'s sshd port (${at.join('.')}, not set, so its default); the firewall would open it for both: choose another port` });
+      }
     }
   }
   return problems;

@@ -199,3 +199,19 @@ describe('names and networks the hosts cannot use', () => {
     expect(problems.some((p) => p.includes(`"${name}" is not a short host name`) && p.includes('not all digits') && p.includes('not localhost'))).toBe(true);
   });
 });
+
+describe('a rule broken by a default points at the line that was written', () => {
+  it('nfs.mount that does not hold the default pool path: at nfs.mount, saying the pool path is a default', () => {
+    expect(issues(base('nfs:\n  client: kernel\n  mount: /srv/images\n'))).toEqual([
+      '6:10 nfs.mount: /srv/images does not hold pool.path (not set, so its default "/var/lib/libvirt/images/kvmshared"), so the hypervisors would not share their images: set pool.path to a directory under /srv/images',
+    ]);
+  });
+  it('an NFS port that is the default sshd port: at the port in the list', () => {
+    expect(issues(base('firewall:\n  nfs_ports: [111, 22, 2049, 20048]\n'))).toEqual([
+      "5:20 firewall.nfs_ports[1]: 22 is s's sshd port (ssh.port, not set, so its default); the firewall would open it for both: choose another port",
+    ]);
+  });
+  it('a written sshd port is still pointed at itself', () => {
+    expect(issues(base('ssh:\n  port: 2049\n'))).toEqual(["5:9 ssh.port: s's sshd port 2049 is an NFS port (firewall.nfs_ports); the firewall would open it for both"]);
+  });
+});
