@@ -56,6 +56,24 @@ export function crossCheck(raw: RawInventory, usable: Usable = () => true, writt
     ...backendChecks(raw, usable),
   ];
   if (usable(['firewall', 'migration_ports'])) problems.push(...portChecks(raw));
+  // the storage node's NFS server listens on 2049 (nfsd) and 20048 (mountd, fixed by apply): closed, no hypervisor mounts the export
+  if (usable(['firewall', 'nfs_ports']) && raw.firewall.nfs_ports.every((_, i) => usable(['firewall', 'nfs_ports', i]))) {
+    const missing = [[2049, 'nfsd'], [20048, 'mountd']].filter(([p]) => !raw.firewall.nfs_ports.includes(p as number));
+    if (missing.length > 0) {
+      problems.push({
+        path: ['firewall', 'nfs_ports'],
+        at: 'value',
+        message: `firewall.nfs_ports: lacks ${missing.map(([p, w]) => `${p} (${w})`).join(' and ')}, where the storage node's NFS server listens; the hypervisors could not mount the export: add ${missing.length === 1 ? 'it' : 'them'}`,
+      });
+    }
+  }
+  // the operator's key and known_hosts are files: "~" or "/" is a directory
+  for (const key of ['identity', 'known_hosts'] as const) {
+    const value = usable(['ssh', key]) ? (raw.ssh as Record<string, unknown>)[key] : undefined;
+    if (typeof value === 'string' && (value === '~' || value.endsWith('/'))) {
+      problems.push({ path: ['ssh', key], at: 'value', message: `ssh.${key}: "${value}" is a directory; name the file, like ${key === 'identity' ? '~/.ssh/id_ed25519' : '~/.ssh/known_hosts'}` });
+    }
+  }
   problems.push(...balancerChecks(raw, usable, written));
   return problems;
 }
@@ -200,6 +218,15 @@ function hostChecks(raw: RawInventory, usable: Usable): Problem[] {
       } else seenAddress.set(entry.host.address, entry);
     }
     if (ok('mac')) {
+      const first = Number.parseInt(entry.host.mac.slice(0, 2), 16);
+      const zero = /^(00:){5}00$/i.test(entry.host.mac);
+      if ((first & 1) === 1 || zero) {
+        problems.push({
+          path: [...base, 'mac'],
+          at: 'value',
+          message: `${base.join('.')}.mac: "${entry.host.mac}" is ${zero ? 'all zeros' : 'a multicast (or broadcast) address'}, which no interface may have; a locally administered unicast one looks like "52:54:00:15:03:0a"`,
+        });
+      }
       const macKey = entry.host.mac.toLowerCase();
       const mac = seenMac.get(macKey);
       if (mac) {
@@ -388,6 +415,26 @@ function balancerChecks(raw: RawInventory, usable: Usable, written: unknown): Pr
         });
       }
     });
+  }
+  // Somewhere for a VM to go: a home with no helper can never move anything, and a cluster whose
+  // balanced hosts are all drained has nowhere to send their VMs.
+  if (b.strategy === 'home' && field('hosts') && field('helpers') && hypervisorNames !== undefined) {
+    const homes = b.home.hosts ?? hypervisorNames.slice(0, 1);
+    const helpers = b.home.helpers ?? hypervisorNames.filter((n) => !homes.includes(n));
+    // (with neither written and one hypervisor, there is simply nothing to balance yet)
+    if (helpers.length === 0 && (b.home.helpers !== undefined || b.home.hosts !== undefined)) {
+      const written = b.home.helpers !== undefined;
+      problems.push({
+        path: [...at, written ? 'helpers' : 'hosts'],
+        at: 'value',
+        message: written
+          ? 'balancer.home.helpers: is empty, so an overloaded home has nowhere to send a VM: name at least one hypervisor that is not a home'
+          : 'balancer.home.hosts: every hypervisor is a home, so none is left as a helper and an overloaded home has nowhere to send a VM: leave one out',
+      });
+    }
+  }
+  if (ok('drained') && field('hosts') && hypervisorNames !== undefined && hypervisorNames.length > 0 && hypervisorNames.every((n) => b.drained.includes(n))) {
+    problems.push({ path: ['balancer', 'drained'], at: 'value', message: 'balancer.drained: every hypervisor is drained, so no VM has anywhere to go: leave at least one in service' });
   }
   if (field('low') && field('high') && s.low >= s.high) {
     problems.push({

@@ -30,7 +30,14 @@ export async function readInventoryText(file: string, maxBytes = MAX_INVENTORY_B
     const code = (error as NodeJS.ErrnoException).code;
     return {
       problem: `cannot read the inventory (${code ?? String(error)})`,
-      hint: code === 'ENOENT' ? 'pass the inventory with -i FILE, or run from the directory that holds inventory.yaml' : undefined,
+      hint:
+        code === 'ENOENT'
+          ? 'pass the inventory with -i FILE, or run from the directory that holds inventory.yaml'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'this user may not read the file: run as its owner (or root), or make it readable to you'
+            : code === 'EISDIR'
+              ? 'that is a directory: pass the inventory file itself with -i FILE'
+              : undefined,
       cause: error,
     };
   }

@@ -43,6 +43,7 @@ export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing (the value is empty)';
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) return 'a list';
+  if (value instanceof Uint8Array) return 'binary data (!!binary)';
   if (typeof value === 'object') return 'a mapping';
   return String(value);
 }
@@ -172,7 +173,7 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown): S
           problems.push({
             path: [...path, name],
             at: 'key',
-            message: `${dottedPath([...path, name])}: "${name}" is not ${patternExpectation(error)}`,
+            message: `${dottedPath([...path, name])}: ${JSON.stringify(name)} is not ${patternExpectation(error)}`,
           });
         } else {
           problems.push({ path, at: 'value', message: `${where}: ${describeValue(value)} is not ${patternExpectation(error)}` });

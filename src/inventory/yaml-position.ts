@@ -65,5 +65,7 @@ export function pointAt(doc: Document, lines: LineCounter, path: DataPath, at: '
 
 /** `hypervisors.hosts.kvmnode2.address`, `firewall.nfs_ports[1]`. */
 export function dottedPath(path: DataPath): string {
-  return path.reduce<string>((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
+  // a key with a newline, a quote or a blank is quoted, so the message stays one `file:line:col:` line
+  const key = (s: string): string => (/^[A-Za-z0-9_.+@-]*$/.test(s) ? s : JSON.stringify(s));
+  return path.reduce<string>((out, s) => (typeof s === 'number' ? `${out}[${s}]` : out ? `${out}.${key(s)}` : key(s)), '');
 }

@@ -215,3 +215,50 @@ describe('a rule broken by a default points at the line that was written', () =>
     expect(issues(base('ssh:\n  port: 2049\n'))).toEqual(["5:9 ssh.port: s's sshd port 2049 is an NFS port (firewall.nfs_ports); the firewall would open it for both"]);
   });
 });
+
+describe('values that load but leave the cluster unusable', () => {
+  const inventory = readFileSync(path.join(root, 'inventory.yaml'), 'utf8');
+  const found = (text: string): string[] => issues(text).map((i) => i.replace(/^\d+:\d+ /, ''));
+  it.each([
+    ['nfs_ports: [111]', 'firewall.nfs_ports: lacks 2049 (nfsd) and 20048 (mountd), where the storage node\'s NFS server listens'],
+    ['nfs_ports: [111, 2049]', 'firewall.nfs_ports: lacks 20048 (mountd)'],
+  ])('%s', (line, message) => {
+    expect(found(base(`firewall:\n  ${line}\n`))).toEqual([expect.stringContaining(message)]);
+  });
+  it.each([
+    ['01:00:5e:00:00:01', 'a multicast (or broadcast) address'],
+    ['ff:ff:ff:ff:ff:ff', 'a multicast (or broadcast) address'],
+    ['00:00:00:00:00:00', 'all zeros'],
+  ])('mac %s', (mac, what) => {
+    expect(found(base('').replace('"02:00:00:00:00:03"', `"${mac}"`))).toEqual([expect.stringContaining(`hypervisors.hosts.a.mac: "${mac}" is ${what}`)]);
+  });
+  it.each([['identity', '~'], ['identity', '/'], ['known_hosts', '/root/.ssh/']])('ssh.%s %s', (key, value) => {
+    expect(found(base(`ssh:\n  ${key}: "${value}"\n`))).toEqual([expect.stringMatching(new RegExp(`^ssh\\.${key}: .* is a directory; name the file`))]);
+  });
+  it('home.helpers written empty', () => {
+    expect(found(inventory.replace(/^( {4}helpers:) .*$/m, '$1 []'))).toEqual([expect.stringContaining('balancer.home.helpers: is empty, so an overloaded home has nowhere to send a VM')]);
+  });
+  it('every hypervisor a home', () => {
+    const text = inventory.replace(/^( {4}hosts:) \[kvmnode1\].*$/m, '$1 [kvmnode1, kvmnode2, kvmnode3]').replace(/^ {4}helpers:.*\n/m, '');
+    expect(found(text)).toEqual([expect.stringContaining('balancer.home.hosts: every hypervisor is a home')]);
+  });
+  it('every hypervisor drained', () => {
+    expect(found(inventory.replace(/^( {2}drained:) \[\].*$/m, '$1 [kvmnode1, kvmnode2, kvmnode3]'))).toEqual([expect.stringContaining('balancer.drained: every hypervisor is drained')]);
+  });
+  it('a one-hypervisor inventory with no balancer settings still loads (nothing to balance yet)', () => {
+    expect(found(base(''))).toEqual([]);
+  });
+});
+
+describe('messages stay one line and say what they see', () => {
+  it('a host name with a newline is quoted in the path', () => {
+    const text = base('').replace('{a: {address', '{"a\\nb": {address');
+    const problems = issues(text);
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems) expect(p).not.toContain('\n');
+    expect(problems.join(' ')).toContain('hypervisors.hosts."a\\nb"');
+  });
+  it('a !!binary value is called binary data, not a mapping', () => {
+    expect(issues(base('').replace('gateway: 10.0.0.1', 'gateway: !!binary aGVsbG8='))).toEqual([expect.stringContaining('binary data (!!binary)')]);
+  });
+});
