@@ -44,9 +44,14 @@ export async function main(argv: string[] = process.argv.slice(2), io: CliIo = d
 
 export async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.out(usage);
-    return name === undefined ? 64 : 0;
+    return 0;
+  }
+  if (name === undefined) {
+    // no command is a usage error: the usage goes where errors go
+    io.err(usage);
+    return 64;
   }
   if (name === '--version') {
     io.out('hvmctl 0.1.0');

@@ -180,3 +180,17 @@ describe('hvmctl --help', () => {
     for (const name of read) expect(io.stdout.join('\n')).toContain(name);
   });
 });
+
+describe('hvmctl with no command', () => {
+  it('is a usage error: exit 64, the usage on stderr, nothing on stdout', async () => {
+    const io = captureIo();
+    expect(await dispatch([], io)).toBe(64);
+    expect(io.stdout).toEqual([]);
+    expect(io.stderr.join('\n')).toMatch(/^usage: hvmctl <command>/);
+  });
+  it('--help is not: exit 0, the usage on stdout', async () => {
+    const io = captureIo();
+    expect(await dispatch(['--help'], io)).toBe(0);
+    expect(io.stdout.join('\n')).toMatch(/^usage: hvmctl <command>/);
+  });
+});
