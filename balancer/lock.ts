@@ -12,9 +12,10 @@
 // The former lock (an exclusive create, then the pid written) overlapped in
 // 11 of 60 rounds of 16 processes, and a reused pid blocked it forever.
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HvmError } from '../src/errors.ts';
+import { ensureOwnDirectorySync, openOwnFile } from './safe-file.ts';
 
 export type LockResult =
   | { readonly acquired: true; release(): void }
@@ -38,9 +39,11 @@ export function isProcessAlive(pid: number): boolean {
  * people to read (the holder another process reports); it decides nothing.
  */
 export function acquireLock(path: string, pid: number = process.pid, owner?: string): LockResult {
-  mkdirSync(dirname(path), { recursive: true });
-  // r+ would fail on a missing file and w would truncate the holder's pid: open for appending, create if missing.
-  const fd = openSync(path, 'a+', 0o644);
+  ensureOwnDirectorySync(dirname(path));
+  // r+ would fail on a missing file and w would truncate the holder's pid: open for appending,
+  // create if missing; never through a link (the cluster lease is on the shared storage), and
+  // 0600: flock needs only a descriptor, so a file others can open is one they can hold forever.
+  const fd = openOwnFile(path);
   let ok = false;
   try {
     const r = spawnSync('flock', ['--nonblock', '--conflict-exit-code', String(BUSY), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });

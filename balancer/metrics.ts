@@ -14,7 +14,8 @@
 // Labels are bounded (kinds, outcomes, host names): no VM names, no free text.
 // The file is written whole to a temporary file beside it, synced and renamed,
 // so the collector never reads half of it.
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileSafely } from './safe-file.ts';
 import path from 'node:path';
 import { balancerPaths } from '../src/render/balancer-paths.ts';
 import type { RunRecord } from './log.ts';
@@ -111,18 +112,8 @@ export async function writeMetrics(file: string, input: MetricsInput): Promise<b
   if (!isDir) return false;
   const previous = parseCounters(await readFile(file, 'utf8').catch(() => ''));
   const text = renderMetrics(input, previous);
-  // A dot-name that the collector's *.prom glob does not match.
-  const tmp = path.join(dir, `.hvmctl.prom.${process.pid}.tmp`);
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } catch (error) {
-    await fh.close();
-    await unlink(tmp).catch(() => {});
-    throw error;
-  }
-  await fh.close();
-  await rename(tmp, file);
+  // Written beside it under a random name the collector's *.prom glob does not match, never
+  // through a link (the directory's parent belongs to the exporter's user: safe-file.ts).
+  await writeFileSafely(file, text);
   return true;
 }

@@ -3,7 +3,8 @@
 // last moved (also in its libvirt metadata) and drain/undrain made at run time.
 // Losing it, or finding it corrupt, loses the windows and nothing else: where
 // VMs run and where their home is are read from libvirt on every run.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileSafely } from './safe-file.ts';
 import { dirname } from 'node:path';
 import type { PredictionCheck } from './prediction.ts';
 import type { History } from './types.ts';
@@ -112,10 +113,8 @@ function lastCheckOf(v: unknown): BalancerState['lastCheck'] {
 
 /** Written to a temporary file then renamed, so a crash never leaves half a file. */
 export async function writeState(path: string, state: BalancerState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state)}\n`, { mode: 0o644 });
-  await rename(tmp, path);
+  // on the shared storage: never through a link planted there (balancer/safe-file.ts)
+  await writeFileSafely(path, `${JSON.stringify(state)}\n`);
 }
 
 /** drain/undrain made at run time, kept in a file of their own (paths.drains). */
@@ -154,10 +153,7 @@ export async function readDrains(path: string, legacy: Drains = emptyState): Pro
 
 /** Written whole (a temporary file, then renamed). */
 export async function writeDrains(path: string, drains: Drains): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ drained: drains.drained, undrained: drains.undrained })}\n`, { mode: 0o644 });
-  await rename(tmp, path);
+  await writeFileSafely(path, `${JSON.stringify({ drained: drains.drained, undrained: drains.undrained })}\n`);
 }
 
 /** Hosts drained now: the inventory's list, plus `drain`, minus `undrain`. */
