@@ -54,7 +54,7 @@ export function isBalancerHome(inv: Inventory, host: HostSpec): boolean {
 export function fstabLine(inv: Inventory): string {
   const server = inv.hosts.find((h) => h.role === 'storage');
   if (!server) throw new RangeError('inventory has no storage host');
-  return `${server.fqdn}:${inv.nfs.export} ${inv.nfs.mount} nfs defaults,_netdev,hard,timeo=600 0 0`;
+  return `${server.fqdn}:${inv.nfs.export} ${inv.nfs.mount} nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0`;
 }
 
 function hostsFile(inv: Inventory, host: HostSpec): ManagedFile {

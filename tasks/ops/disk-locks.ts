@@ -38,7 +38,7 @@ export function exportLockspace(inv: Inventory): string {
 export function lockspaceFstabLine(inv: Inventory): string {
   const server = storageHosts(inv)[0];
   if (!server) throw new RangeError('inventory has no storage host');
-  return `${server.fqdn}:${exportLockspace(inv)} ${inv.nfs.locks.dir} nfs defaults,_netdev,hard,timeo=600 0 0`;
+  return `${server.fqdn}:${exportLockspace(inv)} ${inv.nfs.locks.dir} nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0`;
 }
 
 const setting = (line: string): string | undefined => /^\s*([A-Za-z_]+)\s*=/.exec(line)?.[1];

@@ -95,8 +95,21 @@ export function planMount(mountPoint: string, source: string, list: readonly Mou
       `unmount it by hand (stop the guests using it first), then run apply again`,
     );
   }
+  // Mounted before the fstab line had them: whoever can write the export (root on the storage
+  // node) must not plant a setuid binary or a device node that a local user here could use.
+  const have = current.options.split(',');
+  const missing = SAFE_OPTIONS.filter((o) => !have.includes(o));
+  if (missing.length > 0) {
+    return {
+      changes: [{ summary: `remount ${mountPoint} ${missing.join(',')}`, commands: [{ script: sh`mount -o ${`remount,${SAFE_OPTIONS.join(',')}`} -- ${mountPoint}` }] }],
+      reason: '',
+    };
+  }
   return { changes: [], reason: `${current.source} mounted on ${mountPoint} (${current.fstype})` };
 }
+
+/** What the shared storage is mounted with (the fstab lines say them too): no setuid, no device, no program from it. */
+export const SAFE_OPTIONS = ['nosuid', 'nodev', 'noexec'] as const;
 
 export const mountTask: Task<MountFacts> = {
   name: 'nfs mount',

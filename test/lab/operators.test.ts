@@ -156,8 +156,8 @@ describe.skipIf(skip !== undefined)(`other operators, stale keys and hung hosts$
   it("lines an earlier apply wrote in /etc/fstab (the images with nfs.client kernel, the lockspace with nfs.locks.mount) go in one write now that the inventory wants neither; the host's lines stay", () => {
     const before = mustLabExec('kvmnode2', 'cat /etc/fstab 2>/dev/null; true');
     const stale = [
-      'kvmstorage.localdomain:/srv/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev,hard,timeo=600 0 0',
-      'kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600 0 0',
+      'kvmstorage.localdomain:/srv/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0',
+      'kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0',
     ];
     mustLabExec('kvmnode2', `printf '%s\\n' ${stale.map((l) => `'${l}'`).join(' ')} >> /etc/fstab`);
     const plan = hvmctl(['plan', '--json', '--limit', 'kvmnode2', '--tags', 'mount']);

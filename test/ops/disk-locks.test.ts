@@ -32,7 +32,7 @@ describe('qemu.conf: exactly one lock_manager line, ours; the rest is the host\'
 
 describe('the lockspace mount (nfs.locks.mount, for the qemu client)', () => {
   it('mounts EXPORT/.hvmctl-lockd from the storage node on nfs.locks.dir', () => {
-    expect(lockspaceFstabLine(testInventory)).toBe('kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600 0 0');
+    expect(lockspaceFstabLine(testInventory)).toBe('kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0');
   });
 
   const line = lockspaceFstabLine(testInventory);

@@ -18,8 +18,8 @@ const kept = '(a removed line\'s mount stays mounted until it is unmounted or th
 
 describe('fstab entries', () => {
   it('the lines', () => {
-    expect(images).toBe(`kvmstorage.localdomain:/srv/kvmshared ${mp} nfs defaults,_netdev,hard,timeo=600 0 0`);
-    expect(lockspace).toBe('kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600 0 0');
+    expect(images).toBe(`kvmstorage.localdomain:/srv/kvmshared ${mp} nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0`);
+    expect(lockspace).toBe('kvmstorage.localdomain:/srv/kvmshared/.hvmctl-lockd /var/lib/hvmctl/lockd nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0');
   });
 
   it('kernel client: the images line is added with the file writer (atomic), input = the new fstab', () => {

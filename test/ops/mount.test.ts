@@ -12,7 +12,7 @@ const mp = '/var/lib/libvirt/images/kvmshared';
 
 describe('nfs fstab entry (line in file)', () => {
   it('the wanted line', () => {
-    expect(line).toBe(`kvmstorage.localdomain:/srv/kvmshared ${mp} nfs defaults,_netdev,hard,timeo=600 0 0`);
+    expect(line).toBe(`kvmstorage.localdomain:/srv/kvmshared ${mp} nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0`);
   });
 
   it.each([
@@ -41,8 +41,15 @@ describe('nfs mount', () => {
   });
 
   it('mounted (by address instead of name): no-op', () => {
-    const m = parseProcMounts(`${captured('proc-mounts.txt')}172.21.3.13:/srv/kvmshared ${mp} nfs4 rw,relatime,vers=4.2 0 0\n`);
+    const m = parseProcMounts(`${captured('proc-mounts.txt')}172.21.3.13:/srv/kvmshared ${mp} nfs4 rw,nosuid,nodev,noexec,relatime,vers=4.2 0 0\n`);
     expect(planMount(mp, 'kvmstorage.localdomain:/srv/kvmshared', m).changes).toEqual([]);
+  });
+
+  it('mounted without nosuid, nodev, noexec (before the fstab line had them): remounted with them', () => {
+    const m = parseProcMounts(`${captured('proc-mounts.txt')}172.21.3.13:/srv/kvmshared ${mp} nfs4 rw,nodev,relatime,vers=4.2 0 0\n`);
+    const r = planMount(mp, 'kvmstorage.localdomain:/srv/kvmshared', m);
+    expect(r.changes.map((c) => c.summary)).toEqual([`remount ${mp} nosuid,noexec`]);
+    expect(scripts(r)).toEqual([`mount -o remount,nosuid,nodev,noexec -- ${mp}`]);
   });
 
   it('something else mounted there: failure, not a change', () => {

@@ -157,7 +157,7 @@ balancer: {strategy: consolidate, consolidate: {hosts: [b, a]}}
 describe('fstabLine', () => {
   it('mounts the storage node export on the pool path', () => {
     expect(fstabLine(seed)).toBe(
-      'kvmstorage.localdomain:/var/lib/libvirt/images/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev,hard,timeo=600 0 0',
+      'kvmstorage.localdomain:/var/lib/libvirt/images/kvmshared /var/lib/libvirt/images/kvmshared nfs defaults,_netdev,hard,timeo=600,nosuid,nodev,noexec 0 0',
     );
     expect(fstabLine(lab).split(' ').slice(0, 3)).toEqual(['kvmstorage.localdomain:/srv/kvmshared', '/var/lib/libvirt/images/kvmshared', 'nfs']);
   });
