@@ -136,7 +136,8 @@ function balancerFiles(inv: Inventory): ManagedFile[] {
     {
       path: balancerPaths.config,
       content: `${JSON.stringify(balancerConfig(inv), null, 2)}\n`,
-      mode: 0o644,
+      // root's only: on_empty's arguments may carry a BMC's credentials (the agent runs as root)
+      mode: 0o600,
       owner: 'root',
       group: 'root',
       notify: [],

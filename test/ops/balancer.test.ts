@@ -77,10 +77,16 @@ describe('balancer install', () => {
     expect(JSON.parse(json)).toMatchObject({ strategy: 'home', home: { high: 80 } });
     const same = task.plan(ctx, {
       [balancerPaths.script]: present('#!/usr/bin/env node\nconsole.log(1)\n', 0o755),
-      [balancerPaths.config]: present(json),
+      [balancerPaths.config]: present(json, 0o600),
     });
     expect(same.changes).toEqual([]);
     expect(agentFile('x').mode).toBe(0o755);
+    // root's only: on_empty may carry a BMC's credentials; an older 0644 one is tightened
+    const older = task.plan(ctx, {
+      [balancerPaths.script]: present('#!/usr/bin/env node\nconsole.log(1)\n', 0o755),
+      [balancerPaths.config]: present(json, 0o644),
+    });
+    expect(older.changes.map((c) => c.summary)).toEqual([`set ${balancerPaths.config} to 0600 root:root (was 0644 root:root)`]);
   });
 
   it("files: the bundle's content is not gathered (its diff is a one-line note), balancer.json's is", () => {
@@ -95,9 +101,9 @@ describe('balancer install', () => {
     // what the content-less fact parses to: stat and checksum only
     const { content: _, ...gathered } = present('#!/usr/bin/env node\nconsole.log(1)\n', 0o755);
     const json = task.plan(ctx, { [balancerPaths.script]: absent, [balancerPaths.config]: absent }).changes[1]?.commands[0]?.input ?? '';
-    expect(task.plan(ctx, { [balancerPaths.script]: gathered, [balancerPaths.config]: present(json) }).changes).toEqual([]);
+    expect(task.plan(ctx, { [balancerPaths.script]: gathered, [balancerPaths.config]: present(json, 0o600) }).changes).toEqual([]);
     const { content: __, ...older } = present('#!/usr/bin/env node\nconsole.log(0)\n', 0o755);
-    const changed = task.plan(ctx, { [balancerPaths.script]: older, [balancerPaths.config]: present(json) }).changes;
+    const changed = task.plan(ctx, { [balancerPaths.script]: older, [balancerPaths.config]: present(json, 0o600) }).changes;
     expect(changed.map((c) => [c.summary, c.diff])).toEqual([[`update ${balancerPaths.script}`, `${balancerPaths.script}: 35 bytes from buildAgentBundle()\n`]]);
   });
 
