@@ -128,7 +128,7 @@ export function parseAgentArgs(argv: readonly string[]): Parsed {
       );
     }
     const wanted = spec.args === '' ? 0 : spec.args.split(' ').length;
-    if (p.positional.length !== wanted && !(p.command === 'move' && p.positional.length < wanted)) {
+    if (p.positional.length !== wanted) {
       throw new UsageError(wanted === 0 ? `${p.command} takes no argument (got ${p.positional.join(' ')})` : `${p.command} needs exactly ${spec.args}`);
     }
   }
@@ -223,16 +223,14 @@ async function dispatch(p: Parsed, env: AgentEnv): Promise<number> {
           }
         });
         io.out(JSON.stringify(runs));
-      }
-      else io.out(lines.length ? lines.join('\n') : `no runs logged yet in ${config.paths.log}`);
+      } else io.out(lines.length ? lines.join('\n') : `no runs logged yet in ${config.paths.log}`);
       return 0;
     }
     case 'move':
       return moveCommand(p, env, config, libvirt, storageCheck);
     case 'drain':
     case 'undrain': {
-      const host = p.positional[0];
-      if (host === undefined || p.positional.length > 1) throw new UsageError(`${p.command} needs exactly one HOST`);
+      const [host] = p.positional as [string]; // parseAgentArgs: exactly one
       if (!hypervisorNames(config).includes(host)) {
         throw new UsageError(`${host} is not a hypervisor of this cluster`, `hypervisors: ${hypervisorNames(config).join(', ')}`);
       }
@@ -258,8 +256,7 @@ async function moveCommand(
   storageCheck: ((host: string) => Promise<string | undefined>) | undefined,
 ): Promise<number> {
   const { io } = env;
-  const [vm, to] = p.positional;
-  if (vm === undefined || to === undefined || p.positional.length > 2) throw new UsageError('move needs a VM and a HOST: move VM HOST');
+  const [vm, to] = p.positional as [string, string]; // parseAgentArgs: exactly VM HOST
   const hypervisors = hypervisorNames(config);
   if (!hypervisors.includes(to)) throw new UsageError(`${to} is not a hypervisor of this cluster`, `hypervisors: ${hypervisors.join(', ')}`);
   const lock = acquireLock(config.paths.lock);

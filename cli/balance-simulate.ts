@@ -3,11 +3,14 @@
 // The strategy is named on the command line and echoed, with its settings and
 // the scenario it is judged on, in the output: a figure always says which
 // strategy produced it.
-import { resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HvmError, UsageError } from '../src/errors.ts';
 import type { CliIo } from './io.ts';
 import { REPLAYS } from '../balancer/sim/config.ts';
+import { CLOUDSIM_HOSTS } from '../balancer/sim/reference.ts';
 import { runCloudsim } from '../balancer/sim/run-cloudsim.ts';
 import { runHomeScenario } from '../balancer/sim/run-home.ts';
 import { isReplayName } from '../balancer/sim/strategies.ts';
@@ -54,7 +57,7 @@ export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
         trace: { type: 'string' },
         strategy: { type: 'string' },
         policy: { type: 'string' },
-        hosts: { type: 'string', default: '800' },
+        hosts: { type: 'string', default: String(CLOUDSIM_HOSTS) },
         vms: { type: 'string', default: '20' },
         'peak-share': { type: 'string', default: '0.1' },
         json: { type: 'boolean', default: false },
@@ -98,14 +101,11 @@ export async function runSimulate(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Bounds that keep a replay in memory: a thousand times CloudSim's 800 hosts, and a day's VMs. */
-const MAX_HOSTS = 800_000;
+const MAX_HOSTS = 1000 * CLOUDSIM_HOSTS;
 const MAX_VMS = 100_000;
 
 /** Throws (exit 73) when `file` cannot be created or replaced: its directory is missing or not writable, or it is a directory. */
 async function checkWritable(file: string): Promise<void> {
-  const { access, stat } = await import('node:fs/promises');
-  const { constants } = await import('node:fs');
-  const { dirname } = await import('node:path');
   const fail = (why: string, hint: string, cause?: unknown): never => {
     throw new HvmError('E_OUTPUT', `cannot write the report ${file}: ${why}`, { hint, exitCode: 73, cause });
   };

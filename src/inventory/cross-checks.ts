@@ -14,7 +14,7 @@ import { contains, intToIp, ipToInt, parseCidr } from './ipv4.ts';
 import { plainPathProblem, systemPathProblem } from './path-checks.ts';
 import type { RawHost, RawInventory } from './raw.ts';
 import type { NetworkBackend } from './types.ts';
-import { sshdPortChecks, sshdPortOf } from './sshd-port.ts';
+import { isWritten, otherPorts, sshdPortChecks, sshdPortOf } from './sshd-port.ts';
 import type { DataPath } from './yaml-position.ts';
 
 type Problem = SchemaProblem;
@@ -104,9 +104,8 @@ function pathChecks(raw: RawInventory, usable: Usable, written: unknown): Proble
   }
   if (mount !== undefined && pool !== undefined && usable(['nfs', 'client']) && raw.nfs.client === 'kernel' && pool !== mount && !pool.startsWith(`${mount}/`)) {
     // point at the line the user wrote: pool.path when it is written, else nfs.mount (the pool's path is a default)
-    const poolWritten = isObject(written) && isObject(written.pool) && written.pool.path !== undefined;
     problems.push(
-      poolWritten
+      isWritten(written, ['pool', 'path'])
         ? { path: ['pool', 'path'], at: 'value', message: `pool.path: "${pool}" is not on the NFS mount ${mount}, so the hypervisors would not share their images` }
         : {
             path: ['nfs', 'mount'],
@@ -295,12 +294,8 @@ function portChecks(raw: RawInventory): Problem[] {
  */
 function exporterPortChecks(raw: RawInventory, prometheus: NonNullable<RawInventory['balancer']['prometheus']>, usable: Usable): Problem[] {
   const problems: Problem[] = [];
-  const taken: { port: (p: number) => boolean; what: string }[] = [];
-  if (usable(['firewall', 'libvirt_ports'])) taken.push({ port: (p) => raw.firewall.libvirt_ports.includes(p), what: "libvirt's port (firewall.libvirt_ports)" });
-  if (usable(['firewall', 'migration_ports'])) {
-    const [low, high] = raw.firewall.migration_ports.split('-').map(Number) as [number, number];
-    taken.push({ port: (p) => p >= low && p <= high, what: 'in the migration range (firewall.migration_ports)' });
-  }
+  // what the hypervisors' firewall opens besides (libvirt's ports, the migration range), and each one's sshd
+  const taken: { port: (p: number) => boolean; what: string }[] = otherPorts(raw, 'hypervisors', usable);
   if (usable(['ssh', 'port']) && usable(['ssh', 'sshd_port']) && isObject(raw.hypervisors) && usable(['hypervisors', 'hosts'])) {
     for (const [name, host] of Object.entries((raw.hypervisors as { hosts: Record<string, RawHost> }).hosts)) {
       if (!usable(['hypervisors', 'hosts', name]) || !isObject(host)) continue;
@@ -308,8 +303,9 @@ function exporterPortChecks(raw: RawInventory, prometheus: NonNullable<RawInvent
       taken.push({ port: (p) => p === sshd, what: `${name}'s sshd port` });
     }
   }
-  const node = prometheus.node_exporter_port ?? 9100;
-  const libvirt = prometheus.libvirt_exporter_port ?? 9177;
+  // the schema filled in the defaults (9100, 9177)
+  const node = prometheus.node_exporter_port;
+  const libvirt = prometheus.libvirt_exporter_port;
   for (const [key, port] of [['node_exporter_port', node], ['libvirt_exporter_port', libvirt]] as const) {
     if (!usable(['balancer', 'prometheus', key])) continue;
     const clash = taken.find((t) => t.port(port));

@@ -25,7 +25,6 @@ function sourceOf(base: DataPath, host: RawHost, ssh: RawInventory['ssh']): Data
   return ssh.sshd_port !== undefined ? ['ssh', 'sshd_port'] : ['ssh', 'port'];
 }
 
-/** The ports the firewall opens on a host of this group for something else than SSH. */
 interface OtherPort {
   port: (p: number) => boolean;
   what: string;
@@ -33,7 +32,8 @@ interface OtherPort {
   at: (p: number) => DataPath;
 }
 
-function otherPorts(raw: RawInventory, group: 'storage' | 'hypervisors', usable: (p: DataPath) => boolean): OtherPort[] {
+/** The ports the firewall opens on a host of this group for something else than SSH. */
+export function otherPorts(raw: RawInventory, group: 'storage' | 'hypervisors', usable: (p: DataPath) => boolean): OtherPort[] {
   const listed = (key: 'nfs_ports' | 'libvirt_ports', what: string): OtherPort => ({
     port: (p) => raw.firewall[key].includes(p),
     what,
@@ -50,7 +50,7 @@ function otherPorts(raw: RawInventory, group: 'storage' | 'hypervisors', usable:
 }
 
 /** Whether the document as written holds a value at `path` (not a default filled in). */
-function isWritten(written: unknown, path: DataPath): boolean {
+export function isWritten(written: unknown, path: DataPath): boolean {
   let at: unknown = written;
   for (const key of path) {
     if (typeof at !== 'object' || at === null) return false;
