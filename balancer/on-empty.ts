@@ -22,10 +22,13 @@ export async function handEmptied(hosts: readonly string[], command: readonly st
     }
     const argv = command.map((a) => a.replaceAll('{host}', host));
     const r = await exec(argv, { timeoutMs: 60_000 });
+    // Only the program is named: its arguments may carry a BMC's credentials, and the notes go
+    // to logs any local user can read (balancer.json, which holds them, is root's only).
+    const program = `on_empty's ${argv[0]}`;
     notes.push(
       r.code === 0
-        ? `${host} is empty: handed to ${argv.join(' ')} (exit 0)`
-        : `${host} is empty: ${argv.join(' ')} failed (${r.timedOut ? 'timed out after 60 s' : `exit ${r.code}`}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`,
+        ? `${host} is empty: handed to ${program} (exit 0)`
+        : `${host} is empty: ${program} failed (${r.timedOut ? 'timed out after 60 s' : `exit ${r.code}`}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n')[0]}` : ''})`,
     );
   }
   return notes;

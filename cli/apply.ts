@@ -19,6 +19,8 @@ export const summary = 'make every host match the inventory (idempotent)';
 
 /** Default bound of each remote step (--timeout): long enough for a package install over a slow mirror. */
 export const DEFAULT_TIMEOUT_SECONDS = 600;
+/** The most hosts worked on at once: one SSH connection each. */
+const MAX_FORKS = 1000;
 /**
  * Bound of the SSH handshake (or the step bound, when smaller). Not longer:
  * the network handler's probes (tasks/ops/network.ts) each open a connection
@@ -42,7 +44,7 @@ const common = `  -i, --inventory FILE  inventory to read (default ./inventory.y
                         groups storage, hypervisors
       --tags TAGS       only tasks with one of these tags (comma-separated), e.g.
                         hosts,network,firewall,nfs,pool,ssh,packages,balancer
-      --forks N         hosts worked on at the same time (default 10)
+      --forks N         hosts worked on at the same time (default 10, at most 1000)
       --timeout S       seconds each remote step (a fact batch, a command, a handler)
                         may take before its host is marked failed, the step named,
                         while the others go on (default 600; a host's 'timeout:'
@@ -109,10 +111,12 @@ export async function runApply(argv: string[], io: CliIo, mode: 'apply' | 'plan'
   const check = mode === 'plan' || options.check === true;
   const showDiff = mode === 'plan' || options.diff === true;
   const json = options.json === true;
-  const forks = options.forks === undefined ? 10 : Number(options.forks);
-  if (!Number.isInteger(forks) || forks < 1) throw new UsageError(`--forks must be a positive integer, not '${options.forks}'`);
-  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(options.timeout);
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 86400) throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not '${options.timeout}'`);
+  // Digits only: Number() also reads ' 3', '0x10', '1e3' and ''.
+  const whole = (text: string | undefined, fallback: number): number => (text === undefined ? fallback : /^[0-9]+$/.test(text) ? Number(text) : Number.NaN);
+  const forks = whole(options.forks, 10);
+  if (!(forks >= 1 && forks <= MAX_FORKS)) throw new UsageError(`--forks must be a whole number from 1 to ${MAX_FORKS}, not '${options.forks}'`);
+  const timeout = whole(options.timeout, DEFAULT_TIMEOUT_SECONDS);
+  if (!(timeout >= 1 && timeout <= 86400)) throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not '${options.timeout}'`);
   const boundMs = (h: HostSpec): number => (h.timeout ?? timeout) * 1000;
 
   // Flags first: a bad one is reported before the inventory is even read.

@@ -44,14 +44,15 @@ describe('an emptied host', () => {
   it('is only reported when no command is set', async () => {
     expect(await handEmptied(['h1'], undefined, undefined)).toEqual(['h1 is empty: it may be switched off (no on_empty command is set, so nothing is done)']);
   });
-  it('is handed to the operator command, {host} replaced, argv without a shell', async () => {
+  it('is handed to the operator command, {host} replaced, argv without a shell; the notes name the program, never its arguments', async () => {
     const calls: (readonly string[])[] = [];
     const exec: RunProcess = async (argv) => {
       calls.push(argv);
-      return argv[2] === 'h2' ? { code: 3, stdout: '', stderr: 'bmc: no answer\n', timedOut: false } : { code: 0, stdout: '', stderr: '', timedOut: false };
+      return argv[4] === 'h2' ? { code: 3, stdout: '', stderr: 'bmc: no answer\n', timedOut: false } : { code: 0, stdout: '', stderr: '', timedOut: false };
     };
-    const notes = await handEmptied(['h1', 'h2'], ['/usr/local/sbin/bmc', 'off', '{host}'], exec);
-    expect(calls).toEqual([['/usr/local/sbin/bmc', 'off', 'h1'], ['/usr/local/sbin/bmc', 'off', 'h2']]);
-    expect(notes).toEqual(['h1 is empty: handed to /usr/local/sbin/bmc off h1 (exit 0)', 'h2 is empty: /usr/local/sbin/bmc off h2 failed (exit 3: bmc: no answer)']);
+    const notes = await handEmptied(['h1', 'h2'], ['/usr/local/sbin/bmc', '--password', 's3cret', 'off', '{host}'], exec);
+    expect(calls).toEqual([['/usr/local/sbin/bmc', '--password', 's3cret', 'off', 'h1'], ['/usr/local/sbin/bmc', '--password', 's3cret', 'off', 'h2']]);
+    expect(notes).toEqual(["h1 is empty: handed to on_empty's /usr/local/sbin/bmc (exit 0)", "h2 is empty: on_empty's /usr/local/sbin/bmc failed (exit 3: bmc: no answer)"]);
+    expect(notes.join('\n')).not.toContain('s3cret');
   });
 });

@@ -131,13 +131,15 @@ describe('hvmctl apply / plan', () => {
       ['kvmnode2', 'gather facts', 'kvmnode2: no answer within 1 s: reading 2 fact(s) in one batch'],
     ]);
     expect(doc.results.filter((r: { host: string; status: string }) => r.host !== 'kvmnode2' && r.status === 'ok')).toHaveLength(3);
-    for (const bad of ['0', 'ten', '1.5', '86401']) {
+    for (const bad of ['0', 'ten', '1.5', '86401', ' 60', '0x10', '1e3', '']) {
       await expect(apply(['--timeout', bad], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/--timeout must be a whole number of seconds from 1 to 86400/);
     }
   }, 30_000);
 
   it('bad flags are usage errors (exit 64 through main), --help documents exit codes and env overrides', async () => {
-    await expect(apply(['--forks', '0'], captureIo(), deps(new FakeFleet({})))).rejects.toBeInstanceOf(UsageError);
+    for (const bad of ['0', ' 3', '0x10', '1e1', '2.0', '', '1001']) {
+      await expect(apply(['--forks', bad], captureIo(), deps(new FakeFleet({}))), `--forks '${bad}'`).rejects.toThrow(/--forks must be a whole number from 1 to 1000/);
+    }
     await expect(apply(['--limit', 'nope'], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/no host or group named 'nope'/);
     await expect(apply(['--tags', 'nope'], captureIo(), deps(new FakeFleet({})))).rejects.toThrow(/unknown tag nope/);
     await expect(plan(['--check'], captureIo(), deps(new FakeFleet({})))).rejects.toBeInstanceOf(UsageError);
