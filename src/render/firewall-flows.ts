@@ -11,7 +11,12 @@
 //   - SSH from the operator's address (the one apply connects from), whatever
 //     it is, unless it is one of those hosts: a default-drop firewall must
 //     never lock the operator out;
-//   - on the storage node: the NFS ports (TCP and UDP) from each hypervisor;
+//   - on the storage node: the NFS ports, over TCP only, from each hypervisor.
+//     Not UDP: a guest can forge a hypervisor's source address on a datagram
+//     (there is no handshake to answer), so a /32 is no boundary for UDP, and
+//     rpcbind and mountd answer UDP with replies many times the request's size,
+//     which the forger would aim at that hypervisor. The clients use TCP (the
+//     kernel's NFSv4, libnfs);
 //   - on a hypervisor: libvirt and migration ports from each other hypervisor;
 //     with balancer.prometheus, the exporters' ports from each scraper.
 // Pure.
@@ -20,7 +25,7 @@ import { hypervisors } from '../inventory/types.ts';
 
 export type Flow =
   | { readonly source: string; readonly icmp: 'echo-request'; readonly what: string }
-  | { readonly source: string; readonly proto: 'tcp' | 'udp'; readonly ports: readonly [number, number]; readonly what: string };
+  | { readonly source: string; readonly proto: 'tcp'; readonly ports: readonly [number, number]; readonly what: string };
 
 const one = (address: string): string => `${address}/32`;
 
@@ -44,9 +49,7 @@ export function wantedFlows(inv: Inventory, host: HostSpec, operator: string | u
   if (host.role === 'storage') {
     for (const hv of hypervisors(inv)) {
       for (const port of inv.firewall.nfsPorts) {
-        for (const proto of ['tcp', 'udp'] as const) {
-          flows.push({ source: one(hv.address), proto, ports: [port, port], what: `nfs ${port}/${proto} from ${hv.name}` });
-        }
+        flows.push({ source: one(hv.address), proto: 'tcp', ports: [port, port], what: `nfs ${port}/tcp from ${hv.name}` });
       }
     }
     return flows;

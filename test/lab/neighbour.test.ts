@@ -3,13 +3,16 @@
 // test plays one: a network namespace with an address of the cluster network
 // that is no host's, on the lab bridge. From there the VM image export can be
 // neither listed nor mounted, and no host's sshd, libvirt, migration or NFS
-// port answers, over IPv4 or over IPv6 link-local. The same probes from a
+// port answers, over IPv4 or over IPv6 link-local, nor do the NFS ports over
+// UDP when it forges a hypervisor's address. The same probes from a
 // hypervisor succeed, so a refusal is the firewall's and the export's doing,
 // not a dead service. Everything it creates is named hvmlab-* and on the lab
 // bridge, so nothing leaves the lab and `lab down` removes what a crash left.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocal } from '../../lab/local.ts';
-import { labExec, labUnavailableReason, mustLabExec } from './support.ts';
+import { sh } from '../../src/shell.ts';
+import { eventually, labExec, labState, labUnavailableReason, mustLabExec } from './support.ts';
 
 const skip = labUnavailableReason();
 const NS = 'hvmlab-intruder';
@@ -28,6 +31,75 @@ function tcpAnswers(address: string, port: number): boolean {
   // 0: connected; 1 with "Connection refused": a host answered with a reset. 124: no answer (dropped).
   return r.code === 0 || /refused/i.test(r.stderr);
 }
+
+// An RPC NULL call (program, version): what rpcinfo sends; every RPC server answers it.
+const RPC_NULL = `
+import socket, struct
+def rpc_null(prog, vers): return struct.pack('!10I', 0x68766d6c, 0, 2, prog, vers, 0, 0, 0, 0, 0)
+`;
+
+// Forged packets, from the intruder's namespace: IPv4 with a source address that is not its own
+// (a raw socket writes the header), so the answers go to the host that address belongs to.
+const FORGE = `${RPC_NULL}
+import sys
+def csum(b):
+    if len(b) % 2: b += bytes(1)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+def ip(src, dst, proto, body):
+    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(body), 0x4856, 0, 64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    return h[:10] + struct.pack('!H', csum(h)) + h[12:] + body
+def pseudo(src, dst, proto, n): return socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, proto, n)
+def udp(src, dst, sport, dport, data):
+    u = struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data
+    return ip(src, dst, 17, u[:6] + struct.pack('!H', csum(pseudo(src, dst, 17, len(u)) + u) or 0xffff) + u[8:])
+def syn(src, dst, sport, dport):
+    t = struct.pack('!HHIIBBHHH', sport, dport, 0x48564d4c, 0, 5 << 4, 0x02, 64240, 0, 0)
+    return ip(src, dst, 6, t[:16] + struct.pack('!H', csum(pseudo(src, dst, 6, len(t)) + t)) + t[18:])
+src, dst, base = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for i, (port, prog, vers) in enumerate(((111, 100000, 2), (20048, 100005, 3), (2049, 100003, 3))):
+    s.sendto(udp(src, dst, base + i, port, rpc_null(prog, vers)), (dst, 0))
+s.sendto(syn(src, dst, base + 9, 111), (dst, 0))
+`;
+
+// What reaches a host from the storage node on the probes' ports, read on the host's end of the
+// bridge (its veth in the root namespace, before its own firewall): "proto sport dport" lines.
+const SNIFF = `
+import select, socket, struct, sys, time
+veth, src, dst, base = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL: a tap sees frames sent too
+s.bind((veth, 0))
+print('ready', flush=True)
+end = time.time() + 120
+while time.time() < end:
+    if not select.select([s], [], [], 0.5)[0]: continue
+    f = s.recv(65535)
+    if f[12:14] != bytes((8, 0)): continue
+    p = f[14:]
+    proto = {6: 'tcp', 17: 'udp'}.get(p[9])
+    if proto is None or socket.inet_ntoa(p[12:16]) != src or socket.inet_ntoa(p[16:20]) != dst: continue
+    n = (p[0] & 15) * 4
+    sport, dport = struct.unpack('!HH', p[n:n + 4])
+    if base <= dport < base + 20: print(proto, sport, dport, flush=True)
+`;
+
+// The same calls over TCP from the hypervisor itself, from fixed ports: answered, and answered
+// after the forged datagrams, which rpcbind and mountd had already read.
+const LEGIT = `${RPC_NULL}
+import sys
+dst, base = sys.argv[1], int(sys.argv[2])
+for i, (port, prog, vers) in enumerate(((111, 100000, 2), (20048, 100005, 3))):
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    c.settimeout(20)
+    c.bind(('', base + 10 + i))
+    c.connect((dst, port))
+    c.sendall(struct.pack('!I', 0x80000000 | 40) + rpc_null(prog, vers))
+    assert len(c.recv(4096)) >= 28
+    c.close()
+`;
 
 describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {
@@ -79,6 +151,33 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
       expect(labExec('kvmnode1', `timeout 3 bash -c 'exec 3<>/dev/tcp/${hosts.kvmstorage}/${port}'`).code, `kvmnode1 -> kvmstorage:${port}`).toBe(0);
     }
   });
+
+  it("cannot reach the NFS ports over UDP with a hypervisor's forged address (the answers, many times larger, would flood that hypervisor), while a forged TCP SYN is answered", async () => {
+    const veth = labState().hosts.find((h) => h.name === 'kvmnode1')!.veth;
+    // Ports of this run alone: a rerun's connections may still be in TIME_WAIT.
+    const base = 41_000 + Math.floor(Math.random() * 1_000) * 20;
+    const sniffer = spawn('/usr/bin/python3', ['-c', SNIFF, veth, hosts.kvmstorage, hosts.kvmnode1, String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    let errors = '';
+    sniffer.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    sniffer.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+    try {
+      expect(await eventually(() => seen.startsWith('ready\n'), 20_000, 100), `sniffer on ${veth}: ${errors}`).toBe(true);
+      const forged = inIntruder(['/usr/bin/python3', '-c', FORGE, hosts.kvmnode1, hosts.kvmstorage, String(base)]);
+      expect(forged.code, forged.stderr).toBe(0);
+      const legit = labExec('kvmnode1', sh`python3 -c ${LEGIT} ${hosts.kvmstorage} ${base}`);
+      expect(legit.code, legit.stderr).toBe(0);
+      const line = (proto: string, sport: number, dport: number): string => `\n${proto} ${sport} ${dport}\n`;
+      // The forged SYN reached the storage node and its SYN-ACK went to kvmnode1: forging works, and
+      // what is refused below is the firewall's doing. The TCP answers to kvmnode1's own calls came
+      // after the forged datagrams were read, so an answer to those would be here by now.
+      const control = [line('tcp', 111, base + 9), line('tcp', 111, base + 10), line('tcp', 20048, base + 11)];
+      expect(await eventually(() => control.every((c) => seen.includes(c)), 30_000, 100), `seen:\n${seen}${errors}`).toBe(true);
+      expect(seen.split('\n').filter((l) => l.startsWith('udp ')), 'UDP answers from the storage node to forged requests').toEqual([]);
+    } finally {
+      sniffer.kill();
+    }
+  }, 90_000);
 
   it("no host's sshd answers it over IPv6 link-local either", () => {
     for (const name of Object.keys(hosts)) {
