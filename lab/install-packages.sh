@@ -9,7 +9,9 @@
 # (test/render/network-files.test.ts). With --tests (.ci/run), also what only
 # tests need and `lab up` does not: chromium-headless-shell (with a font), which
 # renders the replay's HTML reports (test/balancer/sim/report-browser.test.ts;
-# 220 MB that a lab has no use for). Installs only what is missing, so a
+# 220 MB that a lab has no use for), and python3-minimal, whose raw sockets
+# forge and read packets on the lab's bridge (test/lab/neighbour.test.ts).
+# Installs only what is missing, so a
 # second run takes a second.
 set -euo pipefail
 packages=(
@@ -23,7 +25,7 @@ packages=(
   netplan.io
 )
 case "${1-}" in
-  --tests) packages+=(chromium-headless-shell fonts-dejavu-core) ;;
+  --tests) packages+=(chromium-headless-shell fonts-dejavu-core python3-minimal) ;;
   '') ;;
   *) echo "usage: bash lab/install-packages.sh [--tests]" >&2; exit 2 ;;
 esac
