@@ -6,6 +6,7 @@ import type { Command, Handler, HandlerName } from './engine/types.ts';
 import { VIRSH } from '../src/libvirt-uri.ts';
 import { networkRestartHandler } from './ops/network.ts';
 import { systemdIsPid1 as SYSTEMD } from './facts/process.ts';
+import { BRIDGE_GUARD } from '../src/render/managed-files.ts';
 
 export const ganeshaPaths = {
   config: '/etc/ganesha/ganesha.conf',
@@ -132,6 +133,21 @@ export const libvirtdRestartHandler: Handler = {
     ),
 };
 
+/**
+ * The bridge guard's rules are loaded now (the file replaces the table in one transaction), and
+ * its unit enabled, so they are loaded again at boot before the network and the guests.
+ */
+export const bridgeGuardLoadHandler: Handler = {
+  name: 'bridge-guard-load',
+  commands: () =>
+    one(
+      [
+        `if ${SYSTEMD}; then systemctl daemon-reload && ${sh`systemctl enable --quiet ${BRIDGE_GUARD.unit}`} || exit 1; fi`,
+        sh`nft -f ${BRIDGE_GUARD.file}`,
+      ].join('\n'),
+    ),
+};
+
 export const handlers: readonly Handler[] = [
   networkRestartHandler,
   exportfsHandler,
@@ -140,6 +156,7 @@ export const handlers: readonly Handler[] = [
   cronReloadHandler,
   sshdReloadHandler,
   libvirtdRestartHandler,
+  bridgeGuardLoadHandler,
 ];
 
 export function handlerByName(name: HandlerName): Handler | undefined {

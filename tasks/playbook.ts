@@ -4,6 +4,7 @@
 import type { Handler, Task } from './engine/types.ts';
 import { handlers as serviceHandlers } from './handlers.ts';
 import { loadBalancerTasks } from './ops/balancer.ts';
+import { bridgeGuardTasks } from './ops/bridge-guard.ts';
 import { firewallTasks } from './ops/firewall.ts';
 import { hostsTask } from './ops/hosts.ts';
 import { fstabTask } from './ops/fstab.ts';
@@ -27,6 +28,7 @@ export const playbook: Playbook = {
     hostsTask, // base
     networkTask,
     ...firewallTasks,
+    ...bridgeGuardTasks, // hypervisor: no guest speaks as a host of the cluster
     ...nfsServerTasks, // storage
     fstabTask as Task, // hypervisor: the images' and the lockspace's lines, one task for the file
     ...mountTasks,

@@ -136,6 +136,8 @@ const debianLike = {
     'sysstat',
     'openssh-client',
     'cron',
+    // nft: the bridge guard (tasks/ops/bridge-guard.ts)
+    'nftables',
   ],
   node: 'nodejs',
   libvirt: libvirtServices,
@@ -202,6 +204,7 @@ export const osProfiles: Readonly<Record<OsFamily, OsProfile>> = {
       'sysstat',
       'openssh-clients',
       'cronie',
+      'nftables',
     ],
     node: 'nodejs',
     libvirt: libvirtServices,

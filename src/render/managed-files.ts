@@ -23,6 +23,14 @@ export { debianInterfacesPath, type NetworkFacts, type NmVersion } from './netwo
 /** libvirt (>= 6.5) runs every script in hooks/qemu.d/ as its qemu hook: ours leaves the host's own hooks alone. */
 export const LEASE_HOOK_PATH = '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases';
 
+/** The bridge guard's rules (templates/bridge-guard.nft.hbs) and the unit that loads them at boot. */
+export const BRIDGE_GUARD = {
+  file: '/etc/hvmctl/bridge-guard.nft',
+  unit: 'hvmctl-bridge-guard.service',
+  unitPath: '/etc/systemd/system/hvmctl-bridge-guard.service',
+  table: 'hvmctl_guard',
+} as const;
+
 /** mountd's port, fixed (as Fedora's rpc.mountd default) so the firewall can open it. */
 export const nfsMountPort = 20048;
 
@@ -178,10 +186,33 @@ export function managedFiles(inv: Inventory, host: HostSpec, extra: FirewallExtr
   const files = [hostsFile(inv, host), ...networkFiles(inv, host, extra), ...ipFamilies.map((family) => firewallFile(inv, host, extra, family))];
   if (host.role === 'storage') files.push(nfsServerFile(inv, host));
   if (host.role === 'hypervisor') {
-    files.push(poolFile(inv), lockdFile(inv), leaseHookFile(inv));
+    files.push(...bridgeGuardFiles(inv, host), poolFile(inv), lockdFile(inv), leaseHookFile(inv));
     if (isBalancerHome(inv, host)) files.push(...balancerFiles(inv));
   }
   return files;
+}
+
+/** A hypervisor's bridge guard: no frame from a guest's port with a cluster host's address (tasks/ops/bridge-guard.ts). */
+function bridgeGuardFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
+  return [
+    file({
+      path: BRIDGE_GUARD.file,
+      mode: 0o644,
+      notify: ['bridge-guard-load'],
+      tags: ['firewall', 'guard'],
+      template: 'bridge-guard.nft.hbs',
+      context: { uplink: host.interface, addresses: inv.hosts.map((h) => h.address).join(', ') },
+      validate: 'nft -c -f {}',
+    }),
+    file({
+      path: BRIDGE_GUARD.unitPath,
+      mode: 0o644,
+      notify: ['bridge-guard-load'],
+      tags: ['firewall', 'guard'],
+      template: 'bridge-guard.service.hbs',
+      context: { file: BRIDGE_GUARD.file },
+    }),
+  ];
 }
 
 /** libvirt's lockd plugin configuration: disk leases in the shared lockspace (tasks/ops/disk-locks.ts). */

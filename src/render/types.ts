@@ -13,7 +13,8 @@ export type HandlerName =
   | 'pool-refresh'
   | 'cron-reload'
   | 'sshd-reload'
-  | 'libvirtd-restart';
+  | 'libvirtd-restart'
+  | 'bridge-guard-load';
 
 /**
  * A file's content and how it sits on the host, nothing about how apply runs

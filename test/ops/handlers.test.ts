@@ -3,7 +3,7 @@ import type { HandlerName } from '../../tasks/engine/types.ts';
 import { handlerByName, handlers } from '../../tasks/handlers.ts';
 import { ctxFor } from './ops-support.ts';
 
-const every: HandlerName[] = ['network-restart', 'exportfs', 'ganesha-restart', 'pool-refresh', 'cron-reload', 'sshd-reload', 'libvirtd-restart'];
+const every: HandlerName[] = ['network-restart', 'exportfs', 'ganesha-restart', 'pool-refresh', 'cron-reload', 'sshd-reload', 'libvirtd-restart', 'bridge-guard-load'];
 
 describe('handlers', () => {
   it('one handler for every HandlerName, each once', () => {

@@ -69,7 +69,7 @@ describe('wanted packages', () => {
       }
     }
     expect(all).toEqual(expect.arrayContaining(['iptables-persistent', 'netfilter-persistent', 'nodejs', 'nfs-kernel-server', 'nfs-ganesha', 'nfs-common', 'qemu-block-extra', 'prometheus-node-exporter', 'prometheus-libvirt-exporter']));
-    expect(all).toHaveLength(27);
+    expect(all).toHaveLength(28);
     expect(allPackages('redhat')).toEqual(expect.arrayContaining(['iptables-nft-services', 'nodejs', 'nfs-utils']));
     expect(allPackages('redhat')).not.toContain('iptables-persistent');
   });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadInventory, parseInventory } from '../../src/inventory/load.ts';
 import { hostByName } from '../../src/inventory/types.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
-import { balancerPaths, fstabLine, managedFiles } from '../../src/render/managed-files.ts';
+import { balancerPaths, BRIDGE_GUARD, fstabLine, managedFiles } from '../../src/render/managed-files.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const lab = await loadInventory(path.join(root, 'inventory.yaml'), { home: '/root' });
@@ -30,6 +30,8 @@ describe('managedFiles', () => {
       '/etc/network/interfaces',
       '/etc/iptables/rules.v4',
       '/etc/iptables/rules.v6',
+      BRIDGE_GUARD.file,
+      BRIDGE_GUARD.unitPath,
       '/etc/libvirt/storage/default.xml',
       '/etc/libvirt/qemu-lockd.conf',
       '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases',
