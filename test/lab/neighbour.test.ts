@@ -4,7 +4,8 @@
 // that is no host's, on the lab bridge. From there the VM image export can be
 // neither listed nor mounted, and no host's sshd, libvirt, migration or NFS
 // port answers, over IPv4 or over IPv6 link-local, nor do the NFS ports over
-// UDP when it forges a hypervisor's address. The same probes from a
+// UDP when it forges a hypervisor's address; from a guest's port on a
+// hypervisor's bridge it cannot forge a host's address at all. The same probes from a
 // hypervisor succeed, so a refusal is the firewall's and the export's doing,
 // not a dead service. Everything it creates is named hvmlab-* and on the lab
 // bridge, so nothing leaves the lab and `lab down` removes what a crash left.
@@ -57,10 +58,11 @@ def udp(src, dst, sport, dport, data):
 def syn(src, dst, sport, dport):
     t = struct.pack('!HHIIBBHHH', sport, dport, 0x48564d4c, 0, 5 << 4, 0x02, 64240, 0, 0)
     return ip(src, dst, 6, t[:16] + struct.pack('!H', csum(pseudo(src, dst, 6, len(t)) + t)) + t[18:])
-src, dst, base = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src, dst, base, what = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-for i, (port, prog, vers) in enumerate(((111, 100000, 2), (20048, 100005, 3), (2049, 100003, 3))):
-    s.sendto(udp(src, dst, base + i, port, rpc_null(prog, vers)), (dst, 0))
+if what == 'udp':
+    for i, (port, prog, vers) in enumerate(((111, 100000, 2), (20048, 100005, 3), (2049, 100003, 3))):
+        s.sendto(udp(src, dst, base + i, port, rpc_null(prog, vers)), (dst, 0))
 s.sendto(syn(src, dst, base + 9, 111), (dst, 0))
 `;
 
@@ -101,6 +103,27 @@ for i, (port, prog, vers) in enumerate(((111, 100000, 2), (20048, 100005, 3))):
     c.close()
 `;
 
+const GUEST_NS = 'hvmlab-guest';
+const GUEST_PORT = 'hvmlab-gp';
+const GUEST = '172.21.3.41';
+
+/** Ports of this run alone (20 of them): a rerun's connections may still be in TIME_WAIT. */
+const probePorts = (): number => 41_000 + Math.floor(Math.random() * 1_000) * 20;
+
+/** SNIFF on `host`'s end of the lab bridge, for what the storage node sends it on the probe ports. */
+async function sniff(host: string, base: number): Promise<{ readonly seen: string; readonly errors: string; stop(): void }> {
+  const veth = labState().hosts.find((h) => h.name === host)!.veth;
+  const child = spawn('/usr/bin/python3', ['-c', SNIFF, veth, hosts.kvmstorage, hosts[host as keyof typeof hosts], String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { seen: '', errors: '', stop: () => child.kill() };
+  child.stdout.on('data', (d: Buffer) => (out.seen += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.errors += d.toString()));
+  if (!(await eventually(() => out.seen.startsWith('ready\n'), 20_000, 100))) {
+    child.kill();
+    throw new Error(`sniffer on ${veth} did not start: ${out.errors}`);
+  }
+  return out;
+}
+
 describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {
     runLocal(['ip', 'netns', 'delete', NS]);
@@ -118,6 +141,7 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
   });
 
   afterAll(() => {
+    runLocal(['ip', 'netns', 'delete', GUEST_NS]);
     runLocal(['ip', 'netns', 'delete', NS]);
     runLocal(['ip', 'link', 'delete', VETH]);
   });
@@ -153,17 +177,11 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
   });
 
   it("cannot reach the NFS ports over UDP with a hypervisor's forged address (the answers, many times larger, would flood that hypervisor), while a forged TCP SYN is answered", async () => {
-    const veth = labState().hosts.find((h) => h.name === 'kvmnode1')!.veth;
-    // Ports of this run alone: a rerun's connections may still be in TIME_WAIT.
-    const base = 41_000 + Math.floor(Math.random() * 1_000) * 20;
-    const sniffer = spawn('/usr/bin/python3', ['-c', SNIFF, veth, hosts.kvmstorage, hosts.kvmnode1, String(base)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let seen = '';
-    let errors = '';
-    sniffer.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-    sniffer.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+    const base = probePorts();
+    const sniffer = await sniff('kvmnode1', base);
+    const seen = (): string => sniffer.seen;
     try {
-      expect(await eventually(() => seen.startsWith('ready\n'), 20_000, 100), `sniffer on ${veth}: ${errors}`).toBe(true);
-      const forged = inIntruder(['/usr/bin/python3', '-c', FORGE, hosts.kvmnode1, hosts.kvmstorage, String(base)]);
+      const forged = inIntruder(['/usr/bin/python3', '-c', FORGE, hosts.kvmnode1, hosts.kvmstorage, String(base), 'udp']);
       expect(forged.code, forged.stderr).toBe(0);
       const legit = labExec('kvmnode1', sh`python3 -c ${LEGIT} ${hosts.kvmstorage} ${base}`);
       expect(legit.code, legit.stderr).toBe(0);
@@ -172,10 +190,49 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
       // what is refused below is the firewall's doing. The TCP answers to kvmnode1's own calls came
       // after the forged datagrams were read, so an answer to those would be here by now.
       const control = [line('tcp', 111, base + 9), line('tcp', 111, base + 10), line('tcp', 20048, base + 11)];
-      expect(await eventually(() => control.every((c) => seen.includes(c)), 30_000, 100), `seen:\n${seen}${errors}`).toBe(true);
-      expect(seen.split('\n').filter((l) => l.startsWith('udp ')), 'UDP answers from the storage node to forged requests').toEqual([]);
+      expect(await eventually(() => control.every((c) => seen().includes(c)), 30_000, 100), `seen:\n${seen()}${sniffer.errors}`).toBe(true);
+      expect(seen().split('\n').filter((l) => l.startsWith('udp ')), 'UDP answers from the storage node to forged requests').toEqual([]);
     } finally {
-      sniffer.kill();
+      sniffer.stop();
+    }
+  }, 90_000);
+
+  it("cannot speak as a host from a guest's port on a hypervisor's bridge: kvmnode1's bridge guard drops it, while the same forged SYN from elsewhere on the LAN is answered", async () => {
+    const h1 = labState().hosts.find((h) => h.name === 'kvmnode1')!;
+    // A guest's port: a veth whose one end is a port of kvmnode1's br0 (as a guest's tap is), the
+    // other in a namespace of its own with a guest's address.
+    for (const argv of [
+      ['ip', 'netns', 'add', GUEST_NS],
+      ['ip', 'link', 'add', GUEST_PORT, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', GUEST_NS],
+      ['ip', 'link', 'set', GUEST_PORT, 'netns', h1.netns],
+      ['ip', '-n', h1.netns, 'link', 'set', GUEST_PORT, 'master', 'br0', 'up'],
+      ['ip', '-n', GUEST_NS, 'addr', 'add', `${GUEST}/26`, 'dev', 'eth0'],
+      ['ip', '-n', GUEST_NS, 'link', 'set', 'lo', 'up'],
+      ['ip', '-n', GUEST_NS, 'link', 'set', 'eth0', 'up'],
+    ]) {
+      const r = runLocal(argv);
+      if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+    }
+    const dropped = (): number => Number(/ip saddr @hosts counter packets (\d+)/.exec(mustLabExec('kvmnode1', 'nft list table bridge hvmctl_guard'))?.[1] ?? Number.NaN);
+    const before = dropped();
+    const base = probePorts();
+    const sniffer = await sniff('kvmnode2', base);
+    try {
+      // First from the guest, then the same from the intruder (the control): kvmnode2 would get the
+      // storage node's SYN-ACK to the first before the second's.
+      const fromGuest = runLocal(['ip', 'netns', 'exec', GUEST_NS, '/usr/bin/python3', '-c', FORGE, hosts.kvmnode2, hosts.kvmstorage, String(base), 'syn']);
+      expect(fromGuest.code, fromGuest.stderr).toBe(0);
+      const fromLan = inIntruder(['/usr/bin/python3', '-c', FORGE, hosts.kvmnode2, hosts.kvmstorage, String(base + 10), 'syn']);
+      expect(fromLan.code, fromLan.stderr).toBe(0);
+      const control = `\ntcp 111 ${base + 19}\n`;
+      expect(await eventually(() => sniffer.seen.includes(control), 30_000, 100), `seen:\n${sniffer.seen}${sniffer.errors}`).toBe(true);
+      expect(sniffer.seen, "the storage node's answer to the guest's forged SYN").not.toContain(`\ntcp 111 ${base + 9}\n`);
+      // The guest's port does carry its frames: it learnt the storage node's MAC (ARP from its own address).
+      expect(runLocal(['ip', '-n', GUEST_NS, 'neigh', 'show', hosts.kvmstorage]).stdout).toMatch(/lladdr 52:54:00:/);
+      expect(dropped()).toBeGreaterThan(before);
+    } finally {
+      sniffer.stop();
+      runLocal(['ip', 'netns', 'delete', GUEST_NS]);
     }
   }, 90_000);
 
