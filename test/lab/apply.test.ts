@@ -165,6 +165,21 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
       }
     });
 
+    it("each hypervisor's bridge guard was loaded by the boot before the network and libvirtd", () => {
+      for (const h of hypervisors) {
+        expect(mustInHost(h, 'nft list table bridge hvmctl_guard'), h).toMatch(/ip saddr @hosts counter packets \d+ bytes \d+ drop/);
+        // one value per unit, a blank line between units
+        const t = mustInHost(h, 'systemctl show -P ActiveEnterTimestampMonotonic hvmctl-bridge-guard.service network-pre.target libvirtd.service')
+          .trim()
+          .split(/\n+/)
+          .map(Number);
+        expect(t, h).toHaveLength(3);
+        expect(t[0], `${h}: the guard active at ${t[0]}`).toBeGreaterThan(0);
+        expect(t[0]!, `${h}: the guard before network-pre.target`).toBeLessThanOrEqual(t[1]!);
+        expect(t[0]!, `${h}: the guard before libvirtd`).toBeLessThan(t[2]!);
+      }
+    });
+
     it('libvirtd and the pool are active, and the NFS export is served', async () => {
       for (const h of hypervisors) {
         expect(mustInHost(h, 'systemctl is-active libvirtd.socket').trim()).toBe('active');
