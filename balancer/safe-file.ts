@@ -1,7 +1,8 @@
 // Files the balancer writes as root where someone else may also write: the
 // state, the drains and the cluster lease live on the storage the hypervisors
-// share (NFS, root not squashed), so root on the storage node, or a guest that
-// takes a hypervisor's address, can plant a link there; the metrics directory
+// share (NFS, root not squashed), so root on the storage node, or a machine of
+// the LAN that takes a hypervisor's address (the hypervisors' bridge guard
+// stops their guests), can plant a link there; the metrics directory
 // sits under one the exporter's user owns. A write that followed such a link
 // would overwrite any file of the balancer's host with text partly read back
 // from the share: root for whoever planted it. So:
