@@ -10,25 +10,12 @@
 // the reload (so the zone exists at runtime). Every rich rule in the zone is
 // hvmctl's: extra ones are removed, except one accepting SSH from the
 // operator's address, which is never removed.
-// The default zone only takes what no other zone claims: firewalld hands a
-// packet to the zone that holds its source address, else to the zone that
-// holds the interface it came in on, else to the default zone. So another
-// zone that holds the bridge (or its port), by the permanent configuration
-// or at run time (NetworkManager's `connection.zone`), decides everything
-// the guests send; one that accepts (its target is not DROP or REJECT) and
-// holds a range of the cluster network decides what those guests send.
-// Either would undo the default drop without a trace in zone hvmctl, so
-// apply refuses that host and says how to remove the binding; it does not
-// remove it itself: NetworkManager would bind it again, and the zone is the
-// operator's. (The iptables backend removes the equivalent foreign rules:
-// firewall-foreign.ts.)
 import { contains, parseCidr } from '../../src/inventory/ipv4.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import { type Flow, wantedFlows } from '../../src/render/firewall-flows.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, Command, TaskResult } from '../engine/types.ts';
-import { type FirewalldState, HVMCTL_ZONE, type RuntimeZone } from '../facts/firewalld.ts';
-import { type GuestSegment, holdsGuests } from './firewall-foreign.ts';
+import { type FirewalldState, HVMCTL_ZONE } from '../facts/firewalld.ts';
 import { TaskCheckError } from './task-error.ts';
 
 export const HVMCTL_ZONE_TARGET = 'DROP';
@@ -70,25 +57,8 @@ export function richAcceptsSsh(rule: string, address: string, sshPort: number): 
 
 const fc = (args: string): Command => ({ script: `firewall-cmd ${args}` });
 
-/** Why another zone than hvmctl's decides what the guests send to `host`, one line per binding. */
-export function zoneBypasses(host: HostSpec, runtime: readonly RuntimeZone[], guests: GuestSegment): string[] {
-  const out: string[] = [];
-  const watched = [guests.bridge, host.interface];
-  for (const zone of runtime) {
-    if (zone.name === HVMCTL_ZONE) continue;
-    for (const iface of zone.interfaces.filter((i) => watched.includes(i))) {
-      out.push(`zone ${zone.name} holds interface ${iface}, so its rules, not zone ${HVMCTL_ZONE}'s, decide what arrives on it`);
-    }
-    if (['DROP', '%%REJECT%%', 'REJECT'].includes(zone.target)) continue;
-    for (const source of zone.sources.filter((x) => holdsGuests(x, guests))) {
-      out.push(`zone ${zone.name} (target ${zone.target}) holds source ${source}, which holds guests' addresses of the cluster network ${guests.network}`);
-    }
-  }
-  return out;
-}
-
 /** Pure: the change that makes firewalld's hvmctl zone hold exactly `wanted` and be the default zone. */
-export function planFirewalld(host: HostSpec, wanted: readonly RichRule[], operator: string | undefined, fact: FirewalldState, guests: GuestSegment): TaskResult {
+export function planFirewalld(host: HostSpec, wanted: readonly RichRule[], operator: string | undefined, fact: FirewalldState): TaskResult {
   if (fact.state === 'absent') {
     throw new TaskCheckError('E_FIREWALL_BACKEND', `${host.name}: firewall backend firewalld, but firewall-cmd is not installed`, 'install firewalld, or set `firewall.backend: auto` (or iptables)');
   }
@@ -100,15 +70,6 @@ export function planFirewalld(host: HostSpec, wanted: readonly RichRule[], opera
       'E_FIREWALL_LOCKOUT',
       `${host.name}: the wanted firewalld rules would not accept SSH from the operator's address ${operator}; not applied`,
       'this is a bug in tasks/ops/firewall-firewalld.ts: the operator rule is missing',
-    );
-  }
-  const bypasses = zoneBypasses(host, fact.runtime, guests);
-  if (bypasses.length > 0) {
-    throw new TaskCheckError(
-      'E_FIREWALL_ZONE',
-      `${host.name}: firewalld would let the guests past zone ${HVMCTL_ZONE}: ${bypasses.join('; ')}; not applied`,
-      'remove the binding: `firewall-cmd --permanent --zone=ZONE --remove-interface=IF` (or `--remove-source=CIDR`), then `firewall-cmd --reload`; ' +
-        "where NetworkManager binds it, `nmcli connection modify CONNECTION connection.zone ''` (the bridge then falls to the default zone, hvmctl's)",
     );
   }
   const permanent: Command[] = [];

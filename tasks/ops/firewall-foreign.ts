@@ -64,20 +64,13 @@ export function opensToGuests(family: IpFamily, rule: IptablesRule, guests: Gues
   const source = option(rule.spec, '-s');
   if (source === undefined) return 'accepts from every address, the guests on the bridge included';
   if (family === 'ipv6') return undefined;
-  return holdsGuests(source, guests) ? `accepts from ${source}, which holds guests' addresses of the cluster network ${guests.network}` : undefined;
-}
-
-/** Whether an IPv4 source (an address or a CIDR) is wider than one address and overlaps the
- * cluster network, so that it holds guests' addresses. Anything else (one address, IPv6, a MAC,
- * an ipset) does not count. */
-export function holdsGuests(source: string, guests: GuestSegment): boolean {
   const [bare, bits] = source.split('/');
   const prefix = Number(bits ?? '32');
-  if (bare === undefined || !isIpv4(bare) || !Number.isInteger(prefix) || prefix < 0 || prefix >= 32) return false;
+  if (bare === undefined || !isIpv4(bare) || !Number.isInteger(prefix) || prefix === 32) return undefined;
   const net = parseCidr(guests.network);
-  const wider = parseCidr(prefix <= net.prefix ? `${bare}/${prefix}` : guests.network);
+  const wider = parseCidr(prefix <= net.prefix ? source : guests.network);
   const narrower = prefix <= net.prefix ? guests.network : source;
-  return contains(wider, narrower.split('/')[0] ?? '');
+  return contains(wider, narrower.split('/')[0] ?? '') ? `accepts from ${source}, which holds guests' addresses of the cluster network ${guests.network}` : undefined;
 }
 
 /** The foreign rules of INPUT, sorted into what apply keeps (and where) and what it removes. */

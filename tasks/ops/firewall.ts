@@ -167,7 +167,7 @@ export const firewallLiveTask: Task<LiveFacts> = {
     if (chooseBackend(ctx.inventory.firewall.backend, facts.tools) === 'firewalld') {
       const operator = operatorIpv4(ctx.operatorAddress);
       if (facts.firewalld === undefined) throw new TaskCheckError('E_FIREWALL_BACKEND', `${ctx.host.name}: firewalld state not gathered`, 'this is a bug in tasks/ops/firewall.ts');
-      return planFirewalld(ctx.host, wantedRichRules(ctx.inventory, ctx.host, operator), operator, facts.firewalld, guestSegment(ctx.inventory));
+      return planFirewalld(ctx.host, wantedRichRules(ctx.inventory, ctx.host, operator), operator, facts.firewalld);
     }
     return planLiveFirewall(ctx.host, ctx.inventory.firewall.backend, wantedRules(ctx), operatorAddress(ctx.operatorAddress), facts, guestSegment(ctx.inventory));
   },
