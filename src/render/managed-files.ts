@@ -201,7 +201,7 @@ function bridgeGuardFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
       notify: ['bridge-guard-load'],
       tags: ['firewall', 'guard'],
       template: 'bridge-guard.nft.hbs',
-      context: { uplink: host.interface, addresses: inv.hosts.map((h) => h.address).join(', ') },
+      context: { uplink: host.interface, addresses: inv.hosts.map((h) => h.address).join(', '), macs: inv.hosts.map((h) => h.mac).join(', ') },
       validate: 'nft -c -f {}',
     }),
     file({

@@ -59,6 +59,14 @@ def syn(src, dst, sport, dport):
     t = struct.pack('!HHIIBBHHH', sport, dport, 0x48564d4c, 0, 5 << 4, 0x02, 64240, 0, 0)
     return ip(src, dst, 6, t[:16] + struct.pack('!H', csum(pseudo(src, dst, 6, len(t)) + t)) + t[18:])
 src, dst, base, what = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if what == 'syn-vlan':
+    # the same SYN in an Ethernet frame tagged VLAN 0 (which Linux takes as untagged), written whole
+    ifname, dst_mac = sys.argv[5], bytes.fromhex(sys.argv[6].replace(':', ''))
+    src_mac = bytes.fromhex(open('/sys/class/net/%s/address' % ifname).read().strip().replace(':', ''))
+    p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    p.bind((ifname, 0))
+    p.send(dst_mac + src_mac + struct.pack('!HH', 0x8100, 0) + struct.pack('!H', 0x0800) + syn(src, dst, base + 5, 111))
+    sys.exit(0)
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 if what == 'udp':
     for i, (port, prog, vers) in enumerate(((111, 100000, 2), (20048, 100005, 3), (2049, 100003, 3))):
@@ -126,6 +134,7 @@ async function sniff(host: string, base: number): Promise<{ readonly seen: strin
 
 describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {
+    runLocal(['ip', 'netns', 'delete', GUEST_NS]);
     runLocal(['ip', 'netns', 'delete', NS]);
     for (const argv of [
       ['ip', 'netns', 'add', NS],
@@ -213,23 +222,35 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
       const r = runLocal(argv);
       if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
     }
-    const dropped = (): number => Number(/ip saddr @hosts counter packets (\d+)/.exec(mustLabExec('kvmnode1', 'nft list table bridge hvmctl_guard'))?.[1] ?? Number.NaN);
-    const before = dropped();
+    const counters = (): number[] =>
+      [/ether type \{ 8021q, 8021ad \} counter packets (\d+)/, /ip saddr @hosts counter packets (\d+)/].map((re) => Number(re.exec(mustLabExec('kvmnode1', 'nft list table bridge hvmctl_guard'))?.[1] ?? Number.NaN));
+    const [taggedBefore = 0, forgedBefore = 0] = counters();
+    // The guest's port carries its frames: it learns the storage node's MAC (ARP from its own
+    // address; the datagram itself is dropped by the storage node's firewall). Then nothing it
+    // sends waits on ARP, and it has the MAC for the tagged frame.
+    const hello = `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'hello', ('${hosts.kvmstorage}', 9))`;
+    expect(runLocal(['ip', 'netns', 'exec', GUEST_NS, '/usr/bin/python3', '-c', hello]).code).toBe(0);
+    const storageMac = (): string | undefined => /lladdr (\S+)/.exec(runLocal(['ip', '-n', GUEST_NS, 'neigh', 'show', hosts.kvmstorage]).stdout)?.[1];
+    expect(await eventually(() => storageMac() !== undefined, 20_000, 200), "the guest's port carries no frame").toBe(true);
+    expect(storageMac()).toMatch(/^52:54:00:/);
     const base = probePorts();
     const sniffer = await sniff('kvmnode2', base);
     try {
-      // First from the guest, then the same from the intruder (the control): kvmnode2 would get the
-      // storage node's SYN-ACK to the first before the second's.
-      const fromGuest = runLocal(['ip', 'netns', 'exec', GUEST_NS, '/usr/bin/python3', '-c', FORGE, hosts.kvmnode2, hosts.kvmstorage, String(base), 'syn']);
+      // First from the guest (plain, then tagged VLAN 0), then the same from the intruder (the
+      // control): kvmnode2 would get the storage node's SYN-ACKs to the first two before the third's.
+      const asGuest = (...args: string[]) => runLocal(['ip', 'netns', 'exec', GUEST_NS, '/usr/bin/python3', '-c', FORGE, hosts.kvmnode2, hosts.kvmstorage, String(base), ...args]);
+      const fromGuest = asGuest('syn');
       expect(fromGuest.code, fromGuest.stderr).toBe(0);
+      const tagged = asGuest('syn-vlan', 'eth0', storageMac() ?? '');
+      expect(tagged.code, tagged.stderr).toBe(0);
       const fromLan = inIntruder(['/usr/bin/python3', '-c', FORGE, hosts.kvmnode2, hosts.kvmstorage, String(base + 10), 'syn']);
       expect(fromLan.code, fromLan.stderr).toBe(0);
       const control = `\ntcp 111 ${base + 19}\n`;
       expect(await eventually(() => sniffer.seen.includes(control), 30_000, 100), `seen:\n${sniffer.seen}${sniffer.errors}`).toBe(true);
       expect(sniffer.seen, "the storage node's answer to the guest's forged SYN").not.toContain(`\ntcp 111 ${base + 9}\n`);
-      // The guest's port does carry its frames: it learnt the storage node's MAC (ARP from its own address).
-      expect(runLocal(['ip', '-n', GUEST_NS, 'neigh', 'show', hosts.kvmstorage]).stdout).toMatch(/lladdr 52:54:00:/);
-      expect(dropped()).toBeGreaterThan(before);
+      expect(sniffer.seen, "the storage node's answer to the guest's forged SYN tagged VLAN 0").not.toContain(`\ntcp 111 ${base + 5}\n`);
+      // the guard's own counters: one tagged frame, at least one forged IPv4 packet
+      expect(await eventually(() => { const [t = 0, f = 0] = counters(); return t > taggedBefore && f > forgedBefore; }, 10_000, 200), `counters ${counters()}`).toBe(true);
     } finally {
       sniffer.stop();
       runLocal(['ip', 'netns', 'delete', GUEST_NS]);

@@ -45,7 +45,8 @@ describe('bridge guard files', () => {
     expect(r.stdout.match(/chain prerouting/g)).toHaveLength(1);
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('elements = { 172.21.3.10, 172.21.3.11, 172.21.3.12, 172.21.3.13 }');
     // -200 is what nft calls the bridge family's "filter" priority
-    expect(r.stdout).toMatch(/type filter hook prerouting priority filter; policy accept;\n\s+iifname "eth0" accept\n\s+arp saddr ip @hosts counter packets 0 bytes 0 drop\n\s+ip saddr @hosts counter packets 0 bytes 0 drop\n/);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('elements = { 52:54:00:15:03:0a, 52:54:00:15:03:0b, 52:54:00:15:03:0c, 52:54:00:15:03:0d }');
+    expect(r.stdout).toMatch(/type filter hook prerouting priority filter; policy accept;\n\s+iifname "eth0" accept\n\s+ether type \{ 8021q, 8021ad \} counter packets 0 bytes 0 drop\n\s+ether saddr @macs counter packets 0 bytes 0 drop\n\s+arp saddr ip @hosts counter packets 0 bytes 0 drop\n\s+ip saddr @hosts counter packets 0 bytes 0 drop\n/);
   });
 });
 
