@@ -28,10 +28,10 @@ export const playbook: Playbook = {
     hostsTask, // base
     networkTask,
     ...firewallTasks,
-    ...bridgeGuardTasks, // hypervisor: no guest speaks as a host of the cluster
     ...nfsServerTasks, // storage
     fstabTask as Task, // hypervisor: the images' and the lockspace's lines, one task for the file
     ...mountTasks,
+    ...bridgeGuardTasks, // hypervisor, after the network restart was confirmed: no guest speaks as a host
     poolTask as Task,
     ...diskLockTasks, // storage (the export's lockspace), hypervisor
     exportersTask as Task, // hypervisor, with balancer.prometheus

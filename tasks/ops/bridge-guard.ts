@@ -11,7 +11,12 @@
 //   - the table as it runs: missing (flushed by hand, a reboot without the
 //     unit) means it is loaded again.
 // Every frame from the uplink passes: the hosts' own traffic, and what other
-// machines of the LAN send, which this host cannot police.
+// machines of the LAN send, which this host cannot police. So the uplink's
+// name must be right: a wrong one would drop the other hosts' traffic. The
+// tasks run in the hypervisor stage, after the base stage's network restart
+// was confirmed (a host whose restart failed, and went back to its previous
+// network files, runs nothing more), so the guard only ever names an uplink
+// the host was reached over.
 import { BRIDGE_GUARD, managedFiles } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
 import type { Fact, Task } from '../engine/types.ts';
@@ -23,7 +28,7 @@ const isHypervisor = (host: { readonly role: string }): boolean => host.role ===
 export const bridgeGuardFilesTask: Task = filesTask({
   name: 'bridge guard files',
   tags: ['firewall', 'guard'],
-  stage: 'base',
+  stage: 'hypervisor',
   applies: isHypervisor,
   files: (ctx) => managedFiles(ctx.inventory, ctx.host).filter((f) => f.tags.includes('guard')),
 });
@@ -42,7 +47,7 @@ export const guardTable: Fact<boolean> = {
 export const bridgeGuardLiveTask: Task<{ loaded: boolean }> = {
   name: 'bridge guard',
   tags: ['firewall', 'guard'],
-  stage: 'base',
+  stage: 'hypervisor',
   applies: isHypervisor,
   facts: () => ({ loaded: guardTable }),
   plan: (_ctx, facts) =>
