@@ -60,12 +60,13 @@ def syn(src, dst, sport, dport):
     return ip(src, dst, 6, t[:16] + struct.pack('!H', csum(pseudo(src, dst, 6, len(t)) + t)) + t[18:])
 src, dst, base, what = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 if what == 'syn-vlan':
-    # the same SYN in an Ethernet frame tagged VLAN 0 (which Linux takes as untagged), written whole
+    # the same SYN in an Ethernet frame tagged twice, VLAN 0 (which Linux takes as untagged), written
+    # whole: nft reads the IPv4 header under one tag, not under two
     ifname, dst_mac = sys.argv[5], bytes.fromhex(sys.argv[6].replace(':', ''))
     src_mac = bytes.fromhex(open('/sys/class/net/%s/address' % ifname).read().strip().replace(':', ''))
     p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     p.bind((ifname, 0))
-    p.send(dst_mac + src_mac + struct.pack('!HH', 0x8100, 0) + struct.pack('!H', 0x0800) + syn(src, dst, base + 5, 111))
+    p.send(dst_mac + src_mac + struct.pack('!HHHH', 0x8100, 0, 0x8100, 0) + struct.pack('!H', 0x0800) + syn(src, dst, base + 5, 111))
     sys.exit(0)
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
 if what == 'udp':
@@ -236,7 +237,7 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
     const base = probePorts();
     const sniffer = await sniff('kvmnode2', base);
     try {
-      // First from the guest (plain, then tagged VLAN 0), then the same from the intruder (the
+      // First from the guest (plain, then tagged twice with VLAN 0), then the same from the intruder (the
       // control): kvmnode2 would get the storage node's SYN-ACKs to the first two before the third's.
       const asGuest = (...args: string[]) => runLocal(['ip', 'netns', 'exec', GUEST_NS, '/usr/bin/python3', '-c', FORGE, hosts.kvmnode2, hosts.kvmstorage, String(base), ...args]);
       const fromGuest = asGuest('syn');
@@ -248,7 +249,7 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
       const control = `\ntcp 111 ${base + 19}\n`;
       expect(await eventually(() => sniffer.seen.includes(control), 30_000, 100), `seen:\n${sniffer.seen}${sniffer.errors}`).toBe(true);
       expect(sniffer.seen, "the storage node's answer to the guest's forged SYN").not.toContain(`\ntcp 111 ${base + 9}\n`);
-      expect(sniffer.seen, "the storage node's answer to the guest's forged SYN tagged VLAN 0").not.toContain(`\ntcp 111 ${base + 5}\n`);
+      expect(sniffer.seen, "the storage node's answer to the guest's forged SYN tagged twice with VLAN 0").not.toContain(`\ntcp 111 ${base + 5}\n`);
       // the guard's own counters: one tagged frame, at least one forged IPv4 packet
       expect(await eventually(() => { const [t = 0, f = 0] = counters(); return t > taggedBefore && f > forgedBefore; }, 10_000, 200), `counters ${counters()}`).toBe(true);
     } finally {
