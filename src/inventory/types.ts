@@ -205,8 +205,12 @@ export function storageHosts(inv: Inventory): HostSpec[] {
   return inv.hosts.filter((h) => h.role === 'storage');
 }
 
+export function isHypervisor(host: Pick<HostSpec, 'role'>): boolean {
+  return host.role === 'hypervisor';
+}
+
 export function hypervisors(inv: Inventory): HostSpec[] {
-  return inv.hosts.filter((h) => h.role === 'hypervisor');
+  return inv.hosts.filter(isHypervisor);
 }
 
 export function hostByName(inv: Inventory, name: string): HostSpec | undefined {

@@ -1,7 +1,8 @@
 // The bridge guard (issue: guests on the bridge): on each hypervisor, a table
 // of the bridge family drops every frame that enters a bridge through a port
 // other than the uplink (a guest's tap) with a cluster host's IPv4 source or
-// ARP sender address (templates/bridge-guard.nft.hbs). The export and the
+// ARP sender address, a host's source MAC, or a VLAN tag
+// (templates/bridge-guard.nft.hbs). The export and the
 // firewall trust the hosts' addresses; a /32 is a boundary only if no guest
 // can claim it, and the guests share the hosts' segment. The firewall cannot
 // tell: a forged packet, or one sent after an ARP reply that took the address,
@@ -17,13 +18,12 @@
 // was confirmed (a host whose restart failed, and went back to its previous
 // network files, runs nothing more), so the guard only ever names an uplink
 // the host was reached over.
+import { isHypervisor } from '../../src/inventory/types.ts';
 import { BRIDGE_GUARD, managedFiles } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
 import type { Fact, Task } from '../engine/types.ts';
-import { unexpected } from '../facts/result.ts';
+import { ABSENT, unexpected } from '../facts/result.ts';
 import { filesTask } from './file.ts';
-
-const isHypervisor = (host: { readonly role: string }): boolean => host.role === 'hypervisor';
 
 export const bridgeGuardFilesTask: Task = filesTask({
   name: 'bridge guard files',
@@ -36,7 +36,7 @@ export const bridgeGuardFilesTask: Task = filesTask({
 /** Whether the guard's table is loaded (`nft list table`), as it runs. */
 export const guardTable: Fact<boolean> = {
   key: `nft:bridge:${BRIDGE_GUARD.table}`,
-  command: `command -v nft >/dev/null 2>&1 || exit 3\n${sh`nft list table bridge ${BRIDGE_GUARD.table}`} >/dev/null 2>&1 && echo loaded || echo missing`,
+  command: `command -v nft >/dev/null 2>&1 || exit ${ABSENT}\n${sh`nft list table bridge ${BRIDGE_GUARD.table}`} >/dev/null 2>&1 && echo loaded || echo missing`,
   parse: (result) => {
     const out = result.stdout.trim();
     if (result.code === 0 && (out === 'loaded' || out === 'missing')) return out === 'loaded';

@@ -13,7 +13,7 @@
 //               qemu.conf is the host's, so it is edited line by line).
 // Both files are read by libvirtd when it starts: a change restarts it
 // (libvirtd-restart; running guests keep running, libvirtd reconnects to them).
-import { LOCKSPACE_ON_EXPORT, storageHosts, type HostSpec, type Inventory } from '../../src/inventory/types.ts';
+import { isHypervisor, LOCKSPACE_ON_EXPORT, storageHosts, type Inventory } from '../../src/inventory/types.ts';
 import { managedFiles } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
 import type { Task, TaskResult } from '../engine/types.ts';
@@ -27,7 +27,6 @@ import { TaskCheckError } from './task-error.ts';
 export const QEMU_CONF = '/etc/libvirt/qemu.conf';
 export const LOCK_MANAGER_LINE = 'lock_manager = "lockd"';
 
-const isHypervisor = (host: HostSpec) => host.role === 'hypervisor';
 
 /** The export's lockspace directory on the storage node. */
 export function exportLockspace(inv: Inventory): string {

@@ -10,7 +10,7 @@
 // The rest of the file is the host's, line for line. A removed line's mount
 // stays mounted until it is unmounted or the host restarts (guests may be
 // using it); it is just not mounted again at boot.
-import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
+import { isHypervisor, type Inventory } from '../../src/inventory/types.ts';
 import { fstabLine } from '../../src/render/managed-files.ts';
 import type { Task, TaskResult } from '../engine/types.ts';
 import { fileText, textLines } from '../facts/file-text.ts';
@@ -92,7 +92,7 @@ export const fstabTask: Task<{ fstab: string | undefined }> = {
   tags: ['nfs', 'locks', 'mount'],
   stage: 'hypervisor',
   // every hypervisor: a line the inventory no longer wants goes too
-  applies: (host: HostSpec) => host.role === 'hypervisor',
+  applies: isHypervisor,
   facts: () => ({ fstab: fileText(FSTAB) }),
   plan: (ctx, facts) => planFstabEntries(ctx.inventory, facts.fstab),
 };

@@ -11,7 +11,7 @@
 //     hypervisor's host keys under `fqdn,short,address`, so `ssh` and
 //     `virsh -c qemu+ssh://` work with host-key checking on.
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
-import { hypervisors } from '../../src/inventory/types.ts';
+import { hypervisors, isHypervisor } from '../../src/inventory/types.ts';
 import { sh } from '../../src/shell.ts';
 import type { Change, ClusterFacts, Fact, Task, TaskResult } from '../engine/types.ts';
 import { fileText, textLines } from '../facts/file-text.ts';
@@ -25,7 +25,6 @@ export const KNOWN_HOSTS = '/root/.ssh/known_hosts';
 /** Host key types pinned, when the peer has them. */
 export const HOST_KEY_TYPES = ['ed25519', 'ecdsa', 'rsa'] as const;
 
-const isHypervisor = (host: HostSpec) => host.role === 'hypervisor';
 
 export function clusterKeyFacts(inv: Inventory) {
   const path = clusterKeyPath(inv.ssh.clusterKeyType);
