@@ -87,8 +87,9 @@ export function formatJsonLine(record: RunRecord): string {
 }
 
 export async function appendRunLog(paths: { readonly log: string; readonly jsonl: string }, record: RunRecord): Promise<void> {
-  await mkdir(dirname(paths.log), { recursive: true });
-  await mkdir(dirname(paths.jsonl), { recursive: true });
+  // 0750 as apply makes it (tasks/ops/balancer.ts): the log is root's.
+  await mkdir(dirname(paths.log), { recursive: true, mode: 0o750 });
+  await mkdir(dirname(paths.jsonl), { recursive: true, mode: 0o750 });
   await appendFile(paths.log, `${formatLogLine(record)}\n`);
   await appendFile(paths.jsonl, `${formatJsonLine(record)}\n`);
 }

@@ -134,16 +134,24 @@ export const libvirtdRestartHandler: Handler = {
 };
 
 /**
- * The bridge guard's rules are loaded now (the file replaces the table in one transaction), and
- * its unit enabled, so they are loaded again at boot before the network and the guests.
+ * The bridge guard's rules are loaded now (the file replaces the table in one transaction) and its
+ * unit enabled, so they are loaded again at boot before the network and the guests. Under systemd
+ * through the unit (`restart` runs its `nft -f`), which leaves it active: only an active unit is
+ * restarted and reloaded with nftables.service (PartOf=, ReloadPropagatedFrom=), whose restart,
+ * reload and stop flush the whole ruleset.
  */
 export const bridgeGuardLoadHandler: Handler = {
   name: 'bridge-guard-load',
   commands: () =>
     one(
       [
-        `if ${SYSTEMD}; then systemctl daemon-reload && ${sh`systemctl enable --quiet ${BRIDGE_GUARD.unit}`} || exit 1; fi`,
-        sh`nft -f ${BRIDGE_GUARD.file}`,
+        `if ${SYSTEMD}; then`,
+        `  systemctl daemon-reload && ${sh`systemctl enable --quiet ${BRIDGE_GUARD.unit}`} || exit 1`,
+        // systemctl's own failure says only "see journalctl": the file's error first, from nft
+        `  ${sh`systemctl restart ${BRIDGE_GUARD.unit}`} || { ${sh`nft -c -f ${BRIDGE_GUARD.file}`}; exit 1; }`,
+        `else`,
+        `  ${sh`nft -f ${BRIDGE_GUARD.file}`}`,
+        `fi`,
       ].join('\n'),
     ),
 };

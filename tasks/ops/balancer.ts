@@ -61,14 +61,48 @@ export const nodeTask: Task<{ node: NodeVersion | undefined }> = {
 
 export const balancerDirs = [balancerPaths.dir, balancerPaths.configDir, balancerPaths.stateDir, balancerPaths.logDir] as const;
 
+/**
+ * The directories only root reads: the logs (VM names, migrations, on_empty's
+ * program and its first line of stderr) and the state (the moves and
+ * cooldowns the next run trusts). Any local user could read them at 0755.
+ */
+export const privateBalancerDirs: readonly string[] = [balancerPaths.stateDir, balancerPaths.logDir];
+
+function wantedMode(dir: string): number {
+  return privateBalancerDirs.includes(dir) ? 0o750 : 0o755;
+}
+
+/** What is wrong with an existing directory: a non-root owner, write access for group or others, or (a private one) any access for others. */
+function dirFix(dir: string, s: PathStat): Change | undefined {
+  const mode = s.mode & 0o7777;
+  const fixed = mode & ~0o022 & (privateBalancerDirs.includes(dir) ? ~0o007 : 0o7777);
+  const why: string[] = [];
+  const script: string[] = [];
+  if (s.owner !== 'root') {
+    why.push(`owned by ${s.owner}, and the agent runs as root`);
+    script.push(sh`chown root -- ${dir}`);
+  }
+  if (fixed !== mode) {
+    why.push(mode & 0o022 ? 'writable by others than root' : 'readable by any local user');
+    script.push(sh`chmod ${fixed.toString(8).padStart(4, '0')} -- ${dir}`);
+  }
+  if (script.length === 0) return undefined;
+  return { summary: `secure ${dir} (mode ${mode.toString(8).padStart(4, '0')}: ${why.join('; ')})`, commands: [{ script: script.join(' && ') }] };
+}
+
 export function planDirs(stats: Readonly<Record<string, PathStat | undefined>>): TaskResult {
   const changes: Change[] = [];
   for (const dir of balancerDirs) {
     const s = stats[dir];
-    if (s === undefined) changes.push({ summary: `create ${dir}`, commands: [{ script: sh`mkdir -p -m 0755 -- ${dir}` }] });
-    else if (s.type !== 'directory') throw new TaskCheckError('E_BALANCER', `${dir} exists but is a ${s.type}`, `move ${dir} away`);
+    if (s === undefined) {
+      changes.push({ summary: `create ${dir}`, commands: [{ script: sh`mkdir -p -m ${wantedMode(dir).toString(8).padStart(4, '0')} -- ${dir}` }] });
+      continue;
+    }
+    if (s.type !== 'directory') throw new TaskCheckError('E_BALANCER', `${dir} exists but is a ${s.type}`, `move ${dir} away`);
+    const fix = dirFix(dir, s);
+    if (fix) changes.push(fix);
   }
-  return { changes, reason: changes.length === 0 ? `${balancerDirs.join(', ')} exist` : '' };
+  return { changes, reason: changes.length === 0 ? `${balancerDirs.join(', ')} exist, root's` : '' };
 }
 
 export const dirsTask: Task<Record<string, PathStat | undefined>> = {

@@ -9,8 +9,11 @@
 // arrives from the right address. The hypervisor can: it sees the port.
 //   - the rules file and its boot unit (a whole file each; a change loads the
 //     rules and enables the unit: handler bridge-guard-load);
-//   - the table as it runs: missing (flushed by hand, a reboot without the
-//     unit) means it is loaded again.
+//   - the table as it runs, against the file (both as nft prints them, the
+//     file read in a scratch network namespace): missing (flushed by hand, a
+//     reboot without the unit) or changed by hand means it is loaded again;
+//     a unit that is not enabled and active is enabled and started (an
+//     inactive one is not restarted with nftables.service, below).
 // Every frame from the uplink passes: the hosts' own traffic, and what other
 // machines of the LAN send, which this host cannot police. So the uplink's
 // name must be right: a wrong one would drop the other hosts' traffic. The
@@ -21,8 +24,12 @@
 import { isHypervisor } from '../../src/inventory/types.ts';
 import { BRIDGE_GUARD, managedFiles } from '../../src/render/managed-files.ts';
 import { sh } from '../../src/shell.ts';
-import type { Fact, Task } from '../engine/types.ts';
+import type { Fact, Task, TaskResult } from '../engine/types.ts';
+import type { RunResult } from '../../src/connector/connector.ts';
+import { ParseError } from '../../src/errors.ts';
+import { systemdIsPid1 } from '../facts/process.ts';
 import { ABSENT, unexpected } from '../facts/result.ts';
+import { TaskCheckError } from './task-error.ts';
 import { filesTask } from './file.ts';
 
 export const bridgeGuardFilesTask: Task = filesTask({
@@ -33,27 +40,104 @@ export const bridgeGuardFilesTask: Task = filesTask({
   files: (ctx) => managedFiles(ctx.inventory, ctx.host).filter((f) => f.tags.includes('guard')),
 });
 
-/** Whether the guard's table is loaded (`nft list table`), as it runs. */
-export const guardTable: Fact<boolean> = {
+/** The guard as it runs: its table, checked against the file, and its boot unit. */
+export interface GuardState {
+  /**
+   * `same`: loaded, and as nft reads the file; `differs`: loaded, but changed
+   * since (a rule deleted or added by hand); `missing`; `unchecked`: loaded,
+   * but the file could not be read into a scratch namespace to compare.
+   */
+  readonly table: 'same' | 'differs' | 'missing' | 'unchecked';
+  /** `diff -u` of the file as nft reads it against the table as it runs (differs), or why it was not compared (unchecked). */
+  readonly detail: string;
+  /** The unit's UnitFileState (`enabled`, `disabled`, `masked`; `not-found` when it has no unit file), or `no-systemd`. */
+  readonly unit: string;
+  /**
+   * The unit's ActiveState (`active`, `inactive`, `failed`), or `none` without systemd. An
+   * inactive unit is not restarted or reloaded with nftables.service (PartOf=), so its table
+   * would stay flushed.
+   */
+  readonly active: string;
+}
+
+const TABLE_STATES = ['same', 'differs', 'missing', 'unchecked'] as const;
+
+/**
+ * The table is compared as nft prints it, without its counters (`nft -s`):
+ * the file is loaded into a network namespace of the fact's own (`unshare
+ * --net`, which changes nothing on the host) and listed the same way.
+ */
+export function guardStateCommand(file: string = BRIDGE_GUARD.file): string {
+  return [
+    `command -v nft >/dev/null 2>&1 || exit ${ABSENT}`,
+    `if ${systemdIsPid1}; then`,
+    `  s=$(${sh`systemctl show -p UnitFileState -p ActiveState ${BRIDGE_GUARD.unit}`} 2>/dev/null)`,
+    `  f=$(printf '%s\\n' "$s" | sed -n 's/^UnitFileState=//p'); a=$(printf '%s\\n' "$s" | sed -n 's/^ActiveState=//p')`,
+    `  echo "unit \${f:-not-found} \${a:-unknown}"`,
+    `else echo 'unit no-systemd none'; fi`,
+    `if ! live=$(${sh`nft -s list table bridge ${BRIDGE_GUARD.table}`} 2>/dev/null); then echo 'table missing'; exit 0; fi`,
+    `if ! want=$(${sh`unshare --net sh -c 'nft -f "$1" && nft -s list table bridge "$2"' sh ${file} ${BRIDGE_GUARD.table}`} 2>&1); then echo 'table unchecked'; printf '%s\n' "$want" | head -n 2; exit 0; fi`,
+    `if [ "$live" = "$want" ]; then echo 'table same'; exit 0; fi`,
+    `echo 'table differs'`,
+    `d=$(mktemp -d) || exit 1`,
+    `printf '%s\n' "$want" > "$d/want"; printf '%s\n' "$live" > "$d/live"`,
+    `${sh`diff -u --label ${`${file} (as nft reads it)`} --label ${`table bridge ${BRIDGE_GUARD.table} (as it runs)`}`} "$d/want" "$d/live"`,
+    `rm -rf -- "$d"; exit 0`,
+  ].join('\n');
+}
+
+export const guardState: Fact<GuardState> = {
   key: `nft:bridge:${BRIDGE_GUARD.table}`,
-  command: `command -v nft >/dev/null 2>&1 || exit ${ABSENT}\n${sh`nft list table bridge ${BRIDGE_GUARD.table}`} >/dev/null 2>&1 && echo loaded || echo missing`,
-  parse: (result) => {
-    const out = result.stdout.trim();
-    if (result.code === 0 && (out === 'loaded' || out === 'missing')) return out === 'loaded';
-    throw unexpected(`nft (table bridge ${BRIDGE_GUARD.table})`, result, 'install nftables (the packages task does on a normal apply)');
-  },
+  command: guardStateCommand(),
+  parse: (result) => parseGuardState(result),
 };
 
-export const bridgeGuardLiveTask: Task<{ loaded: boolean }> = {
+export function parseGuardState(result: RunResult): GuardState {
+  const hint = 'install nftables (the packages task does on a normal apply)';
+  if (result.code !== 0) throw unexpected(`nft (table bridge ${BRIDGE_GUARD.table})`, result, hint);
+  const lines = result.stdout.split('\n');
+  const unit = /^unit ([a-z-]+) ([a-z-]+)$/.exec(lines[0] ?? '');
+  const table = /^table ([a-z]+)$/.exec(lines[1] ?? '')?.[1];
+  if (unit === null || !TABLE_STATES.includes(table as GuardState['table'])) {
+    throw new ParseError(`the bridge guard's state`, `unexpected output ${JSON.stringify(result.stdout.slice(0, 200))}`, hint);
+  }
+  return { unit: unit[1]!, active: unit[2]!, table: table as GuardState['table'], detail: lines.slice(2).join('\n').trim() };
+}
+
+function unitFix(unit: string, active: string): string | undefined {
+  if (unit === 'no-systemd') return undefined;
+  if (unit === 'masked') {
+    throw new TaskCheckError('E_GUARD', `${BRIDGE_GUARD.unit} is masked: the guard would not be loaded at boot`, `systemctl unmask ${BRIDGE_GUARD.unit}, then run apply again`);
+  }
+  if (unit === 'not-found') return `${BRIDGE_GUARD.unit} is not installed yet`;
+  const wrong = [unit !== 'enabled' ? unit : undefined, active !== 'active' ? active : undefined].filter((x) => x !== undefined);
+  return wrong.length === 0 ? undefined : `${BRIDGE_GUARD.unit} is ${wrong.join(' and ')}`;
+}
+
+export function planGuard(facts: { readonly guard: GuardState }): TaskResult {
+  const { table, detail, unit, active } = facts.guard;
+  const why = [
+    table === 'missing' ? `table bridge ${BRIDGE_GUARD.table} is missing` : undefined,
+    table === 'differs' ? `table bridge ${BRIDGE_GUARD.table} was changed since it was loaded` : undefined,
+    unitFix(unit, active),
+  ].filter((x): x is string => x !== undefined);
+  if (why.length === 0) {
+    const checked = table === 'unchecked' ? ` (not compared with ${BRIDGE_GUARD.file}: ${detail.split('\n')[0] || 'unshare --net failed'})` : ` as ${BRIDGE_GUARD.file} says`;
+    return { changes: [], reason: `table bridge ${BRIDGE_GUARD.table} loaded${checked}${unit === 'enabled' ? `, ${BRIDGE_GUARD.unit} enabled and active` : ''}` };
+  }
+  return {
+    changes: [{ summary: `load ${BRIDGE_GUARD.file} through its unit, enabled (${why.join('; ')})`, commands: [], notify: ['bridge-guard-load'], ...(table === 'differs' && detail ? { diff: `${detail}\n` } : {}) }],
+    reason: '',
+  };
+}
+
+export const bridgeGuardLiveTask: Task<{ guard: GuardState }> = {
   name: 'bridge guard',
   tags: ['firewall', 'guard'],
   stage: 'hypervisor',
   applies: isHypervisor,
-  facts: () => ({ loaded: guardTable }),
-  plan: (_ctx, facts) =>
-    facts.loaded
-      ? { changes: [], reason: `table bridge ${BRIDGE_GUARD.table} loaded` }
-      : { changes: [{ summary: `load ${BRIDGE_GUARD.file} (table bridge ${BRIDGE_GUARD.table} is missing)`, commands: [], notify: ['bridge-guard-load'] }], reason: '' },
+  facts: () => ({ guard: guardState }),
+  plan: (_ctx, facts) => planGuard(facts),
 };
 
 export const bridgeGuardTasks: readonly Task[] = [bridgeGuardFilesTask, bridgeGuardLiveTask as Task];

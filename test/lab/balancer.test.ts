@@ -165,6 +165,14 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     // The runs were the timer's: the log grew, and the seed-format line names the move.
     expect(logLines()).toBeGreaterThan(before);
     expect(mustLabExec('kvmnode1', 'tail -n 5 /var/log/hvmctl/balancer.log')).toMatch(new RegExp(`MIGRASI \\(${away[0]} KE kvmnode2\\)`));
+    // Only root reads the logs and the state (apply made their directories 0750): a local user
+    // (nobody, no groups) is refused both files that root has just read.
+    for (const file of ['/var/log/hvmctl/balancer.log', statePath]) {
+      mustLabExec('kvmnode1', `test -s ${file}`);
+      const asNobody = labExec('kvmnode1', `setpriv --reuid=65534 --regid=65534 --clear-groups cat ${file}`);
+      expect(asNobody.code, file).not.toBe(0);
+      expect(asNobody.stderr, file).toMatch(/Permission denied/);
+    }
     load(0);
   }, 400_000);
 });

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocal } from '../../lab/local.ts';
 import { sh } from '../../src/shell.ts';
-import { eventually, labExec, labState, labUnavailableReason, mustLabExec } from './support.ts';
+import { eventually, labExec, labState, labUnavailableReason, mustLabExec, parseJsonOutput, runHvmctl } from './support.ts';
 
 const skip = labUnavailableReason();
 const NS = 'hvmlab-intruder';
@@ -268,4 +268,57 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
       expect(labExec(name, `timeout 3 bash -c 'exec 3<>/dev/tcp/${ll}%br0/22'`).code, `${name} to itself`).toBe(0);
     }
   });
+});
+
+// The guard as apply keeps it, on kvmnode1: nftables.service's restart, reload and stop
+// flush the whole ruleset (Debian's /etc/nftables.conf begins with `flush ruleset`), and an
+// operator can edit the table by hand.
+describe.skipIf(skip !== undefined)(`the bridge guard, kept${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const changed = (doc: unknown) =>
+    (doc as { results: { host: string; task: string; status: string; handler?: boolean }[] }).results
+      .filter((r) => r.handler !== true && r.status === 'changed')
+      .map((r) => `${r.host}:${r.task}`);
+
+  it("the bridge guard is back after nftables.service's restart and reload, each of which flushes the whole ruleset; a rule added to it by hand is drift that plan shows and apply takes out", async () => {
+    const listed = () => labExec('kvmnode1', 'nft -s list table bridge hvmctl_guard');
+    const want = listed();
+    expect(want.code, want.stderr).toBe(0);
+    expect(want.stdout).toContain('ip saddr @hosts');
+    expect(mustLabExec('kvmnode1', 'cat /etc/nftables.conf')).toMatch(/^flush ruleset$/m);
+    const firewallRules = () => Number(mustLabExec('kvmnode1', 'iptables-save -t filter | grep -c -- "-A INPUT.*hvmctl" || true').trim());
+    expect(firewallRules()).toBeGreaterThan(0);
+    try {
+      for (const action of ['restart', 'reload']) {
+        mustLabExec('kvmnode1', `systemctl ${action} nftables.service`);
+        // The ruleset was flushed (the firewall's rules with it, which only apply brings back) ...
+        expect(firewallRules(), action).toBe(0);
+        // ... and the guard's unit loaded its table again after it.
+        const back = await eventually(() => listed().stdout === want.stdout, 30_000, 250);
+        expect(back, `after ${action}: ${listed().stdout}${listed().stderr}`).toBe(true);
+        mustLabExec('kvmnode1', 'systemctl restart netfilter-persistent.service');
+      }
+    } finally {
+      // A stop flushes the ruleset too, and stops the guard's unit with it (PartOf=).
+      labExec('kvmnode1', 'systemctl stop nftables.service; systemctl restart netfilter-persistent.service');
+    }
+    expect(listed().code).not.toBe(0);
+    expect(mustLabExec('kvmnode1', 'systemctl is-active hvmctl-bridge-guard.service || true').trim()).toBe('inactive');
+    const reload = runHvmctl(['apply', '--json']);
+    expect(reload.code, reload.stderr).toBe(0);
+    expect(changed(parseJsonOutput(reload))).toEqual(['kvmnode1:bridge guard']);
+    expect(listed().stdout).toBe(want.stdout);
+
+    // A hand-made hole: an accept ahead of the drops.
+    mustLabExec('kvmnode1', 'nft insert rule bridge hvmctl_guard prerouting counter accept');
+    const plan = runHvmctl(['plan']);
+    expect(plan.code, plan.stderr).toBe(2);
+    expect(plan.stdout).toMatch(/kvmnode1.*bridge guard/);
+    expect(plan.stdout).toContain('was changed since it was loaded');
+    expect(plan.stdout).toMatch(/^\s*\+\s+counter accept$/m);
+    const fix = runHvmctl(['apply', '--json']);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(changed(parseJsonOutput(fix))).toEqual(['kvmnode1:bridge guard']);
+    expect(listed().stdout).toBe(want.stdout);
+    expect(runHvmctl(['plan']).code).toBe(0);
+  }, 300_000);
 });

@@ -5,12 +5,16 @@
 // What the rules do to a guest's frames is proved on the lab
 // (test/lab/neighbour.test.ts). Plus the task that reloads a missing table.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../src/errors.ts';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { hostByName } from '../../src/inventory/types.ts';
 import { BRIDGE_GUARD, managedFiles } from '../../src/render/managed-files.ts';
-import { bridgeGuardLiveTask, guardTable } from '../../tasks/ops/bridge-guard.ts';
+import { sh } from '../../src/shell.ts';
+import { bridgeGuardLiveTask, type GuardState, guardStateCommand, parseGuardState } from '../../tasks/ops/bridge-guard.ts';
 import { ctxFor } from '../ops/ops-support.ts';
 
 const inv = await loadInventory('inventory.yaml', { home: '/root' });
@@ -33,6 +37,10 @@ describe('bridge guard files', () => {
     expect(unit).toMatchObject({ path: BRIDGE_GUARD.unitPath, notify: ['bridge-guard-load'] });
     expect(unit?.content).toContain(`ExecStart=/usr/sbin/nft -f ${BRIDGE_GUARD.file}`);
     expect(unit?.content).toMatch(/^Before=network-pre\.target libvirtd\.service$/m);
+    // nftables.service's restart, reload and stop flush the whole ruleset: they are passed on
+    expect(unit?.content).toMatch(/^PartOf=nftables\.service$/m);
+    expect(unit?.content).toMatch(/^ReloadPropagatedFrom=nftables\.service$/m);
+    expect(unit?.content).toContain(`ExecReload=/usr/sbin/nft -f ${BRIDGE_GUARD.file}`);
   });
 
   it.skipIf(unavailable !== undefined)(`loads with the real nft, twice, and reads back as written${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
@@ -51,17 +59,57 @@ describe('bridge guard files', () => {
 });
 
 describe('bridge guard as it runs', () => {
-  it.each([
-    ['loaded', { code: 0, stdout: 'loaded\n', stderr: '' }, true],
-    ['missing', { code: 0, stdout: 'missing\n', stderr: '' }, false],
-  ])('the fact reads %s', (_what, result, want) => {
-    expect(guardTable.parse(result)).toBe(want);
+  const run = (stdout: string, code = 0) => ({ code, stdout, stderr: '' });
+
+  it.skipIf(unavailable !== undefined)(`the fact, run for real: missing, then the same as the file, then changed by hand with the diff${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+    // A namespace of the test's own for the network, the mounts and the PIDs (so PID 1 is
+    // not systemd: the unit reads no-systemd); the file in a temporary directory.
+    const dir = mkdtempSync(join(tmpdir(), 'hvmctl-guard-'));
+    try {
+      const file = join(dir, 'bridge-guard.nft');
+      writeFileSync(file, guardOf('kvmnode1')[0]?.content ?? '');
+      const fact = guardStateCommand(file);
+      const script = [
+        `( ${fact}
+); echo ---`,
+        sh`nft -f ${file}`,
+        `( ${fact}
+); echo ---`,
+        sh`nft insert rule bridge ${BRIDGE_GUARD.table} prerouting ether saddr 02:00:00:00:00:01 accept`,
+        `( ${fact}
+)`,
+      ].join('\n');
+      const r = spawnSync('unshare', ['--net', '--pid', '--fork', '--mount-proc', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const [missing, same, changed] = r.stdout.split('---\n').map((out) => parseGuardState(run(out)));
+      expect(missing).toEqual({ unit: 'no-systemd', active: 'none', table: 'missing', detail: '' });
+      expect(same).toEqual({ unit: 'no-systemd', active: 'none', table: 'same', detail: '' });
+      expect(changed?.table).toBe('differs');
+      expect(changed?.detail).toContain(`--- ${file} (as nft reads it)`);
+      expect(changed?.detail).toMatch(/^\+\s+ether saddr 02:00:00:00:00:01 accept$/m);
+      expect(changed?.detail).not.toMatch(/^-\s/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('parses what it prints; anything else is an error that quotes it', () => {
+    expect(parseGuardState(run('unit enabled active\ntable same\n'))).toEqual({ unit: 'enabled', active: 'active', table: 'same', detail: '' });
+    expect(parseGuardState(run('unit not-found inactive\ntable unchecked\nunshare: unshare failed: Operation not permitted\n'))).toEqual({
+      unit: 'not-found',
+      active: 'inactive',
+      table: 'unchecked',
+      detail: 'unshare: unshare failed: Operation not permitted',
+    });
+    expect(() => parseGuardState(run('loaded\n'))).toThrow(ParseError);
+    expect(() => parseGuardState(run('unit enabled\ntable same\n'))).toThrow(/unexpected output/);
+    expect(() => parseGuardState(run('unit enabled active\ntable gone\n'))).toThrow(/unexpected output/);
   });
 
   it('no nft is an error that says to install it', () => {
     let error: unknown;
     try {
-      guardTable.parse({ code: 3, stdout: '', stderr: '' });
+      parseGuardState(run('', 3));
     } catch (e) {
       error = e;
     }
@@ -69,12 +117,34 @@ describe('bridge guard as it runs', () => {
     expect((error as ParseError).hint).toMatch(/install nftables/);
   });
 
-  it('a missing table is loaded again (the handler also enables the unit); a loaded one is left alone', () => {
+  it('a missing or changed table, or a unit not enabled and active, is loaded again through the unit (one handler); the diff is shown; a masked unit is refused', () => {
     const ctx = ctxFor('kvmnode1');
-    expect(bridgeGuardLiveTask.plan(ctx, { loaded: true })).toEqual({ changes: [], reason: 'table bridge hvmctl_guard loaded' });
-    expect(bridgeGuardLiveTask.plan(ctx, { loaded: false }).changes).toEqual([
-      { summary: `load ${BRIDGE_GUARD.file} (table bridge hvmctl_guard is missing)`, commands: [], notify: ['bridge-guard-load'] },
+    const guard = (table: GuardState['table'], unit = 'enabled', active = 'active', detail = ''): { guard: GuardState } => ({ guard: { table, unit, active, detail } });
+    const load = (why: string) => `load ${BRIDGE_GUARD.file} through its unit, enabled (${why})`;
+    expect(bridgeGuardLiveTask.plan(ctx, guard('same'))).toEqual({
+      changes: [],
+      reason: `table bridge hvmctl_guard loaded as ${BRIDGE_GUARD.file} says, ${BRIDGE_GUARD.unit} enabled and active`,
+    });
+    expect(bridgeGuardLiveTask.plan(ctx, guard('same', 'no-systemd', 'none')).reason).toBe(`table bridge hvmctl_guard loaded as ${BRIDGE_GUARD.file} says`);
+    expect(bridgeGuardLiveTask.plan(ctx, guard('unchecked', 'enabled', 'active', 'unshare: Operation not permitted\nmore')).reason).toBe(
+      `table bridge hvmctl_guard loaded (not compared with ${BRIDGE_GUARD.file}: unshare: Operation not permitted), ${BRIDGE_GUARD.unit} enabled and active`,
+    );
+    expect(bridgeGuardLiveTask.plan(ctx, guard('missing')).changes).toEqual([{ summary: load('table bridge hvmctl_guard is missing'), commands: [], notify: ['bridge-guard-load'] }]);
+    expect(bridgeGuardLiveTask.plan(ctx, guard('differs', 'disabled', 'active', '--- a\n+++ b\n+ accept')).changes).toEqual([
+      {
+        summary: load(`table bridge hvmctl_guard was changed since it was loaded; ${BRIDGE_GUARD.unit} is disabled`),
+        commands: [],
+        notify: ['bridge-guard-load'],
+        diff: '--- a\n+++ b\n+ accept\n',
+      },
     ]);
+    // loaded by hand, the unit never started: nftables.service's restart would not bring it back
+    expect(bridgeGuardLiveTask.plan(ctx, guard('same', 'enabled', 'inactive')).changes[0]?.summary).toBe(load(`${BRIDGE_GUARD.unit} is inactive`));
+    expect(bridgeGuardLiveTask.plan(ctx, guard('same', 'disabled', 'failed')).changes[0]?.summary).toBe(load(`${BRIDGE_GUARD.unit} is disabled and failed`));
+    expect(bridgeGuardLiveTask.plan(ctx, guard('missing', 'not-found', 'inactive')).changes[0]?.summary).toBe(
+      load(`table bridge hvmctl_guard is missing; ${BRIDGE_GUARD.unit} is not installed yet`),
+    );
+    expect(() => bridgeGuardLiveTask.plan(ctx, guard('same', 'masked', 'inactive'))).toThrow(/is masked/);
     expect(bridgeGuardLiveTask.applies(ctx.host, ctx.inventory)).toBe(true);
     expect(bridgeGuardLiveTask.applies(ctxFor('kvmstorage').host, ctx.inventory)).toBe(false);
   });
