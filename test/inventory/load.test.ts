@@ -121,7 +121,7 @@ describe('defaults and normalization', () => {
     });
     expect(inv.nfs).toEqual({ server: 'kernel', client: 'kernel', export: '/srv/kvmshared', mount: '/var/lib/libvirt/images/kvmshared', locks: { dir: '/var/lib/libvirt/images/kvmshared/.hvmctl-lockd', mount: false } });
     expect(inv.pool).toEqual({ name: 'default', path: '/var/lib/libvirt/images/kvmshared' });
-    expect(inv.firewall).toEqual({ backend: 'auto', migrationPorts: [49152, 49215], libvirtPorts: [16509], nfsPorts: [111, 2049, 20048] });
+    expect(inv.firewall).toEqual({ backend: 'auto', migrationPorts: [49152, 49215], libvirtPorts: [], nfsPorts: [111, 2049, 20048] });
     expect(inv.balancer).toEqual({
       strategy: 'home',
       home: { hosts: ['hv-b'], helpers: ['hv-a'], high: 80, overloadWindow: 2, low: 50, calmWindow: 3, cooldown: 600 },

@@ -109,16 +109,19 @@ describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip
     // hypervisors) and one on 8080 (in no list).
     const listen = (port: number) =>
       `perl -MIO::Socket::INET -e '$s=IO::Socket::INET->new(LocalPort=>${port},Listen=>5,ReuseAddr=>1) or die; sleep 20' >/dev/null 2>&1 &`;
-    mustInHost('kvmnode1', `${listen(49152)} ${listen(8080)} for i in $(seq 100); do ss -ltnH | grep -q ':8080 ' && ss -ltnH | grep -q ':49152 ' && exit 0; sleep 0.1; done; exit 1`);
+    // And one on libvirtd's TCP port, which hvmctl (migrating over qemu+ssh) no longer opens by default.
+    mustInHost('kvmnode1', `${listen(49152)} ${listen(8080)} ${listen(16509)} for i in $(seq 100); do ss -ltnH | grep -q ':8080 ' && ss -ltnH | grep -q ':49152 ' && ss -ltnH | grep -q ':16509 ' && exit 0; sleep 0.1; done; exit 1`);
     const tcp = (from: string, port: number) =>
       inHost(from, `timeout 3 bash -c 'echo > /dev/tcp/${address.kvmnode1}/${port}'`).code;
     expect(tcp('kvmnode2', 22)).toBe(0);
     expect(tcp('kvmnode2', 49152)).toBe(0);
     expect(tcp('kvmnode2', 8080)).not.toBe(0);
+    expect(tcp('kvmnode2', 16509)).not.toBe(0);
     // The storage node is no hypervisor: no migration port for it.
     expect(tcp('kvmstorage', 49152)).not.toBe(0);
     // The listener itself works (the drop is the firewall's, not a missing listener).
     expect(inHost('kvmnode1', `timeout 3 bash -c 'echo > /dev/tcp/127.0.0.1/8080'`).code).toBe(0);
+    expect(inHost('kvmnode1', `timeout 3 bash -c 'echo > /dev/tcp/127.0.0.1/16509'`).code).toBe(0);
   });
 
   it("schedules the balancer on the home hypervisor with a systemd timer (systemd is PID 1), not cron", () => {

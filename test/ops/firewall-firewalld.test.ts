@@ -51,7 +51,7 @@ describe('firewalld backend', () => {
 
   it('a no-op says why; a change names each difference', () => {
     expect(planFor('kvmnode1', '10.0.0.5', fact('firewalld-fact-applied-kvmnode1.txt')).reason).toBe(
-      'firewalld zone hvmctl matches: 11 rich rules, target DROP, default zone',
+      'firewalld zone hvmctl matches: 9 rich rules, target DROP, default zone',
     );
     expect(planFor('kvmnode1', '172.21.3.1', fact('firewalld-fact-drift.txt')).changes[0]?.summary).toBe(
       `firewalld zone hvmctl: zone target ACCEPT -> DROP; missing rule: operator ssh; missing rule: ping from kvmstorage; extra rule: ${opRule}; extra rule: ${stray}; default zone public -> hvmctl`,

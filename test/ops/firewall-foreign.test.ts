@@ -31,7 +31,7 @@ describe("rules apply does not own (captured: libvirt's network, another operato
     const r = plan(shared);
     expect(r.changes).toEqual([]);
     expect(r.reason).toBe(
-      `live firewall matches: 13 hvmctl rules, INPUT policy DROP; kept 3 rule(s) apply does not own: ${libvirtJump} | ${otherOperator} | ${jumpHost}; ` +
+      `live firewall matches: 11 hvmctl rules, INPUT policy DROP; kept 3 rule(s) apply does not own: ${libvirtJump} | ${otherOperator} | ${jumpHost}; ` +
         `IPv6 10 hvmctl rules, INPUT policy DROP; kept 2 rule(s) apply does not own: ${libvirtJump} | -A INPUT -s 2001:db8:7::7/128 -p tcp -m tcp --dport 22 -j ACCEPT`,
     );
   });

@@ -45,7 +45,7 @@ describe('firewall live rules', () => {
   it('no-op when iptables-save and ip6tables-save show exactly the rendered rules (round trips captured)', () => {
     const r = plan(applied);
     expect(r.changes).toEqual([]);
-    expect(r.reason).toBe('live firewall matches: 13 hvmctl rules, INPUT policy DROP; IPv6 10 hvmctl rules, INPUT policy DROP');
+    expect(r.reason).toBe('live firewall matches: 11 hvmctl rules, INPUT policy DROP; IPv6 10 hvmctl rules, INPUT policy DROP');
   });
 
   it('a deleted rule is named, and the whole INPUT chain is restored atomically', () => {
@@ -74,7 +74,7 @@ describe('firewall live rules', () => {
 
   it('a blank host (ACCEPT everything, no rules, in both families) gets every rule of both', () => {
     const r = plan(parseIptablesSave(captured('iptables-save-filter-empty.txt')), tools, empty6);
-    expect(r.changes.map((c) => c.summary.match(/missing rule/g)?.length)).toEqual([13, 10]);
+    expect(r.changes.map((c) => c.summary.match(/missing rule/g)?.length)).toEqual([11, 10]);
     expect(r.changes[1]?.summary).toMatch(/^load IPv6 firewall rules: missing rule: hvmctl: loopback; .*INPUT policy ACCEPT -> DROP$/);
     expect(scripts(r)).toEqual(['iptables-restore --noflush', 'ip6tables-restore --noflush']);
     expect(r.changes[1]?.commands[0]?.input).toBe(inputChainRestore(wantedIpv6FirewallRules(host('kvmnode1'))));
@@ -155,7 +155,7 @@ describe('firewall live rules', () => {
     const r = plan(applied, tools, IPV6_DISABLED);
     expect(r).toEqual({
       changes: [],
-      reason: 'live firewall matches: 13 hvmctl rules, INPUT policy DROP; IPv6 disabled in the kernel (no /proc/sys/net/ipv6): no IPv6 table to filter',
+      reason: 'live firewall matches: 11 hvmctl rules, INPUT policy DROP; IPv6 disabled in the kernel (no /proc/sys/net/ipv6): no IPv6 table to filter',
     });
   });
 

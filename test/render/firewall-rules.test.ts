@@ -32,12 +32,19 @@ describe('wantedFirewallRules', () => {
     expect(lines.filter((l) => l.startsWith(':'))).toEqual(policies);
   });
 
-  it('opens libvirt and migration ports to each other hypervisor only, one rule per peer', () => {
+  it('opens the migration ports to each other hypervisor only, one rule per peer; libvirtd\'s TCP port only when listed', () => {
     const rules = wantedFirewallRules(inv, host('kvmnode2'));
     const sources = rules.filter((r) => /libvirt|migration/.test(r)).map((r) => /-s (\S+)/.exec(r)?.[1]);
-    expect(sources).toEqual(['172.21.3.10/32', '172.21.3.10/32', '172.21.3.12/32', '172.21.3.12/32']);
+    // hvmctl migrates over qemu+ssh: nothing listens on 16509 unless the operator runs libvirtd's TCP socket
+    expect(inv.firewall.libvirtPorts).toEqual([]);
+    expect(sources).toEqual(['172.21.3.10/32', '172.21.3.12/32']);
     expect(rules.some((r) => r.includes('172.21.3.11/32'))).toBe(false);
     expect(rules.some((r) => r.includes('nfs'))).toBe(false);
+    const listed = wantedFirewallRules({ ...inv, firewall: { ...inv.firewall, libvirtPorts: [16509] } }, host('kvmnode2')).filter((r) => /libvirt/.test(r));
+    expect(listed).toEqual([
+      '-A INPUT -s 172.21.3.10/32 -p tcp -m tcp --dport 16509 -m comment --comment "hvmctl: libvirt 16509 from kvmnode1" -j ACCEPT',
+      '-A INPUT -s 172.21.3.12/32 -p tcp -m tcp --dport 16509 -m comment --comment "hvmctl: libvirt 16509 from kvmnode3" -j ACCEPT',
+    ]);
   });
 
   it("opens nothing but ssh, ping and nfs on the storage node: ssh and ping from the other hosts, nfs from the hypervisors, each as a /32", () => {
