@@ -190,6 +190,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         '-o',
         'ConnectTimeout=5',
         `root@${host.address}`,
+        // ssh reads options after the destination too: a CMD of '-oProxyCommand=...' would be its own
+        '--',
         ...remote,
       ]);
     }

@@ -143,6 +143,12 @@ describe.skipIf(skip !== undefined)(`hvmctl lab${skip ? ` (skipped: ${skip})` : 
     const viaCli = runHvmctl(['lab', 'ssh', 'kvmstorage', 'hostname']);
     expect(viaCli.code, viaCli.stderr).toBe(0);
     expect(viaCli.stdout.trim()).toBe('kvmstorage');
+    // A command that looks like one of ssh's options is the remote command, never ssh's own
+    // (ssh reads options after the destination): no ProxyCommand runs on this machine.
+    const marker = `/tmp/hvmctl-lab-ssh-${randomUUID()}`;
+    const asOption = runHvmctl(['lab', 'ssh', 'kvmstorage', '--', `-oProxyCommand=touch ${marker}`]);
+    expect(existsSync(marker), `${asOption.stdout}${asOption.stderr}`).toBe(false);
+    expect(asOption.code).not.toBe(255);
   });
 
   it('the route guard accepts lab hosts and refuses everything else (ip route get only)', () => {
