@@ -136,9 +136,9 @@ export const libvirtdRestartHandler: Handler = {
 /**
  * The bridge guard's rules are loaded now (the file replaces the table in one transaction) and its
  * unit enabled, so they are loaded again at boot before the network and the guests. Under systemd
- * through the unit (`restart` runs its `nft -f`), which leaves it active: only an active unit is
- * restarted and reloaded with nftables.service (PartOf=, ReloadPropagatedFrom=), whose restart,
- * reload and stop flush the whole ruleset.
+ * through the unit (`restart` runs its `nft -f`), which leaves it active, as `plan` expects; the
+ * daemon-reload also takes in nftables.service's drop-in, which loads the table after each of that
+ * service's starts and reloads (they flush the whole ruleset).
  */
 export const bridgeGuardLoadHandler: Handler = {
   name: 'bridge-guard-load',

@@ -28,6 +28,8 @@ export const BRIDGE_GUARD = {
   file: '/etc/hvmctl/bridge-guard.nft',
   unit: 'hvmctl-bridge-guard.service',
   unitPath: '/etc/systemd/system/hvmctl-bridge-guard.service',
+  /** A drop-in of nftables.service, whose start, restart and reload flush the whole ruleset: it loads the guard after each. */
+  nftablesDropIn: '/etc/systemd/system/nftables.service.d/hvmctl-bridge-guard.conf',
   table: 'hvmctl_guard',
 } as const;
 
@@ -204,14 +206,13 @@ function bridgeGuardFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
       context: { uplink: host.interface, addresses: inv.hosts.map((h) => h.address).join(', '), macs: inv.hosts.map((h) => h.mac).join(', ') },
       validate: 'nft -c -f {}',
     }),
-    file({
-      path: BRIDGE_GUARD.unitPath,
-      mode: 0o644,
-      notify: ['bridge-guard-load'],
-      tags: ['firewall', 'guard'],
-      template: 'bridge-guard.service.hbs',
-      context: { file: BRIDGE_GUARD.file },
-    }),
+    // the boot unit, and nftables.service's drop-in (its starts and reloads flush the ruleset)
+    ...([
+      [BRIDGE_GUARD.unitPath, 'bridge-guard.service.hbs'],
+      [BRIDGE_GUARD.nftablesDropIn, 'bridge-guard-nftables.conf.hbs'],
+    ] as const).map(([path, template]) =>
+      file({ path, mode: 0o644, notify: ['bridge-guard-load'], tags: ['firewall', 'guard'], template, context: { file: BRIDGE_GUARD.file } }),
+    ),
   ];
 }
 

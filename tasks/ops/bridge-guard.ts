@@ -68,6 +68,7 @@ const TABLE_STATES = ['same', 'differs', 'missing', 'unchecked'] as const;
  * --net`, which changes nothing on the host) and listed the same way.
  */
 export function guardStateCommand(file: string = BRIDGE_GUARD.file): string {
+  const scratch = sh`unshare --net sh -c 'nft -f "$1" && nft -s list table bridge "$2"' sh ${file} ${BRIDGE_GUARD.table}`;
   return [
     `command -v nft >/dev/null 2>&1 || exit ${ABSENT}`,
     `if ${systemdIsPid1}; then`,
@@ -75,14 +76,16 @@ export function guardStateCommand(file: string = BRIDGE_GUARD.file): string {
     `  f=$(printf '%s\\n' "$s" | sed -n 's/^UnitFileState=//p'); a=$(printf '%s\\n' "$s" | sed -n 's/^ActiveState=//p')`,
     `  echo "unit \${f:-not-found} \${a:-unknown}"`,
     `else echo 'unit no-systemd none'; fi`,
-    `if ! live=$(${sh`nft -s list table bridge ${BRIDGE_GUARD.table}`} 2>/dev/null); then echo 'table missing'; exit 0; fi`,
-    `if ! want=$(${sh`unshare --net sh -c 'nft -f "$1" && nft -s list table bridge "$2"' sh ${file} ${BRIDGE_GUARD.table}`} 2>&1); then echo 'table unchecked'; printf '%s\n' "$want" | head -n 2; exit 0; fi`,
-    `if [ "$live" = "$want" ]; then echo 'table same'; exit 0; fi`,
-    `echo 'table differs'`,
+    // both listings in files of a directory of the fact's own, removed when the fact exits
     `d=$(mktemp -d) || exit 1`,
-    `printf '%s\n' "$want" > "$d/want"; printf '%s\n' "$live" > "$d/live"`,
+    `trap 'rm -rf -- "$d"' EXIT`,
+    `if ! ${sh`nft -s list table bridge ${BRIDGE_GUARD.table}`} > "$d/live" 2>/dev/null; then echo 'table missing'; exit 0; fi`,
+    // the scratch load's stderr apart: a warning nft prints must not read as a difference
+    `if ! ${scratch} > "$d/want" 2> "$d/err"; then echo 'table unchecked'; head -n 2 "$d/err"; exit 0; fi`,
+    `if [ "$(cat "$d/want")" = "$(cat "$d/live")" ]; then echo 'table same'; exit 0; fi`,
+    `echo 'table differs'`,
     `${sh`diff -u --label ${`${file} (as nft reads it)`} --label ${`table bridge ${BRIDGE_GUARD.table} (as it runs)`}`} "$d/want" "$d/live"`,
-    `rm -rf -- "$d"; exit 0`,
+    `exit 0`,
   ].join('\n');
 }
 

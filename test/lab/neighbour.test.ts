@@ -5,7 +5,8 @@
 // neither listed nor mounted, and no host's sshd, libvirt, migration or NFS
 // port answers, over IPv4 or over IPv6 link-local, nor do the NFS ports over
 // UDP when it forges a hypervisor's address; from a guest's port on a
-// hypervisor's bridge it cannot forge a host's address at all. The same probes from a
+// hypervisor's bridge it cannot forge a host's address at all, nor advertise
+// itself as the hosts' IPv6 router. The same probes from a
 // hypervisor succeed, so a refusal is the firewall's and the export's doing,
 // not a dead service. Everything it creates is named hvmlab-* and on the lab
 // bridge, so nothing leaves the lab and `lab down` removes what a crash left.
@@ -116,6 +117,42 @@ const GUEST_NS = 'hvmlab-guest';
 const GUEST_PORT = 'hvmlab-gp';
 const GUEST = '172.21.3.41';
 
+/**
+ * A guest's port: a veth whose one end is a port of kvmnode1's br0 (as a guest's tap is), the other
+ * in a namespace of its own with a guest's address. The caller deletes GUEST_NS (which removes both ends).
+ */
+function addGuestPort(): void {
+  const h1 = labState().hosts.find((h) => h.name === 'kvmnode1')!;
+  runLocal(['ip', 'netns', 'delete', GUEST_NS]);
+  for (const argv of [
+    ['ip', 'netns', 'add', GUEST_NS],
+    ['ip', 'link', 'add', GUEST_PORT, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', GUEST_NS],
+    ['ip', 'link', 'set', GUEST_PORT, 'netns', h1.netns],
+    ['ip', '-n', h1.netns, 'link', 'set', GUEST_PORT, 'master', 'br0', 'up'],
+    ['ip', '-n', GUEST_NS, 'addr', 'add', `${GUEST}/26`, 'dev', 'eth0'],
+    ['ip', '-n', GUEST_NS, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', GUEST_NS, 'link', 'set', 'eth0', 'up'],
+  ]) {
+    const r = runLocal(argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+  }
+}
+
+// An IPv6 router advertisement to all nodes (ff02::1) from the namespace's eth0 link-local address:
+// "I am a default router (lifetime 1800 s), and PREFIX/64 is on-link for addresses" (the kernel fills
+// the ICMPv6 checksum; hop limit 255, as ND requires).
+const ADVERTISE = `
+import socket, struct, sys
+prefix = sys.argv[1]
+idx = socket.if_nametoindex('eth0')
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
+ra = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0)
+info = struct.pack('!BBBBIII', 3, 4, 64, 0xC0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, prefix)
+s.sendto(ra + info, ('ff02::1', 0, 0, idx))
+`;
+
 /** Ports of this run alone (20 of them): a rerun's connections may still be in TIME_WAIT. */
 const probePorts = (): number => 41_000 + Math.floor(Math.random() * 1_000) * 20;
 
@@ -208,21 +245,7 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
   }, 90_000);
 
   it("cannot speak as a host from a guest's port on a hypervisor's bridge: kvmnode1's bridge guard drops it, while the same forged SYN from elsewhere on the LAN is answered", async () => {
-    const h1 = labState().hosts.find((h) => h.name === 'kvmnode1')!;
-    // A guest's port: a veth whose one end is a port of kvmnode1's br0 (as a guest's tap is), the
-    // other in a namespace of its own with a guest's address.
-    for (const argv of [
-      ['ip', 'netns', 'add', GUEST_NS],
-      ['ip', 'link', 'add', GUEST_PORT, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', GUEST_NS],
-      ['ip', 'link', 'set', GUEST_PORT, 'netns', h1.netns],
-      ['ip', '-n', h1.netns, 'link', 'set', GUEST_PORT, 'master', 'br0', 'up'],
-      ['ip', '-n', GUEST_NS, 'addr', 'add', `${GUEST}/26`, 'dev', 'eth0'],
-      ['ip', '-n', GUEST_NS, 'link', 'set', 'lo', 'up'],
-      ['ip', '-n', GUEST_NS, 'link', 'set', 'eth0', 'up'],
-    ]) {
-      const r = runLocal(argv);
-      if (r.code !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
-    }
+    addGuestPort();
     const counters = (): number[] =>
       [/ether type \{ 8021q, 8021ad \} counter packets (\d+)/, /ip saddr @hosts counter packets (\d+)/].map((re) => Number(re.exec(mustLabExec('kvmnode1', 'nft list table bridge hvmctl_guard'))?.[1] ?? Number.NaN));
     const [taggedBefore = 0, forgedBefore = 0] = counters();
@@ -258,6 +281,37 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
     }
   }, 90_000);
 
+  it("cannot be the hosts' IPv6 router from a guest's port: kvmnode1's bridge guard drops its router advertisement, while the same from elsewhere on the LAN is taken", async () => {
+    addGuestPort();
+    const [fromGuest, fromLan] = ['2001:db8:4856::', '2001:db8:4857::'];
+    const linkLocal = (ns: string) => /inet6 (fe80::\S+)\/64 scope link\s*\n/.exec(runLocal(['ip', '-n', ns, '-6', 'addr', 'show', 'dev', 'eth0']).stdout)?.[1];
+    const raCounter = (): number => Number(/nd-redirect \} counter packets (\d+)/.exec(mustLabExec('kvmnode1', 'nft list table bridge hvmctl_guard'))?.[1] ?? Number.NaN);
+    const routes = (host: string) => mustLabExec(host, 'ip -6 addr show dev br0 scope global; ip -6 route show default');
+    const forget = (host: string) =>
+      labExec(host, `for p in ${fromGuest} ${fromLan}; do for a in $(ip -6 -o addr show dev br0 to $p/64 | awk '{print $4}'); do ip -6 addr del $a dev br0; done; ip -6 route flush $p/64; done; ip -6 route flush proto ra`);
+    try {
+      // both link-local addresses usable (duplicate address detection done), so each RA leaves from its own
+      expect(await eventually(() => linkLocal(GUEST_NS) !== undefined && linkLocal(NS) !== undefined, 20_000, 200), 'no link-local address').toBe(true);
+      const before = raCounter();
+      const guest = runLocal(['ip', 'netns', 'exec', GUEST_NS, '/usr/bin/python3', '-c', ADVERTISE, fromGuest]);
+      expect(guest.code, guest.stderr).toBe(0);
+      const lan = inIntruder(['/usr/bin/python3', '-c', ADVERTISE, fromLan]);
+      expect(lan.code, lan.stderr).toBe(0);
+      for (const host of Object.keys(hosts)) {
+        // The control: the LAN's advertisement, sent after the guest's, gave the host an address.
+        expect(await eventually(() => routes(host).includes(fromLan.replace(/::$/, ':')), 30_000, 250), `${host}: ${routes(host)}`).toBe(true);
+        expect(routes(host), host).not.toContain(fromGuest.replace(/::$/, ':'));
+        expect(routes(host), host).not.toContain(`default via ${linkLocal(GUEST_NS)} `);
+        expect(routes(host), host).toContain(`default via ${linkLocal(NS)} `);
+      }
+      expect(raCounter()).toBeGreaterThan(before);
+    } finally {
+      for (const host of Object.keys(hosts)) forget(host);
+      runLocal(['ip', 'netns', 'delete', GUEST_NS]);
+    }
+    for (const host of Object.keys(hosts)) expect(routes(host).trim(), host).toBe('');
+  }, 120_000);
+
   it("no host's sshd answers it over IPv6 link-local either", () => {
     for (const name of Object.keys(hosts)) {
       const ll = mustLabExec(name, "ip -6 -o addr show dev br0 scope link | awk '{print $4}' | cut -d/ -f1").trim();
@@ -270,7 +324,7 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
   });
 });
 
-// The guard as apply keeps it, on kvmnode1: nftables.service's restart, reload and stop
+// The guard as apply keeps it, on kvmnode1: nftables.service's start, restart, reload and stop
 // flush the whole ruleset (Debian's /etc/nftables.conf begins with `flush ruleset`), and an
 // operator can edit the table by hand.
 describe.skipIf(skip !== undefined)(`the bridge guard, kept${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -279,7 +333,7 @@ describe.skipIf(skip !== undefined)(`the bridge guard, kept${skip ? ` (skipped: 
       .filter((r) => r.handler !== true && r.status === 'changed')
       .map((r) => `${r.host}:${r.task}`);
 
-  it("the bridge guard is back after nftables.service's restart and reload, each of which flushes the whole ruleset; a rule added to it by hand is drift that plan shows and apply takes out", async () => {
+  it("the bridge guard is back after nftables.service's start, restart and reload, each of which flushes the whole ruleset; a rule added to it by hand is drift that plan shows and apply takes out", async () => {
     const listed = () => labExec('kvmnode1', 'nft -s list table bridge hvmctl_guard');
     const want = listed();
     expect(want.code, want.stderr).toBe(0);
@@ -288,21 +342,25 @@ describe.skipIf(skip !== undefined)(`the bridge guard, kept${skip ? ` (skipped: 
     const firewallRules = () => Number(mustLabExec('kvmnode1', 'iptables-save -t filter | grep -c -- "-A INPUT.*hvmctl" || true').trim());
     expect(firewallRules()).toBeGreaterThan(0);
     try {
-      for (const action of ['restart', 'reload']) {
+      // restart, reload, then a stop (which flushes and loads nothing) and a start
+      for (const action of ['restart', 'reload', 'stop', 'start']) {
         mustLabExec('kvmnode1', `systemctl ${action} nftables.service`);
-        // The ruleset was flushed (the firewall's rules with it, which only apply brings back) ...
+        // The ruleset was flushed (the firewall's rules with it, which only apply or their own loader bring back) ...
         expect(firewallRules(), action).toBe(0);
-        // ... and the guard's unit loaded its table again after it.
+        if (action === 'stop') {
+          expect(listed().code, 'a stop flushes the guard too').not.toBe(0);
+          continue;
+        }
+        // ... and the guard's table was loaded again after it, as it was.
         const back = await eventually(() => listed().stdout === want.stdout, 30_000, 250);
         expect(back, `after ${action}: ${listed().stdout}${listed().stderr}`).toBe(true);
         mustLabExec('kvmnode1', 'systemctl restart netfilter-persistent.service');
       }
     } finally {
-      // A stop flushes the ruleset too, and stops the guard's unit with it (PartOf=).
       labExec('kvmnode1', 'systemctl stop nftables.service; systemctl restart netfilter-persistent.service');
     }
+    // The last stop flushed the guard: apply loads it again, and changes nothing else.
     expect(listed().code).not.toBe(0);
-    expect(mustLabExec('kvmnode1', 'systemctl is-active hvmctl-bridge-guard.service || true').trim()).toBe('inactive');
     const reload = runHvmctl(['apply', '--json']);
     expect(reload.code, reload.stderr).toBe(0);
     expect(changed(parseJsonOutput(reload))).toEqual(['kvmnode1:bridge guard']);

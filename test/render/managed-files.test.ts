@@ -32,6 +32,7 @@ describe('managedFiles', () => {
       '/etc/iptables/rules.v6',
       BRIDGE_GUARD.file,
       BRIDGE_GUARD.unitPath,
+      BRIDGE_GUARD.nftablesDropIn,
       '/etc/libvirt/storage/default.xml',
       '/etc/libvirt/qemu-lockd.conf',
       '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases',

@@ -23,7 +23,7 @@ describe('hvmctl render', () => {
     const io = fakeIo();
     expect(await run(['-o', out], io)).toBe(0);
     expect(io.stdout).toHaveLength(4);
-    expect(io.stdout[1]).toMatch(/^kvmnode1: 13 files -> .*kvmnode1 \(\/etc\/hosts, .*\/etc\/iptables\/rules.v4, \/etc\/iptables\/rules.v6, /);
+    expect(io.stdout[1]).toMatch(/^kvmnode1: 14 files -> .*kvmnode1 \(\/etc\/hosts, .*\/etc\/iptables\/rules.v4, \/etc\/iptables\/rules.v6, /);
     for (const rel of ['kvmnode1/etc/cron.d/hvmctl-balancer', 'kvmnode1/etc/systemd/system/hvmctl-balancer.timer', 'kvmstorage/etc/ganesha/ganesha.conf', 'kvmnode3/etc/iptables/rules.v4']) {
       expect(await readFile(path.join(out, rel), 'utf8')).toBe(await readFile(path.join(root, 'test/golden/default', rel), 'utf8'));
     }
