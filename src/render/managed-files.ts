@@ -203,7 +203,8 @@ function bridgeGuardFiles(inv: Inventory, host: HostSpec): ManagedFile[] {
       notify: ['bridge-guard-load'],
       tags: ['firewall', 'guard'],
       template: 'bridge-guard.nft.hbs',
-      context: { uplink: host.interface, addresses: inv.hosts.map((h) => h.address).join(', '), macs: inv.hosts.map((h) => h.mac).join(', ') },
+      // the gateway too: a guest that took its address by ARP would carry everything the hosts send off the cluster network
+      context: { uplink: host.interface, addresses: [...new Set([...inv.hosts.map((h) => h.address), inv.cluster.gateway])].join(', '), macs: inv.hosts.map((h) => h.mac).join(', ') },
       validate: 'nft -c -f {}',
     }),
     // the boot unit, and nftables.service's drop-in (its starts and reloads flush the ruleset)

@@ -5,8 +5,8 @@
 // neither listed nor mounted, and no host's sshd, libvirt, migration or NFS
 // port answers, over IPv4 or over IPv6 link-local, nor do the NFS ports over
 // UDP when it forges a hypervisor's address; from a guest's port on a
-// hypervisor's bridge it cannot forge a host's address at all, nor advertise
-// itself as the hosts' IPv6 router. The same probes from a
+// hypervisor's bridge it cannot forge a host's address at all, nor take the
+// gateway's, nor advertise itself as the hosts' IPv6 router. The same probes from a
 // hypervisor succeed, so a refusal is the firewall's and the export's doing,
 // not a dead service. Everything it creates is named hvmlab-* and on the lab
 // bridge, so nothing leaves the lab and `lab down` removes what a crash left.
@@ -151,6 +151,20 @@ s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
 ra = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0)
 info = struct.pack('!BBBBIII', 3, 4, 64, 0xC0, 86400, 14400, 0) + socket.inet_pton(socket.AF_INET6, prefix)
 s.sendto(ra + info, ('ff02::1', 0, 0, idx))
+`;
+
+// An ARP request from the namespace's eth0 to TARGET's MAC alone: "who has TARGET? tell SENDER (at my
+// MAC)". The host that has TARGET learns SENDER at this MAC, a new entry or one it had. Unicast, so
+// no other host hears it: every host has an entry for the lab's gateway (the operator's address,
+// which apply connects from), and a broadcast would move all of them.
+const ARP_ASK = `
+import socket, struct, sys
+sender, target, to = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3].replace(':', ''))
+mac = bytes.fromhex(open('/sys/class/net/eth0/address').read().strip().replace(':', ''))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(('eth0', 0))
+arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 1, mac, socket.inet_aton(sender), bytes(6), socket.inet_aton(target))
+s.send(to + mac + struct.pack('!H', 0x0806) + arp)
 `;
 
 /** Ports of this run alone (20 of them): a rerun's connections may still be in TIME_WAIT. */
@@ -311,6 +325,39 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
     }
     for (const host of Object.keys(hosts)) expect(routes(host).trim(), host).toBe('');
   }, 120_000);
+
+  it("cannot take the gateway's address from a guest's port: kvmnode1's bridge guard drops the forged ARP, while the same from elsewhere on the LAN is taken", async () => {
+    addGuestPort();
+    const gateway = labState().gatewayCidr.split('/')[0]!;
+    const macOf = (ns: string) => runLocal(['ip', 'netns', 'exec', ns, 'cat', '/sys/class/net/eth0/address']).stdout.trim();
+    const learned = (address: string) => /lladdr (\S+)/.exec(mustLabExec('kvmnode2', `ip neigh show ${address} dev br0`))?.[1];
+    const forget = () => {
+      for (const host of Object.keys(hosts)) labExec(host, `for a in ${gateway} ${GUEST} ${INTRUDER}; do ip neigh flush to $a dev br0; done`);
+    };
+    const kvmnode2Mac = mustLabExec('kvmnode2', 'cat /sys/class/net/br0/address').trim();
+    const arpCounter = (): number => Number(/arp saddr ip @hosts counter packets (\d+)/.exec(mustLabExec('kvmnode1', 'nft list table bridge hvmctl_guard'))?.[1] ?? Number.NaN);
+    try {
+      forget();
+      const before = arpCounter();
+      const ask = (ns: string, sender: string) => {
+        const r = runLocal(['ip', 'netns', 'exec', ns, '/usr/bin/python3', '-c', ARP_ASK, sender, hosts.kvmnode2, kvmnode2Mac]);
+        expect(r.code, r.stderr).toBe(0);
+      };
+      // From the guest's port: the gateway's address (forged), then its own. When kvmnode2 has learned
+      // the second, the first has been through too: same port, same path, sent before it.
+      ask(GUEST_NS, gateway);
+      ask(GUEST_NS, GUEST);
+      expect(await eventually(() => learned(GUEST) === macOf(GUEST_NS), 20_000, 200), `kvmnode2 never learned ${GUEST}`).toBe(true);
+      expect(learned(gateway), "kvmnode2's entry for the gateway").not.toBe(macOf(GUEST_NS));
+      expect(arpCounter()).toBeGreaterThan(before);
+      // The control: the same forged request from elsewhere on the LAN is taken.
+      ask(NS, gateway);
+      expect(await eventually(() => learned(gateway) === macOf(NS), 20_000, 200), `kvmnode2: ${mustLabExec('kvmnode2', 'ip neigh show dev br0')}`).toBe(true);
+    } finally {
+      forget();
+      runLocal(['ip', 'netns', 'delete', GUEST_NS]);
+    }
+  }, 90_000);
 
   it("no host's sshd answers it over IPv6 link-local either", () => {
     for (const name of Object.keys(hosts)) {

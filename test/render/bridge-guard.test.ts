@@ -32,7 +32,8 @@ describe('bridge guard files', () => {
     expect(guardOf('kvmstorage')).toEqual([]);
     const [rules, unit, dropIn] = guardOf('kvmnode2');
     expect(rules).toMatchObject({ path: BRIDGE_GUARD.file, mode: 0o644, notify: ['bridge-guard-load'], validate: 'nft -c -f {}' });
-    expect(rules?.content).toContain('elements = { 172.21.3.13, 172.21.3.10, 172.21.3.11, 172.21.3.12 }');
+    // the hosts' addresses and the gateway's
+    expect(rules?.content).toContain('elements = { 172.21.3.13, 172.21.3.10, 172.21.3.11, 172.21.3.12, 172.21.3.1 }');
     expect(rules?.content).toContain('iifname "eth0" accept');
     expect(unit).toMatchObject({ path: BRIDGE_GUARD.unitPath, notify: ['bridge-guard-load'] });
     expect(unit?.content).toContain(`ExecStart=/usr/sbin/nft -f ${BRIDGE_GUARD.file}`);
@@ -51,7 +52,7 @@ describe('bridge guard files', () => {
     // one table, one chain: the second load replaced the first
     expect(r.stdout.match(/^table /gm)).toEqual(['table ']);
     expect(r.stdout.match(/chain prerouting/g)).toHaveLength(1);
-    expect(r.stdout.replace(/\s+/g, ' ')).toContain('elements = { 172.21.3.10, 172.21.3.11, 172.21.3.12, 172.21.3.13 }');
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('elements = { 172.21.3.1, 172.21.3.10, 172.21.3.11, 172.21.3.12, 172.21.3.13 }');
     // -200 is what nft calls the bridge family's "filter" priority
     expect(r.stdout.replace(/\s+/g, ' ')).toContain('elements = { 52:54:00:15:03:0a, 52:54:00:15:03:0b, 52:54:00:15:03:0c, 52:54:00:15:03:0d }');
     expect(r.stdout).toMatch(/type filter hook prerouting priority filter; policy accept;\n\s+iifname "eth0" accept\n\s+ether type \{ 8021q, 8021ad \} counter packets 0 bytes 0 drop\n\s+ether saddr @macs counter packets 0 bytes 0 drop\n\s+arp saddr ip @hosts counter packets 0 bytes 0 drop\n\s+ip saddr @hosts counter packets 0 bytes 0 drop\n\s+icmpv6 type \{ nd-router-advert, nd-redirect \} counter packets 0 bytes 0 drop\n/);
