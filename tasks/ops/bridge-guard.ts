@@ -12,8 +12,7 @@
 //   - the table as it runs, against the file (both as nft prints them, the
 //     file read in a scratch network namespace): missing (flushed by hand, a
 //     reboot without the unit) or changed by hand means it is loaded again;
-//     a unit that is not enabled and active is enabled and started (an
-//     inactive one is not restarted with nftables.service, below).
+//     a unit that is not enabled and active is enabled and started.
 // Every frame from the uplink passes: the hosts' own traffic, and what other
 // machines of the LAN send, which this host cannot police. So the uplink's
 // name must be right: a wrong one would drop the other hosts' traffic. The
@@ -27,9 +26,8 @@ import { sh } from '../../src/shell.ts';
 import type { Fact, Task, TaskResult } from '../engine/types.ts';
 import type { RunResult } from '../../src/connector/connector.ts';
 import { ParseError } from '../../src/errors.ts';
-import { systemdIsPid1 } from '../facts/process.ts';
+import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { ABSENT, unexpected } from '../facts/result.ts';
-import { TaskCheckError } from './task-error.ts';
 import { filesTask } from './file.ts';
 
 export const bridgeGuardFilesTask: Task = filesTask({
@@ -40,7 +38,7 @@ export const bridgeGuardFilesTask: Task = filesTask({
   files: (ctx) => managedFiles(ctx.inventory, ctx.host).filter((f) => f.tags.includes('guard')),
 });
 
-/** The guard as it runs: its table, checked against the file, and its boot unit. */
+/** The guard's table as it runs, checked against the file. */
 export interface GuardState {
   /**
    * `same`: loaded, and as nft reads the file; `differs`: loaded, but changed
@@ -50,14 +48,6 @@ export interface GuardState {
   readonly table: 'same' | 'differs' | 'missing' | 'unchecked';
   /** `diff -u` of the file as nft reads it against the table as it runs (differs), or why it was not compared (unchecked). */
   readonly detail: string;
-  /** The unit's UnitFileState (`enabled`, `disabled`, `masked`; `not-found` when it has no unit file), or `no-systemd`. */
-  readonly unit: string;
-  /**
-   * The unit's ActiveState (`active`, `inactive`, `failed`), or `none` without systemd. An
-   * inactive unit is not restarted or reloaded with nftables.service (PartOf=), so its table
-   * would stay flushed.
-   */
-  readonly active: string;
 }
 
 const TABLE_STATES = ['same', 'differs', 'missing', 'unchecked'] as const;
@@ -71,11 +61,6 @@ export function guardStateCommand(file: string = BRIDGE_GUARD.file): string {
   const scratch = sh`unshare --net sh -c 'nft -f "$1" && nft -s list table bridge "$2"' sh ${file} ${BRIDGE_GUARD.table}`;
   return [
     `command -v nft >/dev/null 2>&1 || exit ${ABSENT}`,
-    `if ${systemdIsPid1}; then`,
-    `  s=$(${sh`systemctl show -p UnitFileState -p ActiveState ${BRIDGE_GUARD.unit}`} 2>/dev/null)`,
-    `  f=$(printf '%s\\n' "$s" | sed -n 's/^UnitFileState=//p'); a=$(printf '%s\\n' "$s" | sed -n 's/^ActiveState=//p')`,
-    `  echo "unit \${f:-not-found} \${a:-unknown}"`,
-    `else echo 'unit no-systemd none'; fi`,
     // both listings in files of a directory of the fact's own, removed when the fact exits
     `d=$(mktemp -d) || exit 1`,
     `trap 'rm -rf -- "$d"' EXIT`,
@@ -99,34 +84,29 @@ export function parseGuardState(result: RunResult): GuardState {
   const hint = 'install nftables (the packages task does on a normal apply)';
   if (result.code !== 0) throw unexpected(`nft (table bridge ${BRIDGE_GUARD.table})`, result, hint);
   const lines = result.stdout.split('\n');
-  const unit = /^unit ([a-z-]+) ([a-z-]+)$/.exec(lines[0] ?? '');
-  const table = /^table ([a-z]+)$/.exec(lines[1] ?? '')?.[1];
-  if (unit === null || !TABLE_STATES.includes(table as GuardState['table'])) {
-    throw new ParseError(`the bridge guard's state`, `unexpected output ${JSON.stringify(result.stdout.slice(0, 200))}`, hint);
+  const table = /^table ([a-z]+)$/.exec(lines[0] ?? '')?.[1];
+  if (!TABLE_STATES.includes(table as GuardState['table'])) {
+    throw new ParseError(`the bridge guard's table`, `unexpected output ${JSON.stringify(result.stdout.slice(0, 200))}`, hint);
   }
-  return { unit: unit[1]!, active: unit[2]!, table: table as GuardState['table'], detail: lines.slice(2).join('\n').trim() };
+  return { table: table as GuardState['table'], detail: lines.slice(1).join('\n').trim() };
 }
 
-function unitFix(unit: string, active: string): string | undefined {
-  if (unit === 'no-systemd') return undefined;
-  if (unit === 'masked') {
-    throw new TaskCheckError('E_GUARD', `${BRIDGE_GUARD.unit} is masked: the guard would not be loaded at boot`, `systemctl unmask ${BRIDGE_GUARD.unit}, then run apply again`);
-  }
-  if (unit === 'not-found') return `${BRIDGE_GUARD.unit} is not installed yet`;
-  const wrong = [unit !== 'enabled' ? unit : undefined, active !== 'active' ? active : undefined].filter((x) => x !== undefined);
-  return wrong.length === 0 ? undefined : `${BRIDGE_GUARD.unit} is ${wrong.join(' and ')}`;
-}
-
-export function planGuard(facts: { readonly guard: GuardState }): TaskResult {
-  const { table, detail, unit, active } = facts.guard;
+/**
+ * The table, and under systemd the unit (the one rule for "enabled": tasks/facts/systemd-unit.ts),
+ * which must be enabled, to load it at boot, and active, as the handler leaves it.
+ */
+export function planGuard(facts: { readonly guard: GuardState; readonly unit: UnitState | undefined }): TaskResult {
+  const { table, detail } = facts.guard;
+  const unit = facts.unit;
+  const unitWrong = unit === undefined ? [] : [unit.enabled ? undefined : 'not enabled', unit.active ? undefined : 'not active'].filter((x) => x !== undefined);
   const why = [
     table === 'missing' ? `table bridge ${BRIDGE_GUARD.table} is missing` : undefined,
     table === 'differs' ? `table bridge ${BRIDGE_GUARD.table} was changed since it was loaded` : undefined,
-    unitFix(unit, active),
+    unitWrong.length > 0 ? `${BRIDGE_GUARD.unit} is ${unitWrong.join(' and ')}` : undefined,
   ].filter((x): x is string => x !== undefined);
   if (why.length === 0) {
     const checked = table === 'unchecked' ? ` (not compared with ${BRIDGE_GUARD.file}: ${detail.split('\n')[0] || 'unshare --net failed'})` : ` as ${BRIDGE_GUARD.file} says`;
-    return { changes: [], reason: `table bridge ${BRIDGE_GUARD.table} loaded${checked}${unit === 'enabled' ? `, ${BRIDGE_GUARD.unit} enabled and active` : ''}` };
+    return { changes: [], reason: `table bridge ${BRIDGE_GUARD.table} loaded${checked}${unit ? `, ${BRIDGE_GUARD.unit} enabled and active` : ''}` };
   }
   return {
     changes: [{ summary: `load ${BRIDGE_GUARD.file} through its unit, enabled (${why.join('; ')})`, commands: [], notify: ['bridge-guard-load'], ...(table === 'differs' && detail ? { diff: `${detail}\n` } : {}) }],
@@ -134,12 +114,12 @@ export function planGuard(facts: { readonly guard: GuardState }): TaskResult {
   };
 }
 
-export const bridgeGuardLiveTask: Task<{ guard: GuardState }> = {
+export const bridgeGuardLiveTask: Task<{ guard: GuardState; unit: UnitState | undefined }> = {
   name: 'bridge guard',
   tags: ['firewall', 'guard'],
   stage: 'hypervisor',
   applies: isHypervisor,
-  facts: () => ({ guard: guardState }),
+  facts: () => ({ guard: guardState, unit: unitState(BRIDGE_GUARD.unit) }),
   plan: (_ctx, facts) => planGuard(facts),
 };
 
