@@ -62,11 +62,13 @@ export const nodeTask: Task<{ node: NodeVersion | undefined }> = {
 export const balancerDirs = [balancerPaths.dir, balancerPaths.configDir, balancerPaths.stateDir, balancerPaths.logDir] as const;
 
 /**
- * The directories only root reads: the logs (VM names, migrations, on_empty's
- * program and its first line of stderr) and the state (the moves and
- * cooldowns the next run trusts). Any local user could read them at 0755.
+ * The directory only root reads: the logs (VM names, migrations, on_empty's
+ * program and its first line of stderr), which any local user could read at
+ * 0755. Not the state's: /var/lib/hvmctl also holds the qemu client's disk
+ * lockspace (lockd), and whatever a QEMU opens below it must stay reachable
+ * to the QEMU user (the lab's kernel-client test keeps its images there).
  */
-export const privateBalancerDirs: readonly string[] = [balancerPaths.stateDir, balancerPaths.logDir];
+export const privateBalancerDirs: readonly string[] = [balancerPaths.logDir];
 
 function wantedMode(dir: string): number {
   return privateBalancerDirs.includes(dir) ? 0o750 : 0o755;

@@ -165,9 +165,9 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     // The runs were the timer's: the log grew, and the seed-format line names the move.
     expect(logLines()).toBeGreaterThan(before);
     expect(mustLabExec('kvmnode1', 'tail -n 5 /var/log/hvmctl/balancer.log')).toMatch(new RegExp(`MIGRASI \\(${away[0]} KE kvmnode2\\)`));
-    // Only root reads the logs and the state (apply made their directories 0750): a local user
-    // (nobody, no groups) is refused both files that root has just read.
-    for (const file of ['/var/log/hvmctl/balancer.log', statePath]) {
+    // Only root reads the logs (apply made their directory 0750): a local user (nobody, no
+    // groups) is refused the log root has just read, and each file in it.
+    for (const file of ['/var/log/hvmctl/balancer.log', '/var/log/hvmctl/balancer.jsonl']) {
       mustLabExec('kvmnode1', `test -s ${file}`);
       const asNobody = labExec('kvmnode1', `setpriv --reuid=65534 --regid=65534 --clear-groups cat ${file}`);
       expect(asNobody.code, file).not.toBe(0);

@@ -53,34 +53,37 @@ describe('balancer install', () => {
     expect(scripts(old)).toEqual(['dnf install -y nodejs']);
   });
 
-  it('directories: created when missing, the state and the logs 0750; no-op when there and root\'s', () => {
+  it('directories: created when missing, the logs 0750; no-op when there and root\'s', () => {
     const dir = { type: 'directory' as const, mode: 0o755, owner: 'root', group: 'root' };
     expect(scripts(planDirs({}))).toEqual([
       'mkdir -p -m 0755 -- /opt/hvmctl',
       'mkdir -p -m 0755 -- /etc/hvmctl',
-      'mkdir -p -m 0750 -- /var/lib/hvmctl',
+      'mkdir -p -m 0755 -- /var/lib/hvmctl',
       'mkdir -p -m 0750 -- /var/log/hvmctl',
     ]);
-    const all = { '/opt/hvmctl': dir, '/etc/hvmctl': dir, '/var/lib/hvmctl': { ...dir, mode: 0o750 }, '/var/log/hvmctl': { ...dir, mode: 0o750 } };
+    const all = { '/opt/hvmctl': dir, '/etc/hvmctl': dir, '/var/lib/hvmctl': dir, '/var/log/hvmctl': { ...dir, mode: 0o750 } };
     expect(planDirs(all).changes).toEqual([]);
     // an operator's tighter choice stands: 0700 and a group of their own are not undone
     expect(planDirs({ ...all, '/var/log/hvmctl': { ...dir, mode: 0o700, group: 'adm' }, '/etc/hvmctl': { ...dir, mode: 0o711 } }).changes).toEqual([]);
     expect(() => planDirs({ ...all, '/var/log/hvmctl': { ...dir, type: 'file' } })).toThrow(/exists but is a file/);
   });
 
-  it('directories: a world-readable log or state directory, group-writable code, or a non-root owner is fixed, and says why', () => {
+  it('directories: a world-readable log directory, group-writable code or state, or a non-root owner is fixed, and says why', () => {
     const dir = { type: 'directory' as const, mode: 0o755, owner: 'root', group: 'root' };
-    const all = { '/opt/hvmctl': dir, '/etc/hvmctl': dir, '/var/lib/hvmctl': dir, '/var/log/hvmctl': { ...dir, mode: 0o2775, owner: 'syslog' } };
+    const all = { '/opt/hvmctl': dir, '/etc/hvmctl': dir, '/var/lib/hvmctl': { ...dir, mode: 0o777 }, '/var/log/hvmctl': { ...dir, mode: 0o2775, owner: 'syslog' } };
     const r = planDirs({ ...all, '/opt/hvmctl': { ...dir, mode: 0o775 } });
     expect(r.changes.map((c) => c.summary)).toEqual([
       'secure /opt/hvmctl (mode 0775: writable by others than root)',
-      'secure /var/lib/hvmctl (mode 0755: readable by any local user)',
+      'secure /var/lib/hvmctl (mode 0777: writable by others than root)',
       'secure /var/log/hvmctl (mode 2775: owned by syslog, and the agent runs as root; writable by others than root)',
     ]);
     expect(scripts(r)).toEqual([
       'chmod 0755 -- /opt/hvmctl',
-      'chmod 0750 -- /var/lib/hvmctl',
+      'chmod 0755 -- /var/lib/hvmctl',
       'chown root -- /var/log/hvmctl && chmod 2750 -- /var/log/hvmctl',
+    ]);
+    expect(planDirs({ ...all, '/opt/hvmctl': dir, '/var/lib/hvmctl': dir, '/var/log/hvmctl': dir }).changes.map((c) => c.summary)).toEqual([
+      'secure /var/log/hvmctl (mode 0755: readable by any local user)',
     ]);
   });
 
