@@ -21,7 +21,7 @@ import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { type FileState, fileFact } from '../facts/file-state.ts';
-import { fileChange } from './file.ts';
+import { fileChange, octal } from './file.ts';
 import { nodePackage } from '../../src/os/packages.ts';
 import { installCommand } from './packages.ts';
 import { TaskCheckError } from './task-error.ts';
@@ -74,10 +74,14 @@ function wantedMode(dir: string): number {
   return privateBalancerDirs.includes(dir) ? 0o750 : 0o755;
 }
 
-/** What is wrong with an existing directory: a non-root owner, write access for group or others, or (a private one) any access for others. */
+/**
+ * What is wrong with an existing directory: a non-root owner, or a permission bit beyond its wanted
+ * mode (write for group or others; for the private one, any access for others). A tighter mode and
+ * the special bits stay.
+ */
 function dirFix(dir: string, s: PathStat): Change | undefined {
   const mode = s.mode & 0o7777;
-  const fixed = mode & ~0o022 & (privateBalancerDirs.includes(dir) ? ~0o007 : 0o7777);
+  const fixed = mode & (0o7000 | wantedMode(dir));
   const why: string[] = [];
   const script: string[] = [];
   if (s.owner !== 'root') {
@@ -86,10 +90,10 @@ function dirFix(dir: string, s: PathStat): Change | undefined {
   }
   if (fixed !== mode) {
     why.push(mode & 0o022 ? 'writable by others than root' : 'readable by any local user');
-    script.push(sh`chmod ${fixed.toString(8).padStart(4, '0')} -- ${dir}`);
+    script.push(sh`chmod ${octal(fixed)} -- ${dir}`);
   }
   if (script.length === 0) return undefined;
-  return { summary: `secure ${dir} (mode ${mode.toString(8).padStart(4, '0')}: ${why.join('; ')})`, commands: [{ script: script.join(' && ') }] };
+  return { summary: `secure ${dir} (mode ${octal(mode)}: ${why.join('; ')})`, commands: [{ script: script.join(' && ') }] };
 }
 
 export function planDirs(stats: Readonly<Record<string, PathStat | undefined>>): TaskResult {
@@ -97,7 +101,7 @@ export function planDirs(stats: Readonly<Record<string, PathStat | undefined>>):
   for (const dir of balancerDirs) {
     const s = stats[dir];
     if (s === undefined) {
-      changes.push({ summary: `create ${dir}`, commands: [{ script: sh`mkdir -p -m ${wantedMode(dir).toString(8).padStart(4, '0')} -- ${dir}` }] });
+      changes.push({ summary: `create ${dir}`, commands: [{ script: sh`mkdir -p -m ${octal(wantedMode(dir))} -- ${dir}` }] });
       continue;
     }
     if (s.type !== 'directory') throw new TaskCheckError('E_BALANCER', `${dir} exists but is a ${s.type}`, `move ${dir} away`);

@@ -63,7 +63,8 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
+/** A file mode as chmod and a person read it: `0644`. */
+export const octal = (mode: number): string => mode.toString(8).padStart(4, '0');
 
 /** Pure: the change that makes `state` match `file`, or undefined when it already does. */
 export function fileChange(file: ManagedFile, state: FileState, opts: WriteOptions = {}): Change | undefined {

@@ -14,7 +14,7 @@ import { type PathStat, pathStat } from '../facts/path-stat.ts';
 import { initProcess, isSystemd, processIds } from '../facts/process.ts';
 import { type UnitState, unitState } from '../facts/systemd-unit.ts';
 import { ganeshaReadyScript, ganeshaStartScript } from '../handlers.ts';
-import { filesTask } from './file.ts';
+import { filesTask, octal } from './file.ts';
 import { TaskCheckError } from './task-error.ts';
 
 const isStorage = (host: { role: string }) => host.role === 'storage';
@@ -36,11 +36,11 @@ interface DirFacts extends Record<string, unknown> {
 
 /** Pure: the exported directory exists as a directory with EXPORT_MODE, owned by root. */
 export function planExportDir(path: string, notify: HandlerName, dir: PathStat | undefined): TaskResult {
-  const octal = EXPORT_MODE.toString(8).padStart(4, '0');
+  const mode = octal(EXPORT_MODE);
   if (dir === undefined) {
     return {
       changes: [
-        { summary: `create ${path} (${octal} root:root)`, commands: [{ script: sh`mkdir -p -m ${octal} -- ${path} && chown root:root -- ${path}` }], notify: [notify] },
+        { summary: `create ${path} (${mode} root:root)`, commands: [{ script: sh`mkdir -p -m ${mode} -- ${path} && chown root:root -- ${path}` }], notify: [notify] },
       ],
       reason: '',
     };
@@ -49,11 +49,11 @@ export function planExportDir(path: string, notify: HandlerName, dir: PathStat |
     throw new TaskCheckError('E_NFS', `${path} exists but is a ${dir.type}, not a directory`, `move ${path} away or choose another nfs.export`);
   }
   if (dir.mode === EXPORT_MODE && dir.owner === 'root' && dir.group === 'root') {
-    return { changes: [], reason: `${path} exists (${octal} root:root)` };
+    return { changes: [], reason: `${path} exists (${mode} root:root)` };
   }
   const change: Change = {
-    summary: `set ${path} to ${octal} root:root (was ${dir.mode.toString(8).padStart(4, '0')} ${dir.owner}:${dir.group})`,
-    commands: [{ script: sh`chown root:root -- ${path} && chmod ${octal} -- ${path}` }],
+    summary: `set ${path} to ${mode} root:root (was ${octal(dir.mode)} ${dir.owner}:${dir.group})`,
+    commands: [{ script: sh`chown root:root -- ${path} && chmod ${mode} -- ${path}` }],
   };
   return { changes: [change], reason: '' };
 }
