@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, statSync, mkdtempSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { eventually, labExec as inHost, labSsh, labUnavailableReason, mustLabExec as mustInHost, parseJsonOutput as json, repoRoot, runHvmctl as hvmctl, spawnHvmctl as hvmctlChild } from './support.ts';
+import { changedTasks as changed, eventually, labExec as inHost, labSsh, labUnavailableReason, mustLabExec as mustInHost, parseJsonOutput as json, repoRoot, runHvmctl as hvmctl, spawnHvmctl as hvmctlChild, taskRows as rows } from './support.ts';
 
 const sshWorks = (host: string) => labSsh(host, 'true', { timeoutMs: 10_000 }).code === 0;
 
@@ -22,19 +22,6 @@ const address: Record<string, string> = {
   kvmnode3: '172.21.3.12',
 };
 
-interface TaskLine {
-  host: string;
-  task: string;
-  status: string;
-}
-
-/** The task rows of apply/plan --json (handlers left out: they follow changes). */
-function rows(doc: unknown): TaskLine[] {
-  const d = doc as { results: { host: string; task: string; status: string; handler?: boolean }[] };
-  return d.results.filter((r) => r.handler !== true).map((r) => ({ host: r.host, task: r.task, status: r.status }));
-}
-
-const changed = (doc: unknown) => rows(doc).filter((r) => r.status === 'changed');
 
 describe.skipIf(skip !== undefined)(`apply on the lab${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(() => {

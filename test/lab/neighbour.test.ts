@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocal } from '../../lab/local.ts';
 import { sh } from '../../src/shell.ts';
-import { eventually, labExec, labState, labUnavailableReason, mustLabExec, parseJsonOutput, runHvmctl } from './support.ts';
+import { changedTasks, eventually, labExec, labState, labUnavailableReason, mustLabExec, parseJsonOutput, runHvmctl } from './support.ts';
 
 const skip = labUnavailableReason();
 const NS = 'hvmlab-intruder';
@@ -375,10 +375,7 @@ describe.skipIf(skip !== undefined)(`a guest on the bridge${skip ? ` (skipped: $
 // flush the whole ruleset (Debian's /etc/nftables.conf begins with `flush ruleset`), and an
 // operator can edit the table by hand.
 describe.skipIf(skip !== undefined)(`the bridge guard, kept${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  const changed = (doc: unknown) =>
-    (doc as { results: { host: string; task: string; status: string; handler?: boolean }[] }).results
-      .filter((r) => r.handler !== true && r.status === 'changed')
-      .map((r) => `${r.host}:${r.task}`);
+  const changed = (doc: unknown) => changedTasks(doc).map((r) => `${r.host}:${r.task}`);
 
   it("the bridge guard is back after nftables.service's start, restart and reload, each of which flushes the whole ruleset; a rule added to it by hand is drift that plan shows and apply takes out", async () => {
     const listed = () => labExec('kvmnode1', 'nft -s list table bridge hvmctl_guard');

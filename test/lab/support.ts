@@ -152,3 +152,18 @@ export function copiesOf(vm: string): { host: string; state: number; reason: num
   }
   return out;
 }
+
+export interface TaskLine {
+  host: string;
+  task: string;
+  status: string;
+}
+
+/** The task rows of apply/plan --json (handlers left out: they follow changes). */
+export function taskRows(doc: unknown): TaskLine[] {
+  const d = doc as { results: { host: string; task: string; status: string; handler?: boolean }[] };
+  return d.results.filter((r) => r.handler !== true).map((r) => ({ host: r.host, task: r.task, status: r.status }));
+}
+
+/** The task rows that changed something (or would, under plan). */
+export const changedTasks = (doc: unknown): TaskLine[] => taskRows(doc).filter((r) => r.status === 'changed');
