@@ -17,6 +17,7 @@ import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
 import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, writeState } from './state-file.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
+import { countsTowardCooldown } from './policy/consolidate.ts';
 import type { History, Plan, Snapshot } from './types.ts';
 import { homeHosts, runsKept, type BalancerSpec } from '../src/inventory/types.ts';
 
@@ -135,12 +136,17 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
     if (!executor.dryRun) {
       const utilisation = measured;
       const movedNow = new Map<string, number>();
-      for (const r of results) if (r.ok && r.movedAt !== undefined) movedNow.set(r.migration.vm, r.movedAt);
+      const relieved = new Set<string>();
+      for (const r of results) {
+        if (!r.ok || r.movedAt === undefined) continue;
+        movedNow.set(r.migration.vm, r.movedAt);
+        if (countsTowardCooldown(r.migration.kind)) relieved.add(r.migration.vm);
+      }
       const keep = runsKept(config.balancer);
       const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
       // drain/undrain may have been run meanwhile: keep what is on disk now.
       const fresh = (await readState(config.paths.state)).state;
-      const next = nextState(loaded.state, utilisation, movedNow, keep, vmCpu);
+      const next = nextState(loaded.state, utilisation, movedNow, keep, vmCpu, relieved);
       // A move that fell back to another host than planned has no prediction for where it landed.
       const predicted = predictionsOf(results.filter((r) => r.ok && r.host === r.migration.to).map((r) => r.migration));
       const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;

@@ -19,8 +19,10 @@ export interface BalancerState {
   readonly lastMigration: Readonly<Record<string, number>>;
   /** Per VM, recent CPU use (percent of one core), oldest first. */
   readonly vmCpu: Readonly<Record<string, readonly number[]>>;
-  /** Per VM, Unix seconds of its moves over the last day (a growing cooldown counts them). */
-  readonly moves?: Readonly<Record<string, readonly number[]>>;
+  /** Per VM, Unix seconds of its moves off an overloaded host over the last day (a growing
+   * cooldown counts them). A state file from before 2026-12-01 has `moves` (every move) instead:
+   * it is not read, so those cooldowns start from the base again. */
+  readonly reliefs?: Readonly<Record<string, readonly number[]>>;
   /** Drained with `balance drain` (added to the inventory's list). */
   readonly drained: readonly string[];
   /** Undrained with `balance undrain` (removed from the inventory's list). */
@@ -81,7 +83,7 @@ export function parseState(text: string): BalancerState {
     hostUtilisation: record(d.hostUtilisation, isNums),
     lastMigration: record(d.lastMigration, isNum),
     vmCpu: d.vmCpu === undefined ? {} : record(d.vmCpu, isNums),
-    ...(d.moves === undefined ? {} : { moves: record(d.moves, isNums) }),
+    ...(d.reliefs === undefined ? {} : { reliefs: record(d.reliefs, isNums) }),
     drained: names(d.drained),
     undrained: names(d.undrained),
     ...(d.predicted === undefined ? {} : { predicted: record(d.predicted, isNum) }),
@@ -183,7 +185,7 @@ export function historyOf(state: BalancerState, movedFromMetadata: ReadonlyMap<s
     hostUtilisation: new Map(Object.entries(state.hostUtilisation)),
     lastMigration,
     vmCpu: new Map(Object.entries(state.vmCpu)),
-    moves: new Map(Object.entries(state.moves ?? {})),
+    reliefs: new Map(Object.entries(state.reliefs ?? {})),
     ...(state.failures ? { failures: state.failures } : {}),
   };
 }
@@ -211,17 +213,20 @@ export function clampFutureMoves(
     return countedAs;
   };
   const lastMigration = new Map([...history.lastMigration].map(([vm, t]) => [vm, clamp(vm, t)] as const));
-  const moves = history.moves && new Map([...history.moves].map(([vm, ts]) => [vm, ts.map((t) => Math.min(t, now))] as const));
-  return { history: { ...history, lastMigration, ...(moves ? { moves } : {}) }, warnings, futureMoves };
+  const reliefs = history.reliefs && new Map([...history.reliefs].map(([vm, ts]) => [vm, ts.map((t) => Math.min(t, now))] as const));
+  return { history: { ...history, lastMigration, ...(reliefs ? { reliefs } : {}) }, warnings, futureMoves };
 }
 
-/** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded. */
+/** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded;
+ * `relieved` names the VMs of `moved` that were moved off an overloaded host (balancer/policy/
+ * consolidate.ts countsTowardCooldown). */
 export function nextState(
   state: BalancerState,
   utilisation: ReadonlyMap<string, number>,
   moved: ReadonlyMap<string, number>,
   keep: number,
   vmCpu: ReadonlyMap<string, number> = new Map(),
+  relieved: ReadonlySet<string> = new Set(),
 ): BalancerState {
   const vmHistory: Record<string, number[]> = {};
   for (const [vm, c] of vmCpu) vmHistory[vm] = [...(state.vmCpu[vm] ?? []), Math.round(c * 100) / 100].slice(-keep);
@@ -229,13 +234,13 @@ export function nextState(
   for (const [host, u] of utilisation) hostUtilisation[host] = [...(state.hostUtilisation[host] ?? []), Math.round(u * 10000) / 10000].slice(-keep);
   const lastMigration: Record<string, number> = { ...state.lastMigration };
   for (const [vm, t] of moved) lastMigration[vm] = t;
-  // a day of move times per VM (the longest memory a growing cooldown looks back on)
+  // a day of relief times per VM (the longest memory a growing cooldown looks back on)
   const now = Math.max(0, ...moved.values(), ...Object.values(state.lastMigration));
-  const moves: Record<string, number[]> = {};
-  for (const [vm, times] of Object.entries(state.moves ?? {})) {
+  const reliefs: Record<string, number[]> = {};
+  for (const [vm, times] of Object.entries(state.reliefs ?? {})) {
     const kept = times.filter((t) => now - t < 86_400);
-    if (kept.length > 0) moves[vm] = kept;
+    if (kept.length > 0) reliefs[vm] = kept;
   }
-  for (const [vm, t] of moved) moves[vm] = [...(moves[vm] ?? []), t];
-  return { ...state, hostUtilisation, lastMigration, vmCpu: vmHistory, moves };
+  for (const [vm, t] of moved) if (relieved.has(vm)) reliefs[vm] = [...(reliefs[vm] ?? []), t];
+  return { ...state, hostUtilisation, lastMigration, vmCpu: vmHistory, reliefs };
 }

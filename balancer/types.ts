@@ -57,9 +57,10 @@ export interface History {
   /** Per VM, its recent CPU use (host units), oldest first, the current one not included. Optional:
    * when given, a host's prediction is rebuilt from the VMs it holds now, not from its own past. */
   readonly vmCpu?: ReadonlyMap<string, readonly number[]>;
-  /** Per VM, when it moved recently (oldest first, same clock). Optional: without it a growing
-   * cooldown (consolidate's cooldownMemory) counts only the last move. */
-  readonly moves?: ReadonlyMap<string, readonly number[]>;
+  /** Per VM, when it was moved recently to relieve an overloaded host (oldest first, same clock).
+   * Moves that emptied or drained a host are not in it: they say nothing about the VM's load.
+   * Optional: without it a growing cooldown (consolidate's cooldownMemory) is the base. */
+  readonly reliefs?: ReadonlyMap<string, readonly number[]>;
   /** Failed migrations in a row, per VM and per VM>destination (balancer/backoff.ts). Optional. */
   readonly failures?: Failures;
 }

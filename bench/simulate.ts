@@ -107,7 +107,7 @@ async function consolidateSweep(): Promise<void> {
   if (base.strategy !== 'consolidate') return;
   const s = base.settings;
   const rows = [
-    { name: 'default: 10 min doubling per move in 24 h', config: base },
+    { name: 'default: 10 min doubling per relief in 24 h', config: base },
     { name: 'high 90 % (the inventory default)', config: { ...base, settings: { ...s, high: 0.9 } } },
     { name: 'spread 1.75 σ', config: { ...base, settings: { ...s, spread: 1.75 } } },
     { name: 'spread 1.5 σ', config: { ...base, settings: { ...s, spread: 1.5 } } },

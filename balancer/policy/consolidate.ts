@@ -18,7 +18,7 @@
 //    1.4 kWh less than 2 σ on the two days but needs 1,950 / 1,685
 //    migrations (a fifth of MFPED's is 2,060 / 1,511); repacking every VM at
 //    every decision for free needs 116.04 kWh at 2 σ on 20110303
-//    (bench/simulate.ts --repack), where this strategy draws 117.76: it keeps
+//    (bench/simulate.ts --repack), where this strategy draws 117.69: it keeps
 //    0.4-0.6 hosts more than the repack.
 //  - `high` is the share of a host's CPU its VMs may be predicted to use. The
 //    inventory's 90 % leaves the hypervisor's own CPU on a real host; CloudSim's
@@ -43,15 +43,21 @@
 //    cost 3.3 / 2.4 kWh on the replay's two days). Hosts that draw most idle
 //    watts per unit of capacity go first, then those with fewest VMs (fewest
 //    moves). A host that received VMs is not emptied this run.
-//  - A VM that moved waits `cooldown`, doubled per other move within
-//    `cooldownMemory`, so nothing bounces. The base is short (10 min by
-//    default): a host holding one cooling VM cannot be emptied, and with a 1 h
-//    base 33 of the 38 active hosts held one at any time on 20110303 (16 with
-//    10 min, for 0.8 / 1.3 kWh less); the doubling holds back a VM that keeps
-//    being moved.
+//  - A VM that moved waits `cooldown`, doubled per other relief (a move off
+//    an overloaded host) within `cooldownMemory`, so nothing bounces. The base
+//    is short (10 min by default): a host holding one cooling VM cannot be
+//    emptied, and with a 1 h base 33 of the 38 active hosts held one at any
+//    time on 20110303 (16 with 10 min, for 0.8 / 1.3 kWh less); the doubling
+//    holds back a VM whose load keeps getting it moved. A move that emptied a
+//    host says nothing about the VM's load and is not counted: counting every
+//    move held VMs moved twice since midnight (the first hour's forced move
+//    and one more) for 20 minutes, and so their hosts on (emptyings refused
+//    for a cooling VM: 265 and 225 on the replay's two days, 105 and 66 now;
+//    117.76 / 90.02 kWh with 1,818 / 1,468 migrations, now 117.69 / 89.79
+//    with 1,727 / 1,407).
 // Needs History.vmCpu: without per-VM history only saturated hosts are relieved
 // and nothing is consolidated (the windows cannot be checked).
-import type { CommonConfig, History, Snapshot, VmState } from '../types.ts';
+import type { CommonConfig, History, MigrationKind, Snapshot, VmState } from '../types.ts';
 import type { Budget } from './budget.ts';
 import { cannotMove, cannotReceive, memMargin } from './eligibility.ts';
 import { pct } from './format.ts';
@@ -68,8 +74,9 @@ export interface ConsolidateSettings {
   readonly calmWindow: number;
   /** Seconds a VM stays where it is after it moved... */
   readonly cooldown: number;
-  /** ...doubled for each other move it made within this many seconds (0: a fixed cooldown). A VM
-   * that keeps being moved is held longer; one that moved once is free again soon. */
+  /** ...doubled for each other time within this many seconds it was moved off an overloaded host
+   * (0: a fixed cooldown). A VM whose load keeps getting it moved is held longer; one that moved
+   * once, or only to empty hosts, is free again after `cooldown`. */
   readonly cooldownMemory?: number;
   /** Standard deviations of head-room a host's prediction keeps (default SPREAD: 2). Not in the
    * inventory: a replay knob (bench/simulate.ts --consolidate-sweep). */
@@ -80,11 +87,16 @@ export interface ConsolidateSettings {
   readonly history?: number;
 }
 
-/** The cooldown that holds `vm` now: the base, doubled per other recent move (at most 2^6). */
+/** The moves a growing cooldown counts: those that relieved an overloaded host. A move that
+ * emptied a host ('consolidate') or drained one says nothing about the VM's own load, and
+ * counting it held back VMs whose hosts could otherwise be emptied (balancer/sim/README.md). */
+export const countsTowardCooldown = (kind: MigrationKind): boolean => kind === 'migrate';
+
+/** The cooldown that holds `vm` now: the base, doubled per recent relief beyond the first (at most 2^6). */
 export function cooldownOf(vm: string, s: ConsolidateSettings, history: History, now: number): number {
   const memory = s.cooldownMemory ?? 0;
   if (memory <= 0) return s.cooldown;
-  const recent = (history.moves?.get(vm) ?? []).filter((t) => now - t < memory).length;
+  const recent = (history.reliefs?.get(vm) ?? []).filter((t) => now - t < memory).length;
   return s.cooldown * 2 ** Math.min(6, Math.max(0, recent - 1));
 }
 

@@ -14,6 +14,7 @@ import { placeInitially } from './placement.ts';
 import { Cluster } from './cluster.ts';
 import { CLOUDSIM_HOSTS } from './reference.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
+import { countsTowardCooldown } from '../policy/consolidate.ts';
 import type { Trace } from './trace.ts';
 
 export interface SimOptions {
@@ -77,7 +78,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const hostHist = new Map<string, number[]>();
   const vmHist = new Map<string, number[]>();
   const lastMigration = new Map<string, number>();
-  const moveTimes = new Map<string, number[]>();
+  const reliefTimes = new Map<string, number[]>();
   const nameToVm = new Map(trace.names.map((n, v) => [n, v]));
   const nameToHost = new Map(hostNames.map((n, h) => [n, h]));
   let req = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, 0));
@@ -105,18 +106,18 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
     if (k >= 1) {
       const snapshot = snapshotOf(c, hostNames, trace.names, req, t);
       const started = performance.now();
-      const plan = replayDecide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist, moves: moveTimes });
+      const plan = replayDecide(snapshot, config, { hostUtilisation: hostHist, lastMigration, vmCpu: vmHist, reliefs: reliefTimes });
       decideMs += performance.now() - started;
       const measured = new Map(snapshot.hosts.map((h) => [h.name, h.cpuUsed / h.cpuCapacity]));
       checks.push(...checkPredictions(pending, measured));
       pending = predictionsOf(plan.migrations);
       for (const m of plan.migrations) byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
       ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));
-      for (const m of moves) {
-        const name = trace.names[m.vm] as string;
-        lastMigration.set(name, t);
-        // a day of move times per VM: the longest memory a growing cooldown looks back on
-        moveTimes.set(name, [...(moveTimes.get(name) ?? []).filter((x) => t - x < 86_400), t]);
+      for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
+      // a day of relief times per VM, as the agent keeps them: the longest memory a growing cooldown looks back on
+      for (const m of plan.migrations) {
+        if (!countsTowardCooldown(m.kind)) continue;
+        reliefTimes.set(m.vm, [...(reliefTimes.get(m.vm) ?? []).filter((x) => t - x < 86_400), t]);
       }
     }
     // history as measured at t, before the moves; overloaded = cannot give what is asked

@@ -32,24 +32,34 @@ describe('state', () => {
   });
 });
 
-describe('state: move times for a growing cooldown', () => {
-  it('keeps a day of each VM\'s moves, survives a round trip, and reaches the history', () => {
-    const before = { ...emptyState, lastMigration: { a: 10_000 }, moves: { a: [1_000, 10_000], b: [2_000] } };
-    const next = nextState(before, new Map(), new Map([['a', 95_000]]), 5);
-    expect(next.moves).toEqual({ a: [10_000, 95_000] });
+describe('state: relief times for a growing cooldown', () => {
+  it('keeps a day of each VM\'s reliefs, survives a round trip, and reaches the history', () => {
+    const before = { ...emptyState, lastMigration: { a: 10_000 }, reliefs: { a: [1_000, 10_000], b: [2_000] } };
+    const next = nextState(before, new Map(), new Map([['a', 95_000]]), 5, new Map(), new Set(['a']));
+    expect(next.reliefs).toEqual({ a: [10_000, 95_000] });
     const back = parseState(JSON.stringify(next));
-    expect(historyOf(back, new Map()).moves?.get('a')).toEqual([10_000, 95_000]);
+    expect(historyOf(back, new Map()).reliefs?.get('a')).toEqual([10_000, 95_000]);
+  });
+  it('records the last move of every VM, but a relief time only for the VMs moved off an overloaded host', () => {
+    const next = nextState(emptyState, new Map(), new Map([['relieved', 5_000], ['packed', 5_000]]), 5, new Map(), new Set(['relieved']));
+    expect(next.lastMigration).toEqual({ relieved: 5_000, packed: 5_000 });
+    expect(next.reliefs).toEqual({ relieved: [5_000] });
+  });
+  it('does not read the `moves` of a state file written before reliefs were kept apart', () => {
+    const old = parseState(JSON.stringify({ version: 1, hostUtilisation: {}, lastMigration: { a: 9_000 }, moves: { a: [1_000, 9_000] } }));
+    expect(old.lastMigration).toEqual({ a: 9_000 });
+    expect(historyOf(old, new Map()).reliefs).toEqual(new Map());
   });
 });
 
 describe('a move time from the future (a clock jump)', () => {
   const T = 1_764_000_000;
-  const history = { hostUtilisation: new Map(), lastMigration: new Map([['web1', T + 157_680_000], ['web2', T - 60]]), moves: new Map([['web1', [T + 157_680_000]]]) };
+  const history = { hostUtilisation: new Map(), lastMigration: new Map([['web1', T + 157_680_000], ['web2', T - 60]]), reliefs: new Map([['web1', [T + 157_680_000]]]) };
 
   it('counts as the time of the run that first saw it, with a warning; other VMs are untouched', () => {
     const first = clampFutureMoves(history, T);
     expect(first.history.lastMigration).toEqual(new Map([['web1', T], ['web2', T - 60]]));
-    expect(first.history.moves).toEqual(new Map([['web1', [T]]]));
+    expect(first.history.reliefs).toEqual(new Map([['web1', [T]]]));
     expect(first.warnings).toEqual(['web1: its last move is recorded 157680000 s in the future (a clock jump?): counted as now']);
     expect(first.futureMoves).toEqual({ web1: [T + 157_680_000, T] });
     // Ten minutes later the VM's cooldown runs from the first sighting, not from each run's now.

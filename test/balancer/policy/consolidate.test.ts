@@ -176,17 +176,38 @@ describe('consolidate: an oscillating load never ping-pongs', () => {
   });
 });
 
-describe('consolidate: a cooldown that grows with a VM\'s recent moves', async () => {
-  const { cooldownOf } = await import('../../../balancer/policy/consolidate.ts');
+describe('consolidate: a cooldown that grows with a VM\'s recent reliefs', async () => {
+  const { cooldownOf, countsTowardCooldown } = await import('../../../balancer/policy/consolidate.ts');
   const s = { high: 0.8, low: 0.3, overloadWindow: 2, calmWindow: 2, cooldown: 600 };
   it.each([
-    { name: 'no memory: the base', memory: 0, moves: [100, 200, 300], want: 600 },
-    { name: 'one move in memory: the base', memory: 3600, moves: [900], want: 600 },
-    { name: 'three moves in memory: doubled twice', memory: 3600, moves: [100, 500, 900], want: 2400 },
-    { name: 'moves older than the memory do not count', memory: 3600, moves: [-5000, -4000, 900], want: 600 },
-    { name: 'at most 2^6', memory: 100_000, moves: Array.from({ length: 20 }, (_, i) => i), want: 600 * 64 },
-  ])('$name', ({ memory, moves, want }) => {
-    const history = { hostUtilisation: new Map(), lastMigration: new Map(), moves: new Map([['vm', moves]]) };
+    { name: 'no memory: the base', memory: 0, reliefs: [100, 200, 300], want: 600 },
+    { name: 'one relief in memory: the base', memory: 3600, reliefs: [900], want: 600 },
+    { name: 'three reliefs in memory: doubled twice', memory: 3600, reliefs: [100, 500, 900], want: 2400 },
+    { name: 'reliefs older than the memory do not count', memory: 3600, reliefs: [-5000, -4000, 900], want: 600 },
+    { name: 'at most 2^6', memory: 100_000, reliefs: Array.from({ length: 20 }, (_, i) => i), want: 600 * 64 },
+  ])('$name', ({ memory, reliefs, want }) => {
+    const history = { hostUtilisation: new Map(), lastMigration: new Map(), reliefs: new Map([['vm', reliefs]]) };
     expect(cooldownOf('vm', { ...s, cooldownMemory: memory }, history, 1000)).toBe(want);
+  });
+
+  it('counts only the moves that relieved an overloaded host', () => {
+    expect((['migrate', 'remigrate', 'drain', 'consolidate'] as const).filter(countsTowardCooldown)).toEqual(['migrate']);
+  });
+
+  it('a VM moved three times to empty hosts is free after the base; one relieved three times keeps its host on', () => {
+    // c1 last moved 700 s ago, the base is 600 s: c (calm) is emptied onto b unless c1's
+    // three reliefs within the hour double its cooldown twice (2,400 s)
+    const vms = [vm('a1', 'a', 500), vm('b1', 'b', 600), vm('c1', 'c', 100)];
+    const hosts = ['a', 'b', 'c'].map((h) => host(h, vms.filter((v) => v.host === h).reduce((x, v) => x + v.cpuUsed, 0)));
+    const growing = consolidateConfig({ ...flatSettings, cooldown: 600, cooldownMemory: 3600 });
+    const run = (reliefs: number[]) =>
+      decide({ time: 10_000, hosts, vms }, growing, {
+        hostUtilisation: new Map(),
+        lastMigration: new Map([['c1', 9_300]]),
+        vmCpu: flat(vms),
+        reliefs: new Map([['c1', reliefs]]),
+      }).migrations.map((m) => `${m.vm}:${m.from}->${m.to}`);
+    expect(run([])).toEqual(['c1:c->b']);
+    expect(run([7_500, 8_400, 9_300])).toEqual([]);
   });
 });
