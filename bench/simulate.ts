@@ -63,7 +63,7 @@ async function variants(): Promise<void> {
   }
   console.log(beats ? 'home beats seed on overload-minutes and migrations everywhere' : 'HOME DOES NOT BEAT SEED somewhere above');
   console.log('\nCloudSim model (800 hosts, a decision every 5 minutes): THR-MMT-0.8 | MFPED | consolidate, and the targets of issue 12 against the MFPED replayed on the variant');
-  console.log('day       variant          THR-MMT-0.8: kWh  migr  SLATAH | MFPED: kWh  migr  SLATAH  SLAV | consolidate: kWh  migr  SLATAH  SLAV | targets');
+  console.log('day       variant          THR-MMT-0.8: kWh  migr  SLATAH | MFPED: kWh  migr  SLATAH  SLAV | consolidate: kWh  migr  SLATAH  SLAV | kWh / MFPED, migrations / the limit | targets');
   for (const day of DAYS) {
     const trace = await loadTrace(`${TRACES}/${day}`);
     for (const v of VARIANTS) {
@@ -74,7 +74,8 @@ async function variants(): Promise<void> {
       const f = (m: typeof thr, slav = false): string =>
         `${m.energyKWh.toFixed(1).padStart(6)} ${String(m.migrations).padStart(6)} ${(m.slatah * 100).toFixed(2)} %${slav ? ` ${(m.slav * 100).toFixed(6)} %` : ''}`;
       const targets = consolidationTargets(ours, { source: 'replayed MFPED', energyKWh: mfped.energyKWh, migrations: mfped.migrations, slav: mfped.slav });
-      console.log(`${day}  ${v.name.padEnd(15)}  ${f(thr)} | ${f(mfped, true)} | ${f(ours, true)} | ${targetsVerdict(targets)}`);
+      const share = `${(ours.energyKWh / mfped.energyKWh).toFixed(4)}, ${(ours.migrations / (mfped.migrations / 5)).toFixed(3)}`;
+      console.log(`${day}  ${v.name.padEnd(15)}  ${f(thr)} | ${f(mfped, true)} | ${f(ours, true)} | ${share.padStart(37)} | ${targetsVerdict(targets)}`);
     }
   }
 }
