@@ -13,6 +13,7 @@ import { type NetworkFacts, networkFiles } from './network-files.ts';
 import { cronToOnCalendar } from './on-calendar.ts';
 import { templateFile } from './template-file.ts';
 import type { ManagedFile } from './types.ts';
+import { singleQuoted } from '../shell.ts';
 
 export { balancerPaths } from './balancer-paths.ts';
 export type { FirewallExtra } from './firewall-rules.ts';
@@ -237,6 +238,7 @@ function leaseHookFile(inv: Inventory): ManagedFile {
     notify: ['libvirtd-restart'],
     tags: ['locks'],
     template: 'libvirt-hook-leases.sh.hbs',
-    context: { dir: inv.nfs.locks.dir },
+    // `dir` is read by the hook's shell: a quoted word (the schema's absPath needs no escape)
+    context: { dir: inv.nfs.locks.dir, dirWord: singleQuoted(inv.nfs.locks.dir) },
   });
 }

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { HostSpec, Inventory, NetworkBackend } from '../inventory/types.ts';
 import { osProfile } from '../os/profiles.ts';
 import { type TemplateFileSpec, templateFile } from './template-file.ts';
+import { quote } from '../shell.ts';
 import type { ManagedFile } from './types.ts';
 
 /** ifupdown's configuration, managed whole where ifupdown reads it. */
@@ -125,12 +126,18 @@ export const networkBackends: Readonly<Record<NetworkBackend, Backend>> = {
     paths: () => [debianInterfacesPath],
     render: (_host, _inv, _facts, context) => [templateFile({ ...common, path: debianInterfacesPath, template: 'interfaces-bridge.hbs', context, validate: IFUPDOWN_CHECK })],
   },
+  // ifcfg files are shell (network-scripts source them; NetworkManager's ifcfg-rh reads them
+  // as shell words): every value is a quoted word, which for the names and addresses the schema
+  // and the fact parsers allow is the value itself, byte for byte.
   ifcfg: {
     paths: (host, bridge) => [`${ifcfgDir}/ifcfg-${host.interface}`, `${ifcfgDir}/ifcfg-${bridge}`],
-    render: (host, inv, _facts, context) => [
-      templateFile({ ...common, path: `${ifcfgDir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context }),
-      templateFile({ ...common, path: `${ifcfgDir}/ifcfg-${inv.cluster.bridge}`, template: 'ifcfg-bridge.hbs', context }),
-    ],
+    render: (host, inv, _facts, context) => {
+      const words = Object.fromEntries(Object.entries(context).map(([k, v]) => [k, quote(v)]));
+      return [
+        templateFile({ ...common, path: `${ifcfgDir}/ifcfg-${host.interface}`, template: 'ifcfg-interface.hbs', context: words }),
+        templateFile({ ...common, path: `${ifcfgDir}/ifcfg-${inv.cluster.bridge}`, template: 'ifcfg-bridge.hbs', context: words }),
+      ];
+    },
   },
   networkmanager: {
     paths: (_host, bridge) => Object.values(nmFiles(bridge)),

@@ -66,3 +66,20 @@ describe.skipIf(!xmllint)('the disk-lease hook (needs xmllint)', () => {
     await expect(lstat(gone)).rejects.toThrow(/ENOENT/);
   });
 });
+
+// The hook's shell reads the lockspace's path: it is written as a quoted word by the render,
+// not left to the template's quotes (the schema's absPath allows no quote; this does not rely on it).
+describe('the lockspace path in the hook', () => {
+  it("is one shell word, whatever it holds, and runs nothing", async () => {
+    const inv = await loadInventory(path.join(root, 'inventory.yaml'), { home: '/root' });
+    const host = inv.hosts.find((h) => h.role === 'hypervisor')!;
+    const odd = `${dir}/it's $(touch pwned)`;
+    const odder = { ...inv, nfs: { ...inv.nfs, locks: { ...inv.nfs.locks, dir: odd } } };
+    const file = managedFiles(odder, host).find((f) => f.path === '/etc/libvirt/hooks/qemu.d/hvmctl-disk-leases');
+    const line = file?.content.split('\n').find((l) => l.startsWith('dir='));
+    expect(line).toBe(`dir='${dir}/it'\\''s $(touch pwned)'`);
+    const r = spawnSync('sh', ['-c', `${line}\nprintf '%s' "$dir"`], { cwd: dir, encoding: 'utf8' });
+    expect(r.stdout).toBe(odd);
+    await expect(lstat(path.join(dir, 'pwned'))).rejects.toThrow(/ENOENT/);
+  });
+});

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { managedFiles } from '../../src/render/managed-files.ts';
+import type { ManagedFile } from '../../src/render/types.ts';
 import { networkFiles, nmPortKeys, replacedNetworkFiles, stableUuid, IFUPDOWN_CHECK, NM_KEYFILE_CHECK } from '../../src/render/network-files.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -206,5 +207,36 @@ describe('what each backend replaces', () => {
     // ifupdown's own parser checks it, as it checks the bridge's file under ifupdown
     expect(paths[0]?.validate).toBe(IFUPDOWN_CHECK);
     expect(networkFiles(inv, { ...host('kvmnode3'), networkBackend: 'ifupdown' })[0]?.validate).toBe(IFUPDOWN_CHECK);
+  });
+});
+
+// ifcfg files are shell: network-scripts source them. The schema and the fact parsers allow
+// only names and addresses that need no quoting (so the files keep their bytes: the golden
+// test), but the render quotes each value itself rather than trust that.
+describe('ifcfg files are shell words', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hvmctl-ifcfg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const el = { ...host('kvmnode1'), networkBackend: 'ifcfg' as const };
+  const ifcfg = (files: ManagedFile[]) => ['templates/ifcfg-interface.hbs', 'templates/ifcfg-bridge.hbs'].map((t) => files.find((f) => f.template === t));
+  const sourced = (content: string, names: string[]): string[] => {
+    const file = path.join(dir, 'ifcfg');
+    writeFileSync(file, content);
+    const out = execFileSync('sh', ['-c', `. "$1" && printf '%s\\n' ${names.map((n) => `"$${n}"`).join(' ')}`, 'sh', file], { cwd: dir, encoding: 'utf8' });
+    return out.split('\n').slice(0, names.length);
+  };
+
+  it('a value the schema allows is written as it is, and reads back', () => {
+    const [port, bridge] = ifcfg(networkFiles(inv, el));
+    expect(port?.path).toBe(`/etc/sysconfig/network-scripts/ifcfg-${el.interface}`);
+    expect(port?.content).toContain(`\nHWADDR=${el.mac}\n`);
+    expect(sourced(bridge?.content ?? '', ['DEVICE', 'IPADDR', 'GATEWAY'])).toEqual([inv.cluster.bridge, el.address, inv.cluster.gateway]);
+  });
+
+  it("a value with the shell's own characters reads back as itself and runs nothing", () => {
+    const odd = "br0 $(touch pwned)`touch pwned2`;'x'";
+    const [port, bridge] = ifcfg(networkFiles({ ...inv, cluster: { ...inv.cluster, bridge: odd } }, { ...el, interface: 'en p1' }));
+    expect(sourced(port?.content ?? '', ['DEVICE', 'BRIDGE'])).toEqual(['en p1', odd]);
+    expect(sourced(bridge?.content ?? '', ['DEVICE', 'TYPE'])).toEqual([odd, 'Bridge']);
+    expect(readdirSync(dir).filter((f) => f.startsWith('pwned'))).toEqual([]);
   });
 });
