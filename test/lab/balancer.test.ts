@@ -80,6 +80,11 @@ describe.skipIf(!labAvailable())(`the balancer on the lab${labAvailable() ? '' :
     const where = placement();
     expect(where[moved[0]!.vm]).toEqual(['kvmnode2']);
     for (const v of vms) expect(where[v], v).toHaveLength(1);
+    // A move off an overloaded host is a relief: the state file keeps its time, which a growing
+    // cooldown counts (consolidate.test.ts: a move that emptied a host is not kept)
+    const state = JSON.parse(mustLabExec('kvmnode1', `cat ${statePath}`)) as { lastMigration: Record<string, number>; reliefs?: Record<string, number[]> };
+    const vm = moved[0]!.vm;
+    expect(state.reliefs?.[vm]).toEqual([state.lastMigration[vm]]);
   });
 
   it('two overlapping runs make at most one migration: the second finds the lock and does nothing', () => {

@@ -55,12 +55,15 @@ describe.skipIf(!labAvailable())(`the consolidate strategy on the lab${labAvaila
     // server1 and server3 on kvmnode1 (wherever earlier tests left them), server2 on kvmnode2, by hand.
     placeGuests({ server1: 'kvmnode1', server3: 'kvmnode1', server2: 'kvmnode2' });
     expect(placement()).toEqual({ server1: ['kvmnode1'], server2: ['kvmnode2'], server3: ['kvmnode1'] });
-    const kept = (): Record<string, number> => {
+    const stateFile = (): { vmCpu?: Record<string, number[]>; lastMigration?: Record<string, number>; reliefs?: Record<string, number[]> } => {
       const { state } = JSON.parse(mustLabExec('kvmnode1', 'cat /etc/hvmctl/balancer.json')) as { state: string };
-      const text = mustLabExec('kvmnode1', `cat ${state} 2>/dev/null || echo '{}'`);
-      const vmCpu = (JSON.parse(text) as { vmCpu?: Record<string, number[]> }).vmCpu ?? {};
+      return JSON.parse(mustLabExec('kvmnode1', `cat ${state} 2>/dev/null || echo '{}'`));
+    };
+    const kept = (): Record<string, number> => {
+      const vmCpu = stateFile().vmCpu ?? {};
       return Object.fromEntries(guests.map((g) => [g, vmCpu[g]?.length ?? 0]));
     };
+    const reliefsBefore = stateFile().reliefs?.server2 ?? [];
     const before = kept();
     const runs: Run[] = [];
     // A calm window of one run: the first run measures, a later one empties. Bounded.
@@ -82,6 +85,10 @@ describe.skipIf(!labAvailable())(`the consolidate strategy on the lab${labAvaila
     expect(Math.min(...Object.values(grown))).toBeGreaterThan(7);
     const moves = runs.flatMap((r) => r.results ?? []);
     expect(moves.filter((m) => m.ok).map((m) => [m.vm, m.kind, m.from])).toEqual([['server2', 'consolidate', 'kvmnode2']]);
+    // The move is server2's last, but not a relief: a growing cooldown does not count it
+    const state = stateFile();
+    expect(state.lastMigration?.server2).toBeGreaterThan(Math.max(0, ...reliefsBefore));
+    expect(state.reliefs?.server2 ?? []).toEqual(reliefsBefore);
     const after = placement();
     // Each guest runs exactly once, none on kvmnode2, and kvmnode3 (off all along) was not woken.
     for (const g of guests) expect(after[g]).toHaveLength(1);
