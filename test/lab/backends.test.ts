@@ -166,6 +166,8 @@ describe.skipIf(skip !== undefined)(`network backends on the lab's booted hosts$
       expect(back, `kvmnode3 not back on its old network ${seconds.toFixed(0)} s after apply started`).toBe(true);
       expect(seconds).toBeLessThan(bound + 30);
       expect(mustLabExec(host, 'tail -n 20 /var/log/hvmctl/network-rollback.log')).toMatch(/rollback done/);
+      // root's only: kvmnode3 runs no balancer, so the rollback made the directory
+      expect(mustLabExec(host, 'stat -c %a /var/log/hvmctl /var/log/hvmctl/network-rollback.log').trim().split('\n')).toEqual(['750', '640']);
       for (const f of filesOf[backend]) expect(labExec(host, `test -e ${f}`).code, `${f} left behind`).not.toBe(0);
       onIfupdown();
       process.stderr.write(`${backend}: cut-off change rolled back, kvmnode3 back on ifupdown ${seconds.toFixed(1)} s after apply started (bound ${bound} s)\n`);
