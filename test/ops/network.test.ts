@@ -5,7 +5,8 @@
 // ifupdown host are described in test/fixtures/captured/README.md.
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connector/local.ts';
@@ -28,6 +29,7 @@ import {
   restoreScript,
   ROLLBACK_DELAY_SECONDS,
   ROLLBACK_FIRED,
+  ROLLBACK_LOG,
   ROLLBACK_PID,
   ROLLBACK_SECONDS,
   rollbackScript,
@@ -217,6 +219,24 @@ describe('restart methods (pure)', () => {
         expect(script).not.toMatch(/[^'"]eth 0/);
         expect(script).not.toMatch(/[^\\]br'0/);
       }
+    }
+  });
+
+  it("the rollback's log is root's only, and the rest of the rollback runs with the umask it had", () => {
+    // its log line, run with the log under a temporary directory (the path is the only change)
+    const line = rollbackScript(ifupdown, names).split('\n').find((l) => l.includes(ROLLBACK_LOG))!;
+    const tmp = mkdtempSync(join(tmpdir(), 'hvmctl-rollback-log-'));
+    try {
+      const dir = join(tmp, 'hvmctl');
+      const script = line.replaceAll(ROLLBACK_LOG, join(dir, 'network-rollback.log')).replaceAll(dirname(ROLLBACK_LOG), dir);
+      execFileSync('sh', ['-c', `umask 022; ${script}; echo logged; umask > ${quote(join(tmp, 'umask'))}`]);
+      expect((statSync(dir).mode & 0o777).toString(8)).toBe('750');
+      expect((statSync(join(dir, 'network-rollback.log')).mode & 0o777).toString(8)).toBe('640');
+      expect(readFileSync(join(dir, 'network-rollback.log'), 'utf8')).toBe('logged\n');
+      // what it starts again (dhclient writing resolv.conf, say) gets root's usual umask
+      expect(readFileSync(join(tmp, 'umask'), 'utf8').trim()).toBe('0022');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 
