@@ -146,7 +146,7 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
       // drain/undrain may have been run meanwhile: keep what is on disk now.
       const fresh = (await readState(config.paths.state)).state;
-      const next = nextState(loaded.state, utilisation, movedNow, keep, vmCpu, relieved);
+      const next = nextState(loaded.state, collected.snapshot.time, utilisation, movedNow, keep, vmCpu, relieved);
       // A move that fell back to another host than planned has no prediction for where it landed.
       const predicted = predictionsOf(results.filter((r) => r.ok && r.host === r.migration.to).map((r) => r.migration));
       const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;

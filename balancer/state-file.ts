@@ -219,9 +219,10 @@ export function clampFutureMoves(
 
 /** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded;
  * `relieved` names the VMs of `moved` that were moved off an overloaded host (balancer/policy/
- * consolidate.ts countsTowardCooldown). */
+ * consolidate.ts countsTowardCooldown); `now` is the run's time. */
 export function nextState(
   state: BalancerState,
+  now: number,
   utilisation: ReadonlyMap<string, number>,
   moved: ReadonlyMap<string, number>,
   keep: number,
@@ -234,11 +235,13 @@ export function nextState(
   for (const [host, u] of utilisation) hostUtilisation[host] = [...(state.hostUtilisation[host] ?? []), Math.round(u * 10000) / 10000].slice(-keep);
   const lastMigration: Record<string, number> = { ...state.lastMigration };
   for (const [vm, t] of moved) lastMigration[vm] = t;
-  // a day of relief times per VM (the longest memory a growing cooldown looks back on)
-  const now = Math.max(0, ...moved.values(), ...Object.values(state.lastMigration));
+  // a day of relief times per VM (the longest memory a growing cooldown looks back on), as of this
+  // run: one from the future (a clock that was ahead) is dropped, not counted as fresh until the
+  // clock catches up, and a last move from the future cannot age out every real relief
+  const at = Math.max(now, ...moved.values());
   const reliefs: Record<string, number[]> = {};
   for (const [vm, times] of Object.entries(state.reliefs ?? {})) {
-    const kept = times.filter((t) => now - t < 86_400);
+    const kept = times.filter((t) => t <= at && at - t < 86_400);
     if (kept.length > 0) reliefs[vm] = kept;
   }
   for (const [vm, t] of moved) if (relieved.has(vm)) reliefs[vm] = [...(reliefs[vm] ?? []), t];

@@ -43,8 +43,8 @@
 //    cost 3.3 / 2.4 kWh on the replay's two days). Hosts that draw most idle
 //    watts per unit of capacity go first, then those with fewest VMs (fewest
 //    moves). A host that received VMs is not emptied this run.
-//  - A VM that moved waits `cooldown`, doubled per other relief (a move off
-//    an overloaded host) within `cooldownMemory`, so nothing bounces. The base
+//  - A VM that moved waits `cooldown`, doubled per relief (a move off an
+//    overloaded host) within `cooldownMemory` beyond the first, so nothing bounces. The base
 //    is short (10 min by default): a host holding one cooling VM cannot be
 //    emptied, and with a 1 h base 33 of the 38 active hosts held one at any
 //    time on 20110303 (16 with 10 min, for 0.8 / 1.3 kWh less); the doubling
@@ -74,8 +74,8 @@ export interface ConsolidateSettings {
   readonly calmWindow: number;
   /** Seconds a VM stays where it is after it moved... */
   readonly cooldown: number;
-  /** ...doubled for each other time within this many seconds it was moved off an overloaded host
-   * (0: a fixed cooldown). A VM whose load keeps getting it moved is held longer; one that moved
+  /** ...doubled for each time within this many seconds it was moved off an overloaded host, beyond
+   * the first (0: a fixed cooldown). A VM whose load keeps getting it moved is held longer; one that moved
    * once, or only to empty hosts, is free again after `cooldown`. */
   readonly cooldownMemory?: number;
   /** Standard deviations of head-room a host's prediction keeps (default SPREAD: 2). Not in the

@@ -21,8 +21,8 @@ export const thrMmtConfig: ReplayConfig = {
 /** Ours, with the inventory's defaults for `balancer.consolidate` except `high`: hysteresis
  * (above `high` for 2 measurements and predicted above it over the hour to shed, below 40 % for 2
  * and predicted below it over the hour to empty; any other host emptied only when the others
- * hold its VMs and keep room between them for the biggest VM's peak), a 10-minute per-VM cooldown doubled per other
- * relief (a move off an overloaded host) within a day. `high` is the share of a host's CPU its VMs may be predicted to use (mean + 2 σ):
+ * hold its VMs and keep room between them for the biggest VM's peak), a 10-minute per-VM cooldown doubled per
+ * relief (a move off an overloaded host) within a day beyond the first. `high` is the share of a host's CPU its VMs may be predicted to use (mean + 2 σ):
  * the inventory's 90 % leaves the rest to the hypervisor itself on a real host; CloudSim's hosts
  * run nothing but their VMs and count a violation only past 100 %, so the replay fills to 100 %
  * (`bench/simulate.ts --consolidate-sweep` shows 90 % too: 128.33 / 97.71 kWh). No limit per

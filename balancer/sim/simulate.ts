@@ -115,10 +115,8 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
       ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));
       for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
       // a day of relief times per VM, as the agent keeps them: the longest memory a growing cooldown looks back on
-      for (const m of plan.migrations) {
-        if (!countsTowardCooldown(m.kind)) continue;
-        reliefTimes.set(m.vm, [...(reliefTimes.get(m.vm) ?? []).filter((x) => t - x < 86_400), t]);
-      }
+      const relieved = new Set(plan.migrations.filter((m) => countsTowardCooldown(m.kind)).map((m) => m.vm));
+      for (const vm of relieved) reliefTimes.set(vm, [...(reliefTimes.get(vm) ?? []).filter((x) => t - x < 86_400), t]);
     }
     // history as measured at t, before the moves; overloaded = cannot give what is asked
     let overloaded = 0;

@@ -102,7 +102,7 @@ export interface ConsolidateSpec {
   readonly calmWindow: number;
   /** Seconds. */
   readonly cooldown: number;
-  /** Seconds within which each other move off an overloaded host doubles a VM's cooldown (0: fixed). */
+  /** Seconds within which each move off an overloaded host beyond the first doubles a VM's cooldown (0: fixed). */
   readonly cooldownMemory: number;
   /** Seconds of per-VM measurements each prediction is taken over (the agent keeps them). */
   readonly history: number;

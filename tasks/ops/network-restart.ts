@@ -404,9 +404,10 @@ export function rollbackScript(method: NetworkMethod, names: NetworkNames): stri
     `sleep ${ROLLBACK_DELAY_SECONDS}`,
     sh`mv -f -- ${ROLLBACK_PID} ${ROLLBACK_FIRED} 2>/dev/null || exit 0`,
     // root's only, as the balancer's logs (tasks/ops/balancer.ts): it names files and tools' output.
-    // The umask only in a subshell: the network the rollback starts again (dhclient writing
-    // resolv.conf, say) must get root's usual one.
-    sh`(umask 027 && mkdir -p -m 0750 -- ${posix.dirname(ROLLBACK_LOG)} && : >> ${ROLLBACK_LOG}); exec >> ${ROLLBACK_LOG} 2>&1`,
+    // Made so, and an older directory and log made so too (only taking away: a tighter mode
+    // stays). The umask only in a subshell: the network the rollback starts again (dhclient
+    // writing resolv.conf, say) must get root's usual one.
+    sh`(umask 027 && mkdir -p -m 0750 -- ${posix.dirname(ROLLBACK_LOG)} && : >> ${ROLLBACK_LOG} && chmod g-w,o-rwx -- ${posix.dirname(ROLLBACK_LOG)} ${ROLLBACK_LOG}); exec >> ${ROLLBACK_LOG} 2>&1`,
     `echo "$(date -u +%FT%TZ) hvmctl: network change not confirmed within ${ROLLBACK_DELAY_SECONDS} s: back to the previous files (${method.tool})"`,
     `( ${method.stop}\n)`,
     restoreScript(),

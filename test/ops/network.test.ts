@@ -229,12 +229,23 @@ describe('restart methods (pure)', () => {
     try {
       const dir = join(tmp, 'hvmctl');
       const script = line.replaceAll(ROLLBACK_LOG, join(dir, 'network-rollback.log')).replaceAll(dirname(ROLLBACK_LOG), dir);
+      const log = join(dir, 'network-rollback.log');
+      const mode = (p: string): string => (statSync(p).mode & 0o777).toString(8);
       execFileSync('sh', ['-c', `umask 022; ${script}; echo logged; umask > ${quote(join(tmp, 'umask'))}`]);
-      expect((statSync(dir).mode & 0o777).toString(8)).toBe('750');
-      expect((statSync(join(dir, 'network-rollback.log')).mode & 0o777).toString(8)).toBe('640');
-      expect(readFileSync(join(dir, 'network-rollback.log'), 'utf8')).toBe('logged\n');
+      expect([mode(dir), mode(log)]).toEqual(['750', '640']);
+      expect(readFileSync(log, 'utf8')).toBe('logged\n');
       // what it starts again (dhclient writing resolv.conf, say) gets root's usual umask
       expect(readFileSync(join(tmp, 'umask'), 'utf8').trim()).toBe('0022');
+      // a directory and log an earlier version left open lose what others may read; a tighter
+      // mode an operator chose stays
+      chmodSync(dir, 0o755);
+      chmodSync(log, 0o644);
+      execFileSync('sh', ['-c', script]);
+      expect([mode(dir), mode(log)]).toEqual(['750', '640']);
+      chmodSync(dir, 0o700);
+      chmodSync(log, 0o600);
+      execFileSync('sh', ['-c', script]);
+      expect([mode(dir), mode(log)]).toEqual(['700', '600']);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
