@@ -217,6 +217,18 @@ export function clampFutureMoves(
   return { history: { ...history, lastMigration, ...(reliefs ? { reliefs } : {}) }, warnings, futureMoves };
 }
 
+/** Seconds of relief times kept per VM: the longest memory a growing cooldown looks back on. */
+export const RELIEFS_KEPT_SECONDS = 86_400;
+
+/**
+ * The relief times a VM keeps as of `at`: the last RELIEFS_KEPT_SECONDS. One from the future (a
+ * clock that was ahead) is dropped, not counted as fresh until the clock catches up. The agent's
+ * state (nextState) and the replay (sim/simulate.ts) keep them by this one rule.
+ */
+export function reliefsAsOf(times: readonly number[], at: number): number[] {
+  return times.filter((t) => t <= at && at - t < RELIEFS_KEPT_SECONDS);
+}
+
 /** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded;
  * `relieved` names the VMs of `moved` that were moved off an overloaded host (balancer/policy/
  * consolidate.ts countsTowardCooldown); `now` is the run's time. */
@@ -235,13 +247,12 @@ export function nextState(
   for (const [host, u] of utilisation) hostUtilisation[host] = [...(state.hostUtilisation[host] ?? []), Math.round(u * 10000) / 10000].slice(-keep);
   const lastMigration: Record<string, number> = { ...state.lastMigration };
   for (const [vm, t] of moved) lastMigration[vm] = t;
-  // a day of relief times per VM (the longest memory a growing cooldown looks back on), as of this
-  // run: one from the future (a clock that was ahead) is dropped, not counted as fresh until the
-  // clock catches up, and a last move from the future cannot age out every real relief
+  // relief times as of this run (not of the latest move recorded: one from the future would age
+  // out every real relief)
   const at = Math.max(now, ...moved.values());
   const reliefs: Record<string, number[]> = {};
   for (const [vm, times] of Object.entries(state.reliefs ?? {})) {
-    const kept = times.filter((t) => t <= at && at - t < 86_400);
+    const kept = reliefsAsOf(times, at);
     if (kept.length > 0) reliefs[vm] = kept;
   }
   for (const [vm, t] of moved) if (relieved.has(vm)) reliefs[vm] = [...(reliefs[vm] ?? []), t];

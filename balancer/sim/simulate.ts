@@ -15,6 +15,7 @@ import { Cluster } from './cluster.ts';
 import { CLOUDSIM_HOSTS } from './reference.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
 import { countsTowardCooldown } from '../policy/consolidate.ts';
+import { reliefsAsOf } from '../state-file.ts';
 import type { Trace } from './trace.ts';
 
 export interface SimOptions {
@@ -114,9 +115,9 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
       for (const m of plan.migrations) byKind[m.kind] = (byKind[m.kind] ?? 0) + 1;
       ({ moves, count } = movesOf(plan, c, nameToVm, nameToHost));
       for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
-      // a day of relief times per VM, as the agent keeps them: the longest memory a growing cooldown looks back on
+      // relief times per VM, kept as the agent keeps them
       const relieved = new Set(plan.migrations.filter((m) => countsTowardCooldown(m.kind)).map((m) => m.vm));
-      for (const vm of relieved) reliefTimes.set(vm, [...(reliefTimes.get(vm) ?? []).filter((x) => t - x < 86_400), t]);
+      for (const vm of relieved) reliefTimes.set(vm, [...reliefsAsOf(reliefTimes.get(vm) ?? [], t), t]);
     }
     // history as measured at t, before the moves; overloaded = cannot give what is asked
     let overloaded = 0;
