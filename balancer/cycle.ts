@@ -15,7 +15,7 @@ import type { RunProcess } from '../src/process.ts';
 import { emptiedHosts, handEmptied } from './on-empty.ts';
 import { checkPredictions, predictionsOf } from './prediction.ts';
 import type { MigrationExecutor, MigrationResult } from './migrate.ts';
-import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, writeState } from './state-file.ts';
+import { clampFutureMoves, effectiveDrained, historyOf, nextState, readDrains, readState, reliefSecondsKept, writeState } from './state-file.ts';
 import type { BalancerConfig } from './policy/strategies.ts';
 import { countsTowardCooldown } from './policy/consolidate.ts';
 import type { History, Plan, Snapshot } from './types.ts';
@@ -146,7 +146,11 @@ export async function runCycle(deps: CycleDeps): Promise<CycleOutcome> {
       const vmCpu = new Map(collected.snapshot.vms.map((v) => [v.name, v.cpuUsed] as const));
       // drain/undrain may have been run meanwhile: keep what is on disk now.
       const fresh = (await readState(config.paths.state)).state;
-      const next = nextState(loaded.state, collected.snapshot.time, utilisation, movedNow, keep, vmCpu, relieved);
+      const next = nextState(loaded.state, collected.snapshot.time, utilisation, movedNow, keep, {
+        vmCpu,
+        relieved,
+        reliefSeconds: reliefSecondsKept(config.balancer.strategy === 'consolidate' ? config.balancer.consolidate.cooldownMemory : 0),
+      });
       // A move that fell back to another host than planned has no prediction for where it landed.
       const predicted = predictionsOf(results.filter((r) => r.ok && r.host === r.migration.to).map((r) => r.migration));
       const lastCheck = predictionCheck.length > 0 ? { time: collected.snapshot.time, rows: predictionCheck } : loaded.state.lastCheck;

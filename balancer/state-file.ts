@@ -19,8 +19,8 @@ export interface BalancerState {
   readonly lastMigration: Readonly<Record<string, number>>;
   /** Per VM, recent CPU use (percent of one core), oldest first. */
   readonly vmCpu: Readonly<Record<string, readonly number[]>>;
-  /** Per VM, Unix seconds of its moves off an overloaded host over the last day (a growing
-   * cooldown counts them). A state file from before 2026-12-01 has `moves` (every move) instead:
+  /** Per VM, Unix seconds of its moves off an overloaded host over the last day, or the last
+   * `cooldown_memory` when that is longer (a growing cooldown counts them). A state file from before 2026-12-01 has `moves` (every move) instead:
    * it is not read, so those cooldowns start from the base again. */
   readonly reliefs?: Readonly<Record<string, readonly number[]>>;
   /** Drained with `balance drain` (added to the inventory's list). */
@@ -217,29 +217,39 @@ export function clampFutureMoves(
   return { history: { ...history, lastMigration, ...(reliefs ? { reliefs } : {}) }, warnings, futureMoves };
 }
 
-/** Seconds of relief times kept per VM: the longest memory a growing cooldown looks back on. */
+/** Seconds of relief times kept per VM at least; longer when the growing cooldown looks further back. */
 export const RELIEFS_KEPT_SECONDS = 86_400;
 
+/** Seconds of relief times to keep for a growing cooldown whose memory is `cooldownMemory` seconds. */
+export const reliefSecondsKept = (cooldownMemory = 0): number => Math.max(RELIEFS_KEPT_SECONDS, cooldownMemory);
+
 /**
- * The relief times a VM keeps as of `at`: the last RELIEFS_KEPT_SECONDS. One from the future (a
- * clock that was ahead) is dropped, not counted as fresh until the clock catches up. The agent's
- * state (nextState) and the replay (sim/simulate.ts) keep them by this one rule.
+ * The relief times a VM keeps as of `at`: the last `seconds`. One from the future (a clock that
+ * was ahead) is dropped, not counted as fresh until the clock catches up. The agent's state
+ * (nextState) and the replay (sim/simulate.ts) keep them by this one rule.
  */
-export function reliefsAsOf(times: readonly number[], at: number): number[] {
-  return times.filter((t) => t <= at && at - t < RELIEFS_KEPT_SECONDS);
+export function reliefsAsOf(times: readonly number[], at: number, seconds = RELIEFS_KEPT_SECONDS): number[] {
+  return times.filter((t) => t <= at && at - t < seconds);
 }
 
-/** The state after a run: this run's utilisations appended (keeping `keep`), moves recorded;
- * `relieved` names the VMs of `moved` that were moved off an overloaded host (balancer/policy/
- * consolidate.ts countsTowardCooldown); `now` is the run's time. */
+/** What a run adds to the state besides its utilisations and moves. */
+export interface RunExtras {
+  /** Per VM, its CPU use measured by this run. */
+  readonly vmCpu?: ReadonlyMap<string, number>;
+  /** The VMs of `moved` that were moved off an overloaded host (policy/consolidate.ts countsTowardCooldown). */
+  readonly relieved?: ReadonlySet<string>;
+  /** Seconds of relief times to keep (reliefSecondsKept; default a day). */
+  readonly reliefSeconds?: number;
+}
+
+/** The state after a run at `now`: its utilisations appended (keeping `keep`), moves and reliefs recorded. */
 export function nextState(
   state: BalancerState,
   now: number,
   utilisation: ReadonlyMap<string, number>,
   moved: ReadonlyMap<string, number>,
   keep: number,
-  vmCpu: ReadonlyMap<string, number> = new Map(),
-  relieved: ReadonlySet<string> = new Set(),
+  { vmCpu = new Map(), relieved = new Set(), reliefSeconds = RELIEFS_KEPT_SECONDS }: RunExtras = {},
 ): BalancerState {
   const vmHistory: Record<string, number[]> = {};
   for (const [vm, c] of vmCpu) vmHistory[vm] = [...(state.vmCpu[vm] ?? []), Math.round(c * 100) / 100].slice(-keep);
@@ -252,7 +262,7 @@ export function nextState(
   const at = Math.max(now, ...moved.values());
   const reliefs: Record<string, number[]> = {};
   for (const [vm, times] of Object.entries(state.reliefs ?? {})) {
-    const kept = reliefsAsOf(times, at);
+    const kept = reliefsAsOf(times, at, reliefSeconds);
     if (kept.length > 0) reliefs[vm] = kept;
   }
   for (const [vm, t] of moved) if (relieved.has(vm)) reliefs[vm] = [...(reliefs[vm] ?? []), t];

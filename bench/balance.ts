@@ -177,7 +177,7 @@ function benchConsolidateHistory(hostCount: number, vmCount: number, runs: numbe
   const state = { ...emptyState, vmCpu: Object.fromEntries(vmCpu), hostUtilisation: Object.fromEntries(hostUtilisation) };
   let text = '';
   const writeMs = median(() => {
-    const next = nextState(state, snapshot.time, new Map([...hostUtilisation].map(([h, u]) => [h, u[0]!] as const)), new Map(), runs, new Map(snapshot.vms.map((v) => [v.name, v.cpuUsed] as const)));
+    const next = nextState(state, snapshot.time, new Map([...hostUtilisation].map(([h, u]) => [h, u[0]!] as const)), new Map(), runs, { vmCpu: new Map(snapshot.vms.map((v) => [v.name, v.cpuUsed] as const)) });
     text = JSON.stringify(next);
   });
   const readMs = median(() => parseState(text));

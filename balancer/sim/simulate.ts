@@ -15,7 +15,7 @@ import { Cluster } from './cluster.ts';
 import { CLOUDSIM_HOSTS } from './reference.ts';
 import { replayDecide, type ReplayConfig } from './strategies.ts';
 import { countsTowardCooldown } from '../policy/consolidate.ts';
-import { reliefsAsOf } from '../state-file.ts';
+import { reliefsAsOf, reliefSecondsKept } from '../state-file.ts';
 import type { Trace } from './trace.ts';
 
 export interface SimOptions {
@@ -80,6 +80,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
   const vmHist = new Map<string, number[]>();
   const lastMigration = new Map<string, number>();
   const reliefTimes = new Map<string, number[]>();
+  const reliefSeconds = reliefSecondsKept(config.strategy === 'consolidate' ? config.settings.cooldownMemory : 0);
   const nameToVm = new Map(trace.names.map((n, v) => [n, v]));
   const nameToHost = new Map(hostNames.map((n, h) => [n, h]));
   let req = Float64Array.from({ length: c.vmCount }, (_, v) => c.demand(v, 0));
@@ -117,7 +118,7 @@ export function simulate(trace: Trace, options: SimOptions = {}): SimResult {
       for (const m of moves) lastMigration.set(trace.names[m.vm] as string, t);
       // relief times per VM, kept as the agent keeps them
       const relieved = new Set(plan.migrations.filter((m) => countsTowardCooldown(m.kind)).map((m) => m.vm));
-      for (const vm of relieved) reliefTimes.set(vm, [...reliefsAsOf(reliefTimes.get(vm) ?? [], t), t]);
+      for (const vm of relieved) reliefTimes.set(vm, [...reliefsAsOf(reliefTimes.get(vm) ?? [], t, reliefSeconds), t]);
     }
     // history as measured at t, before the moves; overloaded = cannot give what is asked
     let overloaded = 0;

@@ -222,4 +222,17 @@ describe('runCycle', () => {
     expect(state.vmCpu.server2.at(-2)).toBe(99);
     expect(state.hostUtilisation.kvmnode1).toHaveLength(kept);
   });
+
+  it.each([
+    ['the default (a day): a relief 36 h old is dropped, one 1 h old kept', {}, ['recent']],
+    ['a cooldown_memory of two days: both kept, so the cooldown can count them', { cooldownMemory: 172_800 }, ['old', 'recent']],
+  ])('relief times: %s', async (_what, memory, kept) => {
+    const cluster = seedCluster();
+    const now = cluster.clock.nowMs() / 1000;
+    const reliefs = { old: [now - 129_600], recent: [now - 3_600] };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ version: 1, hostUtilisation: {}, lastMigration: {}, vmCpu: {}, reliefs, drained: [], undrained: [] }));
+    const config = seedConfig(dir, { strategy: 'consolidate', consolidate: { hosts: ['kvmnode1', 'kvmnode2'], ...memory } });
+    await runCycle({ ...deps(cluster, planning([])), config });
+    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).reliefs).sort()).toEqual(kept);
+  });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { clampFutureMoves, effectiveDrained, emptyState, historyOf, nextState, parseState, withDrain } from '../../balancer/state-file.ts';
+import { clampFutureMoves, effectiveDrained, emptyState, historyOf, nextState, parseState, reliefSecondsKept, withDrain } from '../../balancer/state-file.ts';
 
 describe('state', () => {
   it('keeps the last N utilisations per host and records moves', () => {
     let s = emptyState;
-    for (const u of [0.1, 0.2, 0.3, 0.4]) s = nextState(s, 900, new Map([['kvmnode1', u]]), new Map(), 3, new Map([['server1', u * 100]]));
+    for (const u of [0.1, 0.2, 0.3, 0.4]) s = nextState(s, 900, new Map([['kvmnode1', u]]), new Map(), 3, { vmCpu: new Map([['server1', u * 100]]) });
     s = nextState(s, 990, new Map([['kvmnode1', 0.5]]), new Map([['server1', 1000]]), 3);
     expect(s.hostUtilisation).toEqual({ kvmnode1: [0.3, 0.4, 0.5] });
     expect(s.lastMigration).toEqual({ server1: 1000 });
@@ -35,13 +35,13 @@ describe('state', () => {
 describe('state: relief times for a growing cooldown', () => {
   it('keeps a day of each VM\'s reliefs, survives a round trip, and reaches the history', () => {
     const before = { ...emptyState, lastMigration: { a: 10_000 }, reliefs: { a: [1_000, 10_000], b: [2_000] } };
-    const next = nextState(before, 94_990, new Map(), new Map([['a', 95_000]]), 5, new Map(), new Set(['a']));
+    const next = nextState(before, 94_990, new Map(), new Map([['a', 95_000]]), 5, { relieved: new Set(['a']) });
     expect(next.reliefs).toEqual({ a: [10_000, 95_000] });
     const back = parseState(JSON.stringify(next));
     expect(historyOf(back, new Map()).reliefs?.get('a')).toEqual([10_000, 95_000]);
   });
   it('records the last move of every VM, but a relief time only for the VMs moved off an overloaded host', () => {
-    const next = nextState(emptyState, 4_990, new Map(), new Map([['relieved', 5_000], ['packed', 5_000]]), 5, new Map(), new Set(['relieved']));
+    const next = nextState(emptyState, 4_990, new Map(), new Map([['relieved', 5_000], ['packed', 5_000]]), 5, { relieved: new Set(['relieved']) });
     expect(next.lastMigration).toEqual({ relieved: 5_000, packed: 5_000 });
     expect(next.reliefs).toEqual({ relieved: [5_000] });
   });
@@ -50,6 +50,13 @@ describe('state: relief times for a growing cooldown', () => {
     const before = { ...emptyState, lastMigration: { ahead: T + 157_680_000, a: T - 100 }, reliefs: { a: [T - 100], ahead: [T + 157_680_000], old: [T - 90_000] } };
     const next = nextState(before, T, new Map(), new Map(), 5);
     expect(next.reliefs).toEqual({ a: [T - 100] });
+  });
+  it('keeps reliefs as long as a cooldown_memory longer than a day looks back, a day otherwise', () => {
+    const T = 1_764_000_000;
+    const before = { ...emptyState, reliefs: { a: [T - 129_600], b: [T - 3_600] } };
+    expect(nextState(before, T, new Map(), new Map(), 5).reliefs).toEqual({ b: [T - 3_600] });
+    expect(nextState(before, T, new Map(), new Map(), 5, { reliefSeconds: reliefSecondsKept(3_600) }).reliefs).toEqual({ b: [T - 3_600] });
+    expect(nextState(before, T, new Map(), new Map(), 5, { reliefSeconds: reliefSecondsKept(172_800) }).reliefs).toEqual({ a: [T - 129_600], b: [T - 3_600] });
   });
   it('does not read the `moves` of a state file written before reliefs were kept apart', () => {
     const old = parseState(JSON.stringify({ version: 1, hostUtilisation: {}, lastMigration: { a: 9_000 }, moves: { a: [1_000, 9_000] } }));
